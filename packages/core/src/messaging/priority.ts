@@ -1,0 +1,27 @@
+/** The four named priorities of a task or message, most urgent first. */
+export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
+
+/** A named priority: `critical`, `high`, `normal` (the default) or `low`. */
+export type Priority = (typeof PRIORITIES)[number];
+
+/**
+ * A numeric priority level: an integer 0..255, where 0 is the most urgent. The named
+ * priorities are levels 0..3. Levels fit in a `Uint8Array`, so batches can cross into
+ * native code as typed arrays.
+ */
+export type PriorityLevel = number;
+
+/** The highest level a queue accepts. */
+export const MAX_PRIORITY_LEVEL = 255;
+
+const LEVEL: Readonly<Record<Priority, PriorityLevel>> = { critical: 0, high: 1, normal: 2, low: 3 };
+
+/** The numeric level of a named priority (`critical` → 0 … `low` → 3). */
+export function priorityLevel(priority: Priority): PriorityLevel {
+  return LEVEL[priority];
+}
+
+/** The named priority of levels 0..3; levels above 3 are `low`. */
+export function priorityName(level: PriorityLevel): Priority {
+  return PRIORITIES[Math.min(level, 3)] ?? 'low';
+}

@@ -1,0 +1,59 @@
+// Builds every package: the native addon (when cargo is present), declarations (tsc -b),
+// then one ESM bundle per package export (esbuild), dependencies left external.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const root = new URL('..', import.meta.url).pathname;
+const packages = ['core', 'native', 'plugins', 'server'];
+
+function run(cmd, args, cwd = root) {
+  const r = spawnSync(cmd, args, { cwd, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`build: \`${cmd} ${args.join(' ')}\` failed in ${cwd}`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+export function hasCargo() {
+  return spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+// 1. Native addon. A broken Rust build fails loudly; no toolchain means the TS fallback.
+const nativeDir = join(root, 'packages/native');
+if (existsSync(join(nativeDir, 'Cargo.toml'))) {
+  if (hasCargo()) run('node', ['scripts/build-addon.mjs'], nativeDir);
+  else console.warn('build: cargo not found, skipping the native addon (the TypeScript fallback is used)');
+}
+
+// 2. Type declarations and the type-check of every package.
+run(join(root, 'node_modules/.bin/tsc'), ['-b']);
+
+// 3. Bundles: each export's "default" ./dist/X.js is built from ./src/X.ts.
+for (const name of packages) {
+  const dir = join(root, 'packages', name);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const entryPoints = {};
+  for (const target of Object.values(pkg.exports ?? {})) {
+    const out = typeof target === 'string' ? target : target.default;
+    const m = /^\.\/dist\/(.+)\.js$/.exec(out ?? '');
+    if (m) entryPoints[m[1]] = join(dir, 'src', `${m[1]}.ts`);
+  }
+  for (const [out, input] of Object.entries(pkg.switchboard?.bundles ?? {})) {
+    entryPoints[out] = join(dir, input);
+  }
+  await build({
+    entryPoints,
+    outdir: join(dir, 'dist'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: pkg.switchboard?.platform ?? 'neutral',
+    target: 'es2022',
+    packages: 'external',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+}
+console.log('build: ok');
