@@ -14,7 +14,12 @@ export type PriorityLevel = number;
 /** The highest level a queue accepts. */
 export const MAX_PRIORITY_LEVEL = 255;
 
-const LEVEL: Readonly<Record<Priority, PriorityLevel>> = { critical: 0, high: 1, normal: 2, low: 3 };
+const LEVEL: Readonly<Record<Priority, PriorityLevel>> = {
+  critical: 0,
+  high: 1,
+  normal: 2,
+  low: 3,
+};
 
 /** The numeric level of a named priority (`critical` → 0 … `low` → 3). */
 export function priorityLevel(priority: Priority): PriorityLevel {

@@ -1,0 +1,116 @@
+import type { Priority } from '../messaging/priority.js';
+import type { TaskError, TaskRecord } from './task.js';
+
+/** The result of enqueueing one task: the stored task, and whether it is new. */
+export interface EnqueueResult {
+  task: TaskRecord;
+  /** `false` when an `idempotencyKey` matched a task already stored: nothing was created. */
+  created: boolean;
+}
+
+/** A request to lease queued tasks of one capability for one agent. */
+export interface LeaseRequest {
+  capability: string;
+  /** The agent that will hold the leases. */
+  agentId: string;
+  /** At most this many tasks (≥ 1). */
+  max: number;
+  /** The current time (epoch ms); tasks with `availableAt > now` are not leased. */
+  now: number;
+}
+
+/** How a failed attempt ends: another attempt later, or the dead-letter queue. */
+export interface FailOutcome {
+  /** Requeue when `true` and attempts remain; else the task is dead. */
+  retry: boolean;
+  /** When requeued: not leased again before this instant (backoff). */
+  availableAt: number;
+}
+
+/** Queue figures of a backend. */
+export interface QueueStats {
+  depth: number;
+  byPriority: Record<Priority, number>;
+  leased: number;
+  delayed: number;
+  dead: number;
+}
+
+/**
+ * The state Switchboard must not lose: queues, leases, the task store, dead letters and
+ * idempotency keys. In-memory is core's default; the journal and Redis backends live in
+ * `@switchboard/plugins`. Every implementation passes the shared `testBackend(make)` suite.
+ *
+ * Rules every method follows:
+ * - Lease transitions are atomic: a stale or foreign `leaseToken` throws a
+ *   `SwitchboardError` `conflict`, and so does any transition of a terminal task.
+ * - An unknown id throws `not_found`.
+ * - Methods are batch-first where the hot path calls them (`enqueue`, `lease`).
+ */
+export interface Backend {
+  readonly name: string;
+  /** Whether acknowledged state survives a crash of this process. */
+  readonly durable: boolean;
+
+  /** Opens connections / replays the journal. Idempotent. */
+  open(): Promise<void>;
+  /** Flushes and releases resources. */
+  close(): Promise<void>;
+
+  /** Stores and queues tasks, in order; a known `idempotencyKey` returns the first task. */
+  enqueue(tasks: readonly TaskRecord[]): Promise<EnqueueResult[]>;
+  /**
+   * Leases up to `max` available tasks of a capability: strict priority, FIFO within one.
+   * Each leased task gets a fresh unguessable `leaseToken`, `leaseExpiresAt = now +
+   * timeoutMs`, `agentId`, and `attempts + 1`.
+   */
+  lease(request: LeaseRequest): Promise<TaskRecord[]>;
+  /** Completes a leased task with its result. */
+  complete(id: string, leaseToken: string, result: unknown, now: number): Promise<TaskRecord>;
+  /** Ends a leased attempt with an error: requeued (backoff) or dead, as `outcome` says. */
+  fail(
+    id: string,
+    leaseToken: string,
+    error: TaskError,
+    outcome: FailOutcome,
+    now: number,
+  ): Promise<TaskRecord>;
+  /** Moves a lease's expiry to `now + ms`. */
+  extend(id: string, leaseToken: string, ms: number, now: number): Promise<TaskRecord>;
+  /**
+   * Puts leased tasks back to the queue at once (agent failure, graceful leave, drain).
+   * The attempt stays counted; a task out of attempts goes dead with `error`.
+   * Tokens that are stale are skipped. Returns the tasks as they now stand.
+   */
+  release(
+    leases: readonly { id: string; leaseToken: string }[],
+    error: TaskError,
+    now: number,
+  ): Promise<TaskRecord[]>;
+  /** Cancels a task that is not terminal; its lease (if any) answers `conflict` afterwards. */
+  cancel(id: string, now: number): Promise<TaskRecord>;
+  /** The stored task, or `undefined`. */
+  get(id: string): Promise<TaskRecord | undefined>;
+  /** Leases whose expiry has passed are released (as `release` does); returns those tasks. */
+  expireLeases(now: number): Promise<TaskRecord[]>;
+  /** The capabilities that have tasks available at `now`. */
+  readyCapabilities(now: number): Promise<string[]>;
+  /** The earliest `availableAt` of a delayed task, if any (to schedule a wake-up). */
+  nextAvailableAt(): Promise<number | undefined>;
+
+  /** Dead tasks, oldest first. */
+  deadLetters(limit?: number): Promise<TaskRecord[]>;
+  /** Queues a dead task again, attempts starting over. */
+  replay(id: string, now: number): Promise<TaskRecord>;
+  /** Deletes a dead task for good. */
+  deleteDeadLetter(id: string): Promise<void>;
+
+  /** Queue figures. */
+  stats(): Promise<QueueStats>;
+
+  /**
+   * Calls `listener` when tasks of a capability become available (enqueued, requeued,
+   * replayed), possibly from another process. Returns an unsubscribe function.
+   */
+  onAvailable(listener: (capability: string) => void): () => void;
+}

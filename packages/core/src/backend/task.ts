@@ -1,0 +1,75 @@
+import type { Priority } from '../messaging/priority.js';
+
+/** Where a task stands. `completed`, `dead` and `cancelled` are terminal. */
+export type TaskStatus = 'queued' | 'leased' | 'completed' | 'dead' | 'cancelled';
+
+/** The statuses after which a task never changes again (but for a dead-letter replay). */
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'dead', 'cancelled']);
+
+/** The last error of a failed attempt, as stored and as served over HTTP. */
+export interface TaskError {
+  message: string;
+  /** A `SwitchboardError` code, or a code the agent reported. */
+  code?: string;
+  /** Whether another attempt may succeed. */
+  retryable?: boolean;
+}
+
+/**
+ * A task as the backend stores it. The same shape crosses every process edge (HTTP, Redis,
+ * the journal), so it holds plain data only.
+ */
+export interface TaskRecord {
+  id: string;
+  capability: string;
+  payload: unknown;
+  priority: Priority;
+  status: TaskStatus;
+  /** Attempts started so far (a lease starts one). */
+  attempts: number;
+  maxAttempts: number;
+  /** The length of one lease, and of one attempt of an in-process agent. */
+  timeoutMs: number;
+  /** Not leased before this instant (a delay, or a retry's backoff). */
+  availableAt: number;
+  idempotencyKey?: string;
+  sessionKey?: string;
+  metadata?: Record<string, unknown>;
+  /** Who submitted it (for per-submitter limits and audit). */
+  submitter?: string;
+  /** The agent holding or that last held the lease. */
+  agentId?: string;
+  leaseToken?: string;
+  leaseExpiresAt?: number;
+  result?: unknown;
+  error?: TaskError;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A task as handed to a remote agent by a lease (API.md's task-lease). */
+export interface TaskLease {
+  id: string;
+  capability: string;
+  payload: unknown;
+  priority: Priority;
+  attempt: number;
+  leaseToken: string;
+  leaseExpiresAt: number;
+  sessionKey?: string;
+}
+
+/** The task-lease view of a leased record. */
+export function toLease(task: TaskRecord): TaskLease {
+  const lease: TaskLease = {
+    id: task.id,
+    capability: task.capability,
+    payload: task.payload,
+    priority: task.priority,
+    attempt: task.attempts,
+    leaseToken: task.leaseToken ?? '',
+    leaseExpiresAt: task.leaseExpiresAt ?? 0,
+  };
+  if (task.sessionKey !== undefined) lease.sessionKey = task.sessionKey;
+  return lease;
+}
