@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import type { ErrorCode } from '../../errors.js';
+import { PRIORITIES } from '../../messaging/priority.js';
+
+/** The longest id, key, name or topic the API accepts, in UTF-16 code units. */
+export const MAX_KEY_LENGTH = 256;
+
+/** The longest free-text message (an error message) the API accepts. */
+export const MAX_TEXT_LENGTH = 65_536;
+
+/**
+ * A non-empty string of at most {@link MAX_KEY_LENGTH} characters: ids, names, keys, topics.
+ * Bounded so that a client cannot make the server hash or store megabyte-long keys.
+ */
+export function keyString(description: string): z.ZodString {
+  return z.string().min(1).max(MAX_KEY_LENGTH).describe(description);
+}
+
+/** An integer count or instant that is never negative (epoch ms, attempts, depths). */
+export function nonNegativeInt(description: string): z.ZodNumber {
+  return z.number().int().min(0).describe(description);
+}
+
+/** A task or message priority: `critical`, `high`, `normal` or `low`. */
+export const prioritySchema = z
+  .enum(PRIORITIES)
+  .meta({ id: 'Priority', description: 'Most urgent first: critical, high, normal, low' });
+
+/**
+ * Free-form metadata. Zod builds records on a fresh object and skips a `__proto__` key, so a
+ * hostile `{"__proto__": {...}}` never becomes a prototype.
+ */
+export const metadataSchema = z
+  .record(z.string().max(MAX_KEY_LENGTH), z.unknown())
+  .meta({ id: 'Metadata', description: 'Free-form key/value pairs, stored as given' });
+
+/** Every {@link ErrorCode}, for the error body's schema. */
+export const ERROR_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'unavailable',
+  'invalid_config',
+  'invalid_transition',
+  'decode_error',
+  'expired',
+  'timeout',
+  'cancelled',
+  'no_agent',
+  'task_failed',
+  'agent_failed',
+  'deadlock',
+  'internal',
+] as const satisfies readonly ErrorCode[];
+
+// Fails to compile when errors.ts gains a code that the list above lacks.
+type MissingCode = Exclude<ErrorCode, (typeof ERROR_CODES)[number]>;
+const everyCodeListed: MissingCode extends never ? true : false = true;
+void everyCodeListed;
+
+/** One validation issue: where (`tasks.3.capability`) and what. */
+export const issueSchema = z
+  .object({
+    path: z.string().describe('Dot-separated path of the offending field; empty for the body'),
+    message: z.string(),
+  })
+  .meta({ id: 'ValidationIssue' });
+
+/** The body of every error answer: `{"error": {"code", "message", "details"?}}`. */
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES).describe('Stable machine-readable code'),
+      message: z.string().describe('Human-readable; for invalid_request, the first issue'),
+      details: z
+        .unknown()
+        .describe('invalid_request: ValidationIssue[]; rate_limited: { retryAfterMs }')
+        .exactOptional(),
+    }),
+  })
+  .meta({ id: 'ErrorBody', description: 'The body of every error answer' });
+
+/** An error body as sent. */
+export type ErrorBody = z.output<typeof errorBodySchema>;
+/** One validation issue as listed in an error's `details`. */
+export type ValidationIssue = z.output<typeof issueSchema>;

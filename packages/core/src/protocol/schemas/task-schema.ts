@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import {
+  keyString,
+  MAX_KEY_LENGTH,
+  MAX_TEXT_LENGTH,
+  metadataSchema,
+  nonNegativeInt,
+  prioritySchema,
+} from './common.js';
+
+/** The longest lease a task may ask for: one day. */
+export const MAX_TIMEOUT_MS = 86_400_000;
+/** The most attempts a task may ask for. */
+export const MAX_ATTEMPTS = 100;
+/** The most tasks in one batch. */
+export const MAX_BATCH_SIZE = 10_000;
+/** The longest `waitMs` of a result query. */
+export const MAX_RESULT_WAIT_MS = 60_000;
+
+/** Every status of a task; `completed`, `dead` and `cancelled` are terminal. */
+export const taskStatusSchema = z
+  .enum(['queued', 'leased', 'completed', 'dead', 'cancelled'])
+  .meta({ id: 'TaskStatus' });
+
+/**
+ * The body of `POST /v1/tasks`. Only `capability` is required.
+ *
+ * @example
+ * ```ts
+ * const task = validate(taskSubmitSchema, { capability: 'browser', payload: { url } })
+ * task.priority // 'normal'
+ * task.maxAttempts // 3
+ * ```
+ */
+export const taskSubmitSchema = z
+  .object({
+    capability: keyString('The capability an agent needs to run it'),
+    payload: z.unknown().describe('Any JSON value, handed to the agent as is').exactOptional(),
+    priority: prioritySchema.default('normal'),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TIMEOUT_MS)
+      .describe('How long one lease lasts (default: the server setting, 30000)')
+      .exactOptional(),
+    maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS).default(3),
+    idempotencyKey: keyString(
+      'A repeat within the retention window returns the first task',
+    ).exactOptional(),
+    sessionKey: keyString('Tasks of one session go to the same live agent').exactOptional(),
+    delayMs: nonNegativeInt('Not leased before this many ms have passed').exactOptional(),
+    metadata: metadataSchema.exactOptional(),
+  })
+  .meta({ id: 'TaskSubmit', description: 'A task to queue' });
+
+/** The body of `POST /v1/tasks/batch`: 1..10,000 tasks, all or nothing. */
+export const taskBatchSchema = z
+  .object({ tasks: z.array(taskSubmitSchema).min(1).max(MAX_BATCH_SIZE) })
+  .meta({ id: 'TaskBatch', description: 'Tasks to queue together; one invalid item fails all' });
+
+const leaseToken = keyString('The token of the lease being answered');
+
+/** The body of `POST /v1/tasks/{id}/complete`. */
+export const completeSchema = z
+  .object({ leaseToken, result: z.unknown().describe('Any JSON value').exactOptional() })
+  .meta({ id: 'TaskComplete' });
+
+/** The body of `POST /v1/tasks/{id}/fail`; `retryable` defaults to true. */
+export const failSchema = z
+  .object({
+    leaseToken,
+    error: z.object({
+      message: z.string().max(MAX_TEXT_LENGTH),
+      retryable: z.boolean().default(true),
+    }),
+  })
+  .meta({ id: 'TaskFail' });
+
+/** The body of `POST /v1/tasks/{id}/extend`: a longer lease by `ms`. */
+export const extendSchema = z
+  .object({ leaseToken, ms: z.number().int().min(1).max(MAX_TIMEOUT_MS) })
+  .meta({ id: 'TaskExtend' });
+
+/** The query of `GET /v1/tasks/{id}/result`: `waitMs` from a query string, default 0. */
+export const resultQuerySchema = z
+  .object({ waitMs: z.coerce.number().int().min(0).max(MAX_RESULT_WAIT_MS).default(0) })
+  .meta({ id: 'ResultQuery' });
+
+/** A task's last error, as the task view shows it. */
+export const taskErrorSchema = z
+  .object({
+    message: z.string(),
+    code: z.string().exactOptional(),
+    retryable: z.boolean().exactOptional(),
+  })
+  .meta({ id: 'TaskError' });
+
+/** A task as `GET /v1/tasks/{id}` answers it. */
+export const taskViewSchema = z
+  .object({
+    id: z.string(),
+    capability: z.string(),
+    status: taskStatusSchema,
+    priority: prioritySchema,
+    attempts: nonNegativeInt('Attempts made so far'),
+    maxAttempts: z.number().int().min(1),
+    agentId: z.string().exactOptional(),
+    result: z.unknown().exactOptional(),
+    error: taskErrorSchema.exactOptional(),
+    idempotencyKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
+    sessionKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
+    createdAt: nonNegativeInt('Epoch ms'),
+    updatedAt: nonNegativeInt('Epoch ms'),
+  })
+  .meta({ id: 'Task' });
+
+/** A leased task as an agent receives it. */
+export const taskLeaseSchema = z
+  .object({
+    id: z.string(),
+    capability: z.string(),
+    payload: z.unknown(),
+    priority: prioritySchema,
+    attempt: z.number().int().min(1).describe('1 on the first attempt'),
+    leaseToken: z.string(),
+    leaseExpiresAt: nonNegativeInt('Epoch ms'),
+    sessionKey: z.string().exactOptional(),
+  })
+  .meta({ id: 'TaskLease' });
+
+/** `202 {"id", "status": "queued"}` of a submit or a replay. */
+export const taskAcceptedSchema = z
+  .object({ id: z.string(), status: z.literal('queued') })
+  .meta({ id: 'TaskAccepted' });
+
+/** `202 {"ids": [...]}` of a batch, in the order of the batch. */
+export const batchAcceptedSchema = z
+  .object({ ids: z.array(z.string()) })
+  .meta({ id: 'BatchAccepted' });
+
+/** `{"tasks": [task, ...]}`: dead letters. */
+export const taskListSchema = z.object({ tasks: z.array(taskViewSchema) }).meta({ id: 'TaskList' });
+
+/** `{"tasks": [task-lease, ...]}`: the answer to a lease request. */
+export const leaseResponseSchema = z
+  .object({ tasks: z.array(taskLeaseSchema) })
+  .meta({ id: 'LeaseResponse' });
+
+/** A task as a client writes it (defaults not yet applied). */
+export type TaskSubmitInput = z.input<typeof taskSubmitSchema>;
+/** A validated task, defaults applied. */
+export type TaskSubmit = z.output<typeof taskSubmitSchema>;
+/** A validated batch. */
+export type TaskBatch = z.output<typeof taskBatchSchema>;
+/** A validated complete body. */
+export type CompleteRequest = z.output<typeof completeSchema>;
+/** A validated fail body (`retryable` filled). */
+export type FailRequest = z.output<typeof failSchema>;
+/** A validated extend body. */
+export type ExtendRequest = z.output<typeof extendSchema>;
+/** A validated result query. */
+export type ResultQuery = z.output<typeof resultQuerySchema>;
+/** A task's status. */
+export type TaskStatus = z.output<typeof taskStatusSchema>;
+/** A task as the API shows it. */
+export type TaskView = z.output<typeof taskViewSchema>;
+/** A leased task as the API shows it. */
+export type TaskLease = z.output<typeof taskLeaseSchema>;
