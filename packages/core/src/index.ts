@@ -1,1 +1,15 @@
-export const placeholder = 1;
+/**
+ * `@switchboard/core`: the runtime-agnostic core of Switchboard — agents, messaging,
+ * protocol, orchestration, fault tolerance and the plugin API. No `node:*` import, no
+ * native code: it runs in Node, Bun, Deno and edge workers.
+ *
+ * @packageDocumentation
+ */
+export * from './agent/index.js';
+export * from './backend/index.js';
+export { type ErrorCode, isSwitchboardError, SwitchboardError, toError } from './errors.js';
+export * from './fault/index.js';
+export * from './messaging/index.js';
+export * from './orchestration/index.js';
+export * from './plugin/index.js';
+export * from './protocol/index.js';

@@ -1,0 +1,22 @@
+export type {
+  Backend,
+  EnqueueResult,
+  FailOutcome,
+  LeaseRequest,
+  QueueStats,
+} from './backend.js';
+export { createLeaseToken, LEASE_TOKEN_LENGTH } from './lease-token.js';
+export { createMemoryBackend, MemoryBackend } from './memory-backend.js';
+export {
+  DEFAULT_MAX_RETAINED,
+  type MemoryBackendOptions,
+} from './memory-options.js';
+export type { MemoryBackendUsage } from './memory-store.js';
+export {
+  type TaskError,
+  type TaskLease,
+  type TaskRecord,
+  type TaskStatus,
+  TERMINAL_STATUSES,
+  toLease,
+} from './task.js';

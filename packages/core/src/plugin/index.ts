@@ -1,0 +1,11 @@
+export {
+  definePlugin,
+  type PluginContext,
+  type PluginHooks,
+  type SwitchboardPlugin,
+} from './define-plugin.js';
+export {
+  type StrategyFactory,
+  StrategyRegistry,
+  type StrategySpec,
+} from './strategy-registry.js';
