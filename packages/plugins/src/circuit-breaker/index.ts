@@ -1,0 +1,8 @@
+/** The `circuit-breaker` recovery strategy: a breaker per agent. */
+export {
+  type BreakerState,
+  CIRCUIT_BREAKER,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  circuitBreaker,
+} from './circuit-breaker.js';

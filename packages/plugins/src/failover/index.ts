@@ -1,0 +1,6 @@
+/** The `failover` recovery strategy. */
+export {
+  FAILOVER,
+  type FailoverOptions,
+  failover,
+} from './failover.js';

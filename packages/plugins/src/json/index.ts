@@ -1,0 +1,6 @@
+/** The `json` serializer, optionally compressed. */
+export {
+  JSON_SERIALIZER,
+  type JsonOptions,
+  json,
+} from './json.js';

@@ -1,0 +1,7 @@
+/** The `least-busy` load balancer. */
+export {
+  LEAST_BUSY,
+  type LeastBusyOptions,
+  leastBusy,
+  pickLeastBusy,
+} from './least-busy.js';

@@ -1,0 +1,6 @@
+/** The `random` load balancer. */
+export {
+  RANDOM,
+  type RandomOptions,
+  random,
+} from './random.js';

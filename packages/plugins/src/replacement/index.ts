@@ -1,0 +1,6 @@
+/** The `replacement` recovery strategy. */
+export {
+  REPLACEMENT,
+  type ReplacementOptions,
+  replacement,
+} from './replacement.js';

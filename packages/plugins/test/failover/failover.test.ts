@@ -1,0 +1,21 @@
+import { failover } from '@switchboard/plugins/failover';
+import { describe, expect, it } from 'vitest';
+import { agentFailure, testRecoveryStrategy } from '../../../../test/conformance/recovery.js';
+
+testRecoveryStrategy('failover', () => failover());
+
+describe('failover', () => {
+  it('promotes a standby for local and remote agents alike', () => {
+    const strategy = failover();
+    expect(strategy.onAgentFailure(agentFailure())).toEqual({ action: 'failover' });
+    expect(
+      strategy.onAgentFailure(agentFailure({ remote: true, reason: 'heartbeat_timeout' })),
+    ).toEqual({ action: 'failover' });
+  });
+
+  it('refuses options that are not an object', () => {
+    expect(() => failover('fast' as never)).toThrow(
+      /\[switchboard\] \[failover\] options must be an object, got "fast"/,
+    );
+  });
+});
