@@ -13,3 +13,4 @@ export * from './messaging/index.js';
 export * from './orchestration/index.js';
 export * from './plugin/index.js';
 export * from './protocol/index.js';
+export { createSwitchboard, Switchboard } from './switchboard.js';

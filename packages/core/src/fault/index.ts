@@ -9,3 +9,4 @@ export {
 export type { TrackOptions } from './health-options.js';
 export { LoopLag, type LoopLagOptions } from './loop-lag.js';
 export type { AgentFailure, RecoveryAction, RecoveryStrategy } from './recovery.js';
+export { type RestartWithBackoffOptions, restartWithBackoff } from './restart-default.js';

@@ -1,8 +1,27 @@
-export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balancer.js';
 export {
-  type AcquireOptions,
-  type Lease as ResourceLease,
-  type ResourceRequest,
+  AgentPool,
+  type PoolDefinition,
+  type PoolEntryOptions,
+} from './agent-pool.js';
+export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balancer.js';
+export type { PoolMember } from './pool-member.js';
+export type { AgentView, LeaseOptions, RemoteAgentInput } from './remote-agents.js';
+export type {
+  AcquireOptions,
+  Lease as ResourceLease,
+  ResourceRequest,
 } from './resource-lease.js';
 export { ResourceNegotiator, type ResourceNegotiatorOptions } from './resource-negotiator.js';
 export type { ResourceDefinition, ResourceStats } from './resource-quota.js';
+export { roundRobin } from './round-robin.js';
+export type { IdempotencyOptions, RateLimitOptions } from './submit-gate.js';
+export type {
+  AgentEntry,
+  ShutdownOptions,
+  SwitchboardOptions,
+  SwitchboardStats,
+} from './switchboard-options.js';
+export type { SwitchboardTaskContext } from './task-context.js';
+export { ASSIGNMENT_POLICIES, type AssignmentPolicy, type SubmitInput } from './task-input.js';
+export type { TaskCounters, TaskHandle } from './task-tracker.js';

@@ -5,6 +5,13 @@ export {
   type SwitchboardPlugin,
 } from './define-plugin.js';
 export {
+  isBackend,
+  isLoadBalancer,
+  isRecoveryStrategy,
+  isSerializer,
+  PluginHost,
+} from './plugin-host.js';
+export {
   type StrategyFactory,
   StrategyRegistry,
   type StrategySpec,

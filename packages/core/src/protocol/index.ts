@@ -17,7 +17,7 @@ export type { RateDecision, RateLimiter, TokenBucketOptions } from './rate-limit
 export {
   type AgentRegister,
   type AgentRegisterInput,
-  type AgentView,
+  type AgentView as AgentViewBody,
   agentListSchema,
   agentMetricsSchema,
   agentRegisterSchema,

@@ -1,0 +1,315 @@
+import { BucketQueue } from '../messaging/bucket-queue.js';
+import { type Priority, priorityLevel } from '../messaging/priority.js';
+import type { QueueStats } from './backend.js';
+import type { ResolvedMemoryOptions } from './memory-options.js';
+import { RetentionQueue } from './retention-queue.js';
+import type { TaskError, TaskRecord } from './task.js';
+import { TimeHeap } from './time-heap.js';
+
+/** One capability's queue of available tasks. */
+interface Lane {
+  readonly capability: string;
+  readonly queue: BucketQueue<TaskRecord>;
+  /** The operation that last scheduled an `onAvailable` call for this lane. */
+  mark: number;
+}
+
+/** What the memory backend holds, for capacity checks and tests (not part of `Backend`). */
+export interface MemoryBackendUsage {
+  /** Task records stored, terminal ones included. */
+  tasks: number;
+  /** Terminal records retained (bounded by `maxRetained` and `retainMs`). */
+  retained: number;
+  /** Slots allocated by the capability queues (shrinks as they drain). */
+  queueSlots: number;
+  /** Entries of the delay and lease-expiry heaps, stale ones included. */
+  heapEntries: number;
+}
+
+// Lazy structures are compacted once stale entries outnumber live ones by this margin, so
+// small backends never pay for a compaction.
+const COMPACT_SLACK = 1024;
+
+/**
+ * The state of a {@link MemoryBackend} and the transitions it is made of. It checks
+ * nothing: the backend validates tokens, ids and states, then calls these.
+ *
+ * Invariants: a queued task is either in its lane (with a handle in `handles`) or delayed
+ * (a live entry in `delayed`); a leased task has a live entry in `leases`; a terminal task
+ * has a live entry in `retained`, and a dead one is in `dead`. The heaps and the retention
+ * queue drop entries lazily (see {@link TimeHeap}).
+ */
+export class MemoryStore {
+  tasks = new Map<string, TaskRecord>();
+  idempotency = new Map<string, string>();
+  lanes = new Map<string, Lane>();
+  /** Queue handles of available tasks (queued tasks absent here are delayed). */
+  handles = new Map<string, number>();
+  readonly delayed = new TimeHeap<TaskRecord>();
+  readonly leases = new TimeHeap<TaskRecord>();
+  /** Dead tasks in the order they died (a Map iterates in insertion order). */
+  dead = new Map<string, TaskRecord>();
+  readonly retained = new RetentionQueue<TaskRecord>();
+  /**
+   * Records with entries in `retained` that no longer stand (replayed or deleted since),
+   * with how many: such entries come before a record's live one, so the first ones to
+   * surface are the stale ones. Empty but for dead-letter operations, so evicting the
+   * oldest record costs no lookup of the store.
+   */
+  private staleRetained = new Map<TaskRecord, number>();
+  retainedCount = 0;
+  delayedCount = 0;
+  leasedCount = 0;
+  readonly queuedByLevel = [0, 0, 0, 0];
+  readonly listeners = new Set<(capability: string) => void>();
+  /** Lanes that got available tasks in the current operation, to notify at its end. */
+  pending: Lane[] = [];
+  /** The current operation's number, so a lane is notified once per operation. */
+  mark = 0;
+
+  constructor(private readonly options: ResolvedMemoryOptions) {}
+
+  /** Makes `t` queued: available at once when `availableAt ≤ now`, else delayed. */
+  queue(t: TaskRecord, availableAt: number, now: number): void {
+    t.status = 'queued';
+    t.availableAt = availableAt;
+    this.queuedByLevel[priorityLevel(t.priority)]++;
+    if (availableAt > now) {
+      this.delayed.push(availableAt, t);
+      this.delayedCount++;
+    } else {
+      this.makeAvailable(t);
+    }
+  }
+
+  /** Takes a queued task out of its lane or out of the delayed set. */
+  unqueue(t: TaskRecord): void {
+    this.queuedByLevel[priorityLevel(t.priority)]--;
+    const handle = this.handles.get(t.id);
+    if (handle !== undefined) {
+      this.lanes.get(t.capability)?.queue.remove(handle);
+      this.handles.delete(t.id);
+      return;
+    }
+    this.delayedCount--;
+    if (this.delayed.size > 2 * this.delayedCount + COMPACT_SLACK) {
+      this.delayed.compact(isDelayedEntry);
+    }
+  }
+
+  /** Takes up to `max` available tasks of a capability, in lease order. */
+  take(capability: string, max: number): TaskRecord[] {
+    const lane = this.lanes.get(capability);
+    if (lane === undefined) return [];
+    const taken = lane.queue.popMany(max);
+    for (const t of taken) {
+      this.handles.delete(t.id);
+      this.queuedByLevel[priorityLevel(t.priority)]--;
+    }
+    return taken;
+  }
+
+  /** Records a lease's expiry (a new lease or an extension, which leaves a stale entry). */
+  track(t: TaskRecord, expiresAt: number): void {
+    this.leases.push(expiresAt, t);
+    this.compactLeases();
+  }
+
+  /**
+   * Counts a lease as ended. Its expiry entry stays behind, stale; once those outnumber the
+   * live leases the heap is compacted, so a drained backend gives the memory back without
+   * waiting for the stale expiries to pass.
+   */
+  untrack(): void {
+    this.leasedCount--;
+    this.compactLeases();
+  }
+
+  private compactLeases(): void {
+    if (this.leases.size > 2 * this.leasedCount + COMPACT_SLACK) this.leases.compact(isLeaseEntry);
+  }
+
+  /** Moves delayed tasks that are due at `now` into their queues. */
+  promote(now: number): void {
+    const heap = this.delayed;
+    for (let at = heap.peekAt(); at !== undefined && at <= now; at = heap.peekAt()) {
+      const t = heap.pop();
+      if (!isDelayedEntry(at, t)) continue;
+      this.delayedCount--;
+      this.makeAvailable(t);
+    }
+  }
+
+  /** Ends the leases expired at `now` (as `endLease` does) and returns their tasks. */
+  expire(now: number, error: TaskError): TaskRecord[] {
+    const expired: TaskRecord[] = [];
+    const heap = this.leases;
+    for (let at = heap.peekAt(); at !== undefined && at <= now; at = heap.peekAt()) {
+      const t = heap.pop();
+      if (!isLeaseEntry(at, t)) continue;
+      this.endLease(t, error, now);
+      expired.push(t);
+    }
+    this.evict(now);
+    return expired;
+  }
+
+  /** The earliest instant a delayed task becomes available, stale entries dropped. */
+  nextAvailableAt(): number | undefined {
+    const heap = this.delayed;
+    while (heap.size > 0 && !isDelayedEntry(heap.peekAt() as number, heap.peek() as TaskRecord)) {
+      heap.pop();
+    }
+    return heap.peekAt();
+  }
+
+  /** Ends a live lease without a result: requeued at once, or dead when out of attempts. */
+  endLease(t: TaskRecord, error: TaskError, now: number): void {
+    t.error = error;
+    t.updatedAt = now;
+    if (t.attempts < t.maxAttempts) this.queue(t, now, now);
+    else this.kill(t, now);
+    this.untrack();
+  }
+
+  /** Makes `t` dead: a dead letter, retained like every terminal task. */
+  kill(t: TaskRecord, now: number): void {
+    t.status = 'dead';
+    this.dead.set(t.id, t);
+    this.retire(t, now);
+  }
+
+  /** Records that `t` just became terminal (at `now`) and applies the retention bounds. */
+  retire(t: TaskRecord, now: number): void {
+    this.retained.push(now, t);
+    this.retainedCount++;
+    this.evict(now);
+  }
+
+  /** Takes a dead task out of the dead letters before it is queued again (a replay). */
+  revive(t: TaskRecord): void {
+    this.dead.delete(t.id);
+    this.retainedCount--;
+    this.markStale(t);
+  }
+
+  /** Deletes a dead task for good. */
+  deleteDead(t: TaskRecord): void {
+    this.forget(t);
+    this.markStale(t);
+  }
+
+  /** Calls the `onAvailable` listeners once per lane that got tasks in this operation. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const lanes = this.pending;
+    this.pending = [];
+    for (const lane of lanes) {
+      for (const listener of this.listeners) {
+        try {
+          listener(lane.capability);
+        } catch {
+          // The transition is already committed; a failing listener must not turn it into
+          // an error for the caller, nor keep the other listeners from hearing of it.
+        }
+      }
+    }
+  }
+
+  stats(): QueueStats {
+    const [critical = 0, high = 0, normal = 0, low = 0] = this.queuedByLevel;
+    const byPriority: Record<Priority, number> = { critical, high, normal, low };
+    return {
+      depth: critical + high + normal + low,
+      byPriority,
+      leased: this.leasedCount,
+      delayed: this.delayedCount,
+      dead: this.dead.size,
+    };
+  }
+
+  usage(): MemoryBackendUsage {
+    let queueSlots = 0;
+    for (const lane of this.lanes.values()) queueSlots += lane.queue.capacity;
+    return {
+      tasks: this.tasks.size,
+      retained: this.retainedCount,
+      queueSlots,
+      heapEntries: this.delayed.size + this.leases.size,
+    };
+  }
+
+  /** Drops everything held. */
+  clear(): void {
+    this.tasks = new Map();
+    this.idempotency = new Map();
+    this.lanes = new Map();
+    this.handles = new Map();
+    this.dead = new Map();
+    this.delayed.clear();
+    this.leases.clear();
+    this.retained.clear();
+    this.staleRetained = new Map();
+    this.listeners.clear();
+    this.pending = [];
+  }
+
+  private makeAvailable(t: TaskRecord): void {
+    let lane = this.lanes.get(t.capability);
+    if (lane === undefined) {
+      lane = { capability: t.capability, queue: new BucketQueue(), mark: 0 };
+      this.lanes.set(t.capability, lane);
+    }
+    this.handles.set(t.id, lane.queue.push(t, priorityLevel(t.priority)));
+    if (lane.mark !== this.mark) {
+      lane.mark = this.mark;
+      this.pending.push(lane);
+    }
+  }
+
+  private evict(now: number): void {
+    const queue = this.retained;
+    const { maxRetained, retainMs } = this.options;
+    const oldest = now - retainMs;
+    for (let at = queue.peekAt(); at !== undefined; at = queue.peekAt()) {
+      if (this.retainedCount <= maxRetained && at >= oldest) break;
+      const t = queue.peek() as TaskRecord;
+      queue.shift();
+      if (!this.takeStale(t)) this.forget(t);
+    }
+    if (queue.size > 2 * this.retainedCount + COMPACT_SLACK) {
+      queue.compact((_at, t) => !this.takeStale(t));
+    }
+  }
+
+  /** Drops a terminal record, with its idempotency key and dead letter. */
+  private forget(t: TaskRecord): void {
+    this.tasks.delete(t.id);
+    if (t.status === 'dead') this.dead.delete(t.id);
+    this.retainedCount--;
+    const key = t.idempotencyKey;
+    if (key !== undefined && this.idempotency.get(key) === t.id) this.idempotency.delete(key);
+  }
+
+  private markStale(t: TaskRecord): void {
+    this.staleRetained.set(t, (this.staleRetained.get(t) ?? 0) + 1);
+  }
+
+  /** Whether this retention entry of `t` is a stale one (and counts it as consumed). */
+  private takeStale(t: TaskRecord): boolean {
+    if (this.staleRetained.size === 0) return false;
+    const count = this.staleRetained.get(t);
+    if (count === undefined) return false;
+    if (count === 1) this.staleRetained.delete(t);
+    else this.staleRetained.set(t, count - 1);
+    return true;
+  }
+}
+
+function isDelayedEntry(at: number, t: TaskRecord): boolean {
+  return t.status === 'queued' && t.availableAt === at;
+}
+
+function isLeaseEntry(at: number, t: TaskRecord): boolean {
+  return t.status === 'leased' && t.leaseExpiresAt === at;
+}

@@ -1,0 +1,38 @@
+import type { AgentFailure, RecoveryAction, RecoveryStrategy } from './recovery.js';
+
+/** Options of {@link restartWithBackoff}. */
+export interface RestartWithBackoffOptions {
+  /** The delay of the first restart, in ms (default 100). */
+  readonly initialDelayMs?: number;
+  /** The longest delay, in ms (default 30 000). */
+  readonly maxDelayMs?: number;
+  /** Give up once this many failures fall in the failure window (default 10). */
+  readonly maxRestarts?: number;
+}
+
+/**
+ * Core's default recovery: restart the failed agent after a delay that doubles with each
+ * recent failure of its definition, and give up past `maxRestarts` (as OTP supervisors do).
+ * Remote agents cannot be restarted from here; they register again themselves.
+ *
+ * @example
+ * ```ts
+ * createSwitchboard({ recovery: restartWithBackoff({ maxRestarts: 3 }) })
+ * ```
+ */
+export function restartWithBackoff(options: RestartWithBackoffOptions = {}): RecoveryStrategy {
+  const initial = options.initialDelayMs ?? 100;
+  const max = options.maxDelayMs ?? 30_000;
+  const maxRestarts = options.maxRestarts ?? 10;
+  return {
+    name: 'restart',
+    onAgentFailure(failure: AgentFailure): RecoveryAction {
+      if (failure.remote) return { action: 'give_up', reason: 'remote agents register again' };
+      if (failure.recentFailures > maxRestarts) {
+        return { action: 'give_up', reason: `${failure.recentFailures} failures in the window` };
+      }
+      const delayMs = Math.min(max, initial * 2 ** Math.max(0, failure.recentFailures - 1));
+      return { action: 'restart', delayMs };
+    },
+  };
+}

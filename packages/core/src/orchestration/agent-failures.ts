@@ -1,0 +1,127 @@
+import { toError } from '../errors.js';
+import type { AgentFailure, RecoveryAction } from '../fault/recovery.js';
+import { PRIORITIES, priorityLevel } from '../messaging/priority.js';
+import type { Engine } from './engine.js';
+import type { PoolMember } from './pool-member.js';
+
+/**
+ * What happens when an agent fails: it leaves the pool, every task it holds goes back to
+ * the queue at once (attempt counted), `agent.failed` is emitted, then the recovery
+ * strategy's action is applied to the slot.
+ */
+export class AgentFailures {
+  readonly #engine: Engine;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  /** Fails `member` (once; a member already gone is left alone). */
+  async fail(member: PoolMember, reason: AgentFailure['reason'], error?: Error): Promise<void> {
+    const engine = this.#engine;
+    if (member.gone) return;
+    const agent = member.agent;
+    if (agent?.lifecycle.can('recovering')) {
+      agent.lifecycle.transition('recovering', reason);
+    } else if (agent === undefined) {
+      member.remoteState = 'recovering';
+    }
+    engine.pool.detach(member);
+    const message = error?.message ?? `agent ${member.id} failed (${reason})`;
+    try {
+      await engine.book.release([...member.leases], {
+        message,
+        code: 'agent_failed',
+        retryable: true,
+      });
+    } catch (thrown) {
+      // The backend could not take the tasks back now; their leases expire and requeue them.
+      engine.onError(thrown);
+    }
+    engine.remotes.dismiss(member);
+    engine.distributor.wake();
+    const now = engine.now();
+    const failure: AgentFailure = {
+      agentId: member.id,
+      agentName: member.name,
+      reason,
+      recentFailures: engine.pool.recordFailure(member.name, now),
+      remote: member.remote,
+      now,
+      ...(error === undefined ? {} : { error }),
+    };
+    let action: RecoveryAction;
+    try {
+      action = engine.recovery.onAgentFailure(failure);
+    } catch (thrown) {
+      action = { action: 'give_up', reason: `recovery threw: ${toError(thrown).message}` };
+    }
+    engine.emit('agent.failed', () => ({
+      agentId: member.id,
+      name: member.name,
+      reason,
+      error: message,
+      remote: member.remote,
+      action,
+    }));
+    this.#apply(member, action);
+    if (agent !== undefined) {
+      // Its handlers may still run (abandoned); stopping refuses new work and runs the hook.
+      agent.stop(`failed: ${reason}`).catch((thrown: unknown) => engine.onError(thrown));
+    }
+  }
+
+  /** Cancels pending restarts. */
+  stop(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #apply(member: PoolMember, action: RecoveryAction): void {
+    const engine = this.#engine;
+    const pool = engine.pool;
+    const definition = member.definition;
+    switch (action.action) {
+      case 'restart': {
+        if (definition === undefined) return;
+        const timer = setTimeout(() => {
+          this.#timers.delete(timer);
+          if (engine.running) void this.#replace(member);
+        }, action.delayMs);
+        this.#timers.add(timer);
+        return;
+      }
+      case 'replace':
+        if (definition !== undefined) void this.#replace(member);
+        return;
+      case 'failover': {
+        const standby = pool.promoteStandby(member);
+        if (standby !== undefined) {
+          engine.distributor.wake();
+          // Replenish the standby so the next failure is covered too.
+          if (definition !== undefined) void this.#replace(member, true);
+        } else if (definition !== undefined) void this.#replace(member);
+        return;
+      }
+      case 'degrade': {
+        const level = priorityLevel(action.minPriority);
+        const factor = Math.min(1, Math.max(0, action.concurrencyFactor));
+        pool.degrade(member.name, PRIORITIES.includes(action.minPriority) ? level : 3, factor);
+        return;
+      }
+      case 'give_up':
+        return;
+    }
+  }
+
+  async #replace(member: PoolMember, standby = false): Promise<void> {
+    const engine = this.#engine;
+    if (!engine.running || member.definition === undefined) return;
+    try {
+      await engine.pool.spawn(member.name, 1, standby);
+    } catch (thrown) {
+      engine.onError(thrown);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { SwitchboardError } from '../errors.js';
+import { HealthMonitor } from '../fault/health-monitor.js';
+import { EventBus } from '../messaging/event-bus.js';
+import type { PluginHost } from '../plugin/plugin-host.js';
+import { AgentFailures } from './agent-failures.js';
+import { AgentPool } from './agent-pool.js';
+import { resolveBackoff } from './backoff.js';
+import type { Engine } from './engine.js';
+import { InProcessRunner } from './in-process-runner.js';
+import { LeaseBook } from './lease-book.js';
+import { RemoteAgents } from './remote-agents.js';
+import { positive, type SwitchboardOptions } from './switchboard-options.js';
+import { TaskDistributor } from './task-distributor.js';
+import { ASSIGNMENT_POLICIES, type SubmitInput } from './task-input.js';
+import type { TaskHandle } from './task-tracker.js';
+import { TaskTracker } from './task-tracker.js';
+
+/**
+ * Builds the parts of one Switchboard from its options, strategies resolved through
+ * `plugins`. Every bad option fails here, at configuration time, naming the option.
+ */
+export function createEngine(
+  options: SwitchboardOptions,
+  plugins: PluginHost,
+  submit: (input: SubmitInput) => Promise<TaskHandle>,
+): Engine {
+  const now = options.now ?? Date.now;
+  const onError =
+    options.onError ??
+    ((error: unknown) =>
+      queueMicrotask(() => {
+        throw error;
+      }));
+  const events = new EventBus({ now, onError: (error) => onError(error) });
+  const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 5_000);
+  const heartbeatTimeoutMs = positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs, 15_000);
+  if (heartbeatTimeoutMs < heartbeatIntervalMs) {
+    throw new SwitchboardError(
+      'invalid_config',
+      'heartbeatTimeoutMs must be ≥ heartbeatIntervalMs',
+    );
+  }
+  const policies = new Map(Object.entries(options.policies ?? {}));
+  for (const [capability, policy] of policies) {
+    if (!ASSIGNMENT_POLICIES.includes(policy)) {
+      throw new SwitchboardError(
+        'invalid_config',
+        `policies.${capability}: "${String(policy)}" is not one of ${ASSIGNMENT_POLICIES.join(', ')}`,
+      );
+    }
+  }
+  const engine = {
+    backend: plugins.backend(options.backend ?? 'memory'),
+    events,
+    now,
+    random: options.random ?? Math.random,
+    balancer: plugins.loadBalancer(options.loadBalancer ?? 'round-robin'),
+    recovery: plugins.recovery(options.recovery ?? 'restart'),
+    monitor: new HealthMonitor({
+      onFailure: (f) => {
+        const member = engine.pool.get(f.agentId);
+        if (member !== undefined) void engine.failures.fail(member, f.reason, f.error);
+      },
+      sweepIntervalMs: positive('healthSweepIntervalMs', options.healthSweepIntervalMs, 100),
+      now,
+      onError,
+    }),
+    backoff: resolveBackoff(options.retry),
+    policies,
+    taskPolicies: new Map(),
+    heartbeatIntervalMs,
+    heartbeatTimeoutMs,
+    failureWindowMs: positive('failureWindowMs', options.failureWindowMs, 60_000),
+    hungGraceMs: positive('hungGraceMs', options.hungGraceMs, 1_000),
+    running: false,
+    emit: (topic: string, data: () => object) => {
+      // Event data is built only when someone listens: the hot path pays one map lookup.
+      if (events.hasSubscribers(topic)) events.publish(topic, data());
+    },
+    listens: (topic: string) => events.hasSubscribers(topic),
+    onError,
+    submit,
+    // The parts below take the engine itself, so they are assigned right after.
+  } as unknown as Engine;
+  engine.tracker = new TaskTracker(now());
+  engine.book = new LeaseBook(engine);
+  engine.distributor = new TaskDistributor(engine, `switchboard:${crypto.randomUUID()}`);
+  engine.runner = new InProcessRunner(engine);
+  engine.remotes = new RemoteAgents(engine);
+  engine.failures = new AgentFailures(engine);
+  engine.pool = new AgentPool(engine);
+  return engine;
+}

@@ -1,0 +1,57 @@
+import type { Backend } from '../backend/backend.js';
+import type { HealthMonitor } from '../fault/health-monitor.js';
+import type { RecoveryStrategy } from '../fault/recovery.js';
+import type { EventBus } from '../messaging/event-bus.js';
+import type { AgentFailures } from './agent-failures.js';
+import type { AgentPool } from './agent-pool.js';
+import type { BackoffOptions } from './backoff.js';
+import type { InProcessRunner } from './in-process-runner.js';
+import type { LeaseBook } from './lease-book.js';
+import type { LoadBalancer } from './load-balancer.js';
+import type { RemoteAgents } from './remote-agents.js';
+import type { TaskDistributor } from './task-distributor.js';
+import type { AssignmentPolicy, SubmitInput } from './task-input.js';
+import type { TaskHandle, TaskTracker } from './task-tracker.js';
+
+/**
+ * The parts of one Switchboard, wired together by `createSwitchboard`. Each part holds this
+ * object rather than importing the others, so that each stays testable and small.
+ */
+export interface Engine {
+  readonly backend: Backend;
+  readonly events: EventBus;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly balancer: LoadBalancer;
+  readonly recovery: RecoveryStrategy;
+  readonly monitor: HealthMonitor;
+  readonly backoff: BackoffOptions;
+  /** The policy configured per capability (absent: `queued`). */
+  readonly policies: ReadonlyMap<string, AssignmentPolicy>;
+  /** Per-task policies given at submit that act at dispatch (`delegated`, `consolidated`). */
+  readonly taskPolicies: Map<string, AssignmentPolicy>;
+  /** Heartbeat settings handed to remote agents. */
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** Failures of one definition within this window count as recent (restart limits). */
+  readonly failureWindowMs: number;
+  /** Grace after an attempt timed out before an agent whose every slot hangs is failed. */
+  readonly hungGraceMs: number;
+  pool: AgentPool;
+  book: LeaseBook;
+  tracker: TaskTracker;
+  distributor: TaskDistributor;
+  runner: InProcessRunner;
+  remotes: RemoteAgents;
+  failures: AgentFailures;
+  /** False once shutdown has begun: timers are not re-armed, restarts not made. */
+  running: boolean;
+  /** Publishes an event when someone listens (building its data costs nothing otherwise). */
+  emit(topic: string, data: () => object): void;
+  /** True when an event of `topic` has a subscriber (hot paths test it before building one). */
+  listens(topic: string): boolean;
+  /** Reports an error that has no caller to go to (a backend failure in the background). */
+  onError(error: unknown): void;
+  /** Submits a child task on behalf of a running task (`ctx.spawn`). */
+  submit(input: SubmitInput): Promise<TaskHandle>;
+}

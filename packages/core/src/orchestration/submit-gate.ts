@@ -1,0 +1,102 @@
+import { LRUCache } from 'lru-cache';
+import { SwitchboardError } from '../errors.js';
+import type { RateLimiter, TokenBucketOptions } from '../protocol/rate-limiter.js';
+import { createTokenBucket } from '../protocol/token-bucket.js';
+
+/** Rate limits of submits: per submitter and per capability. */
+export interface RateLimitOptions {
+  /** Per `submitter` (tasks without one share the key `anonymous`). */
+  readonly perSubmitter?: TokenBucketOptions | RateLimiter;
+  readonly perCapability?: TokenBucketOptions | RateLimiter;
+}
+
+/** The idempotency window kept in front of the backend. */
+export interface IdempotencyOptions {
+  /** Keys kept (default 100 000). */
+  readonly max?: number;
+  /** How long a key is kept, in ms (default 24 h). */
+  readonly ttlMs?: number;
+}
+
+function limiter(spec: TokenBucketOptions | RateLimiter | undefined): RateLimiter | undefined {
+  if (spec === undefined) return undefined;
+  if (typeof (spec as RateLimiter).tryAcquire === 'function') return spec as RateLimiter;
+  return createTokenBucket(spec as TokenBucketOptions);
+}
+
+/**
+ * What stands between a submit and the backend: the idempotency window (key → first task
+ * id, an `lru-cache`; the backend dedupes as well, this only saves it the trip) and the
+ * token buckets per submitter and per capability.
+ */
+export class SubmitGate {
+  readonly #keys: LRUCache<string, string>;
+  readonly #perSubmitter: RateLimiter | undefined;
+  readonly #perCapability: RateLimiter | undefined;
+
+  constructor(
+    idempotency: IdempotencyOptions = {},
+    limits: RateLimitOptions = {},
+    now: () => number = Date.now,
+  ) {
+    const max = idempotency.max ?? 100_000;
+    const ttl = idempotency.ttlMs ?? 86_400_000;
+    if (!Number.isInteger(max) || max < 1 || !(ttl > 0)) {
+      throw new SwitchboardError('invalid_config', 'idempotency: max must be ≥ 1 and ttlMs > 0', {
+        details: { max, ttlMs: ttl },
+      });
+    }
+    this.#keys = new LRUCache({ max, ttl, ttlAutopurge: false, perf: { now } });
+    this.#perSubmitter = limiter(limits.perSubmitter);
+    this.#perCapability = limiter(limits.perCapability);
+  }
+
+  /** The id of the task first submitted with `key`, within the window. */
+  known(key: string): string | undefined {
+    return this.#keys.get(key);
+  }
+
+  remember(key: string, id: string): void {
+    this.#keys.set(key, id);
+  }
+
+  /**
+   * Takes the tokens of `count` tasks by `submitter` of each capability.
+   *
+   * @throws SwitchboardError `rate_limited` with `details.retryAfterMs` and the limit hit.
+   */
+  admit(
+    submitter: string | undefined,
+    capabilities: ReadonlyMap<string, number>,
+    now: number,
+  ): void {
+    let total = 0;
+    for (const n of capabilities.values()) total += n;
+    const bySubmitter = this.#perSubmitter;
+    if (bySubmitter !== undefined) {
+      const key = submitter ?? 'anonymous';
+      const decision = bySubmitter.tryAcquire(key, total, now);
+      if (!decision.allowed) throw limited('submitter', key, decision.retryAfterMs);
+    }
+    const byCapability = this.#perCapability;
+    if (byCapability !== undefined) {
+      for (const [capability, n] of capabilities) {
+        const decision = byCapability.tryAcquire(capability, n, now);
+        if (!decision.allowed) throw limited('capability', capability, decision.retryAfterMs);
+      }
+    }
+  }
+
+  /** True when a rate limit is configured (the hot path skips `admit` otherwise). */
+  get limited(): boolean {
+    return this.#perSubmitter !== undefined || this.#perCapability !== undefined;
+  }
+}
+
+function limited(scope: string, key: string, retryAfterMs: number): SwitchboardError {
+  return new SwitchboardError(
+    'rate_limited',
+    `rate limit of ${scope} "${key}" reached; retry in ${Math.ceil(retryAfterMs)} ms`,
+    { details: { scope, key, retryAfterMs: Math.ceil(retryAfterMs) } },
+  );
+}

@@ -1,0 +1,89 @@
+import type { AgentDefinition, AgentSpec } from '../agent/definition.js';
+import type { Backend } from '../backend/backend.js';
+import { SwitchboardError } from '../errors.js';
+import type { RecoveryStrategy } from '../fault/recovery.js';
+import type { SwitchboardPlugin } from '../plugin/define-plugin.js';
+import type { StrategySpec } from '../plugin/strategy-registry.js';
+import type { PoolEntryOptions } from './agent-pool.js';
+import type { BackoffOptions } from './backoff.js';
+import type { LoadBalancer } from './load-balancer.js';
+import type { IdempotencyOptions, RateLimitOptions } from './submit-gate.js';
+import type { AssignmentPolicy } from './task-input.js';
+
+/** An in-process agent as options list it: a definition, or one with pool settings. */
+export type AgentEntry =
+  // biome-ignore lint/suspicious/noExplicitAny: definitions of any payload type are accepted.
+  | AgentDefinition<any, any>
+  // biome-ignore lint/suspicious/noExplicitAny: as above, for plain specs.
+  | AgentSpec<any, any>
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
+  | ({ readonly definition: AgentDefinition<any, any> | AgentSpec<any, any> } & PoolEntryOptions);
+
+/** Options of {@link createSwitchboard}. Every one is optional. */
+export interface SwitchboardOptions {
+  /** `'memory'` (the default), a backend object, a registered name, or `{ name, options }`. */
+  readonly backend?: StrategySpec<Backend>;
+  /** `'round-robin'` unless given. */
+  readonly loadBalancer?: StrategySpec<LoadBalancer>;
+  /** `'restart'` (restart with backoff) unless given. */
+  readonly recovery?: StrategySpec<RecoveryStrategy>;
+  readonly plugins?: readonly SwitchboardPlugin[];
+  /** In-process agents, started by `start()`. */
+  readonly agents?: readonly AgentEntry[];
+  /** The assignment policy per capability (`queued` unless listed). */
+  readonly policies?: Readonly<Record<string, AssignmentPolicy>>;
+  /** Heartbeat interval handed to remote agents (default 5 000 ms). */
+  readonly heartbeatIntervalMs?: number;
+  /** Silence after which a remote agent is failed (default 15 000 ms). */
+  readonly heartbeatTimeoutMs?: number;
+  /** Backoff between attempts of a failed task. */
+  readonly retry?: Partial<BackoffOptions>;
+  readonly rateLimits?: RateLimitOptions;
+  readonly idempotency?: IdempotencyOptions;
+  /** Submits whose payload serializes (JSON) to more bytes fail with `payload_too_large`. */
+  readonly maxPayloadBytes?: number;
+  /** A task's `timeoutMs` when its submit gives none (default 30 000). */
+  readonly defaultTimeoutMs?: number;
+  /** A task's `maxAttempts` when its submit gives none (default 3). */
+  readonly defaultMaxAttempts?: number;
+  /** Failures of a definition within this window count as recent (default 60 000 ms). */
+  readonly failureWindowMs?: number;
+  /** Grace before an agent whose every slot hangs past its timeout is failed (default 1 000). */
+  readonly hungGraceMs?: number;
+  /** The health monitor's sweep interval (default 100 ms). */
+  readonly healthSweepIntervalMs?: number;
+  /** The clock, epoch ms (tests). */
+  readonly now?: () => number;
+  /** The randomness of backoff jitter, 0..1 (tests). */
+  readonly random?: () => number;
+  /** Errors with no caller to report to (a backend failing in the background). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** Options of {@link Switchboard.shutdown}. */
+export interface ShutdownOptions {
+  /** Let in-flight tasks finish and queued ones run first (default `true`). */
+  readonly drain?: boolean;
+  /** The longest drain; what is left is put back to the queue (default 30 000 ms). */
+  readonly timeoutMs?: number;
+}
+
+/** `stats()`: the figures of API.md's `GET /v1/stats`. */
+export interface SwitchboardStats {
+  agents: { total: number; busy: number; byState: Record<string, number> };
+  queue: { depth: number; byPriority: Record<string, number> };
+  tasks: { submitted: number; completed: number; failed: number; dead: number; cancelled: number };
+  throughputPerSec: number;
+  latencyMs: { p50: number; p99: number };
+}
+
+/** Checks a positive number option. */
+export function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new SwitchboardError('invalid_config', `${name} must be a number > 0, got ${String(v)}`, {
+      details: { field: name, value: v },
+    });
+  }
+  return v;
+}

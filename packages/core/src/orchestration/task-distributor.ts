@@ -1,0 +1,312 @@
+import type { TaskRecord } from '../backend/task.js';
+import { type Priority, priorityLevel } from '../messaging/priority.js';
+import type { Engine } from './engine.js';
+import type { InFlight, PoolMember } from './pool-member.js';
+import type { AssignmentPolicy } from './task-input.js';
+
+/** At most this many tasks per backend lease call. */
+const MAX_LEASE_BATCH = 1000;
+/** At most this many leased tasks per capability held for want of an eligible agent. */
+const MAX_HELD = 1000;
+
+/**
+ * The dispatcher: matches queued tasks to agents with free slots. Woken by the backend
+ * (tasks available), by agents freeing slots, and by timers (delays, backoffs); wake-ups
+ * coalesce in a microtask and one pump runs at a time.
+ *
+ * Per ready capability it leases a batch no larger than the candidates' free slots, then
+ * lets the load balancer pick an agent per task. A busy agent picked by a pinning balancer
+ * gets the task in its small backlog. A task no agent may take now (the balancer declined,
+ * its priority is shed by a degraded agent, no coordinator is free) stays held here, still
+ * leased: it is offered first at every pump, and its lease is renewed rather than left to
+ * expire, since releasing it would count an attempt it never made. Held tasks are bounded
+ * per capability.
+ */
+export class TaskDistributor {
+  /** The agent id leases are taken under until the balancer picks the actual agent. */
+  readonly holderId: string;
+  readonly #engine: Engine;
+  readonly #pending = new Map<string, InFlight[]>();
+  #scheduled = false;
+  #pumping = false;
+  #again = false;
+  #stopped = false;
+  #pumps = 0;
+  #rotation = 0;
+  #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakeAt = Number.POSITIVE_INFINITY;
+  #idle: (() => void)[] = [];
+  readonly #run = () => {
+    this.#scheduled = false;
+    this.#pumping = true;
+    this.#loop().then(
+      () => this.#settle(),
+      (error: unknown) => {
+        this.#engine.onError(error);
+        this.#settle();
+      },
+    );
+  };
+
+  constructor(engine: Engine, holderId: string) {
+    this.#engine = engine;
+    this.holderId = holderId;
+  }
+
+  /** Pumps started so far (remote long-polls wait for one that began after them). */
+  get pumps(): number {
+    return this.#pumps;
+  }
+
+  /** Tasks held for want of an eligible agent, per priority (they count as queued). */
+  heldByPriority(): Record<Priority, number> {
+    const counts: Record<Priority, number> = { critical: 0, high: 0, normal: 0, low: 0 };
+    for (const list of this.#pending.values()) for (const e of list) counts[e.task.priority]++;
+    return counts;
+  }
+
+  /** Asks for a pump soon; calls made meanwhile merge into it. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#run);
+  }
+
+  /** Wakes at `at` (a delayed task, a backoff); one timer, at the earliest time asked. */
+  wakeAt(at: number): void {
+    if (this.#stopped || at >= this.#wakeAt) return;
+    if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
+    this.#wakeAt = at;
+    this.#wakeTimer = setTimeout(
+      () => {
+        this.#wakeTimer = undefined;
+        this.#wakeAt = Number.POSITIVE_INFINITY;
+        this.wake();
+      },
+      Math.max(0, at - this.#engine.now()),
+    );
+  }
+
+  /** Resolves when no pump runs or is scheduled. */
+  whenIdle(): Promise<void> {
+    if (!this.#pumping && !this.#scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Stops pumping and hands back the tasks held here. */
+  stop(): InFlight[] {
+    this.#stopped = true;
+    if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = undefined;
+    const held = [...this.#pending.values()].flat();
+    this.#pending.clear();
+    return held;
+  }
+
+  /** Forgets a held task (its lease ended). */
+  dropPending(entry: InFlight): void {
+    const list = this.#pending.get(entry.task.capability);
+    const at = list?.indexOf(entry) ?? -1;
+    if (list !== undefined && at >= 0) list.splice(at, 1);
+    if (list?.length === 0) this.#pending.delete(entry.task.capability);
+  }
+
+  /**
+   * An agent freed a slot: its parked tasks go first, then a pump is asked for. Parked tasks
+   * get their lease renewed, since their attempt starts only now.
+   */
+  freed(member: PoolMember): void {
+    const engine = this.#engine;
+    while (member.backlog.length > 0 && !member.gone) {
+      const capacity = member.maxConcurrency * member.batchMax;
+      if (member.running >= capacity || (member.remote && member.waiter === undefined)) break;
+      const entry = member.backlog.shift() as InFlight;
+      void this.#renew(entry);
+      this.#start(member, entry);
+    }
+    if (member.remote) engine.remotes.flush();
+    member.notifyIdle();
+    this.wake();
+  }
+
+  #settle(): void {
+    this.#pumping = false;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const resolve of idle) resolve();
+    if (this.#again) this.wake();
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false;
+      this.#pumps++;
+      await this.#pump();
+      this.#engine.remotes.flush();
+    } while (this.#again && !this.#stopped);
+  }
+
+  async #pump(): Promise<void> {
+    const engine = this.#engine;
+    const ready = await engine.backend.readyCapabilities(engine.now());
+    for (const capability of this.#pending.keys()) {
+      if (!ready.includes(capability)) ready.push(capability);
+    }
+    const n = ready.length;
+    // Rotating the starting capability keeps one busy capability from starving the others.
+    const start = n > 0 ? this.#rotation++ % n : 0;
+    for (let i = 0; i < n && !this.#stopped; i++) {
+      await this.#fill(ready[(start + i) % n] as string);
+    }
+  }
+
+  async #fill(capability: string): Promise<void> {
+    const engine = this.#engine;
+    let candidates = engine.pool.candidates(capability);
+    if (candidates.length === 0) return;
+    const pending = this.#pending.get(capability);
+    if (pending !== undefined) {
+      this.#pending.delete(capability);
+      this.#placeAll(pending, candidates);
+    }
+    let free = freeSlots(candidates);
+    while (free > 0 && !this.#stopped) {
+      const room = MAX_HELD - (this.#pending.get(capability)?.length ?? 0);
+      if (room <= 0) return;
+      const max = Math.min(free, MAX_LEASE_BATCH, room);
+      const tasks = await engine.backend.lease({
+        capability,
+        agentId: this.holderId,
+        max,
+        now: engine.now(),
+      });
+      if (tasks.length === 0) return;
+      candidates = engine.pool.candidates(capability);
+      const entries = tasks.map((task) => engine.book.add(task, 'pending'));
+      this.#placeAll(entries, candidates);
+      if (tasks.length < max) return;
+      free = freeSlots(candidates);
+    }
+  }
+
+  /**
+   * Renews the leases of held tasks that expire before `horizon`, so that waiting for an
+   * eligible agent never costs them an attempt.
+   */
+  async renewHeld(horizon: number): Promise<void> {
+    const renewals: Promise<void>[] = [];
+    for (const list of this.#pending.values()) {
+      for (const entry of list) if (entry.expiresAt <= horizon) renewals.push(this.#renew(entry));
+    }
+    await Promise.all(renewals);
+  }
+
+  /** Places each entry; those no agent took are held. */
+  #placeAll(entries: InFlight[], candidates: readonly PoolMember[]): void {
+    const batching: PoolMember[] = [];
+    for (const entry of entries) {
+      const member = this.#place(entry, candidates);
+      if (member === undefined) {
+        const list = this.#pending.get(entry.task.capability);
+        if (list === undefined) this.#pending.set(entry.task.capability, [entry]);
+        else list.push(entry);
+      } else if (member.batchMax > 1 && !member.remote && !batching.includes(member)) {
+        batching.push(member);
+      }
+    }
+    for (const member of batching) this.#engine.runner.flushBatch(member);
+  }
+
+  #place(entry: InFlight, all: readonly PoolMember[]): PoolMember | undefined {
+    const engine = this.#engine;
+    const task = entry.task;
+    const candidates = this.#eligible(task, all);
+    if (candidates.length === 0) return undefined;
+    const pick = engine.balancer.select(candidates, { task, now: engine.now() });
+    const member = pick === undefined ? undefined : engine.pool.get(pick.id);
+    if (member === undefined || !member.live || !candidates.includes(member)) return undefined;
+    if (member.freeSlots > 0) {
+      this.#start(member, entry);
+      return member;
+    }
+    // A pinning balancer chose a busy agent: the task waits for it, in a bounded backlog.
+    if (member.backlog.length >= member.maxConcurrency * member.batchMax) return undefined;
+    entry.stage = 'parked';
+    entry.member = member;
+    member.leases.add(entry);
+    member.backlog.push(entry);
+    return member;
+  }
+
+  /** The candidates a task may go to under its policy and the agents' degraded modes. */
+  #eligible(task: TaskRecord, all: readonly PoolMember[]): readonly PoolMember[] {
+    const engine = this.#engine;
+    const policy: AssignmentPolicy | undefined =
+      (engine.taskPolicies.size > 0 ? engine.taskPolicies.get(task.id) : undefined) ??
+      engine.policies.get(task.capability);
+    const level = priorityLevel(task.priority);
+    let filtered = false;
+    for (const member of all) {
+      if (member.minPriorityLevel < level) filtered = true;
+    }
+    if (!filtered && policy !== 'delegated' && policy !== 'consolidated') return all;
+    return all.filter(
+      (m) =>
+        m.minPriorityLevel >= level &&
+        (policy !== 'delegated' || m.role === 'coordinator') &&
+        (policy !== 'consolidated' || m.batchMax > 1),
+    );
+  }
+
+  /** Hands a task to an agent: a remote's long-poll, a batch, or an in-process handler. */
+  #start(member: PoolMember, entry: InFlight): void {
+    const engine = this.#engine;
+    entry.member = member;
+    entry.startedAt = engine.now();
+    member.leases.add(entry);
+    member.running++;
+    // The balancer picked the agent after the lease was taken under the dispatcher's id.
+    entry.task.agentId = member.id;
+    if (engine.listens('task.leased')) {
+      engine.events.publish('task.leased', {
+        taskId: entry.task.id,
+        capability: entry.task.capability,
+        agentId: member.id,
+        attempt: entry.attempt,
+      });
+    }
+    if (member.remote) {
+      entry.stage = 'remote';
+      member.waiter?.tasks.push(entry);
+    } else if (member.batchMax > 1) {
+      entry.stage = 'running';
+      engine.runner.stage(member, entry);
+    } else {
+      entry.stage = 'running';
+      engine.runner.run(member, entry);
+    }
+  }
+
+  #renew(entry: InFlight): Promise<void> {
+    const engine = this.#engine;
+    const task = entry.task;
+    return engine.backend.extend(task.id, entry.token, task.timeoutMs, engine.now()).then(
+      (record) => {
+        entry.expiresAt = record.leaseExpiresAt ?? entry.expiresAt;
+      },
+      // The lease ended meanwhile (cancelled, expired): that path has handled the task.
+      () => undefined,
+    );
+  }
+}
+
+function freeSlots(candidates: readonly PoolMember[]): number {
+  let free = 0;
+  for (const member of candidates) free += member.freeSlots;
+  return free;
+}

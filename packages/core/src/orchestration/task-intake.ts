@@ -1,0 +1,288 @@
+import { type TaskRecord, TERMINAL_STATUSES } from '../backend/task.js';
+import { SwitchboardError } from '../errors.js';
+import type { Engine } from './engine.js';
+import type { SubmitGate } from './submit-gate.js';
+import type { SwitchboardOptions } from './switchboard-options.js';
+import { type SubmitInput, type TaskDefaults, toTaskRecord } from './task-input.js';
+import { type TaskHandle, terminalError } from './task-tracker.js';
+
+function notFound(id: string): SwitchboardError {
+  return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
+}
+
+/** The handle `submit` returns; its `result` promise is made on first access. */
+class Handle<O> implements TaskHandle<O> {
+  #result: Promise<O> | undefined;
+  constructor(
+    readonly id: string,
+    readonly created: boolean,
+    private readonly intake: TaskIntake,
+  ) {}
+
+  get result(): Promise<O> {
+    this.#result ??= this.intake.result(this.id) as Promise<O>;
+    return this.#result;
+  }
+
+  cancel(): Promise<TaskRecord> {
+    return this.intake.cancel(this.id);
+  }
+}
+
+/**
+ * The task side of the Switchboard API: submit (validation, idempotency, rate limits,
+ * policies), queries, cancel, and the lease answers (complete, fail, extend).
+ */
+export class TaskIntake {
+  accepting = true;
+  readonly #engine: Engine;
+  readonly #gate: SubmitGate;
+  readonly #defaults: TaskDefaults;
+  readonly #maxPayloadBytes: number | undefined;
+  #opened: Promise<void> | undefined;
+  #open = false;
+
+  constructor(engine: Engine, options: SwitchboardOptions, gate: SubmitGate) {
+    this.#engine = engine;
+    this.#gate = gate;
+    this.#defaults = {
+      timeoutMs: options.defaultTimeoutMs ?? 30_000,
+      maxAttempts: options.defaultMaxAttempts ?? 3,
+    };
+    this.#maxPayloadBytes = options.maxPayloadBytes;
+  }
+
+  /** Opens the backend once (submits before `start()` are queued). */
+  open(): Promise<void> {
+    this.#opened ??= this.#engine.backend.open().then(() => {
+      this.#open = true;
+    });
+    return this.#opened;
+  }
+
+  async submit(input: SubmitInput): Promise<TaskHandle> {
+    return (await this.submitMany([input], true))[0] as TaskHandle;
+  }
+
+  async submitMany(inputs: readonly SubmitInput[], single = false): Promise<TaskHandle[]> {
+    const engine = this.#engine;
+    if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
+    if (!this.#open) await this.open();
+    if (!Array.isArray(inputs) || inputs.length === 0) {
+      throw new SwitchboardError('invalid_request', 'tasks: expected at least one task');
+    }
+    const now = engine.now();
+    const records: TaskRecord[] = [];
+    const issues: unknown[] = [];
+    let firstError: SwitchboardError | undefined;
+    for (let i = 0; i < inputs.length; i++) {
+      try {
+        const input = inputs[i] as SubmitInput;
+        const record = toTaskRecord(
+          input,
+          crypto.randomUUID(),
+          now,
+          this.#defaults,
+          single ? '' : `tasks.${i}.`,
+        );
+        this.#check(input, record);
+        records.push(record);
+      } catch (error) {
+        if (!(error instanceof SwitchboardError) || error.code !== 'invalid_request') throw error;
+        firstError ??= error;
+        issues.push(...(error.details as unknown[]));
+      }
+    }
+    if (firstError !== undefined) {
+      throw single
+        ? firstError
+        : new SwitchboardError('invalid_request', firstError.message, { details: issues });
+    }
+    const handles: (TaskHandle | undefined)[] = new Array(records.length);
+    const fresh: TaskRecord[] = [];
+    const counts = new Map<string, number>();
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as TaskRecord;
+      const key = record.idempotencyKey;
+      const known = key === undefined ? undefined : this.#gate.known(key);
+      if (known !== undefined) handles[i] = new Handle(known, false, this);
+      else {
+        fresh.push(record);
+        counts.set(record.capability, (counts.get(record.capability) ?? 0) + 1);
+      }
+    }
+    if (fresh.length > 0) {
+      if (this.#gate.limited) this.#gate.admit(records[0]?.submitter, counts, now);
+      const results = await engine.backend.enqueue(fresh);
+      let k = 0;
+      for (let i = 0; i < records.length; i++) {
+        if (handles[i] !== undefined) continue;
+        const { task, created } = results[k++] as { task: TaskRecord; created: boolean };
+        this.#accepted(inputs[i] as SubmitInput, task, created, now);
+        handles[i] = new Handle(task.id, created, this);
+      }
+    }
+    return handles as TaskHandle[];
+  }
+
+  /** The checks that need the Switchboard: policy, payload size, a signal already aborted. */
+  #check(input: SubmitInput, record: TaskRecord): void {
+    const engine = this.#engine;
+    const policy = input.policy ?? engine.policies.get(record.capability);
+    if (policy === 'immediate' && !engine.pool.hasLive(record.capability)) {
+      throw new SwitchboardError(
+        'no_agent',
+        `no live agent has capability "${record.capability}"`,
+        {
+          details: { capability: record.capability },
+        },
+      );
+    }
+    if (input.signal?.aborted)
+      throw new SwitchboardError('cancelled', 'the submit signal is aborted');
+    const max = this.#maxPayloadBytes;
+    if (max !== undefined) {
+      let bytes = 0;
+      try {
+        bytes = new TextEncoder().encode(JSON.stringify(record.payload) ?? '').length;
+      } catch {
+        // A payload JSON cannot encode stays in-process; there is nothing to measure.
+      }
+      if (bytes > max) {
+        throw new SwitchboardError(
+          'payload_too_large',
+          `payload is ${bytes} bytes; the limit is ${max}`,
+          {
+            details: { bytes, maxBytes: max },
+          },
+        );
+      }
+    }
+  }
+
+  #accepted(input: SubmitInput, task: TaskRecord, created: boolean, now: number): void {
+    const engine = this.#engine;
+    if (task.idempotencyKey !== undefined) this.#gate.remember(task.idempotencyKey, task.id);
+    if (!created) return;
+    engine.tracker.counters.submitted++;
+    const policy = input.policy;
+    if (
+      (policy === 'delegated' || policy === 'consolidated') &&
+      engine.policies.get(task.capability) !== policy
+    ) {
+      engine.taskPolicies.set(task.id, policy);
+    }
+    if (task.availableAt > now) engine.distributor.wakeAt(task.availableAt);
+    input.signal?.addEventListener('abort', () => this.cancel(task.id).catch(() => undefined), {
+      once: true,
+    });
+    if (engine.listens('task.queued')) {
+      engine.events.publish('task.queued', {
+        taskId: task.id,
+        capability: task.capability,
+        priority: task.priority,
+      });
+    }
+  }
+
+  /** Resolves with the task's result once it is terminal. */
+  result(id: string): Promise<unknown> {
+    const engine = this.#engine;
+    return new Promise((resolve, reject) => {
+      const settle = (record: TaskRecord) =>
+        record.status === 'completed' ? resolve(record.result) : reject(terminalError(record));
+      engine.tracker.wait(id, { resolve: settle, reject });
+      engine.backend.get(id).then((record) => {
+        if (record === undefined) reject(notFound(id));
+        else if (TERMINAL_STATUSES.has(record.status)) engine.tracker.ended(record);
+      }, reject);
+    });
+  }
+
+  async get(id: string): Promise<TaskRecord> {
+    const record = await this.#engine.backend.get(id);
+    if (record === undefined) throw notFound(id);
+    const view = { ...record };
+    const entry = this.#engine.book.inflight.get(id);
+    if (entry?.member !== undefined) view.agentId = entry.member.id;
+    else if (entry?.stage === 'pending') {
+      // Held by the dispatcher for want of an eligible agent: to its submitter, still queued.
+      view.status = 'queued';
+      delete view.agentId;
+      delete view.leaseToken;
+      delete view.leaseExpiresAt;
+    }
+    return view;
+  }
+
+  async waitFor(id: string, waitMs: number): Promise<TaskRecord> {
+    const engine = this.#engine;
+    if (!(waitMs >= 0)) throw new SwitchboardError('invalid_request', 'waitMs must be ≥ 0');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let off = () => {};
+    const ended = new Promise<void>((resolve) => {
+      off = engine.tracker.wait(id, { resolve: () => resolve(), reject: () => resolve() });
+      if (waitMs > 0) timer = setTimeout(resolve, waitMs);
+    });
+    try {
+      const now = await this.get(id);
+      if (TERMINAL_STATUSES.has(now.status) || waitMs === 0) return now;
+      await ended;
+      return await this.get(id);
+    } finally {
+      off();
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  async cancel(id: string): Promise<TaskRecord> {
+    const engine = this.#engine;
+    const record = await engine.backend.cancel(id, engine.now());
+    const entry = engine.book.inflight.get(id);
+    if (entry !== undefined) {
+      engine.book.detach(entry, new SwitchboardError('cancelled', `task ${id} was cancelled`));
+      if (entry.member !== undefined) engine.distributor.freed(entry.member);
+    }
+    engine.tracker.counters.cancelled++;
+    engine.tracker.ended(record);
+    engine.taskPolicies.delete(id);
+    engine.emit('task.cancelled', () => ({ taskId: id, capability: record.capability }));
+    return { ...record };
+  }
+
+  async replay(id: string): Promise<TaskRecord> {
+    const engine = this.#engine;
+    const record = await engine.backend.replay(id, engine.now());
+    if (engine.listens('task.queued')) {
+      engine.events.publish('task.queued', {
+        taskId: id,
+        capability: record.capability,
+        priority: record.priority,
+      });
+    }
+    return { ...record };
+  }
+
+  /** Resolves when nothing is queued, delayed or leased, or after `timeoutMs`. */
+  async drained(timeoutMs: number): Promise<void> {
+    const engine = this.#engine;
+    const deadline = engine.now() + timeoutMs;
+    for (;;) {
+      await engine.distributor.whenIdle();
+      const stats = await engine.backend.stats();
+      if (stats.depth + stats.delayed + stats.leased === 0 && engine.book.inflight.size === 0)
+        return;
+      const left = deadline - engine.now();
+      if (left <= 0) return;
+      // Re-checked whenever a task ends, and at least every 50 ms (delays, remote agents).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 50));
+        const off = engine.events.subscribe('task.*', () => {
+          clearTimeout(timer);
+          off();
+          resolve();
+        });
+      });
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { type TaskRecord, TERMINAL_STATUSES } from '../backend/task.js';
+import { SwitchboardError } from '../errors.js';
+
+interface Waiter {
+  readonly resolve: (record: TaskRecord) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** Task counters since start, as `stats()` reports them. */
+export interface TaskCounters {
+  submitted: number;
+  completed: number;
+  failed: number;
+  dead: number;
+  cancelled: number;
+}
+
+const LATENCY_SAMPLES = 1024;
+const THROUGHPUT_WINDOW_S = 10;
+
+/** The error a caller awaiting a task's result gets when it ended without one. */
+export function terminalError(record: TaskRecord): SwitchboardError {
+  if (record.status === 'cancelled') {
+    return new SwitchboardError('cancelled', `task ${record.id} was cancelled`, {
+      details: { taskId: record.id },
+    });
+  }
+  const last = record.error?.message ?? 'unknown error';
+  return new SwitchboardError(
+    'task_failed',
+    `task ${record.id} failed after ${record.attempts} attempt(s): ${last}`,
+    {
+      retryable: false,
+      details: { taskId: record.id, attempts: record.attempts, error: record.error },
+    },
+  );
+}
+
+/**
+ * Who waits for which task to end, and the figures of ended tasks. Waiters exist only for
+ * tasks someone awaits, so a task nobody awaits costs one map lookup when it ends.
+ */
+export class TaskTracker {
+  readonly counters: TaskCounters = {
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    dead: 0,
+    cancelled: 0,
+  };
+  readonly #waiters = new Map<string, Waiter[]>();
+  readonly #latencies = new Float64Array(LATENCY_SAMPLES);
+  #latencyCount = 0;
+  readonly #buckets = new Float64Array(THROUGHPUT_WINDOW_S);
+  readonly #bucketSecond = new Float64Array(THROUGHPUT_WINDOW_S);
+  #startedAt: number;
+
+  constructor(now: number) {
+    this.#startedAt = now;
+  }
+
+  /** Calls back once the task of `id` is terminal (or rejects at shutdown). */
+  wait(id: string, waiter: Waiter): () => void {
+    const list = this.#waiters.get(id);
+    if (list === undefined) this.#waiters.set(id, [waiter]);
+    else list.push(waiter);
+    return () => {
+      const current = this.#waiters.get(id);
+      if (current === undefined) return;
+      const rest = current.filter((w) => w !== waiter);
+      if (rest.length === 0) this.#waiters.delete(id);
+      else this.#waiters.set(id, rest);
+    };
+  }
+
+  /** Tells the waiters of a record that is terminal. */
+  ended(record: TaskRecord): void {
+    if (this.#waiters.size === 0 || !TERMINAL_STATUSES.has(record.status)) return;
+    const list = this.#waiters.get(record.id);
+    if (list === undefined) return;
+    this.#waiters.delete(record.id);
+    for (const waiter of list) waiter.resolve(record);
+  }
+
+  /** Rejects every waiter (shutdown: their tasks stay in the backend, unfinished). */
+  rejectAll(error: Error): void {
+    const all = [...this.#waiters.values()];
+    this.#waiters.clear();
+    for (const list of all) for (const waiter of list) waiter.reject(error);
+  }
+
+  /** Counts a completion and its end-to-end latency. */
+  completed(record: TaskRecord, now: number): void {
+    this.counters.completed++;
+    this.#latencies[this.#latencyCount++ % LATENCY_SAMPLES] = now - record.createdAt;
+    const second = Math.floor(now / 1000);
+    const slot = second % THROUGHPUT_WINDOW_S;
+    if (this.#bucketSecond[slot] !== second) {
+      this.#bucketSecond[slot] = second;
+      this.#buckets[slot] = 0;
+    }
+    this.#buckets[slot] = (this.#buckets[slot] as number) + 1;
+  }
+
+  /** Completions per second over the last ten seconds (or since start, when shorter). */
+  throughputPerSec(now: number): number {
+    const second = Math.floor(now / 1000);
+    let sum = 0;
+    for (let i = 0; i < THROUGHPUT_WINDOW_S; i++) {
+      const at = this.#bucketSecond[i] as number;
+      if (at > second - THROUGHPUT_WINDOW_S && at <= second) sum += this.#buckets[i] as number;
+    }
+    const elapsed = Math.min(THROUGHPUT_WINDOW_S, Math.max(1, (now - this.#startedAt) / 1000));
+    return sum / elapsed;
+  }
+
+  /** p50 and p99 of the latest completions' end-to-end latencies, in ms. */
+  latency(): { p50: number; p99: number } {
+    const n = Math.min(this.#latencyCount, LATENCY_SAMPLES);
+    if (n === 0) return { p50: 0, p99: 0 };
+    const sorted = this.#latencies.slice(0, n).sort();
+    const at = (q: number) => sorted[Math.min(n - 1, Math.floor(q * n))] as number;
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+}
+
+/** What `submit` returns: the task's id and its outcome. */
+export interface TaskHandle<O = unknown> {
+  readonly id: string;
+  /** `false` when an idempotency key matched an earlier task: nothing was created. */
+  readonly created: boolean;
+  /**
+   * The task's result. Rejects with `task_failed` (the last error in `details`) when the
+   * task is dead, `cancelled` when cancelled, `unavailable` when Switchboard shut down first.
+   * Created on first access, so that a task nobody awaits leaves no unhandled rejection.
+   */
+  readonly result: Promise<O>;
+  /** Cancels the task; resolves with the cancelled record. */
+  cancel(): Promise<TaskRecord>;
+}

@@ -1,0 +1,295 @@
+import type { Agent } from './agent/agent.js';
+import { type AgentDefinition, type AgentSpec, isAgentDefinition } from './agent/definition.js';
+import type { HealthMetrics } from './agent/model.js';
+import { AGENT_STATES } from './agent/model.js';
+import type { Backend } from './backend/backend.js';
+import type { TaskLease, TaskRecord } from './backend/task.js';
+import { SwitchboardError } from './errors.js';
+import type { EventBus } from './messaging/event-bus.js';
+import { PRIORITIES } from './messaging/priority.js';
+import type { AgentPool, PoolEntryOptions } from './orchestration/agent-pool.js';
+import { createEngine } from './orchestration/create-engine.js';
+import type { Engine } from './orchestration/engine.js';
+import { completeLease, extendLease, failLease } from './orchestration/lease-answers.js';
+import type { AgentView, LeaseOptions, RemoteAgentInput } from './orchestration/remote-agents.js';
+import { SubmitGate } from './orchestration/submit-gate.js';
+import type {
+  ShutdownOptions,
+  SwitchboardOptions,
+  SwitchboardStats,
+} from './orchestration/switchboard-options.js';
+import type { SubmitInput } from './orchestration/task-input.js';
+import { TaskIntake } from './orchestration/task-intake.js';
+import type { TaskHandle } from './orchestration/task-tracker.js';
+import { PluginHost } from './plugin/plugin-host.js';
+
+/**
+ * One Switchboard: agents, a backend, a dispatcher, health monitoring and recovery, wired
+ * from {@link SwitchboardOptions}. Every method maps 1:1 onto an endpoint of the HTTP API.
+ */
+export class Switchboard {
+  /** Events: `task.*` and `agent.*` (see API.md), and anything published by users. */
+  readonly events: EventBus;
+  /** The agents (in-process and remote), their definitions, scaling. */
+  readonly pool: AgentPool;
+  readonly backend: Backend;
+  readonly #engine: Engine;
+  readonly #plugins: PluginHost;
+  readonly #intake: TaskIntake;
+  readonly #entries: readonly {
+    spec: AgentDefinition | AgentSpec<unknown, unknown>;
+    options: PoolEntryOptions;
+  }[];
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  /** @throws SwitchboardError `invalid_config` naming the bad option (unknown strategy names list the known ones). */
+  constructor(options: SwitchboardOptions = {}) {
+    const plugins = new PluginHost(options.plugins ?? []);
+    this.#plugins = plugins;
+    const engine = createEngine(options, plugins, (input) => this.submit(input));
+    this.events = engine.events;
+    this.backend = engine.backend;
+    this.#engine = engine;
+    this.pool = engine.pool;
+    const gate = new SubmitGate(options.idempotency, options.rateLimits, engine.now);
+    this.#intake = new TaskIntake(engine, options, gate);
+    this.#entries = (options.agents ?? []).map((a) =>
+      isAgentDefinition(a) || !('definition' in a)
+        ? { spec: a as AgentDefinition, options: {} }
+        : { spec: a.definition as AgentDefinition, options: a },
+    );
+    for (const { spec, options: o } of this.#entries) this.pool.define(spec, o);
+  }
+
+  /** Opens the backend, starts the in-process agents and the dispatcher. Idempotent. */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const engine = this.#engine;
+    await this.#intake.open();
+    engine.running = true;
+    this.#unsubscribe = this.backend.onAvailable(() => engine.distributor.wake());
+    engine.monitor.start();
+    await this.pool.startAll();
+    await this.#plugins.run('start');
+    engine.distributor.wake();
+    const next = await this.backend.nextAvailableAt();
+    if (next !== undefined) engine.distributor.wakeAt(next);
+  }
+
+  /**
+   * Queues a task. Validated once here; a repeated `idempotencyKey` returns the first task.
+   *
+   * @throws SwitchboardError `invalid_request`, `rate_limited` (`details.retryAfterMs`),
+   * `no_agent` (policy `immediate`), `payload_too_large`, `cancelled` (signal aborted),
+   * `unavailable` (shutting down).
+   * @example
+   * ```ts
+   * const handle = await sb.submit({ capability: 'llm', payload: 'hi', priority: 'high' })
+   * const answer = await handle.result
+   * ```
+   */
+  submit<O = unknown, I = unknown>(input: SubmitInput<I>): Promise<TaskHandle<O>> {
+    return this.#intake.submit(input) as Promise<TaskHandle<O>>;
+  }
+
+  /** Queues many tasks at once: all or nothing (an invalid item's index is in `details`). */
+  submitMany<O = unknown>(inputs: readonly SubmitInput[]): Promise<TaskHandle<O>[]> {
+    return this.#intake.submitMany(inputs) as Promise<TaskHandle<O>[]>;
+  }
+
+  /** Submits a task and awaits its result. */
+  async run<O = unknown, I = unknown>(input: SubmitInput<I>): Promise<O> {
+    return (await this.submit<O, I>(input)).result;
+  }
+
+  /** The task as it stands. @throws `not_found`. */
+  get(id: string): Promise<TaskRecord> {
+    return this.#intake.get(id);
+  }
+
+  /** Cancels a task that is not terminal. @throws `not_found`, `conflict` when terminal. */
+  cancel(id: string): Promise<TaskRecord> {
+    return this.#intake.cancel(id);
+  }
+
+  /** The task once terminal, or as it stands after `waitMs`. @throws `not_found`. */
+  waitFor(id: string, waitMs: number): Promise<TaskRecord> {
+    return this.#intake.waitFor(id, waitMs);
+  }
+
+  /** Completes a lease. @throws `conflict` for a stale or foreign token, `not_found`. */
+  complete(taskId: string, leaseToken: string, result?: unknown): Promise<TaskRecord> {
+    return completeLease(this.#engine, taskId, leaseToken, result);
+  }
+
+  /** Fails a lease: retried with backoff while attempts remain and `retryable` (default), else dead. */
+  fail(
+    taskId: string,
+    leaseToken: string,
+    error: { message: string; retryable?: boolean },
+  ): Promise<TaskRecord> {
+    return failLease(this.#engine, taskId, leaseToken, error);
+  }
+
+  /** Extends a lease to `ms` from now. @throws `conflict` for a stale token. */
+  extend(taskId: string, leaseToken: string, ms: number): Promise<TaskLease> {
+    return extendLease(this.#engine, taskId, leaseToken, ms);
+  }
+
+  /** Dead tasks, oldest first. */
+  async deadLetters(limit?: number): Promise<TaskRecord[]> {
+    return (await this.backend.deadLetters(limit)).map((r) => ({ ...r }));
+  }
+
+  /** Queues a dead task again, attempts starting over. @throws `not_found`. */
+  replay(id: string): Promise<TaskRecord> {
+    return this.#intake.replay(id);
+  }
+
+  /** Deletes a dead task for good. @throws `not_found`. */
+  deleteDeadLetter(id: string): Promise<void> {
+    return this.backend.deleteDeadLetter(id);
+  }
+
+  /** Starts `count` (default 1) more in-process agents of a definition. */
+  async addAgent<I, O>(
+    definition: AgentDefinition<I, O> | AgentSpec<I, O>,
+    options: PoolEntryOptions & { count?: number } = {},
+  ): Promise<Agent[]> {
+    const { count = 1, ...entry } = options;
+    const members = await this.pool.add(definition, count, entry);
+    return members.map((m) => m.agent as Agent);
+  }
+
+  /** Removes an agent; with `drain` (default) it finishes what it holds first. */
+  removeAgent(id: string, options: { drain?: boolean } = {}): Promise<void> {
+    return this.pool.remove(id, options);
+  }
+
+  /** Registers a remote agent. @throws `invalid_request`, `conflict` for a duplicate id. */
+  registerRemote(input: RemoteAgentInput): AgentView {
+    return this.#engine.remotes.register(input);
+  }
+
+  /** A remote agent's heartbeat. @throws `not_found` when unknown or failed. */
+  heartbeat(agentId: string, metrics?: Partial<HealthMetrics>): AgentView {
+    return this.#engine.remotes.heartbeat(agentId, metrics);
+  }
+
+  /** A remote agent's lease long-poll. @throws `not_found`, `invalid_request`. */
+  lease(agentId: string, options?: LeaseOptions): Promise<TaskLease[]> {
+    return this.#engine.remotes.lease(agentId, options);
+  }
+
+  /** A remote agent's graceful leave: its leased tasks go back to the queue at once. */
+  leave(agentId: string): Promise<void> {
+    return this.#engine.remotes.leave(agentId);
+  }
+
+  /** Every agent, as the API shows it. */
+  listAgents(): AgentView[] {
+    return this.pool.agents().map((m) => this.#engine.remotes.view(m));
+  }
+
+  /** One agent. @throws `not_found`. */
+  getAgent(id: string): AgentView {
+    const member = this.pool.get(id);
+    if (member === undefined) {
+      throw new SwitchboardError('not_found', `no agent ${id}`, { details: { agentId: id } });
+    }
+    return this.#engine.remotes.view(member);
+  }
+
+  /** The figures of `GET /v1/stats`. */
+  async stats(): Promise<SwitchboardStats> {
+    const engine = this.#engine;
+    const queue = await this.backend.stats();
+    const byState: Record<string, number> = Object.fromEntries(AGENT_STATES.map((s) => [s, 0]));
+    let busy = 0;
+    const members = this.pool.agents();
+    for (const member of members) {
+      byState[member.state] = (byState[member.state] ?? 0) + 1;
+      if (member.running > 0) busy++;
+    }
+    const held = engine.distributor.heldByPriority();
+    let depth = queue.depth;
+    for (const p of PRIORITIES) depth += held[p];
+    const byPriority = Object.fromEntries(
+      PRIORITIES.map((p) => [p, (queue.byPriority[p] ?? 0) + held[p]]),
+    );
+    return {
+      agents: { total: members.length, busy, byState },
+      queue: { depth, byPriority },
+      tasks: { ...engine.tracker.counters },
+      throughputPerSec: engine.tracker.throughputPerSec(engine.now()),
+      latencyMs: engine.tracker.latency(),
+    };
+  }
+
+  /** True while new tasks are accepted (before and after `start`, until `shutdown`). */
+  get accepting(): boolean {
+    return this.#intake.accepting;
+  }
+
+  /**
+   * Stops intake (`unavailable` for new submits); with `drain` (default) lets in-flight
+   * tasks finish and queued ones run, up to `timeoutMs`; then puts whatever is still leased
+   * back to the queue, stops the agents and closes the backend. Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.#closing ??= this.#shutdown(options);
+    return this.#closing;
+  }
+
+  async #shutdown(options: ShutdownOptions): Promise<void> {
+    const engine = this.#engine;
+    this.#intake.accepting = false;
+    await this.#starting?.catch(() => undefined);
+    if ((options.drain ?? true) && this.#starting !== undefined) {
+      await this.#intake.drained(options.timeoutMs ?? 30_000);
+    }
+    engine.running = false;
+    const held = engine.distributor.stop();
+    engine.failures.stop();
+    engine.remotes.stop();
+    engine.book.stop();
+    engine.monitor.stop();
+    const message = 'Switchboard shut down';
+    const leases = [...new Set([...held, ...engine.book.inflight.values()])];
+    await engine.book
+      .release(leases, { message, code: 'unavailable', retryable: true })
+      .catch((e: unknown) => engine.onError(e));
+    await this.pool.stopAll();
+    await this.#plugins.run('stop');
+    this.#unsubscribe?.();
+    engine.tracker.rejectAll(
+      new SwitchboardError('unavailable', `${message} before the task ended`),
+    );
+    await this.backend.close();
+  }
+}
+
+/**
+ * Creates a Switchboard from options that name strategies by string or pass them as objects.
+ *
+ * @throws SwitchboardError `invalid_config` for a bad option; an unknown strategy name lists
+ * the known ones.
+ * @example
+ * ```ts
+ * const sb = createSwitchboard({
+ *   agents: [defineAgent({ name: 'echo', capabilities: ['echo'], handle: (p) => p })],
+ * })
+ * await sb.start()
+ * console.log(await sb.run({ capability: 'echo', payload: 'hi' })) // 'hi'
+ * await sb.shutdown()
+ * ```
+ */
+export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard {
+  return new Switchboard(options);
+}
