@@ -4,7 +4,11 @@ import type { Priority } from '../messaging/priority.js';
 export type TaskStatus = 'queued' | 'leased' | 'completed' | 'dead' | 'cancelled';
 
 /** The statuses after which a task never changes again (but for a dead-letter replay). */
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'dead', 'cancelled']);
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
+  'completed',
+  'dead',
+  'cancelled',
+]);
 
 /** The last error of a failed attempt, as stored and as served over HTTP. */
 export interface TaskError {
