@@ -1,0 +1,23 @@
+// Builds the Rust addon with @napi-rs/cli into switchboard-native.<platform>.node beside
+// package.json. A failure exits nonzero, so `node scripts/build.mjs` (and `npm test`) fail
+// loudly instead of silently testing the TypeScript fallback.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const candidates = [join(dir, 'node_modules/.bin/napi'), join(dir, '../../node_modules/.bin/napi')];
+const napi = candidates.find((path) => existsSync(path));
+if (napi === undefined) {
+  console.error(`build-addon: @napi-rs/cli not found (looked in ${candidates.join(', ')})`);
+  process.exit(1);
+}
+const args = ['build', '--platform', '--release', '--config-path', 'napi.json', '--no-js'];
+const result = spawnSync(napi, args, { cwd: dir, stdio: 'inherit' });
+if (result.status !== 0) {
+  console.error(
+    `build-addon: \`napi ${args.join(' ')}\` failed (exit ${result.status ?? result.signal})`,
+  );
+  process.exit(result.status || 1);
+}
