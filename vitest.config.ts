@@ -10,6 +10,7 @@ const alias = [
   { find: /^@switchboard\/plugins\/(.+)$/, replacement: src('./packages/plugins/src/$1/index.ts') },
   { find: /^@switchboard\/native$/, replacement: src('./packages/native/src/index.ts') },
   { find: /^@switchboard\/server$/, replacement: src('./packages/server/src/index.ts') },
+  { find: /^@switchboard\/server\/(.+)$/, replacement: src('./packages/server/src/$1.ts') },
 ];
 
 const project = (name: string, dir: string) => ({

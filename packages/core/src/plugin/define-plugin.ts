@@ -53,7 +53,10 @@ export function definePlugin(plugin: SwitchboardPlugin): SwitchboardPlugin {
     throw new SwitchboardError('invalid_config', 'definePlugin: a plugin needs a non-empty name');
   }
   if (typeof plugin.setup !== 'function') {
-    throw new SwitchboardError('invalid_config', `plugin "${plugin.name}": setup must be a function`);
+    throw new SwitchboardError(
+      'invalid_config',
+      `plugin "${plugin.name}": setup must be a function`,
+    );
   }
   return Object.freeze({ name: plugin.name, setup: plugin.setup });
 }

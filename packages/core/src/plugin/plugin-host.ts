@@ -47,13 +47,19 @@ export class PluginHost {
 
   /** @throws SwitchboardError `invalid_config` naming the plugin that failed to set up. */
   constructor(plugins: readonly SwitchboardPlugin[] = []) {
-    this.loadBalancers.register('round-robin', () => roundRobin());
-    this.recoveries.register('restart', (o: RestartWithBackoffOptions | undefined) =>
-      restartWithBackoff(o ?? {}),
+    // Core's defaults: a plugin may replace each once (the plugins package ships fuller ones).
+    const byDefault = { default: true };
+    this.loadBalancers.register('round-robin', () => roundRobin(), byDefault);
+    this.recoveries.register(
+      'restart',
+      (o: RestartWithBackoffOptions | undefined) => restartWithBackoff(o ?? {}),
+      byDefault,
     );
-    this.serializers.register('json', () => jsonSerializer);
-    this.backends.register('memory', (o: MemoryBackendOptions | undefined) =>
-      createMemoryBackend(o ?? {}),
+    this.serializers.register('json', () => jsonSerializer, byDefault);
+    this.backends.register(
+      'memory',
+      (o: MemoryBackendOptions | undefined) => createMemoryBackend(o ?? {}),
+      byDefault,
     );
     for (const plugin of plugins) this.use(plugin);
   }

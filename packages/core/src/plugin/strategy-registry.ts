@@ -16,15 +16,29 @@ export type StrategySpec<S> = string | S | { readonly name: string; readonly opt
 export class StrategyRegistry<S extends { readonly name: string }> {
   readonly #kind: string;
   readonly #factories = new Map<string, StrategyFactory<S>>();
+  /** Names of the defaults core ships, which one plugin may replace (e.g. a fuller `restart`). */
+  readonly #defaults = new Set<string>();
 
   constructor(kind: string) {
     this.#kind = kind;
   }
 
-  /** Registers `factory` under `name`; a name registered twice is a configuration error. */
-  register<O>(name: string, factory: StrategyFactory<S, O>): void {
+  /**
+   * Registers `factory` under `name`. A name registered twice is a configuration error,
+   * except a core default (`{ default: true }`), which the first plugin to register the same
+   * name replaces.
+   */
+  register<O>(
+    name: string,
+    factory: StrategyFactory<S, O>,
+    options: { default?: boolean } = {},
+  ): void {
     if (typeof name !== 'string' || name.length === 0) {
       throw new SwitchboardError('invalid_config', `${this.#kind}: a strategy needs a name`);
+    }
+    if (this.#defaults.delete(name)) {
+      this.#factories.set(name, factory as StrategyFactory<S>);
+      return;
     }
     if (this.#factories.has(name)) {
       throw new SwitchboardError(
@@ -33,6 +47,7 @@ export class StrategyRegistry<S extends { readonly name: string }> {
       );
     }
     this.#factories.set(name, factory as StrategyFactory<S>);
+    if (options.default === true) this.#defaults.add(name);
   }
 
   has(name: string): boolean {

@@ -24,6 +24,15 @@ describe('StrategyRegistry', () => {
     expect(() => new StrategyRegistry<Named>('w').resolve('x', isNamed)).toThrow(/known: \(none\)/);
   });
 
+  it('lets one plugin replace a core default, but not a second one', () => {
+    const registry = new StrategyRegistry<Named>('widget');
+    registry.register('std', () => ({ name: 'core-std' }), { default: true });
+    expect(registry.resolve('std', isNamed).name).toBe('core-std');
+    registry.register('std', () => ({ name: 'plugin-std' }));
+    expect(registry.resolve('std', isNamed).name).toBe('plugin-std');
+    expect(() => registry.register('std', () => ({ name: 'other' }))).toThrow(/registered twice/);
+  });
+
   it('definePlugin checks its input', () => {
     expect(() => definePlugin(null as never)).toThrow(/expected \{ name, setup \}/);
     expect(() => definePlugin({ name: '', setup: () => {} })).toThrow(/non-empty name/);

@@ -1,0 +1,114 @@
+import { SwitchboardError } from '@switchboard/core';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { createAuth, type TokenConfig } from './auth.js';
+import { remoteAddress } from './conn-info.js';
+import type { ServerEngine } from './engine.js';
+import { type AppEnv, type RouteSettings, send } from './http.js';
+import { toErrorReply } from './http-error.js';
+import { Lifecycle } from './lifecycle.js';
+import { createRequestLimiter, type HttpRateLimits } from './rate-limit.js';
+import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
+import { agentRoutes } from './routes/agents.js';
+import { opsRoutes } from './routes/ops.js';
+import { taskRoutes } from './routes/tasks.js';
+import { type EventStreamOptions, EventStreams } from './sse.js';
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Bearer tokens per scope; auth is on as soon as one is given. */
+  tokens?: TokenConfig;
+  /** The largest request body in bytes (413 above); default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Per-token and per-IP request limits (429); off unless given. */
+  rateLimits?: HttpRateLimits;
+  /** Bounds of the event streams. */
+  events?: EventStreamOptions;
+  /** Shared with whoever starts and stops the server; default: already ready. */
+  lifecycle?: Lifecycle;
+  /** Told of every 500 (a bug): the error and the request. Defaults to `console.error`. */
+  onBug?: (error: unknown, request: Request) => void;
+}
+
+/**
+ * The Switchboard HTTP API of API.md as a Hono app that only speaks
+ * `fetch(Request) → Response`: serve it with `@hono/node-server`, `Bun.serve`,
+ * `Deno.serve`, or any edge runtime.
+ *
+ * @example
+ * ```ts
+ * const sb = createSwitchboard()
+ * await sb.start()
+ * const app = createApp(sb, { tokens: { admin: process.env.ADMIN_TOKEN } })
+ * Deno.serve({ port: 8787 }, app.fetch)
+ * ```
+ */
+export function createApp(engine: ServerEngine, options: AppOptions = {}): Hono<AppEnv> {
+  const lifecycle = options.lifecycle ?? new Lifecycle('ready');
+  const auth = createAuth(options.tokens);
+  const limiter = createRequestLimiter(options.rateLimits);
+  const streams = new EventStreams(engine.events, options.events);
+  const onBug =
+    options.onBug ??
+    ((error: unknown, request: Request) =>
+      console.error(`[switchboard] 500 on ${request.method} ${request.url}`, error));
+  const settings: RouteSettings = {
+    engine,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    state: () => lifecycle.state,
+  };
+  const responses = new Map<number, number>();
+  lifecycle.onDrain(() => streams.closeAll());
+
+  const app = new Hono<AppEnv>();
+
+  app.onError((err, c) => {
+    const reply = toErrorReply(err);
+    if (reply.bug) onBug(err, c.req.raw);
+    const res = send(c, reply.status, reply.body);
+    for (const [name, value] of Object.entries(reply.headers)) res.headers.set(name, value);
+    return res;
+  });
+
+  app.notFound((c) => {
+    const reply = toErrorReply(
+      new SwitchboardError('not_found', `no route ${c.req.method} ${c.req.path}`),
+    );
+    return send(c, reply.status, reply.body);
+  });
+
+  app.use('*', async (c, next) => {
+    await next();
+    responses.set(c.res.status, (responses.get(c.res.status) ?? 0) + 1);
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', (c) => {
+    const state = lifecycle.state;
+    return c.json({ status: state }, state === 'ready' ? 200 : 503);
+  });
+
+  const guarded: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const ip = remoteAddress(c.env, c.req.raw);
+    c.set('ip', ip);
+    limiter.checkIp(ip);
+    const principal = await auth.authenticate(c.req.header('authorization') ?? null);
+    c.set('principal', principal);
+    limiter.checkToken(principal.tokenId === 'anonymous' ? `ip:${ip}` : principal.tokenId);
+    if (lifecycle.state === 'starting') {
+      throw new SwitchboardError('unavailable', 'the server is starting');
+    }
+    await next();
+  };
+  app.use('/v1/*', guarded);
+  app.use('/metrics', guarded);
+  app.use('/openapi.json', guarded);
+
+  agentRoutes(app, settings);
+  taskRoutes(app, settings);
+  opsRoutes(app, settings, streams, () => ({
+    responses,
+    eventClients: streams.clients,
+    eventClientsDropped: streams.dropped,
+  }));
+  return app;
+}

@@ -1,0 +1,203 @@
+import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import process from 'node:process';
+import { pathToFileURL } from 'node:url';
+import { createSwitchboard, SwitchboardError } from '@switchboard/core';
+import { builtinPlugin } from '@switchboard/plugins';
+import { createApp } from './app.js';
+import {
+  backendSpec,
+  parseArgs,
+  type ResolvedConfig,
+  resolveConfig,
+  type ServerConfig,
+} from './config.js';
+import { Lifecycle } from './lifecycle.js';
+import type { Listening, RuntimeAdapter } from './runtime.js';
+
+const USAGE = `Usage: switchboard serve [--port 8787] [--host 127.0.0.1] [--backend memory|journal:<dir>|redis://host:port] [--config file.json|file.mjs]
+
+Environment: PORT, HOST, SWITCHBOARD_BACKEND, SWITCHBOARD_HEARTBEAT_TIMEOUT_MS,
+SWITCHBOARD_ADMIN_TOKEN, SWITCHBOARD_CLIENT_TOKEN, SWITCHBOARD_AGENT_TOKEN, SWITCHBOARD_MAX_BODY_BYTES.
+SIGTERM or SIGINT drains: /readyz answers 503, new work 503, in-flight requests finish.`;
+
+/** Reads a config file: JSON, or an ES module whose default export is the config or makes it. */
+export async function loadConfigFile(path: string): Promise<ServerConfig> {
+  const full = resolvePath(path);
+  let value: unknown;
+  try {
+    if (full.endsWith('.json')) value = JSON.parse(await readFile(full, 'utf8'));
+    else {
+      const mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
+      value =
+        typeof mod.default === 'function' ? await (mod.default as () => unknown)() : mod.default;
+    }
+  } catch (err) {
+    throw new SwitchboardError(
+      'invalid_config',
+      `cannot load config ${full}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SwitchboardError(
+      'invalid_config',
+      `config ${full} must be (or export by default) an object`,
+    );
+  }
+  return value as ServerConfig;
+}
+
+/** Plugins of a config: objects as given; a string is a package whose default export is one. */
+async function resolvePlugins(plugins: readonly unknown[]): Promise<unknown[]> {
+  return Promise.all(
+    plugins.map(async (plugin) => {
+      if (typeof plugin !== 'string') return plugin;
+      try {
+        const mod = (await import(plugin)) as { default?: unknown; plugin?: unknown };
+        return mod.default ?? mod.plugin;
+      } catch (err) {
+        throw new SwitchboardError(
+          'invalid_config',
+          `cannot load plugin ${JSON.stringify(plugin)}`,
+          { cause: err },
+        );
+      }
+    }),
+  );
+}
+
+/** Which hot path is live: `@switchboard/native`'s loader, or the TypeScript one. */
+async function hotPath(): Promise<string> {
+  try {
+    const native = (await import('@switchboard/native')) as {
+      loadNative?: () => { backend: string; reason?: string };
+    };
+    if (typeof native.loadNative !== 'function') return 'ts';
+    const loaded = native.loadNative();
+    return loaded.backend === 'native'
+      ? 'native'
+      : `ts${loaded.reason ? ` (${loaded.reason})` : ''}`;
+  } catch {
+    // No addon for this platform or runtime (or no FFI permission): the TS hot path runs.
+    return 'ts';
+  }
+}
+
+/** A running server: its URL, and `stop()` which drains as SIGTERM does. */
+export interface RunningServer {
+  readonly url: string;
+  readonly config: ResolvedConfig;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Switchboard and its HTTP API on one runtime: resolves the configuration, starts the
+ * engine, listens, prints one line with the URL, backend and hot path.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer(nodeRuntime, ['--port', '0'], process.env)
+ * await fetch(`${server.url}/healthz`)
+ * await server.stop()
+ * ```
+ */
+export async function startServer(
+  runtime: RuntimeAdapter,
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  log: (line: string) => void = console.log,
+): Promise<RunningServer> {
+  const flags = parseArgs(argv);
+  const file = flags.config === undefined ? {} : await loadConfigFile(flags.config);
+  const config = resolveConfig(flags, env, file);
+  const backend = backendSpec(config.backend);
+  const plugins = await resolvePlugins(config.plugins ?? []);
+  const sb = createSwitchboard({
+    ...(config.switchboard as object),
+    plugins: [builtinPlugin, ...plugins] as never,
+    ...(backend === undefined ? {} : { backend }),
+    ...(config.heartbeatTimeoutMs === undefined
+      ? {}
+      : {
+          heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+          heartbeatIntervalMs: Math.max(1, Math.floor(config.heartbeatTimeoutMs / 3)),
+        }),
+    ...(config.agents === undefined ? {} : { agents: config.agents as never }),
+  });
+  const lifecycle = new Lifecycle('starting');
+  const app = createApp(sb, {
+    lifecycle,
+    tokens: config.tokens,
+    ...(config.maxBodyBytes === undefined ? {} : { maxBodyBytes: config.maxBodyBytes }),
+    ...(config.rateLimits === undefined ? {} : { rateLimits: config.rateLimits }),
+  });
+  // Listen first so that /healthz answers and /readyz says 503 while the engine starts.
+  const listening: Listening = await runtime.serve(app.fetch, {
+    port: config.port,
+    host: config.host,
+  });
+  await sb.start();
+  lifecycle.ready();
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${listening.port}`;
+  const auth = Object.values(config.tokens).some((t) => t !== undefined && t.length > 0)
+    ? 'on'
+    : 'off';
+  log(
+    `switchboard: serving ${url} on ${runtime.name} (backend ${config.backend}, hot path ${await hotPath()}, auth ${auth})`,
+  );
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      lifecycle.drain();
+      // The engine stops while HTTP still serves, so remote agents can complete their leases.
+      // A durable backend keeps queued and leased tasks for the next start: stop at once. In
+      // memory they would be lost, so queued work runs first, up to the drain timeout.
+      await sb.shutdown({ drain: !sb.backend.durable, timeoutMs: config.drainTimeoutMs });
+      const timer = setTimeout(() => listening.forceClose(), Math.min(config.drainTimeoutMs, 5000));
+      await listening.close();
+      clearTimeout(timer);
+    })();
+    return stopping;
+  };
+  return { url, config, stop };
+}
+
+/**
+ * `switchboard serve`: starts the server and drains on SIGTERM or SIGINT (a second signal
+ * exits at once). Exits 2 on a configuration error, with its message.
+ */
+export async function main(runtime: RuntimeAdapter, argv = process.argv.slice(2)): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  let server: RunningServer;
+  try {
+    server = await startServer(runtime, argv, process.env);
+  } catch (err) {
+    console.error(`switchboard: ${(err as Error).message}`);
+    process.exit(err instanceof SwitchboardError && err.code === 'invalid_config' ? 2 : 1);
+  }
+  let signalledAt: number | undefined;
+  const onSignal = (signal: string) => {
+    if (signalledAt !== undefined) {
+      // One Ctrl-C reaches every process of the group (npm, scripts/start.mjs, this one), so
+      // a repeat within a second is the same keypress; a later one means "stop now".
+      if (Date.now() - signalledAt > 1000) process.exit(1);
+      return;
+    }
+    signalledAt = Date.now();
+    console.log(`switchboard: ${signal}, draining`);
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('switchboard: shutdown failed', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}

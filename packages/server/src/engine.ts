@@ -1,0 +1,63 @@
+import type { AgentView, CapabilityInput, Stats, TaskLease, TaskRecord } from '@switchboard/core';
+import type { StreamEvent } from './sse.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** A task as the server hands it to the engine: a validated submit body and its submitter. */
+export interface EngineSubmit {
+  capability: string;
+  payload?: unknown;
+  priority?: 'critical' | 'high' | 'normal' | 'low';
+  timeoutMs?: number;
+  maxAttempts?: number;
+  idempotencyKey?: string;
+  sessionKey?: string;
+  delayMs?: number;
+  metadata?: Record<string, unknown>;
+  submitter?: string;
+}
+
+/**
+ * What the HTTP app needs of a Switchboard: the remote-agent and task operations of
+ * `createSwitchboard()`. Declared structurally so that the app depends on behaviour, not on
+ * one class, and so that a test can see at a glance what the server calls.
+ */
+export interface ServerEngine {
+  readonly events: {
+    subscribe(pattern: string, handler: (event: StreamEvent) => void): () => void;
+    publish(topic: string, data?: object): unknown;
+  };
+  submit(input: EngineSubmit): Promise<{ readonly id: string; readonly created: boolean }>;
+  submitMany(
+    inputs: readonly EngineSubmit[],
+  ): Promise<readonly { readonly id: string; readonly created: boolean }[]>;
+  get(id: string): MaybePromise<TaskRecord | undefined>;
+  cancel(id: string): Promise<TaskRecord>;
+  waitFor(id: string, waitMs: number): Promise<TaskRecord>;
+  registerRemote(input: {
+    name: string;
+    role?: 'worker' | 'coordinator' | 'monitor' | 'gateway';
+    capabilities: readonly CapabilityInput[];
+    maxConcurrency?: number;
+    metadata?: Record<string, unknown>;
+  }): MaybePromise<AgentView>;
+  heartbeat(agentId: string, metrics?: Record<string, number>): MaybePromise<AgentView>;
+  lease(
+    agentId: string,
+    options: { max: number; waitMs: number; signal?: AbortSignal },
+  ): Promise<TaskLease[]>;
+  complete(taskId: string, leaseToken: string, result: unknown): Promise<TaskRecord>;
+  fail(
+    taskId: string,
+    leaseToken: string,
+    error: { message: string; retryable?: boolean },
+  ): Promise<TaskRecord>;
+  extend(taskId: string, leaseToken: string, ms: number): Promise<TaskLease | TaskRecord>;
+  leave(agentId: string): MaybePromise<unknown>;
+  listAgents(): MaybePromise<readonly AgentView[]>;
+  getAgent(id: string): MaybePromise<AgentView | undefined>;
+  deadLetters(): MaybePromise<readonly TaskRecord[]>;
+  replay(id: string): Promise<{ readonly id: string }>;
+  deleteDeadLetter(id: string): MaybePromise<unknown>;
+  stats(): MaybePromise<Stats>;
+}

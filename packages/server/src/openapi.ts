@@ -1,0 +1,328 @@
+import { requestSchemas, responseSchemas } from '@switchboard/core';
+import { z } from 'zod';
+
+type Json = Record<string, unknown>;
+type RequestName = keyof typeof requestSchemas;
+type ResponseName = keyof typeof responseSchemas;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** Converts the core schemas to components, renaming an output variant that differs. */
+function components(): { schemas: Json; names: Record<string, string> } {
+  const schemas: Json = {};
+  const names: Record<string, string> = {};
+  const add = (name: string, schema: z.ZodType, io: 'input' | 'output') => {
+    const doc = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' });
+    const defs = (doc.$defs ?? {}) as Record<string, unknown>;
+    const renamed: Record<string, string> = {};
+    for (const [id, def] of Object.entries(defs)) {
+      const known = schemas[id];
+      renamed[id] =
+        known === undefined || JSON.stringify(known) === JSON.stringify(def) ? id : `${id}Output`;
+    }
+    const text = JSON.stringify(defs).replace(
+      /"#\/\$defs\/([^"]+)"/g,
+      (_, id: string) => `"#/components/schemas/${renamed[id] ?? id}"`,
+    );
+    for (const [id, def] of Object.entries(JSON.parse(text) as Json))
+      schemas[renamed[id] ?? id] = def;
+    const root = /^#\/\$defs\/(.+)$/.exec(String(doc.$ref ?? ''));
+    names[`${io}:${name}`] = root === null ? name : (renamed[root[1] as string] ?? name);
+  };
+  for (const [name, schema] of Object.entries(requestSchemas)) add(name, schema, 'input');
+  for (const [name, schema] of Object.entries(responseSchemas)) add(name, schema, 'output');
+  return { schemas, names };
+}
+
+interface Operation {
+  summary: string;
+  scopes: string;
+  body?: RequestName;
+  bodyOptional?: boolean;
+  ok: [status: number, schema: ResponseName | null, type?: string];
+  query?: Json[];
+  errors: number[];
+}
+
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const COMMON = [400, 401, 403, 413, 415, 429, 503];
+
+const OPERATIONS: Record<string, Record<string, Operation>> = {
+  '/v1/agents': {
+    post: {
+      summary: 'Register a remote agent',
+      scopes: 'agent',
+      body: 'AgentRegister',
+      ok: [201, 'Agent'],
+      errors: COMMON,
+    },
+    get: {
+      summary: 'List agents',
+      scopes: 'agent',
+      ok: [200, 'AgentList'],
+      errors: [401, 403, 429],
+    },
+  },
+  '/v1/agents/{id}': {
+    get: {
+      summary: 'One agent',
+      scopes: 'agent',
+      ok: [200, 'Agent'],
+      errors: [401, 403, 404, 429],
+    },
+    delete: {
+      summary: 'Leave gracefully; held tasks go back to the queue',
+      scopes: 'agent',
+      ok: [200, null],
+      errors: [401, 403, 404, 429],
+    },
+  },
+  '/v1/agents/{id}/heartbeat': {
+    post: {
+      summary: 'Heartbeat (404: register again)',
+      scopes: 'agent',
+      body: 'Heartbeat',
+      bodyOptional: true,
+      ok: [200, 'Agent'],
+      errors: [...COMMON, 404],
+    },
+  },
+  '/v1/agents/{id}/lease': {
+    post: {
+      summary: 'Lease tasks (long-poll up to waitMs)',
+      scopes: 'agent',
+      body: 'LeaseRequest',
+      bodyOptional: true,
+      ok: [200, 'LeaseResponse'],
+      errors: [...COMMON, 404],
+    },
+  },
+  '/v1/tasks': {
+    post: {
+      summary: 'Submit a task (200 with the first task for a repeated idempotencyKey)',
+      scopes: 'client',
+      body: 'TaskSubmit',
+      ok: [202, 'TaskAccepted'],
+      errors: COMMON,
+    },
+  },
+  '/v1/tasks/batch': {
+    post: {
+      summary: 'Submit up to 10,000 tasks, all or nothing',
+      scopes: 'client',
+      body: 'TaskBatch',
+      ok: [202, 'BatchAccepted'],
+      errors: COMMON,
+    },
+  },
+  '/v1/tasks/{id}': {
+    get: { summary: 'One task', scopes: 'client', ok: [200, 'Task'], errors: [401, 403, 404, 429] },
+  },
+  '/v1/tasks/{id}/result': {
+    get: {
+      summary: 'The task once terminal, or as it stands after waitMs',
+      scopes: 'client',
+      query: [
+        {
+          name: 'waitMs',
+          in: 'query',
+          schema: { type: 'integer', minimum: 0, maximum: 60000, default: 0 },
+        },
+      ],
+      ok: [200, 'Task'],
+      errors: [400, 401, 403, 404, 429],
+    },
+  },
+  '/v1/tasks/{id}/cancel': {
+    post: {
+      summary: 'Cancel (409 when already terminal)',
+      scopes: 'client',
+      ok: [200, 'Task'],
+      errors: [401, 403, 404, 409, 429],
+    },
+  },
+  '/v1/tasks/{id}/complete': {
+    post: {
+      summary: 'Complete a lease',
+      scopes: 'agent',
+      body: 'TaskComplete',
+      ok: [200, 'Task'],
+      errors: [...COMMON, 404, 409],
+    },
+  },
+  '/v1/tasks/{id}/fail': {
+    post: {
+      summary: 'Fail a lease (retried with backoff or dead)',
+      scopes: 'agent',
+      body: 'TaskFail',
+      ok: [200, 'Task'],
+      errors: [...COMMON, 404, 409],
+    },
+  },
+  '/v1/tasks/{id}/extend': {
+    post: {
+      summary: 'Extend a lease',
+      scopes: 'agent',
+      body: 'TaskExtend',
+      ok: [200, 'TaskLease'],
+      errors: [...COMMON, 404, 409],
+    },
+  },
+  '/v1/dead-letters': {
+    get: { summary: 'Dead tasks', scopes: 'admin', ok: [200, 'TaskList'], errors: [401, 403, 429] },
+  },
+  '/v1/dead-letters/{id}/replay': {
+    post: {
+      summary: 'Queue a dead task again, attempts starting over',
+      scopes: 'admin',
+      ok: [202, 'TaskAccepted'],
+      errors: [401, 403, 404, 429, 503],
+    },
+  },
+  '/v1/dead-letters/{id}': {
+    delete: {
+      summary: 'Delete a dead task',
+      scopes: 'admin',
+      ok: [200, null],
+      errors: [401, 403, 404, 429],
+    },
+  },
+  '/v1/events': {
+    get: {
+      summary:
+        'Server-Sent Events; topics is a comma-separated list of patterns (* one segment, ** any)',
+      scopes: 'client, agent',
+      query: [
+        { name: 'topics', in: 'query', schema: { type: 'string' }, example: 'task.*,agent.failed' },
+      ],
+      ok: [200, null, 'text/event-stream'],
+      errors: [400, 401, 403, 429],
+    },
+    post: {
+      summary: 'Publish an event (task.* and agent.* are reserved: 403)',
+      scopes: 'client, agent',
+      body: 'PublishEvent',
+      ok: [202, null],
+      errors: COMMON,
+    },
+  },
+  '/v1/stats': {
+    get: { summary: 'Figures', scopes: 'client', ok: [200, 'Stats'], errors: [401, 403, 429] },
+  },
+  '/healthz': { get: { summary: 'Liveness', scopes: 'none', ok: [200, 'Health'], errors: [] } },
+  '/readyz': {
+    get: {
+      summary: 'Readiness (503 starting or draining)',
+      scopes: 'none',
+      ok: [200, 'Health'],
+      errors: [503],
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus text exposition',
+      scopes: 'admin',
+      ok: [200, null, 'text/plain'],
+      errors: [401, 403],
+    },
+  },
+  '/openapi.json': {
+    get: {
+      summary: 'This document',
+      scopes: 'admin',
+      ok: [200, null, 'application/json'],
+      errors: [401, 403],
+    },
+  },
+};
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited (Retry-After header, seconds)',
+  503: 'unavailable',
+};
+
+const media = (schema: Json) => ({
+  'application/json': { schema },
+  'application/cbor': { schema },
+});
+
+/**
+ * The OpenAPI 3.1 document of the API, generated from core's request and response zod
+ * schemas (the very ones that validate requests), so that it cannot drift from them.
+ *
+ * @example
+ * ```ts
+ * app.get('/openapi.json', (c) => c.json(openApiDocument()))
+ * ```
+ */
+export function openApiDocument(version = '0.1.0'): Json {
+  const { schemas, names } = components();
+  const paths: Json = {};
+  for (const [path, methods] of Object.entries(OPERATIONS)) {
+    const item: Json = {};
+    for (const [method, op] of Object.entries(methods)) {
+      const [status, schema, type] = op.ok;
+      const parameters = [...(path.includes('{id}') ? [idParam] : []), ...(op.query ?? [])];
+      const responses: Json = {
+        [status]: {
+          description: 'OK',
+          ...(schema === null
+            ? type === undefined
+              ? {}
+              : { content: { [type]: { schema: {} } } }
+            : { content: media(ref(names[`output:${schema}`] ?? schema)) }),
+        },
+      };
+      for (const code of op.errors) {
+        responses[code] = {
+          description: DESCRIPTIONS[code],
+          content: media(ref(names['output:ErrorBody'] ?? 'ErrorBody')),
+        };
+      }
+      item[method] = {
+        summary: op.summary,
+        description: `Scopes: ${op.scopes}.`,
+        ...(parameters.length === 0 ? {} : { parameters }),
+        ...(op.body === undefined
+          ? {}
+          : {
+              requestBody: {
+                required: op.bodyOptional !== true,
+                content: media(ref(names[`input:${op.body}`] ?? op.body)),
+              },
+            }),
+        responses,
+        ...(op.scopes === 'none' ? { security: [] } : {}),
+      };
+    }
+    paths[path] = item;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Switchboard HTTP API',
+      version,
+      description: 'Multi-agent orchestration over HTTP: remote agents, tasks, events.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Needed once any token is configured; scopes admin, client, agent.',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfigFile, type RunningServer, startServer } from '../src/cli.js';
+import { nodeRuntime } from '../src/node.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
+const running: RunningServer[] = [];
+afterEach(async () => {
+  for (const s of running.splice(0)) await s.stop();
+});
+
+async function start(argv: string[], env: Record<string, string> = {}) {
+  const lines: string[] = [];
+  const server = await startServer(nodeRuntime, argv, env, (line) => lines.push(line));
+  running.push(server);
+  return { server, lines };
+}
+
+describe('startServer', () => {
+  it('serves on 127.0.0.1 by default and prints one line with URL, backend and hot path', async () => {
+    const { server, lines } = await start(['serve', '--port', '0']);
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^switchboard: serving http:\/\/127\.0\.0\.1:\d+ on node \(backend memory, hot path (native|ts).*, auth off\)$/,
+    );
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  });
+
+  it('turns auth on from SWITCHBOARD_*_TOKEN and uses SWITCHBOARD_HEARTBEAT_TIMEOUT_MS', async () => {
+    const { server, lines } = await start(['--port=0'], {
+      SWITCHBOARD_CLIENT_TOKEN: 'c',
+      SWITCHBOARD_AGENT_TOKEN: 'g',
+      SWITCHBOARD_HEARTBEAT_TIMEOUT_MS: '900',
+    });
+    expect(lines[0]).toContain('auth on');
+    expect((await fetch(`${server.url}/v1/stats`)).status).toBe(401);
+    expect(
+      (await fetch(`${server.url}/v1/stats`, { headers: { authorization: 'Bearer c' } })).status,
+    ).toBe(200);
+    const res = await fetch(`${server.url}/v1/agents`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer g', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'a', capabilities: ['x'] }),
+    });
+    expect((await res.json()).heartbeatTimeoutMs).toBe(900);
+  });
+
+  it('runs in-process agents defined in an ES module config', async () => {
+    const file = join(dir, 'agents.mjs');
+    writeFileSync(
+      file,
+      `export default async () => ({ agents: [{ name: 'echo', capabilities: ['echo'], handle: (p) => ({ echoed: p }) }] })`,
+    );
+    const { server } = await start(['--port', '0', '--config', file]);
+    const submitted = await fetch(`${server.url}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ capability: 'echo', payload: 'hi' }),
+    });
+    const { id } = await submitted.json();
+    const result = await (await fetch(`${server.url}/v1/tasks/${id}/result?waitMs=5000`)).json();
+    expect(result).toMatchObject({ status: 'completed', result: { echoed: 'hi' } });
+  });
+
+  it('drains on stop: readyz 503 and new work refused, then the port closes', async () => {
+    const file = join(dir, 'drain.json');
+    writeFileSync(file, JSON.stringify({ drainTimeoutMs: 400 }));
+    const { server } = await start(['--port', '0', '--config', file]);
+    const post = () =>
+      fetch(`${server.url}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"capability":"nobody"}',
+      });
+    expect((await post()).status).toBe(202);
+    // The queued task has no agent: the in-memory drain waits for it up to drainTimeoutMs.
+    const stopping = server.stop();
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    const refused = await post();
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.code).toBe('unavailable');
+    await stopping;
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    running.length = 0;
+  });
+
+  it('fails fast with invalid_config on a bad flag, backend or config file', async () => {
+    await expect(startServer(nodeRuntime, ['--nope'], {})).rejects.toMatchObject({
+      code: 'invalid_config',
+    });
+    await expect(startServer(nodeRuntime, ['--backend', 'ftp://x'], {})).rejects.toMatchObject({
+      code: 'invalid_config',
+    });
+    writeFileSync(join(dir, 'bad.json'), '{ nope');
+    await expect(loadConfigFile(join(dir, 'bad.json'))).rejects.toMatchObject({
+      code: 'invalid_config',
+    });
+    writeFileSync(join(dir, 'list.json'), '[]');
+    await expect(loadConfigFile(join(dir, 'list.json'))).rejects.toMatchObject({
+      code: 'invalid_config',
+    });
+    writeFileSync(join(dir, 'ok.json'), '{"port": 1234}');
+    expect(await loadConfigFile(join(dir, 'ok.json'))).toEqual({ port: 1234 });
+  });
+});

@@ -1,0 +1,67 @@
+import { createSwitchboard, type Switchboard } from '@switchboard/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import { createClient } from '../src/client.js';
+import { nodeRuntime } from '../src/node.js';
+import type { Listening } from '../src/runtime.js';
+
+describe('createClient against a real server', () => {
+  let sb: Switchboard;
+  let server: Listening;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    sb = createSwitchboard();
+    await sb.start();
+    const app = createApp(sb, { tokens: { admin: 'adm', client: 'cli', agent: 'agt' } });
+    server = await nodeRuntime.serve(app.fetch, { port: 0, host: '127.0.0.1' });
+    baseUrl = `http://127.0.0.1:${server.port}`;
+  });
+  afterAll(async () => {
+    await sb.shutdown({ drain: false });
+    await server.close();
+  });
+
+  it('runs a task end to end: register, submit, lease, extend, complete, result', async () => {
+    const agent = createClient({ baseUrl, token: 'agt' });
+    const client = createClient({ baseUrl: `${baseUrl}/`, token: 'cli' });
+    const me = await agent.registerAgent({ name: 'w', capabilities: ['sum'], maxConcurrency: 2 });
+    expect((await agent.heartbeat(me.id, { cpuUsage: 0.1 })).id).toBe(me.id);
+    expect((await agent.getAgent(me.id)).maxConcurrency).toBe(2);
+    expect((await agent.listAgents()).agents).toHaveLength(1);
+    const { id } = await client.submit({ capability: 'sum', payload: [1, 2] });
+    const { ids } = await client.submitBatch([{ capability: 'sum', payload: [3, 4] }]);
+    const { tasks } = await agent.lease(me.id, { max: 2, waitMs: 1000 });
+    expect(tasks.map((t) => t.id)).toEqual([id, ids[0]]);
+    const [first, second] = tasks as [(typeof tasks)[0], (typeof tasks)[0]];
+    expect((await agent.extend(first.id, first.leaseToken, 60_000)).leaseExpiresAt).toBeGreaterThan(
+      first.leaseExpiresAt,
+    );
+    await agent.complete(first.id, first.leaseToken, 3);
+    await agent.fail(second.id, second.leaseToken, { message: 'nope', retryable: false });
+    expect(await client.result(id, 1000)).toMatchObject({ status: 'completed', result: 3 });
+    expect((await client.getTask(second.id)).status).toBe('dead');
+    const admin = createClient({ baseUrl, token: 'adm' });
+    expect((await admin.deadLetters()).tasks.map((t) => t.id)).toEqual([second.id]);
+    expect(await admin.replay(second.id)).toEqual({ id: second.id, status: 'queued' });
+    expect((await client.cancel(second.id)).status).toBe('cancelled');
+    expect((await client.stats()).tasks.completed).toBe(1);
+    await client.publish('demo.hello', { hi: 1 });
+    await agent.leave(me.id);
+  });
+
+  it('throws the server error code, with the status in details', async () => {
+    const client = createClient({ baseUrl, token: 'cli' });
+    await expect(client.getTask('missing')).rejects.toMatchObject({
+      code: 'not_found',
+      details: { status: 404 },
+    });
+    await expect(client.submit({ capability: '' })).rejects.toMatchObject({
+      code: 'invalid_request',
+      details: { status: 400 },
+    });
+    await expect(createClient({ baseUrl }).stats()).rejects.toMatchObject({ code: 'unauthorized' });
+    const admin = createClient({ baseUrl, token: 'adm' });
+    await expect(admin.deleteDeadLetter('missing')).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
