@@ -4,7 +4,8 @@ import {
   type Serializer,
   SwitchboardError,
 } from '@switchboard/core';
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder } from 'cbor-x/decode';
+import { Encoder } from 'cbor-x/encode';
 import { type CompressionSpec, compressed, readOptions } from '../shared/index.js';
 import { toDocument } from './to-document.js';
 

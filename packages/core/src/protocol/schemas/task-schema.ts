@@ -129,9 +129,9 @@ export const taskLeaseSchema = z
   })
   .meta({ id: 'TaskLease' });
 
-/** `202 {"id", "status": "queued"}` of a submit or a replay. */
+/** `202 {"id", "status": "queued"}` of a submit or a replay; `200` with the first task's status for a repeated idempotency key. */
 export const taskAcceptedSchema = z
-  .object({ id: z.string(), status: z.literal('queued') })
+  .object({ id: z.string(), status: taskStatusSchema })
   .meta({ id: 'TaskAccepted' });
 
 /** `202 {"ids": [...]}` of a batch, in the order of the batch. */
