@@ -1,3 +1,4 @@
+import type { SwitchboardError } from '../errors.js';
 import type { Priority } from '../messaging/priority.js';
 import type { TaskError, TaskRecord } from './task.js';
 
@@ -17,6 +18,13 @@ export interface LeaseRequest {
   max: number;
   /** The current time (epoch ms); tasks with `availableAt > now` are not leased. */
   now: number;
+}
+
+/** One lease to complete in a {@link Backend.completeMany} batch. */
+export interface Completion {
+  readonly id: string;
+  readonly leaseToken: string;
+  readonly result: unknown;
 }
 
 /** How a failed attempt ends: another attempt later, or the dead-letter queue. */
@@ -45,7 +53,8 @@ export interface QueueStats {
  * - Lease transitions are atomic: a stale or foreign `leaseToken` throws a
  *   `SwitchboardError` `conflict`, and so does any transition of a terminal task.
  * - An unknown id throws `not_found`.
- * - Methods are batch-first where the hot path calls them (`enqueue`, `lease`).
+ * - Methods are batch-first where the hot path calls them (`enqueue`, `lease`, and
+ *   `completeMany` where a backend offers it).
  */
 export interface Backend {
   readonly name: string;
@@ -67,6 +76,17 @@ export interface Backend {
   lease(request: LeaseRequest): Promise<TaskRecord[]>;
   /** Completes a leased task with its result. */
   complete(id: string, leaseToken: string, result: unknown, now: number): Promise<TaskRecord>;
+  /**
+   * Completes many leases in one call, as `complete` would one by one, in order. Optional:
+   * Switchboard falls back to `complete` per task when a backend lacks it. One lease that
+   * fails (a stale token: `conflict`; an unknown id: `not_found`) fails alone: its slot in
+   * the answer holds that error, and the others still complete. The promise itself rejects
+   * only when the backend cannot answer at all (closed, connection lost).
+   */
+  completeMany?(
+    completions: readonly Completion[],
+    now: number,
+  ): Promise<(TaskRecord | SwitchboardError)[]>;
   /** Ends a leased attempt with an error: requeued (backoff) or dead, as `outcome` says. */
   fail(
     id: string,

@@ -1,5 +1,6 @@
 export type {
   Backend,
+  Completion,
   EnqueueResult,
   FailOutcome,
   LeaseRequest,

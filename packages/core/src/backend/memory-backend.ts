@@ -1,6 +1,13 @@
 import { SwitchboardError } from '../errors.js';
 import { priorityLevel } from '../messaging/priority.js';
-import type { Backend, EnqueueResult, FailOutcome, LeaseRequest, QueueStats } from './backend.js';
+import type {
+  Backend,
+  Completion,
+  EnqueueResult,
+  FailOutcome,
+  LeaseRequest,
+  QueueStats,
+} from './backend.js';
 import { createLeaseToken } from './lease-token.js';
 import { type MemoryBackendOptions, resolveMemoryOptions } from './memory-options.js';
 import { type MemoryBackendUsage, MemoryStore } from './memory-store.js';
@@ -58,35 +65,47 @@ export class MemoryBackend implements Backend {
 
   async enqueue(records: readonly TaskRecord[]): Promise<EnqueueResult[]> {
     const store = this.begin();
-    // Validate the whole batch first, so a bad record leaves nothing half-enqueued.
-    for (let i = 0; i < records.length; i++) {
-      const t = records[i] as TaskRecord;
-      if (priorityLevel(t.priority) === undefined) {
-        throw new SwitchboardError('invalid_request', `[memory] unknown priority ${t.priority}`, {
-          details: { index: i, priority: t.priority },
-        });
-      }
-      const key = t.idempotencyKey;
-      if (store.tasks.has(t.id) && (key === undefined || !store.idempotency.has(key))) {
-        throw new SwitchboardError('conflict', `[memory] task ${t.id} already exists`, {
-          details: { index: i, id: t.id },
-        });
-      }
-    }
-    const results: EnqueueResult[] = [];
-    for (const t of records) {
-      const key = t.idempotencyKey;
-      if (key !== undefined) {
-        const firstId = store.idempotency.get(key);
+    const { tasks, idempotency } = store;
+    // One pass checks and stores each record (so the id's map slot is looked up once, while
+    // it is in cache); a bad record undoes what this batch stored, leaving nothing behind.
+    const results: EnqueueResult[] = new Array(records.length);
+    let i = 0;
+    try {
+      for (; i < records.length; i++) {
+        const t = records[i] as TaskRecord;
+        if (priorityLevel(t.priority) === undefined) {
+          throw new SwitchboardError('invalid_request', `[memory] unknown priority ${t.priority}`, {
+            details: { index: i, priority: t.priority },
+          });
+        }
+        const key = t.idempotencyKey;
+        const firstId = key === undefined ? undefined : idempotency.get(key);
         if (firstId !== undefined) {
-          results.push({ task: store.tasks.get(firstId) as TaskRecord, created: false });
+          results[i] = { task: tasks.get(firstId) as TaskRecord, created: false };
           continue;
         }
-        store.idempotency.set(key, t.id);
+        if (tasks.has(t.id)) {
+          throw new SwitchboardError('conflict', `[memory] task ${t.id} already exists`, {
+            details: { index: i, id: t.id },
+          });
+        }
+        tasks.set(t.id, t);
+        if (key !== undefined) idempotency.set(key, t.id);
+        results[i] = { task: t, created: true };
       }
-      store.tasks.set(t.id, t);
-      store.queue(t, t.availableAt, t.updatedAt);
-      results.push({ task: t, created: true });
+    } catch (error) {
+      for (let k = 0; k < i; k++) {
+        const r = results[k] as EnqueueResult;
+        if (!r.created) continue;
+        tasks.delete(r.task.id);
+        const key = r.task.idempotencyKey;
+        if (key !== undefined) idempotency.delete(key);
+      }
+      throw error;
+    }
+    for (let k = 0; k < records.length; k++) {
+      const r = results[k] as EnqueueResult;
+      if (r.created) store.queue(r.task, r.task.availableAt, r.task.updatedAt);
     }
     store.flush();
     return results;
@@ -123,12 +142,31 @@ export class MemoryBackend implements Backend {
     now: number,
   ): Promise<TaskRecord> {
     const t = this.leased(id, leaseToken);
-    t.status = 'completed';
-    t.result = result;
-    t.updatedAt = now;
-    this.store.untrack();
-    this.store.retire(t, now);
+    this.finish(t, result, now);
+    this.store.evict(now);
     return t;
+  }
+
+  async completeMany(
+    completions: readonly Completion[],
+    now: number,
+  ): Promise<(TaskRecord | SwitchboardError)[]> {
+    this.guard();
+    const out: (TaskRecord | SwitchboardError)[] = new Array(completions.length);
+    for (let i = 0; i < completions.length; i++) {
+      const c = completions[i] as Completion;
+      const t = this.store.tasks.get(c.id);
+      if (t === undefined) out[i] = noTask(c.id);
+      else if (t.status !== 'leased') out[i] = notLeased(t);
+      else if (t.leaseToken !== c.leaseToken) out[i] = staleToken(c.id);
+      else {
+        this.finish(t, c.result, now);
+        out[i] = t;
+      }
+    }
+    // One eviction pass for the whole batch.
+    this.store.evict(now);
+    return out;
   }
 
   async fail(
@@ -145,6 +183,7 @@ export class MemoryBackend implements Backend {
     if (outcome.retry && t.attempts < t.maxAttempts) store.queue(t, outcome.availableAt, now);
     else store.kill(t, now);
     store.untrack();
+    store.evict(now);
     store.flush();
     return t;
   }
@@ -177,6 +216,7 @@ export class MemoryBackend implements Backend {
       store.endLease(t, error, now);
       released.push(t);
     }
+    store.evict(now);
     store.flush();
     return released;
   }
@@ -191,6 +231,7 @@ export class MemoryBackend implements Backend {
     t.updatedAt = now;
     if (was === 'leased') this.store.untrack();
     this.store.retire(t, now);
+    this.store.evict(now);
     return t;
   }
 
@@ -210,7 +251,7 @@ export class MemoryBackend implements Backend {
     const store = this.begin();
     store.promote(now);
     const ready: string[] = [];
-    for (const lane of store.lanes.values()) if (lane.queue.size > 0) ready.push(lane.capability);
+    for (const lane of store.lanes.values()) if (lane.live > 0) ready.push(lane.capability);
     store.flush();
     return ready;
   }
@@ -285,10 +326,17 @@ export class MemoryBackend implements Backend {
 
   private find(id: string): TaskRecord {
     const t = this.store.tasks.get(id);
-    if (t === undefined) {
-      throw new SwitchboardError('not_found', `[memory] no task ${id}`, { details: { id } });
-    }
+    if (t === undefined) throw noTask(id);
     return t;
+  }
+
+  /** Completes a live lease (validated by the caller); the caller evicts. */
+  private finish(t: TaskRecord, result: unknown, now: number): void {
+    t.status = 'completed';
+    t.result = result;
+    t.updatedAt = now;
+    this.store.untrack();
+    this.store.retire(t, now);
   }
 
   /** The task of a live lease; `conflict` for a stale or foreign token or a task not leased. */
@@ -296,11 +344,7 @@ export class MemoryBackend implements Backend {
     this.guard();
     const t = this.find(id);
     if (t.status !== 'leased') throw notLeased(t);
-    if (t.leaseToken !== leaseToken) {
-      throw new SwitchboardError('conflict', `[memory] stale or foreign lease token for ${id}`, {
-        details: { id },
-      });
-    }
+    if (t.leaseToken !== leaseToken) throw staleToken(id);
     return t;
   }
 
@@ -311,6 +355,16 @@ export class MemoryBackend implements Backend {
     }
     return t;
   }
+}
+
+function noTask(id: string): SwitchboardError {
+  return new SwitchboardError('not_found', `[memory] no task ${id}`, { details: { id } });
+}
+
+function staleToken(id: string): SwitchboardError {
+  return new SwitchboardError('conflict', `[memory] stale or foreign lease token for ${id}`, {
+    details: { id },
+  });
 }
 
 function notLeased(t: TaskRecord): SwitchboardError {

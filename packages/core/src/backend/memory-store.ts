@@ -6,10 +6,16 @@ import { RetentionQueue } from './retention-queue.js';
 import type { TaskError, TaskRecord } from './task.js';
 import { TimeHeap } from './time-heap.js';
 
-/** One capability's queue of available tasks. */
+/**
+ * One capability's queue of available tasks. Removal is lazy, as in the heaps: a cancelled
+ * task stays in the queue, stale (its status is no longer `queued`), until it surfaces or
+ * the queue is compacted; so queueing a task costs no handle and no map entry.
+ */
 interface Lane {
   readonly capability: string;
-  readonly queue: BucketQueue<TaskRecord>;
+  queue: BucketQueue<TaskRecord>;
+  /** Tasks of the queue that are live (queued); the rest are stale. */
+  live: number;
   /** The operation that last scheduled an `onAvailable` call for this lane. */
   mark: number;
 }
@@ -34,17 +40,20 @@ const COMPACT_SLACK = 1024;
  * The state of a {@link MemoryBackend} and the transitions it is made of. It checks
  * nothing: the backend validates tokens, ids and states, then calls these.
  *
- * Invariants: a queued task is either in its lane (with a handle in `handles`) or delayed
- * (a live entry in `delayed`); a leased task has a live entry in `leases`; a terminal task
- * has a live entry in `retained`, and a dead one is in `dead`. The heaps and the retention
- * queue drop entries lazily (see {@link TimeHeap}).
+ * Invariants: a queued task is either in its lane (counted in `live`) or delayed (in
+ * `delayedTasks`, with a live entry in `delayed`); a leased task has a live entry in
+ * `leases`; a terminal task has a live entry in `retained`, and a dead one is in `dead`.
+ * The lanes, the heaps and the retention queue drop entries lazily (see {@link TimeHeap}):
+ * an entry is stale once its task has moved on. A lane entry can never come back to life,
+ * since a task leaves a lane only by a lease (which pops the entry) or a cancel (terminal
+ * for good: only dead tasks are replayed).
  */
 export class MemoryStore {
   tasks = new Map<string, TaskRecord>();
   idempotency = new Map<string, string>();
   lanes = new Map<string, Lane>();
-  /** Queue handles of available tasks (queued tasks absent here are delayed). */
-  handles = new Map<string, number>();
+  /** Queued tasks waiting for their `availableAt` (rare: delays and backoffs). */
+  delayedTasks = new Set<TaskRecord>();
   readonly delayed = new TimeHeap<TaskRecord>();
   readonly leases = new TimeHeap<TaskRecord>();
   /** Dead tasks in the order they died (a Map iterates in insertion order). */
@@ -76,19 +85,24 @@ export class MemoryStore {
     this.queuedByLevel[priorityLevel(t.priority)]++;
     if (availableAt > now) {
       this.delayed.push(availableAt, t);
+      this.delayedTasks.add(t);
       this.delayedCount++;
     } else {
       this.makeAvailable(t);
     }
   }
 
-  /** Takes a queued task out of its lane or out of the delayed set. */
+  /**
+   * Takes a queued task out of its lane or out of the delayed set. The caller makes it
+   * terminal (its status no longer `queued`), which is what marks its entries stale.
+   */
   unqueue(t: TaskRecord): void {
     this.queuedByLevel[priorityLevel(t.priority)]--;
-    const handle = this.handles.get(t.id);
-    if (handle !== undefined) {
-      this.lanes.get(t.capability)?.queue.remove(handle);
-      this.handles.delete(t.id);
+    if (!this.delayedTasks.delete(t)) {
+      const lane = this.lanes.get(t.capability) as Lane;
+      lane.live--;
+      // The entry stays; compacting once stale entries outnumber live ones bounds the memory.
+      if (lane.queue.size > 2 * lane.live + COMPACT_SLACK) this.compactLane(lane, t);
       return;
     }
     this.delayedCount--;
@@ -100,13 +114,35 @@ export class MemoryStore {
   /** Takes up to `max` available tasks of a capability, in lease order. */
   take(capability: string, max: number): TaskRecord[] {
     const lane = this.lanes.get(capability);
-    if (lane === undefined) return [];
-    const taken = lane.queue.popMany(max);
-    for (const t of taken) {
-      this.handles.delete(t.id);
-      this.queuedByLevel[priorityLevel(t.priority)]--;
-    }
+    if (lane === undefined || lane.live === 0) return [];
+    const want = Math.min(max, lane.live);
+    let taken = lane.queue.popMany(want);
+    if (lane.queue.size > lane.live - taken.length) taken = this.dropStale(lane, taken, want);
+    lane.live -= taken.length;
+    const byLevel = this.queuedByLevel;
+    for (let i = 0; i < taken.length; i++)
+      byLevel[priorityLevel((taken[i] as TaskRecord).priority)]--;
     return taken;
+  }
+
+  /** Drops the stale entries of a batch taken from `lane`, taking more until `want` are live. */
+  private dropStale(lane: Lane, batch: TaskRecord[], want: number): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (;;) {
+      for (const t of batch) if (t.status === 'queued') out.push(t);
+      if (out.length >= want || lane.queue.size === 0) return out;
+      batch = lane.queue.popMany(want - out.length);
+    }
+  }
+
+  /** Rebuilds a lane's queue with its live entries only, in order (`leaving` is being cancelled). */
+  private compactLane(lane: Lane, leaving: TaskRecord): void {
+    const all = lane.queue.popMany(lane.queue.size);
+    const queue = new BucketQueue<TaskRecord>();
+    for (const t of all) {
+      if (t.status === 'queued' && t !== leaving) queue.push(t, priorityLevel(t.priority));
+    }
+    lane.queue = queue;
   }
 
   /** Records a lease's expiry (a new lease or an extension, which leaves a stale entry). */
@@ -135,6 +171,7 @@ export class MemoryStore {
     for (let at = heap.peekAt(); at !== undefined && at <= now; at = heap.peekAt()) {
       const t = heap.pop();
       if (!isDelayedEntry(at, t)) continue;
+      this.delayedTasks.delete(t);
       this.delayedCount--;
       this.makeAvailable(t);
     }
@@ -179,11 +216,13 @@ export class MemoryStore {
     this.retire(t, now);
   }
 
-  /** Records that `t` just became terminal (at `now`) and applies the retention bounds. */
+  /**
+   * Records that `t` just became terminal (at `now`). The retention bounds are applied by
+   * {@link evict}, once per operation, so that a batch evicts in one pass.
+   */
   retire(t: TaskRecord, now: number): void {
     this.retained.push(now, t);
     this.retainedCount++;
-    this.evict(now);
   }
 
   /** Takes a dead task out of the dead letters before it is queued again (a replay). */
@@ -244,7 +283,7 @@ export class MemoryStore {
     this.tasks = new Map();
     this.idempotency = new Map();
     this.lanes = new Map();
-    this.handles = new Map();
+    this.delayedTasks = new Set();
     this.dead = new Map();
     this.delayed.clear();
     this.leases.clear();
@@ -257,17 +296,19 @@ export class MemoryStore {
   private makeAvailable(t: TaskRecord): void {
     let lane = this.lanes.get(t.capability);
     if (lane === undefined) {
-      lane = { capability: t.capability, queue: new BucketQueue(), mark: 0 };
+      lane = { capability: t.capability, queue: new BucketQueue(), live: 0, mark: 0 };
       this.lanes.set(t.capability, lane);
     }
-    this.handles.set(t.id, lane.queue.push(t, priorityLevel(t.priority)));
+    lane.queue.push(t, priorityLevel(t.priority));
+    lane.live++;
     if (lane.mark !== this.mark) {
       lane.mark = this.mark;
       this.pending.push(lane);
     }
   }
 
-  private evict(now: number): void {
+  /** Evicts the oldest terminal records beyond `maxRetained` or older than `retainMs`. */
+  evict(now: number): void {
     const queue = this.retained;
     const { maxRetained, retainMs } = this.options;
     const oldest = now - retainMs;

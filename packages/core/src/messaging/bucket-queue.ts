@@ -42,6 +42,14 @@ class Level<T> {
   /** Slots spanned from head to tail, tombstones included. */
   length = 0;
   live = 0;
+  /** The most slots spanned since the last shrink. */
+  highWater = 0;
+  /**
+   * The high-water mark before the last shrink: a ring that refills grows straight back to
+   * it in one step. A queue that fills and drains every batch would otherwise regrow from
+   * the minimum by doubling (eight copies for a batch of 1,000) and shrink again, each batch.
+   */
+  hint = 0;
 
   constructor(capacity: number) {
     this.items = new Array<T | undefined>(capacity);
@@ -54,11 +62,15 @@ class Level<T> {
   }
 
   push(item: T, seq: number): void {
-    if (this.length === this.seqs.length) this.resize(this.seqs.length * 2);
+    if (this.length === this.seqs.length) {
+      this.resize(Math.max(this.seqs.length * 2, capacityFor(this.hint >>> 1)));
+      // Used once: a burst larger than the next one must not keep its size for ever.
+      this.hint = 0;
+    }
     const i = (this.head + this.length) & this.mask;
     this.items[i] = item;
     this.seqs[i] = seq;
-    this.length++;
+    if (++this.length > this.highWater) this.highWater = this.length;
     this.live++;
   }
 
@@ -103,7 +115,11 @@ class Level<T> {
   /** Halves (or more) the ring when a quarter or less of it is used. */
   shrinkIfSparse(): void {
     const capacity = this.seqs.length;
-    if (capacity > MIN_CAPACITY && this.length * 4 <= capacity) this.resize(capacityFor(this.live));
+    if (capacity > MIN_CAPACITY && this.length * 4 <= capacity) {
+      this.hint = this.highWater;
+      this.resize(capacityFor(this.live));
+      this.highWater = this.length;
+    }
   }
 
   private skipHead(): void {

@@ -1,3 +1,4 @@
+import type { Completion } from '../backend/backend.js';
 import type { TaskError, TaskRecord } from '../backend/task.js';
 import { isSwitchboardError, SwitchboardError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
@@ -26,6 +27,10 @@ export class LeaseBook {
   readonly #engine: Engine;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepAt = Number.POSITIVE_INFINITY;
+  /** Completions of this microtask turn, sent to the backend in one call at its end. */
+  #completing: InFlight[] = [];
+  #completions: Completion[] = [];
+  readonly #flush = () => this.#flushCompletions();
 
   constructor(engine: Engine) {
     this.#engine = engine;
@@ -86,12 +91,44 @@ export class LeaseBook {
     member.notifyIdle();
   }
 
-  /** Completes a lease this Switchboard handed out; a lost race (cancel, expiry) is ignored. */
+  /**
+   * Completes a lease this Switchboard handed out; a lost race (cancel, expiry) is ignored.
+   * Completions are batched: those of one microtask turn reach the backend in one
+   * `completeMany` call (or one `complete` each, for a backend without it).
+   */
   complete(entry: InFlight, result: unknown): void {
     this.detach(entry);
+    if (this.#completing.length === 0) queueMicrotask(this.#flush);
+    this.#completing.push(entry);
+    this.#completions.push({ id: entry.task.id, leaseToken: entry.token, result });
+  }
+
+  #flushCompletions(): void {
+    const entries = this.#completing;
+    const completions = this.#completions;
+    this.#completing = [];
+    this.#completions = [];
     const engine = this.#engine;
-    engine.backend.complete(entry.task.id, entry.token, result, engine.now()).then(
-      (record) => this.completed(record, entry),
+    const backend = engine.backend;
+    const now = engine.now();
+    if (backend.completeMany === undefined) {
+      for (let i = 0; i < entries.length; i++) {
+        const c = completions[i] as Completion;
+        backend.complete(c.id, c.leaseToken, c.result, now).then(
+          (record) => this.completed(record, entries[i]),
+          (error: unknown) => this.#lost(error),
+        );
+      }
+      return;
+    }
+    backend.completeMany(completions, now).then(
+      (outcomes) => {
+        for (let i = 0; i < entries.length; i++) {
+          const outcome = outcomes[i];
+          if (outcome instanceof Error || outcome === undefined) this.#lost(outcome);
+          else this.completed(outcome, entries[i]);
+        }
+      },
       (error: unknown) => this.#lost(error),
     );
   }

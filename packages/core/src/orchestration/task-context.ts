@@ -20,17 +20,14 @@ export interface SwitchboardTaskContext extends TaskContext {
 }
 
 /**
- * The context of one attempt. Its `signal` is made on first read: an `AbortSignal` costs
- * about 2 µs to create, more than the rest of a dispatch, and most handlers never read it.
+ * The context of one attempt. It holds only the lease and the agent: its fields are read
+ * through from the lease on demand, so making one costs a small object per dispatch. Its
+ * `signal` is made on first read: an `AbortSignal` costs about 2 µs to create, more than the
+ * rest of a dispatch, and most handlers never read it.
  */
 export class RunContext implements SwitchboardTaskContext {
-  readonly taskId: string;
   readonly agentId: string;
-  readonly capability: string;
-  readonly attempt: number;
-  readonly priority: Priority;
-  readonly deadline: number;
-  readonly metadata: Readonly<Record<string, unknown>>;
+  // Set only when present: the optional fields of the contract are absent, not `undefined`.
   declare readonly sessionKey?: string;
   declare readonly batch?: readonly string[];
   readonly #entry: InFlight;
@@ -42,20 +39,38 @@ export class RunContext implements SwitchboardTaskContext {
     submit: (input: SubmitInput) => Promise<TaskHandle>,
     batch?: readonly string[],
   ) {
-    const task = entry.task;
     this.#entry = entry;
     this.#submit = submit;
-    this.taskId = task.id;
     this.agentId = agentId;
-    this.capability = task.capability;
-    this.attempt = entry.attempt;
-    this.priority = task.priority;
-    this.deadline = entry.expiresAt;
-    this.metadata = task.metadata ?? NO_METADATA;
-    if (task.sessionKey !== undefined) {
-      (this as { sessionKey?: string }).sessionKey = task.sessionKey;
-    }
+    const sessionKey = entry.task.sessionKey;
+    if (sessionKey !== undefined) (this as { sessionKey?: string }).sessionKey = sessionKey;
     if (batch !== undefined) (this as { batch?: readonly string[] }).batch = batch;
+  }
+
+  get taskId(): string {
+    return this.#entry.task.id;
+  }
+
+  get capability(): string {
+    return this.#entry.task.capability;
+  }
+
+  /** The attempt number as leased (a backend may update its record afterwards). */
+  get attempt(): number {
+    return this.#entry.attempt;
+  }
+
+  get priority(): Priority {
+    return this.#entry.task.priority;
+  }
+
+  /** When this attempt's lease expires (a renewed lease moves it). */
+  get deadline(): number {
+    return this.#entry.expiresAt;
+  }
+
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.#entry.task.metadata ?? NO_METADATA;
   }
 
   get signal(): AbortSignal {

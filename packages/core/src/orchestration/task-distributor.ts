@@ -1,7 +1,7 @@
 import type { TaskRecord } from '../backend/task.js';
 import { type Priority, priorityLevel } from '../messaging/priority.js';
 import type { Engine } from './engine.js';
-import type { InFlight, PoolMember } from './pool-member.js';
+import { type InFlight, PoolMember } from './pool-member.js';
 import type { AssignmentPolicy } from './task-input.js';
 
 /** At most this many tasks per backend lease call. */
@@ -209,8 +209,10 @@ export class TaskDistributor {
   /** Places each entry; those no agent took are held. */
   #placeAll(entries: InFlight[], candidates: readonly PoolMember[]): void {
     const batching: PoolMember[] = [];
+    // One clock read per batch for the balancer (it weighs recent history, not microseconds).
+    const now = this.#engine.now();
     for (const entry of entries) {
-      const member = this.#place(entry, candidates);
+      const member = this.#place(entry, candidates, now);
       if (member === undefined) {
         const list = this.#pending.get(entry.task.capability);
         if (list === undefined) this.#pending.set(entry.task.capability, [entry]);
@@ -222,13 +224,16 @@ export class TaskDistributor {
     for (const member of batching) this.#engine.runner.flushBatch(member);
   }
 
-  #place(entry: InFlight, all: readonly PoolMember[]): PoolMember | undefined {
+  #place(entry: InFlight, all: readonly PoolMember[], now: number): PoolMember | undefined {
     const engine = this.#engine;
     const task = entry.task;
     const candidates = this.#eligible(task, all);
     if (candidates.length === 0) return undefined;
-    const pick = engine.balancer.select(candidates, { task, now: engine.now() });
-    const member = pick === undefined ? undefined : engine.pool.get(pick.id);
+    const pick = engine.balancer.select(candidates, { task, now });
+    // Balancers return one of the candidates (members are their own candidates); anything
+    // else (a wrapper, a stale pick) is looked up by id and must still be a candidate.
+    const member =
+      pick instanceof PoolMember ? pick : pick === undefined ? undefined : engine.pool.get(pick.id);
     if (member === undefined || !member.live || !candidates.includes(member)) return undefined;
     if (member.freeSlots > 0) {
       this.#start(member, entry);
@@ -267,6 +272,7 @@ export class TaskDistributor {
   #start(member: PoolMember, entry: InFlight): void {
     const engine = this.#engine;
     entry.member = member;
+    // Read per task, not per batch: a synchronous handler before it in the batch takes time.
     entry.startedAt = engine.now();
     member.leases.add(entry);
     member.running++;

@@ -3,16 +3,22 @@ import { SwitchboardError } from '../errors.js';
 import type { Engine } from './engine.js';
 import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
+import { nextTaskId } from './task-id.js';
 import { type SubmitInput, type TaskDefaults, toTaskRecord } from './task-input.js';
-import { type TaskHandle, terminalError } from './task-tracker.js';
+import { type TaskHandle, terminalError, type Waiter } from './task-tracker.js';
 
 function notFound(id: string): SwitchboardError {
   return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
 }
 
-/** The handle `submit` returns; its `result` promise is made on first access. */
+/**
+ * The handle `submit` returns; its `result` promise is made on first access, and the handle
+ * itself is what the tracker calls back when the task ends (no closure or waiter per task).
+ */
 class Handle<O> implements TaskHandle<O> {
   #result: Promise<O> | undefined;
+  #resolve: ((value: O) => void) | undefined;
+  #reject: ((error: Error) => void) | undefined;
   constructor(
     readonly id: string,
     readonly created: boolean,
@@ -20,12 +26,28 @@ class Handle<O> implements TaskHandle<O> {
   ) {}
 
   get result(): Promise<O> {
-    this.#result ??= this.intake.result(this.id) as Promise<O>;
+    if (this.#result === undefined) {
+      this.#result = new Promise<O>((resolve, reject) => {
+        this.#resolve = resolve;
+        this.#reject = reject;
+      });
+      this.intake.await(this);
+    }
     return this.#result;
   }
 
   cancel(): Promise<TaskRecord> {
     return this.intake.cancel(this.id);
+  }
+
+  /** The task ended (a {@link Waiter} callback). */
+  resolve(record: TaskRecord): void {
+    if (record.status === 'completed') this.#resolve?.(record.result as O);
+    else this.#reject?.(terminalError(record));
+  }
+
+  reject(error: Error): void {
+    this.#reject?.(error);
   }
 }
 
@@ -80,7 +102,7 @@ export class TaskIntake {
         const input = inputs[i] as SubmitInput;
         const record = toTaskRecord(
           input,
-          crypto.randomUUID(),
+          nextTaskId(),
           now,
           this.#defaults,
           single ? '' : `tasks.${i}.`,
@@ -185,18 +207,18 @@ export class TaskIntake {
     }
   }
 
-  /** Resolves with the task's result once it is terminal. */
-  result(id: string): Promise<unknown> {
+  /** Settles `handle` once its task is terminal (at once when it already is). */
+  await(handle: Waiter & { readonly id: string }): void {
     const engine = this.#engine;
-    return new Promise((resolve, reject) => {
-      const settle = (record: TaskRecord) =>
-        record.status === 'completed' ? resolve(record.result) : reject(terminalError(record));
-      engine.tracker.wait(id, { resolve: settle, reject });
-      engine.backend.get(id).then((record) => {
-        if (record === undefined) reject(notFound(id));
+    const id = handle.id;
+    engine.tracker.wait(id, handle);
+    engine.backend.get(id).then(
+      (record) => {
+        if (record === undefined) handle.reject(notFound(id));
         else if (TERMINAL_STATUSES.has(record.status)) engine.tracker.ended(record);
-      }, reject);
-    });
+      },
+      (error: unknown) => handle.reject(error as Error),
+    );
   }
 
   async get(id: string): Promise<TaskRecord> {

@@ -1,9 +1,10 @@
 import { type TaskRecord, TERMINAL_STATUSES } from '../backend/task.js';
 import { SwitchboardError } from '../errors.js';
 
-interface Waiter {
-  readonly resolve: (record: TaskRecord) => void;
-  readonly reject: (error: Error) => void;
+/** Who is told when a task ends. */
+export interface Waiter {
+  resolve(record: TaskRecord): void;
+  reject(error: Error): void;
 }
 
 /** Task counters since start, as `stats()` reports them. */
@@ -48,7 +49,8 @@ export class TaskTracker {
     dead: 0,
     cancelled: 0,
   };
-  readonly #waiters = new Map<string, Waiter[]>();
+  // One waiter per task is the rule (its handle); a list only when several wait on one task.
+  readonly #waiters = new Map<string, Waiter | Waiter[]>();
   readonly #latencies = new Float64Array(LATENCY_SAMPLES);
   #latencyCount = 0;
   readonly #buckets = new Float64Array(THROUGHPUT_WINDOW_S);
@@ -61,32 +63,39 @@ export class TaskTracker {
 
   /** Calls back once the task of `id` is terminal (or rejects at shutdown). */
   wait(id: string, waiter: Waiter): () => void {
-    const list = this.#waiters.get(id);
-    if (list === undefined) this.#waiters.set(id, [waiter]);
-    else list.push(waiter);
+    const current = this.#waiters.get(id);
+    if (current === undefined) this.#waiters.set(id, waiter);
+    else if (Array.isArray(current)) current.push(waiter);
+    else this.#waiters.set(id, [current, waiter]);
     return () => {
-      const current = this.#waiters.get(id);
-      if (current === undefined) return;
-      const rest = current.filter((w) => w !== waiter);
-      if (rest.length === 0) this.#waiters.delete(id);
-      else this.#waiters.set(id, rest);
+      const now = this.#waiters.get(id);
+      if (now === waiter) this.#waiters.delete(id);
+      else if (Array.isArray(now)) {
+        const rest = now.filter((w) => w !== waiter);
+        if (rest.length === 0) this.#waiters.delete(id);
+        else this.#waiters.set(id, rest);
+      }
     };
   }
 
   /** Tells the waiters of a record that is terminal. */
   ended(record: TaskRecord): void {
     if (this.#waiters.size === 0 || !TERMINAL_STATUSES.has(record.status)) return;
-    const list = this.#waiters.get(record.id);
-    if (list === undefined) return;
+    const waiting = this.#waiters.get(record.id);
+    if (waiting === undefined) return;
     this.#waiters.delete(record.id);
-    for (const waiter of list) waiter.resolve(record);
+    if (Array.isArray(waiting)) for (const waiter of waiting) waiter.resolve(record);
+    else waiting.resolve(record);
   }
 
   /** Rejects every waiter (shutdown: their tasks stay in the backend, unfinished). */
   rejectAll(error: Error): void {
     const all = [...this.#waiters.values()];
     this.#waiters.clear();
-    for (const list of all) for (const waiter of list) waiter.reject(error);
+    for (const waiting of all) {
+      if (Array.isArray(waiting)) for (const waiter of waiting) waiter.reject(error);
+      else waiting.reject(error);
+    }
   }
 
   /** Counts a completion and its end-to-end latency. */
