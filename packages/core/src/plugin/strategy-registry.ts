@@ -89,8 +89,12 @@ export class StrategyRegistry<S extends { readonly name: string }> {
     try {
       strategy = factory(options);
     } catch (cause) {
-      throw new SwitchboardError('invalid_config', `${this.#kind} "${name}": ${String(cause)}`, {
+      // A plugin's own SwitchboardError already names the option; keep its message and details.
+      const message = cause instanceof Error ? cause.message : String(cause);
+      const details = cause instanceof SwitchboardError ? cause.details : undefined;
+      throw new SwitchboardError('invalid_config', `${this.#kind} "${name}": ${message}`, {
         cause,
+        details,
       });
     }
     return strategy;
