@@ -1,0 +1,311 @@
+import {
+  type Backend,
+  type Completion,
+  type EnqueueResult,
+  type FailOutcome,
+  type LeaseRequest,
+  MemoryBackend,
+  type QueueStats,
+  SwitchboardError,
+  type TaskError,
+  type TaskRecord,
+} from '@switchboard/core';
+import { DeferredNotifier } from './deferred-notifier.js';
+import { FrameCodec } from './frame.js';
+import type { JournalOp } from './journal-ops.js';
+import {
+  type JournalBackendOptions,
+  type ResolvedJournalOptions,
+  resolveJournalOptions,
+} from './journal-options.js';
+import type { LogWriter, LogWriterStats } from './log-writer.js';
+import { openJournal } from './open-journal.js';
+import { RecordIndex } from './record-index.js';
+
+/** The name the journal backend reports and registers under. */
+export const JOURNAL_BACKEND = 'journal';
+
+const VOID = Promise.resolve();
+
+/**
+ * The journal {@link Backend}: a {@link MemoryBackend} holds the live state, and every
+ * change is appended to a log of checksummed CBOR frames before the operation resolves
+ * (write-ahead, with group commit), so what was acknowledged survives `kill -9` (and, under
+ * durability `fsync`, a power loss). `open()` rebuilds the state from the newest snapshot
+ * and the log after it; tasks that were leased go back to the queue, their attempt not
+ * counted (the crash was not their failure). The log is compacted into a snapshot once it
+ * passes `compactAfterBytes`. See docs/operations.md ("Journal backend").
+ *
+ * Reads (`get`, `stats`, …) see changes as soon as they are made, before they are durable;
+ * `onAvailable` listeners hear of tasks once their frame is in the log.
+ */
+export class JournalBackend implements Backend {
+  readonly name = JOURNAL_BACKEND;
+  readonly durable = true;
+
+  private readonly opts: ResolvedJournalOptions;
+  private readonly codec = new FrameCodec();
+  private readonly memory: MemoryBackend;
+  private index = new RecordIndex();
+  private writer: LogWriter | undefined;
+  private opening: Promise<void> | undefined;
+  private closed = false;
+  private readonly notifier = new DeferredNotifier();
+
+  constructor(options: JournalBackendOptions) {
+    this.opts = resolveJournalOptions(options);
+    this.memory = new MemoryBackend(this.opts.memory);
+    this.memory.onAvailable(this.notifier.note);
+  }
+
+  open(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    this.opening ??= this.recover();
+    return this.opening;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.opening?.catch(() => undefined);
+    const writer = this.writer;
+    this.writer = undefined;
+    try {
+      await writer?.close();
+    } finally {
+      await this.memory.close();
+    }
+  }
+
+  async enqueue(records: readonly TaskRecord[]): Promise<EnqueueResult[]> {
+    this.guard();
+    const results = await this.memory.enqueue(records);
+    const tasks: TaskRecord[] = [];
+    for (const r of results) {
+      if (!r.created) continue;
+      tasks.push(r.task);
+      this.index.add(r.task);
+    }
+    await this.log(tasks.length > 0 ? { op: 'enqueue', tasks, now: Date.now() } : undefined);
+    return results;
+  }
+
+  async lease(request: LeaseRequest): Promise<TaskRecord[]> {
+    this.guard();
+    const leased = await this.memory.lease(request);
+    let op: JournalOp | undefined;
+    if (leased.length > 0) {
+      const ids: string[] = [];
+      const tokens: string[] = [];
+      const attempts: number[] = [];
+      for (const t of leased) {
+        ids.push(t.id);
+        tokens.push(t.leaseToken as string);
+        attempts.push(t.attempts);
+      }
+      op = { op: 'lease', ids, tokens, attempts, agentId: request.agentId, now: request.now };
+    }
+    await this.log(op);
+    return leased;
+  }
+
+  async complete(
+    id: string,
+    leaseToken: string,
+    result: unknown,
+    now: number,
+  ): Promise<TaskRecord> {
+    this.guard();
+    const t = await this.memory.complete(id, leaseToken, result, now);
+    this.index.touch(t);
+    await this.log({ op: 'complete', ids: [id], results: [result], now });
+    return t;
+  }
+
+  async completeMany(
+    completions: readonly Completion[],
+    now: number,
+  ): Promise<(TaskRecord | SwitchboardError)[]> {
+    this.guard();
+    const out = await this.memory.completeMany(completions, now);
+    const ids: string[] = [];
+    const results: unknown[] = [];
+    for (let i = 0; i < out.length; i++) {
+      const t = out[i];
+      if (t instanceof SwitchboardError || t === undefined) continue;
+      this.index.touch(t);
+      ids.push(t.id);
+      results.push((completions[i] as Completion).result);
+    }
+    await this.log(ids.length > 0 ? { op: 'complete', ids, results, now } : undefined);
+    return out;
+  }
+
+  async fail(
+    id: string,
+    leaseToken: string,
+    error: TaskError,
+    outcome: FailOutcome,
+    now: number,
+  ): Promise<TaskRecord> {
+    this.guard();
+    const t = await this.memory.fail(id, leaseToken, error, outcome, now);
+    this.index.touch(t);
+    const { status, availableAt } = t;
+    await this.log({ op: 'fail', id, error, status, availableAt, now });
+    return t;
+  }
+
+  async extend(id: string, leaseToken: string, ms: number, now: number): Promise<TaskRecord> {
+    this.guard();
+    const t = await this.memory.extend(id, leaseToken, ms, now);
+    await this.log({ op: 'extend', id, ms, now });
+    return t;
+  }
+
+  async release(
+    leases: readonly { id: string; leaseToken: string }[],
+    error: TaskError,
+    now: number,
+  ): Promise<TaskRecord[]> {
+    this.guard();
+    const released = await this.memory.release(leases, error, now);
+    await this.log(this.released(released, error, now));
+    return released;
+  }
+
+  async cancel(id: string, now: number): Promise<TaskRecord> {
+    this.guard();
+    const t = await this.memory.cancel(id, now);
+    this.index.touch(t);
+    await this.log({ op: 'cancel', id, now });
+    return t;
+  }
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    this.guard();
+    return this.memory.get(id);
+  }
+
+  async expireLeases(now: number): Promise<TaskRecord[]> {
+    this.guard();
+    const expired = await this.memory.expireLeases(now);
+    const error = expired[0]?.error ?? { message: 'lease expired' };
+    await this.log(this.released(expired, error, now));
+    return expired;
+  }
+
+  async readyCapabilities(now: number): Promise<string[]> {
+    this.guard();
+    const ready = await this.memory.readyCapabilities(now);
+    this.notifier.flush();
+    return ready;
+  }
+
+  async nextAvailableAt(): Promise<number | undefined> {
+    this.guard();
+    return this.memory.nextAvailableAt();
+  }
+
+  async deadLetters(limit?: number): Promise<TaskRecord[]> {
+    this.guard();
+    return this.memory.deadLetters(limit);
+  }
+
+  async replay(id: string, now: number): Promise<TaskRecord> {
+    this.guard();
+    const t = await this.memory.replay(id, now);
+    this.index.touch(t);
+    await this.log({ op: 'replay', id, now });
+    return t;
+  }
+
+  async deleteDeadLetter(id: string): Promise<void> {
+    this.guard();
+    const t = this.index.get(id);
+    await this.memory.deleteDeadLetter(id);
+    if (t !== undefined) this.index.remove(t);
+    await this.log({ op: 'delete', id, now: Date.now() });
+  }
+
+  async stats(): Promise<QueueStats> {
+    this.guard();
+    return this.memory.stats();
+  }
+
+  onAvailable(listener: (capability: string) => void): () => void {
+    if (this.closed) throw closedError();
+    return this.notifier.listen(listener);
+  }
+
+  /** Figures of the log: its generation and size, compactions, writes and fsyncs. */
+  journalStats(): LogWriterStats & { records: number } {
+    const stats = this.writer?.stats ?? {
+      gen: 0,
+      logBytes: 0,
+      compactions: 0,
+      writes: 0,
+      syncs: 0,
+    };
+    return { ...stats, records: this.index.size };
+  }
+
+  private async recover(): Promise<void> {
+    const { index, writer, requeued } = await openJournal(this.opts, this.codec, this.memory);
+    this.index = index;
+    this.writer = writer;
+    const ids = requeued.map((t) => t.id);
+    const attempts = requeued.map((t) => t.attempts);
+    await this.log(ids.length > 0 ? { op: 'recover', ids, attempts, now: Date.now() } : undefined);
+  }
+
+  private released(tasks: TaskRecord[], error: TaskError, now: number): JournalOp | undefined {
+    if (tasks.length === 0) return undefined;
+    const ids: string[] = [];
+    const status: TaskRecord['status'][] = [];
+    for (const t of tasks) {
+      this.index.touch(t);
+      ids.push(t.id);
+      status.push(t.status);
+    }
+    return { op: 'release', ids, status, error, now };
+  }
+
+  /**
+   * Appends `op` (if any), tells `onAvailable` listeners of what became available, and
+   * returns when the frame is durable. Called in the same tick as the memory operation.
+   */
+  private log(op: JournalOp | undefined): Promise<void> {
+    const writer = this.writer as LogWriter;
+    const done = op === undefined ? VOID : writer.append(this.codec.encode(op));
+    this.notifier.flush();
+    return done;
+  }
+
+  private guard(): void {
+    if (this.closed) throw closedError();
+    if (this.writer === undefined) {
+      throw new SwitchboardError('unavailable', '[journal] not open: call open() first');
+    }
+    if (this.writer.failure !== undefined) throw this.writer.failure;
+  }
+}
+
+function closedError(): SwitchboardError {
+  return new SwitchboardError('unavailable', '[journal] backend is closed');
+}
+
+/**
+ * Creates the journal {@link Backend} over the directory `dir`.
+ *
+ * @example
+ * ```ts
+ * import { createJournalBackend } from '@switchboard/plugins/journal'
+ * const backend = createJournalBackend({ dir: './data/journal', durability: 'fsync' })
+ * await backend.open() // replays the journal
+ * const sb = createSwitchboard({ backend })
+ * ```
+ */
+export function createJournalBackend(options: JournalBackendOptions): JournalBackend {
+  return new JournalBackend(options);
+}

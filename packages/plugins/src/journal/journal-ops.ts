@@ -1,0 +1,150 @@
+import {
+  SwitchboardError,
+  type TaskError,
+  type TaskRecord,
+  type TaskStatus,
+} from '@switchboard/core';
+import type { FrameBody } from './frame.js';
+import type { RecordIndex } from './record-index.js';
+
+/**
+ * The frames of the log, one per state change. Each sets fields to the values they took
+ * (an attempt count, a status), never adds to them, so replaying a frame over a state that
+ * already holds it changes nothing: a snapshot taken while a change is between the memory
+ * backend and the log is still exact once the log is replayed over it.
+ */
+export type JournalOp =
+  | { op: 'enqueue'; tasks: TaskRecord[]; now: number }
+  | {
+      op: 'lease';
+      ids: string[];
+      tokens: string[];
+      attempts: number[];
+      agentId: string;
+      now: number;
+    }
+  | { op: 'complete'; ids: string[]; results: unknown[]; now: number }
+  | {
+      op: 'fail';
+      id: string;
+      error: TaskError;
+      status: TaskStatus;
+      availableAt: number;
+      now: number;
+    }
+  | { op: 'extend'; id: string; ms: number; now: number }
+  | { op: 'release'; ids: string[]; status: TaskStatus[]; error: TaskError; now: number }
+  | { op: 'cancel'; id: string; now: number }
+  | { op: 'replay'; id: string; now: number }
+  | { op: 'delete'; id: string; now: number }
+  | { op: 'recover'; ids: string[]; attempts: number[]; now: number };
+
+/**
+ * Puts a task whose lease died with the process back to the queue. The crash is not the
+ * task's failure, so the attempt it was on does not count: it runs again as that attempt,
+ * and a task on its last attempt is queued again rather than dead.
+ */
+export function requeueLost(t: TaskRecord, attempts: number): void {
+  t.status = 'queued';
+  t.attempts = attempts;
+  delete t.leaseToken;
+  delete t.leaseExpiresAt;
+}
+
+/** Applies one log frame to `index`; a frame that does not fit the state throws. */
+export function applyOp(index: RecordIndex, frame: FrameBody): void {
+  const body = frame as JournalOp;
+  const { now } = body;
+  switch (body.op) {
+    case 'enqueue':
+      for (const t of body.tasks) index.add(t);
+      return;
+    case 'lease':
+      body.ids.forEach((id, i) => {
+        const t = find(index, id);
+        t.status = 'leased';
+        t.attempts = body.attempts[i] as number;
+        t.agentId = body.agentId;
+        t.leaseToken = body.tokens[i] as string;
+        t.leaseExpiresAt = now + t.timeoutMs;
+        t.updatedAt = now;
+      });
+      return;
+    case 'complete':
+      body.ids.forEach((id, i) => {
+        const t = find(index, id);
+        t.status = 'completed';
+        t.result = body.results[i];
+        t.updatedAt = now;
+        index.touch(t);
+      });
+      return;
+    case 'fail': {
+      const t = find(index, body.id);
+      t.error = body.error;
+      t.updatedAt = now;
+      t.status = body.status;
+      if (body.status === 'queued') t.availableAt = body.availableAt;
+      index.touch(t);
+      return;
+    }
+    case 'extend': {
+      const t = find(index, body.id);
+      t.leaseExpiresAt = now + body.ms;
+      t.updatedAt = now;
+      return;
+    }
+    case 'release':
+      body.ids.forEach((id, i) => {
+        const t = find(index, id);
+        t.error = body.error;
+        t.updatedAt = now;
+        t.status = body.status[i] as TaskStatus;
+        if (t.status === 'queued') t.availableAt = now;
+        index.touch(t);
+      });
+      return;
+    case 'cancel': {
+      const t = find(index, body.id);
+      t.status = 'cancelled';
+      t.updatedAt = now;
+      index.touch(t);
+      return;
+    }
+    case 'replay': {
+      const t = find(index, body.id);
+      t.status = 'queued';
+      t.attempts = 0;
+      delete t.error;
+      t.availableAt = now;
+      t.updatedAt = now;
+      index.touch(t);
+      return;
+    }
+    case 'delete': {
+      // Absent already when a snapshot taken after the deletion precedes this frame.
+      const t = index.get(body.id);
+      if (t !== undefined) index.remove(t);
+      return;
+    }
+    case 'recover':
+      body.ids.forEach((id, i) => {
+        requeueLost(find(index, id), body.attempts[i] as number);
+      });
+      return;
+    default:
+      throw new SwitchboardError('internal', `[journal] unknown frame op ${String(frame.op)}`, {
+        details: { op: frame.op },
+      });
+  }
+}
+
+function find(index: RecordIndex, id: string): TaskRecord {
+  const t = index.get(id);
+  if (t === undefined) {
+    throw new SwitchboardError('internal', `[journal] frame refers to unknown task ${id}`, {
+      details: { id },
+    });
+  }
+  return t;
+}
