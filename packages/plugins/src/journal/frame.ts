@@ -1,4 +1,4 @@
-import { Encoder } from 'cbor-x';
+import { Encoder } from 'cbor-x/encode';
 import { crc32 } from './crc32.js';
 
 /** Bytes before a frame's body: its length and its CRC-32, both u32 little-endian. */
