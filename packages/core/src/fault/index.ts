@@ -1,4 +1,11 @@
+export { BackupCoordinator, type StandbyTarget } from './backup-coordinator.js';
 export { alphaFromHalfLife, Ewma, type EwmaOptions } from './ewma.js';
+export {
+  FailoverManager,
+  type FailoverManagerOptions,
+  type FailoverRecord,
+  type FailoverStats,
+} from './failover-manager.js';
 export {
   type HealthFailure,
   type HealthFailureReason,

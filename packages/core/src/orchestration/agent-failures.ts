@@ -5,9 +5,10 @@ import type { Engine } from './engine.js';
 import type { PoolMember } from './pool-member.js';
 
 /**
- * What happens when an agent fails: it leaves the pool, every task it holds goes back to
- * the queue at once (attempt counted), `agent.failed` is emitted, then the recovery
- * strategy's action is applied to the slot.
+ * What happens when an agent fails: it leaves the pool, a warm standby is promoted in its
+ * place when one fits (the {@link FailoverManager}), every task it holds goes back to the
+ * queue at once (attempt counted), `agent.failed` is emitted, then the recovery strategy's
+ * action is applied to the slot, or, when a standby filled it, to refilling the standbys.
  */
 export class AgentFailures {
   readonly #engine: Engine;
@@ -21,6 +22,7 @@ export class AgentFailures {
   async fail(member: PoolMember, reason: AgentFailure['reason'], error?: Error): Promise<void> {
     const engine = this.#engine;
     if (member.gone) return;
+    const detectedAt = engine.now();
     const agent = member.agent;
     if (agent?.lifecycle.can('recovering')) {
       agent.lifecycle.transition('recovering', reason);
@@ -28,13 +30,16 @@ export class AgentFailures {
       member.remoteState = 'recovering';
     }
     engine.pool.detach(member);
+    // A standby is promoted before the tasks go back, so the first re-lease can go to it.
+    const failover = engine.pool.failover.begin(member, reason, detectedAt);
     const message = error?.message ?? `agent ${member.id} failed (${reason})`;
     try {
-      await engine.book.release([...member.leases], {
+      const records = await engine.book.release([...member.leases], {
         message,
         code: 'agent_failed',
         retryable: true,
       });
+      engine.pool.failover.released(failover, records);
     } catch (thrown) {
       // The backend could not take the tasks back now; their leases expire and requeue them.
       engine.onError(thrown);
@@ -64,18 +69,45 @@ export class AgentFailures {
       error: message,
       remote: member.remote,
       action,
+      ...(member.standby ? { standby: true } : {}),
+      ...(failover.standbyId === undefined ? {} : { standbyId: failover.standbyId }),
     }));
-    this.#apply(member, action);
+    if (member.standby || failover.standbyId !== undefined) this.#replenish(member, action);
+    // A draining agent was leaving anyway: its slot is not refilled.
+    else if (!member.draining) this.#apply(member, action);
     if (agent !== undefined) {
       // Its handlers may still run (abandoned); stopping refuses new work and runs the hook.
       agent.stop(`failed: ${reason}`).catch((thrown: unknown) => engine.onError(thrown));
     }
   }
 
-  /** Cancels pending restarts. */
+  /** Cancels pending restarts, standby replenishments and failover watches. */
   stop(): void {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
+    this.#engine.pool.backups.stop();
+    this.#engine.pool.failover.stop();
+  }
+
+  /**
+   * A standby took the failed agent's place (or the failed agent was a standby): the slot
+   * is filled, so the action refills the standby set instead, after a restart's backoff.
+   */
+  #replenish(member: PoolMember, action: RecoveryAction): void {
+    const backups = this.#engine.pool.backups;
+    switch (action.action) {
+      case 'give_up':
+        return;
+      case 'restart':
+        backups.replenish(action.delayMs);
+        return;
+      case 'degrade':
+        this.#apply(member, action);
+        backups.replenish();
+        return;
+      default:
+        backups.replenish();
+    }
   }
 
   #apply(member: PoolMember, action: RecoveryAction): void {
@@ -84,7 +116,7 @@ export class AgentFailures {
     const definition = member.definition;
     switch (action.action) {
       case 'restart': {
-        if (definition === undefined) return;
+        if (definition === undefined || pool.converging(member.name)) return;
         const timer = setTimeout(() => {
           this.#timers.delete(timer);
           if (engine.running) void this.#replace(member);
@@ -95,15 +127,10 @@ export class AgentFailures {
       case 'replace':
         if (definition !== undefined) void this.#replace(member);
         return;
-      case 'failover': {
-        const standby = pool.promoteStandby(member);
-        if (standby !== undefined) {
-          engine.distributor.wake();
-          // Replenish the standby so the next failure is covered too.
-          if (definition !== undefined) void this.#replace(member, true);
-        } else if (definition !== undefined) void this.#replace(member);
+      case 'failover':
+        // No standby could take its place (one would have been promoted): a new agent does.
+        if (definition !== undefined) void this.#replace(member);
         return;
-      }
       case 'degrade': {
         const level = priorityLevel(action.minPriority);
         const factor = Math.min(1, Math.max(0, action.concurrencyFactor));
@@ -115,11 +142,13 @@ export class AgentFailures {
     }
   }
 
-  async #replace(member: PoolMember, standby = false): Promise<void> {
+  async #replace(member: PoolMember): Promise<void> {
     const engine = this.#engine;
+    // A rolling update that is replacing the definition's agents refills the slot itself.
     if (!engine.running || member.definition === undefined) return;
+    if (engine.pool.converging(member.name)) return;
     try {
-      await engine.pool.spawn(member.name, 1, standby);
+      await engine.pool.spawn(member.name, 1);
     } catch (thrown) {
       engine.onError(thrown);
     }

@@ -2,6 +2,9 @@ import { Agent } from '../agent/agent.js';
 import { type AgentDefinition, type AgentSpec, defineAgent } from '../agent/definition.js';
 import { AgentRegistry } from '../agent/registry.js';
 import { SwitchboardError, toError } from '../errors.js';
+import { BackupCoordinator } from '../fault/backup-coordinator.js';
+import { FailoverManager } from '../fault/failover-manager.js';
+import { Autoscaler, type ScaleReason } from './autoscaler.js';
 import type { Engine } from './engine.js';
 import {
   type PoolEntry as Entry,
@@ -10,6 +13,11 @@ import {
   resolvePoolEntry,
 } from './pool-entry.js';
 import { PoolMember } from './pool-member.js';
+import {
+  RollingUpdate,
+  type RollingUpdateHandle,
+  type RollingUpdateOptions,
+} from './rolling-update.js';
 
 export type { PoolDefinition, PoolEntryOptions } from './pool-entry.js';
 
@@ -19,15 +27,18 @@ function bad(message: string, details: object): SwitchboardError {
 
 /**
  * The agents of one Switchboard: in-process instances per definition (min/max, scale up
- * and down, draining scale-down) and remote agents, indexed by capability. Remote agents
- * are members too (their leases count against their concurrency), registered by
- * `RemoteAgents`.
+ * and down, draining scale-down, autoscaling, rolling updates with canaries, warm
+ * standbys) and remote agents, indexed by capability. Remote agents are members too (their
+ * leases count against their concurrency), registered by `RemoteAgents`.
  *
  * @example
  * ```ts
  * await sb.pool.add(summarizer, 2)
  * await sb.pool.scale('summarizer', 4)
  * await sb.pool.remove(sb.pool.agents('summarizer')[0].id, { drain: true })
+ * const update = sb.pool.rollingUpdate('summarizer', summarizerV2, { canary: { share: 0.1 } })
+ * update.promote()
+ * await update.done
  * ```
  */
 export class AgentPool {
@@ -37,9 +48,19 @@ export class AgentPool {
   readonly #entries = new Map<string, Entry>();
   readonly #failures = new Map<string, number[]>();
   readonly #degraded = new Map<string, { level: number; factor: number }>();
+  readonly #updates = new Map<string, RollingUpdate>();
+  /** Scales autoscaled definitions (one timer for the pool). */
+  readonly autoscaler: Autoscaler;
+  /** Warm standbys per definition and per capability. */
+  readonly backups: BackupCoordinator;
+  /** Promotes standbys when agents fail, and times failovers. */
+  readonly failover: FailoverManager;
 
   constructor(engine: Engine) {
     this.#engine = engine;
+    this.autoscaler = new Autoscaler(engine);
+    this.backups = new BackupCoordinator(engine);
+    this.failover = new FailoverManager(engine);
   }
 
   /** Registers a definition (validated by `defineAgent`); a second one of the same name must be the same object. */
@@ -58,6 +79,8 @@ export class AgentPool {
     }
     const entry = resolvePoolEntry(definition, options);
     this.#entries.set(definition.name, entry);
+    if (entry.autoscale !== undefined) this.autoscaler.refresh();
+    if (entry.standby > 0) this.backups.replenish();
     return entry;
   }
 
@@ -112,22 +135,85 @@ export class AgentPool {
     return this.spawn(entry.name, count);
   }
 
-  /** Creates and starts `count` instances of a registered definition. */
-  async spawn(name: string, count: number, standby = false): Promise<PoolMember[]> {
+  /**
+   * Creates and starts `count` instances of a registered definition (warm standbys with
+   * `standby`), from `definition` when given (a rolling update's versions), else the entry's.
+   */
+  async spawn(
+    name: string,
+    count: number,
+    standby = false,
+    definition?: AgentDefinition,
+  ): Promise<PoolMember[]> {
     const entry = this.#entry(name);
     const made: Promise<PoolMember>[] = [];
-    for (let i = 0; i < count; i++) made.push(this.#create(entry, standby));
+    for (let i = 0; i < count; i++) {
+      made.push(this.#create(entry, standby, definition ?? entry.definition));
+    }
     return Promise.all(made);
   }
 
-  /** Starts every registered definition's `min` instances and standbys. */
+  /** Starts every registered definition's `min` instances and standbys, then autoscaling. */
   async startAll(): Promise<void> {
     const started: Promise<PoolMember[]>[] = [];
     for (const entry of this.#entries.values()) {
       if (entry.min > 0) started.push(this.spawn(entry.name, entry.min));
-      if (entry.standby > 0) started.push(this.spawn(entry.name, entry.standby, true));
     }
+    started.push(this.backups.reconcile());
+    this.autoscaler.start();
     await Promise.all(started);
+  }
+
+  /**
+   * Replaces the running agents of definition `name` with `definition` (a new version of
+   * the same name): new agents start, old ones drain one by one, no task is lost. With
+   * `canary`, a few new agents first take `share` of the tasks until promoted.
+   *
+   * @throws SwitchboardError `not_found` for an unknown name, `invalid_request` for a
+   * definition of another name or bad options, `conflict` while another update runs.
+   */
+  rollingUpdate<I, O>(
+    name: string,
+    definition: AgentDefinition<I, O> | AgentSpec<I, O>,
+    options: RollingUpdateOptions = {},
+  ): RollingUpdateHandle {
+    const entry = this.#entry(name);
+    const next = defineAgent(definition) as AgentDefinition;
+    if (next.name !== name) {
+      throw bad(`a rolling update of "${name}" needs a definition named "${name}"`, {
+        name,
+        definition: next.name,
+      });
+    }
+    if (this.#updates.has(name)) {
+      throw new SwitchboardError('conflict', `agent "${name}" is being updated already`, {
+        details: { name },
+      });
+    }
+    const update = new RollingUpdate(this.#engine, entry.definition, next, options);
+    this.#updates.set(name, update);
+    update.start();
+    return update;
+  }
+
+  /** True while a rolling update of `name` runs (the autoscaler leaves it alone). */
+  updating(name: string): boolean {
+    return this.#updates.has(name);
+  }
+
+  /** True while a rolling update replaces `name`'s agents: it refills failed slots itself. */
+  converging(name: string): boolean {
+    return this.#updates.get(name)?.converging ?? false;
+  }
+
+  /** Makes new instances of `name` from `definition` (a rolling update's step). */
+  setDefinition(name: string, definition: AgentDefinition): void {
+    this.#entries.set(name, { ...this.#entry(name), definition });
+  }
+
+  /** A rolling update ended. */
+  finishUpdate(update: RollingUpdate): void {
+    if (this.#updates.get(update.name) === update) this.#updates.delete(update.name);
   }
 
   /**
@@ -152,8 +238,11 @@ export class AgentPool {
     await member.agent?.stop('removed').catch((e: unknown) => this.#engine.onError(e));
   }
 
-  /** Scales a definition to `count` active instances; scaling down drains the idlest ones. */
-  async scale(name: string, count: number): Promise<void> {
+  /**
+   * Scales a definition to `count` active instances; scaling down drains the idlest ones.
+   * Emits `pool.scaled` (`{ name, from, to, reason }`) when the count changes.
+   */
+  async scale(name: string, count: number, reason: ScaleReason = 'manual'): Promise<void> {
     const entry = this.#entry(name);
     if (!Number.isInteger(count) || count < entry.min || count > entry.max) {
       throw bad(`agent "${name}" scales within ${entry.min}..${entry.max}, not to ${count}`, {
@@ -164,6 +253,10 @@ export class AgentPool {
       });
     }
     const active = this.#active(name);
+    if (count !== active.length) {
+      const from = active.length;
+      this.#engine.emit('pool.scaled', () => ({ name, from, to: count, reason }));
+    }
     if (count > active.length) {
       await this.spawn(name, count - active.length);
       return;
@@ -216,13 +309,7 @@ export class AgentPool {
 
   /** Promotes a warm standby able to take the failed agent's work, if there is one. */
   promoteStandby(failed: PoolMember): PoolMember | undefined {
-    const needs = failed.capabilities.map((c) => c.name);
-    const standbys = [...this.#members.values()].filter((m) => m.standby && !m.gone);
-    const pick =
-      standbys.find((m) => m.name === failed.name) ??
-      standbys.find((m) => needs.every((n) => m.capabilities.some((c) => c.name === n)));
-    if (pick !== undefined) pick.standby = false;
-    return pick;
+    return this.backups.promote(failed);
   }
 
   /** Degrades a definition: only tasks at `level` or above, concurrency times `factor`. */
@@ -233,8 +320,11 @@ export class AgentPool {
     }
   }
 
-  /** Stops every in-process agent and forgets every member. */
+  /** Stops autoscaling, rolling updates and every in-process agent; forgets every member. */
   async stopAll(): Promise<void> {
+    this.autoscaler.stop();
+    this.backups.stop();
+    for (const update of this.#updates.values()) update.cancel('shutdown');
     const members = [...this.#members.values()];
     for (const member of members) this.detach(member);
     await Promise.all(
@@ -261,9 +351,9 @@ export class AgentPool {
     return this.agents(name).filter((m) => !m.remote && !m.draining && !m.standby);
   }
 
-  async #create(entry: Entry, standby: boolean): Promise<PoolMember> {
+  async #create(entry: Entry, standby: boolean, definition: AgentDefinition): Promise<PoolMember> {
     const engine = this.#engine;
-    const agent = new Agent(entry.definition, { onListenerError: (e) => engine.onError(e) });
+    const agent = new Agent(definition, { onListenerError: (e) => engine.onError(e) });
     const member = new PoolMember({
       id: agent.id,
       name: entry.name,
@@ -287,7 +377,8 @@ export class AgentPool {
       })),
     );
     this.register(member);
-    const check = entry.definition.healthCheck;
+    this.#updates.get(entry.name)?.adopt(member);
+    const check = definition.healthCheck;
     engine.monitor.track(agent.id, {
       heartbeatIntervalMs: agent.config.heartbeatIntervalMs,
       heartbeatTimeoutMs: agent.config.heartbeatTimeoutMs,

@@ -3,7 +3,16 @@ export {
   type PoolDefinition,
   type PoolEntryOptions,
 } from './agent-pool.js';
+export {
+  type AutoscaleOptions,
+  type AutoscalePolicy,
+  Autoscaler,
+  resolveAutoscale,
+  type ScaleDecision,
+  type ScaleReason,
+} from './autoscaler.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export { type CanaryProgress, CanarySplit } from './canary-split.js';
 export { type Compare, jsonEqual } from './consensus.js';
 export {
   type DagOptions,
@@ -32,7 +41,7 @@ export {
   type Settled,
 } from './execution-coordinator.js';
 export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balancer.js';
-export type { PoolMember } from './pool-member.js';
+export type { PoolMember, SlotGate } from './pool-member.js';
 export type { AgentView, LeaseOptions, RemoteAgentInput } from './remote-agents.js';
 export type {
   AcquireOptions,
@@ -41,6 +50,14 @@ export type {
 } from './resource-lease.js';
 export { ResourceNegotiator, type ResourceNegotiatorOptions } from './resource-negotiator.js';
 export type { ResourceDefinition, ResourceStats } from './resource-quota.js';
+export {
+  type CanaryOptions,
+  RollingUpdate,
+  type RollingUpdateHandle,
+  type RollingUpdateOptions,
+  type RollingUpdatePhase,
+  type RollingUpdateProgress,
+} from './rolling-update.js';
 export { roundRobin } from './round-robin.js';
 export type { IdempotencyOptions, RateLimitOptions } from './submit-gate.js';
 export type {

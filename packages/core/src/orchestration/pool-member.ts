@@ -44,6 +44,14 @@ export interface LeaseWaiter {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/**
+ * Decides whether a member may take work now, pick by pick: a canary's traffic split closes
+ * the members of the version whose turn it is not.
+ */
+export interface SlotGate {
+  admits(member: PoolMember): boolean;
+}
+
 /** What a pool member is made from. */
 export interface PoolMemberInit {
   readonly id: string;
@@ -98,6 +106,8 @@ export class PoolMember implements AgentCandidate {
   standby = false;
   /** Removed from the pool (failed, left or drained). */
   gone = false;
+  /** While set, the member shows free slots only when the gate admits it (canary split). */
+  gate: SlotGate | undefined = undefined;
   lastHeartbeatAt: number;
   remoteState: AgentState = 'ready';
   readonly #metrics: (() => HealthMetrics | undefined) | undefined;
@@ -143,6 +153,7 @@ export class PoolMember implements AgentCandidate {
 
   /** Tasks it may take now (a batching agent takes `batchMax` per slot). */
   get freeSlots(): number {
+    if (this.gate !== undefined && !this.gate.admits(this)) return 0;
     const free = this.maxConcurrency * this.batchMax - this.running - this.backlog.length;
     if (!this.remote) return Math.max(free, 0);
     // A remote agent takes work only while it long-polls, and no more than it asked for.

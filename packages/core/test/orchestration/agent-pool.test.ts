@@ -96,6 +96,21 @@ describe('AgentPool', () => {
     );
   });
 
+  it('emits pool.scaled when a scale changes the count', async () => {
+    const scaled: unknown[] = [];
+    sb.events.subscribe('pool.scaled', (e) => {
+      scaled.push(e);
+    });
+    await sb.pool.scale('slow', 3);
+    await sb.pool.scale('slow', 3);
+    await sb.pool.scale('slow', 2);
+    expect(scaled).toEqual([
+      expect.objectContaining({ name: 'slow', from: 1, to: 3, reason: 'manual' }),
+      expect.objectContaining({ name: 'slow', from: 3, to: 2, reason: 'manual' }),
+    ]);
+    expect(sb.pool.definitions()[0]?.count).toBe(2);
+  });
+
   it('reports agents and busy counts in stats', async () => {
     await sb.submit({ capability: 'job', payload: 1 });
     await vi.advanceTimersByTimeAsync(1);
