@@ -1,0 +1,4 @@
+/** The Redis backend (`ioredis`): queues, leases and tasks shared by several processes. */
+export { createRedisBackend, RedisBackend } from './redis-backend.js';
+export type { RedisBackendOptions } from './redis-options.js';
+export { REDIS_BACKEND, redisBackendPlugin } from './redis-plugin.js';

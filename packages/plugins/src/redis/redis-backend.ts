@@ -1,0 +1,315 @@
+import {
+  type Backend,
+  createLeaseToken,
+  type EnqueueResult,
+  type FailOutcome,
+  type LeaseRequest,
+  priorityLevel,
+  type QueueStats,
+  SwitchboardError,
+  type TaskError,
+  type TaskRecord,
+} from '@switchboard/core';
+import { CallBatcher } from './call-batcher.js';
+import { defineScripts, type ScriptName } from './lua-scripts.js';
+import {
+  decodeRecord,
+  decodeRecords,
+  encodeRecord,
+  RECORD_FIELDS,
+  toJson,
+} from './record-codec.js';
+import { outage } from './redis-client.js';
+import { RedisLink } from './redis-link.js';
+import { type RedisBackendOptions, resolveRedisOptions } from './redis-options.js';
+import { type ErrorSubject, errorOf, scriptError } from './script-errors.js';
+
+// One array argument: ioredis flattens it, where spreading a large batch's arguments into the
+// call would overflow the stack.
+type Script = (args: readonly string[]) => Promise<unknown>;
+type Reply = readonly (string | null)[];
+
+const EXPIRED_JSON = JSON.stringify({ message: 'lease expired', code: 'expired', retryable: true });
+// One lease call takes at most this many tasks, so its tokens stay a modest argument list.
+const MAX_LEASE_BATCH = 1000;
+// Leases whose complete/fail answer was lost, kept so the caller's retry can be recognized.
+const MAX_UNCERTAIN = 10_000;
+// Completes gathered into one script call at most.
+const MAX_COMPLETE_BATCH = 256;
+
+/**
+ * The Redis {@link Backend}: several Switchboard processes share queues, leases, the task
+ * store and dead letters on one Redis server. Every transition is one Lua script, so it is
+ * atomic across processes: strict priority and FIFO within a priority hold across them, a
+ * task is leased by one process at a time, and `expireLeases` may run everywhere at once.
+ *
+ * Durable as the server's persistence is: with `appendonly yes` and `appendfsync always`,
+ * what a call acknowledged survives a crash of the server; with `everysec`, up to a second
+ * may be lost. A process that dies loses nothing: its leases expire and others reclaim them.
+ *
+ * Connections: two per backend, whatever the load (one for commands, one subscribed to the
+ * `available` channel); completes issued together go as one script call. While the server
+ * is unreachable every method rejects `unavailable` (retryable) and both reconnect with
+ * backoff.
+ *
+ * Time: methods use the caller's `now`. Processes must agree on the clock (NTP): a process
+ * ahead by `d` ms leases delayed tasks and expires leases up to `d` ms early.
+ *
+ * @example
+ * ```ts
+ * const backend = createRedisBackend({ url: 'redis://10.0.0.5:6379', prefix: 'prod' })
+ * await backend.open()
+ * await backend.enqueue([record])
+ * const [task] = await backend.lease({ capability: 'browser', agentId: 'a1', max: 1, now: Date.now() })
+ * ```
+ */
+export class RedisBackend implements Backend {
+  readonly name = 'redis';
+  readonly durable = true;
+
+  private readonly link: RedisLink;
+  private readonly base: readonly string[];
+  /** id → token of leases whose complete or fail may have run though the reply was lost. */
+  private readonly uncertain = new Map<string, string>();
+  private readonly completes: CallBatcher<string[], Reply | string>;
+
+  constructor(options: RedisBackendOptions = {}) {
+    const o = resolveRedisOptions(options);
+    this.link = new RedisLink(o, defineScripts);
+    this.base = [o.keyPrefix, '', String(o.maxRetained), String(o.retainMs)];
+    this.completes = new CallBatcher(
+      (items) => this.script<(Reply | string)[]>('sbComplete', 0, items.flat()),
+      MAX_COMPLETE_BATCH,
+    );
+    if (o.leaseSweepMs > 0)
+      this.link.sweepEvery(o.leaseSweepMs, () => this.expireLeases(Date.now()));
+  }
+
+  async open(): Promise<void> {
+    await this.link.open();
+  }
+
+  async close(): Promise<void> {
+    await this.link.close();
+  }
+
+  async enqueue(records: readonly TaskRecord[]): Promise<EnqueueResult[]> {
+    const args = [String(records.length)];
+    const seen = new Map<string, string | undefined>();
+    for (let i = 0; i < records.length; i++) {
+      const t = records[i] as TaskRecord;
+      if (priorityLevel(t.priority) === undefined) {
+        throw new SwitchboardError('invalid_request', `[redis] unknown priority ${t.priority}`, {
+          details: { index: i, priority: t.priority },
+        });
+      }
+      const key = t.idempotencyKey;
+      if (seen.has(t.id) && (key === undefined || seen.get(t.id) !== key)) {
+        throw new SwitchboardError('conflict', `[redis] task ${t.id} twice in one batch`, {
+          details: { index: i, id: t.id },
+        });
+      }
+      seen.set(t.id, key);
+      const fields = encodeRecord({ ...t, status: 'queued' });
+      const head = [t.id, key ?? '', t.capability, t.priority, String(t.availableAt)];
+      args.push(...head, String(t.updatedAt), String(fields.length), ...fields);
+    }
+    if (records.length === 0) return [];
+    const replies = await this.script<(number | Reply)[]>('sbEnqueue', 0, args, records);
+    return replies.map((r, i) =>
+      r === 1
+        ? { task: { ...(records[i] as TaskRecord), status: 'queued' }, created: true }
+        : { task: decodeRecord(r as Reply) as TaskRecord, created: false },
+    );
+  }
+
+  async lease(request: LeaseRequest): Promise<TaskRecord[]> {
+    const { max, now } = request;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new SwitchboardError('invalid_request', `[redis] lease max must be an integer ≥ 1`, {
+        details: { max },
+      });
+    }
+    const args = [request.capability, request.agentId];
+    for (let i = Math.min(max, MAX_LEASE_BATCH); i > 0; i--) args.push(createLeaseToken());
+    return decodeRecords(await this.script<Reply[]>('sbLease', now, args));
+  }
+
+  /**
+   * Completes a leased task. When the server ran a complete but its reply was lost (the call
+   * rejected `unavailable`), the caller's retry with the same token returns the completed
+   * task instead of `conflict`; any other complete of a completed task is a `conflict`.
+   */
+  async complete(
+    id: string,
+    leaseToken: string,
+    result: unknown,
+    now: number,
+  ): Promise<TaskRecord> {
+    const json = toJson(result, `result of task ${id}`);
+    const item = [id, leaseToken, json === undefined ? '0' : '1', json ?? '', String(now)];
+    return this.settle(id, leaseToken, async () => {
+      const reply = await this.completes.add(item);
+      if (typeof reply !== 'string') return reply;
+      const space = reply.indexOf(' ');
+      throw errorOf('sbComplete', reply.slice(0, space), reply.slice(space + 1), id);
+    });
+  }
+
+  /** Ends a leased attempt; a retry after a lost reply is recognized as `complete`'s is. */
+  async fail(
+    id: string,
+    leaseToken: string,
+    error: TaskError,
+    outcome: FailOutcome,
+    now: number,
+  ): Promise<TaskRecord> {
+    const err = toJson(error, `error of task ${id}`) ?? '{}';
+    const args = [id, leaseToken, err, outcome.retry ? '1' : '0', String(outcome.availableAt)];
+    return this.settle(id, leaseToken, () => this.script<Reply>('sbFail', now, args, id));
+  }
+
+  async extend(id: string, leaseToken: string, ms: number, now: number): Promise<TaskRecord> {
+    if (!(ms > 0) || !Number.isFinite(ms)) {
+      throw new SwitchboardError('invalid_request', `[redis] extend ms must be > 0`, {
+        details: { ms },
+      });
+    }
+    return one(await this.script<Reply>('sbExtend', now, [id, leaseToken, String(ms)], id));
+  }
+
+  async release(
+    leases: readonly { id: string; leaseToken: string }[],
+    error: TaskError,
+    now: number,
+  ): Promise<TaskRecord[]> {
+    const args = [toJson(error, 'release error') ?? '{}'];
+    for (const { id, leaseToken } of leases) args.push(id, leaseToken);
+    return decodeRecords(await this.script<Reply[]>('sbRelease', now, args));
+  }
+
+  async cancel(id: string, now: number): Promise<TaskRecord> {
+    return one(await this.script<Reply>('sbCancel', now, [id], id));
+  }
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    const client = await this.link.client();
+    const key = `${this.base[0]}t:${id}`;
+    const values = await client.hmget(key, ...RECORD_FIELDS).catch((err: unknown) => {
+      throw outage('get', err);
+    });
+    return decodeRecord(values);
+  }
+
+  async expireLeases(now: number): Promise<TaskRecord[]> {
+    return decodeRecords(await this.script<Reply[]>('sbExpire', now, [EXPIRED_JSON]));
+  }
+
+  async readyCapabilities(now: number): Promise<string[]> {
+    return this.script<string[]>('sbReady', now, []);
+  }
+
+  async nextAvailableAt(): Promise<number | undefined> {
+    const client = await this.link.client();
+    const first = await client
+      .zrange(`${this.base[0]}delayed`, '0', '0', 'WITHSCORES')
+      .catch((err) => {
+        throw outage('nextAvailableAt', err);
+      });
+    return first.length === 2 ? Number(first[1]) : undefined;
+  }
+
+  async deadLetters(limit = Number.POSITIVE_INFINITY): Promise<TaskRecord[]> {
+    if (!(limit >= 0)) {
+      throw new SwitchboardError('invalid_request', `[redis] limit must be ≥ 0`, {
+        details: { limit },
+      });
+    }
+    const n = limit === Number.POSITIVE_INFINITY ? '-1' : String(Math.floor(limit));
+    return decodeRecords(await this.script<Reply[]>('sbDead', 0, [n]));
+  }
+
+  async replay(id: string, now: number): Promise<TaskRecord> {
+    return one(await this.script<Reply>('sbReplay', now, [id], id));
+  }
+
+  async deleteDeadLetter(id: string): Promise<void> {
+    await this.script('sbDeleteDead', 0, [id], id);
+  }
+
+  async stats(): Promise<QueueStats> {
+    const [critical, high, normal, low, leased, delayed, dead] = (
+      await this.script<(string | number)[]>('sbStats', 0, [])
+    ).map(Number) as number[];
+    const byPriority = { critical, high, normal, low } as QueueStats['byPriority'];
+    const depth = (critical ?? 0) + (high ?? 0) + (normal ?? 0) + (low ?? 0);
+    return { depth, byPriority, leased: leased ?? 0, delayed: delayed ?? 0, dead: dead ?? 0 };
+  }
+
+  /** Hears tasks made available by any process on the same server and prefix (pub/sub). */
+  onAvailable(listener: (capability: string) => void): () => void {
+    return this.link.listen(listener);
+  }
+
+  /** Runs `call`, and recognizes a retry of a complete/fail whose earlier reply was lost. */
+  private async settle(id: string, token: string, call: () => Promise<Reply>): Promise<TaskRecord> {
+    try {
+      const t = one(await call());
+      this.uncertain.delete(id);
+      return t;
+    } catch (err) {
+      if (!(err instanceof SwitchboardError)) throw err;
+      if (err.code === 'unavailable') {
+        if (this.uncertain.size >= MAX_UNCERTAIN) {
+          this.uncertain.delete(this.uncertain.keys().next().value as string);
+        }
+        this.uncertain.set(id, token);
+      } else if ((err.details as { ended?: boolean } | undefined)?.ended) {
+        if (this.uncertain.get(id) === token) {
+          this.uncertain.delete(id);
+          const t = await this.get(id);
+          if (t !== undefined) return t;
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** Runs a script; `subject` (an id, or the enqueued records) names what an error is about. */
+  private async script<T>(
+    name: ScriptName,
+    now: number,
+    args: readonly string[],
+    subject?: ErrorSubject,
+  ): Promise<T> {
+    const client = await this.link.client();
+    const all = this.base.concat(args);
+    all[1] = String(now);
+    try {
+      return (await (client as unknown as Record<ScriptName, Script>)[name](all)) as T;
+    } catch (err) {
+      throw scriptError(name, err, subject);
+    }
+  }
+}
+
+function one(reply: Reply): TaskRecord {
+  const t = decodeRecord(reply);
+  if (t === undefined) throw new SwitchboardError('internal', '[redis] empty reply for a task');
+  return t;
+}
+
+/**
+ * Creates the Redis {@link Backend}. Processes that pass the same server and `prefix` share
+ * one set of queues.
+ *
+ * @example
+ * ```ts
+ * import { createRedisBackend } from '@switchboard/plugins/redis'
+ * const backend = createRedisBackend({ url: process.env.REDIS_URL, prefix: 'prod' })
+ * await backend.open()
+ * ```
+ */
+export function createRedisBackend(options?: RedisBackendOptions): RedisBackend {
+  return new RedisBackend(options);
+}

@@ -1,0 +1,144 @@
+import { SwitchboardError } from '@switchboard/core';
+import type { Redis } from 'ioredis';
+import { type ClientRole, createClient, shutdown, whenReady } from './redis-client.js';
+import type { ResolvedRedisOptions } from './redis-options.js';
+
+/**
+ * The two connections of a Redis backend and what rides on them: the command connection
+ * (scripts defined by `prepare`), the subscriber that hears the `available` channel and
+ * calls the listeners, and the optional lease sweep. Exactly two connections, opened once.
+ */
+export class RedisLink {
+  private command: Redis | undefined;
+  private subscriber: Redis | undefined;
+  private opening: Promise<void> | undefined;
+  private subscribed = false;
+  private closed = false;
+  private readonly listeners = new Set<(capability: string) => void>();
+  private readonly seenReady = new Set<ClientRole>();
+  private sweep: { ms: number; run: () => Promise<unknown> } | undefined;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private readonly channel: string;
+
+  constructor(
+    private readonly o: ResolvedRedisOptions,
+    private readonly prepare: (client: Redis) => void,
+  ) {
+    this.channel = `${o.keyPrefix}available`;
+  }
+
+  /** Connects both connections and subscribes. Idempotent; a failed open may be retried. */
+  open(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    this.opening ??= this.connect().catch((err: unknown) => {
+      this.opening = undefined;
+      throw err;
+    });
+    return this.opening;
+  }
+
+  /** The command connection, once open. It rejects commands at once while disconnected. */
+  async client(): Promise<Redis> {
+    if (this.closed) throw closedError();
+    await this.open();
+    return this.command as Redis;
+  }
+
+  /** Adds an `onAvailable` listener; returns its removal. */
+  listen(listener: (capability: string) => void): () => void {
+    if (this.closed) throw closedError();
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Runs `run` every `ms` once open (a sweep never overlaps the previous one). */
+  sweepEvery(ms: number, run: () => Promise<unknown>): void {
+    this.sweep = { ms, run };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.listeners.clear();
+    const clients = [this.command, this.subscriber].filter((c) => c !== undefined);
+    await Promise.all(clients.map(shutdown));
+  }
+
+  private async connect(): Promise<void> {
+    this.command ??= this.make('command');
+    this.subscriber ??= this.make('subscriber');
+    const subscriber = this.subscriber;
+    await Promise.all([
+      whenReady(this.command, this.o.connectTimeoutMs),
+      whenReady(subscriber, this.o.connectTimeoutMs),
+    ]);
+    if (!this.subscribed) {
+      await subscriber.subscribe(this.channel);
+      this.subscribed = true;
+    }
+    if (this.sweep !== undefined && this.sweeper === undefined && !this.closed) {
+      const { ms, run } = this.sweep;
+      let running = false;
+      this.sweeper = setInterval(() => {
+        if (running) return;
+        running = true;
+        run()
+          .catch(() => {
+            // An outage fails every sweep; the first one after the reconnection catches up.
+          })
+          .finally(() => {
+            running = false;
+          });
+      }, ms);
+      // A sweep alone must not keep a process alive.
+      (this.sweeper as { unref?: () => void }).unref?.();
+    }
+  }
+
+  private make(role: ClientRole): Redis {
+    const client = createClient(this.o, role);
+    // Without a listener ioredis prints every connection error; the methods answer
+    // `unavailable` meanwhile, and the owner may want to log them.
+    client.on('error', (err: Error) => this.o.onError?.(err));
+    client.on('ready', () => {
+      if (this.seenReady.has(role)) this.rewake();
+      this.seenReady.add(role);
+    });
+    if (role === 'command') this.prepare(client);
+    else client.on('message', (_channel: string, capability: string) => this.notify(capability));
+    return client;
+  }
+
+  /**
+   * After a reconnection: notifications published while this process was cut off are gone,
+   * so every capability that has tasks is announced once.
+   */
+  private rewake(): void {
+    const command = this.command;
+    if (command === undefined || command.status !== 'ready' || this.closed) return;
+    command.smembers(`${this.o.keyPrefix}caps`).then(
+      (caps) => {
+        for (const cap of caps) this.notify(cap);
+      },
+      () => {
+        // Still down: the other connection's reconnection will announce them.
+      },
+    );
+  }
+
+  private notify(capability: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(capability);
+      } catch {
+        // The transition is committed; a failing listener must not keep the others from it.
+      }
+    }
+  }
+}
+
+function closedError(): SwitchboardError {
+  return new SwitchboardError('unavailable', '[redis] backend is closed');
+}

@@ -1,0 +1,191 @@
+import type { TaskRecord } from '@switchboard/core';
+import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
+
+let redis: RedisServerHandle;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(() => redis.dispose());
+
+const T0 = 1_000_000;
+let seq = 0;
+let open: RedisBackend[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((b) => b.close()));
+  open = [];
+});
+
+async function make(options = {}): Promise<RedisBackend> {
+  const b = createRedisBackend({ port: redis.port, prefix: `unit-${++seq}`, ...options });
+  await b.open();
+  open.push(b);
+  return b;
+}
+
+function task(over: Partial<TaskRecord> = {}): TaskRecord {
+  seq++;
+  return {
+    id: `u-${seq}`,
+    capability: 'cap',
+    payload: null,
+    priority: 'normal',
+    status: 'queued',
+    attempts: 0,
+    maxAttempts: 3,
+    timeoutMs: 1000,
+    availableAt: T0,
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+const lease = (b: RedisBackend, max: number, now = T0) =>
+  b.lease({ capability: 'cap', agentId: 'a', max, now });
+
+describe('createRedisBackend options', () => {
+  it.each([
+    [{ prefix: '' }, /prefix/],
+    [{ prefix: 'a{b}' }, /prefix/],
+    [{ maxRetained: -1 }, /maxRetained/],
+    [{ retainMs: Number.NaN }, /retainMs/],
+    [{ port: 0 }, /port/],
+    [{ url: 'http://localhost:6379' }, /url/],
+    [{ leaseSweepMs: -5 }, /leaseSweepMs/],
+    [{ commandTimeoutMs: 0 }, /commandTimeoutMs/],
+  ])('rejects %j at configuration time', (options, name) => {
+    expect(() => createRedisBackend(options)).toThrow(name);
+    expect(() => createRedisBackend(options)).toThrow(
+      expect.objectContaining({ code: 'invalid_config' }),
+    );
+  });
+
+  it('connects by URL', async () => {
+    const b = await make({ url: redis.url });
+    await b.enqueue([task()]);
+    expect((await b.stats()).depth).toBe(1);
+  });
+});
+
+describe('Redis backend records', () => {
+  it('gives back payloads, results and metadata exactly as JSON carries them', async () => {
+    const b = await make();
+    const payload = { list: [], nested: { a: [1, 2.5, -3e-7] }, big: 2 ** 53 - 1, text: 'é ✓' };
+    const t = task({ payload, metadata: { tags: [] }, sessionKey: 's', submitter: 'me' });
+    await b.enqueue([t]);
+    const [leased] = await lease(b, 1);
+    expect(leased).toMatchObject({ payload, metadata: { tags: [] }, sessionKey: 's' });
+    const done = await b.complete(t.id, leased!.leaseToken!, { out: [[]], n: 0.1 + 0.2 }, T0 + 1);
+    expect(done.result).toEqual({ out: [[]], n: 0.1 + 0.2 });
+    expect((await b.get(t.id))?.submitter).toBe('me');
+  });
+
+  it('keeps an undefined payload and result undefined', async () => {
+    const b = await make();
+    const t = task({ payload: undefined });
+    await b.enqueue([t]);
+    const [leased] = await lease(b, 1);
+    expect(leased!.payload).toBeUndefined();
+    expect((await b.complete(t.id, leased!.leaseToken!, undefined, T0)).result).toBeUndefined();
+  });
+
+  it('refuses a batch with a value JSON cannot carry, enqueueing none of it', async () => {
+    const b = await make();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(b.enqueue([task(), task({ payload: cyclic })])).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(b.enqueue([task({ payload: 1n })])).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(b.enqueue([task({ priority: 'urgent' as 'low' })])).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    expect((await b.stats()).depth).toBe(0);
+  });
+
+  it('refuses a known id or an id twice in a batch, writing nothing', async () => {
+    const b = await make();
+    const first = task();
+    await b.enqueue([first]);
+    const fresh = task();
+    await expect(b.enqueue([fresh, { ...first }])).rejects.toMatchObject({
+      code: 'conflict',
+      details: { index: 1, id: first.id },
+    });
+    expect(await b.get(fresh.id)).toBeUndefined();
+    const twice = task();
+    await expect(b.enqueue([twice, { ...twice }])).rejects.toMatchObject({ code: 'conflict' });
+    expect(await b.enqueue([])).toEqual([]);
+    expect((await b.stats()).depth).toBe(1);
+  });
+});
+
+describe('Redis backend behaviour', () => {
+  it('makes tasks delayed to one instant available in one go, each once', async () => {
+    const b = await make();
+    const tasks = Array.from({ length: 5 }, () => task({ availableAt: T0 + 10 }));
+    await b.enqueue(tasks);
+    expect(await b.nextAvailableAt()).toBe(T0 + 10);
+    const leased = await lease(b, 10, T0 + 10);
+    expect(leased.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
+    expect(await b.nextAvailableAt()).toBeUndefined();
+  });
+
+  it('leases at most 1000 tasks a call', async () => {
+    const b = await make();
+    await b.enqueue(Array.from({ length: 1200 }, () => task()));
+    expect(await lease(b, 5000)).toHaveLength(1000);
+    expect(await lease(b, 5000)).toHaveLength(200);
+  });
+
+  it('evicts the oldest terminal tasks beyond maxRetained, with their idempotency keys', async () => {
+    const b = await make({ maxRetained: 2 });
+    const tasks = [0, 1, 2].map((i) => task({ idempotencyKey: `k${i}` }));
+    await b.enqueue(tasks);
+    for (const [i, t] of (await lease(b, 3)).entries()) {
+      await b.complete(t.id, t.leaseToken!, i, T0 + i);
+    }
+    expect(await b.get(tasks[0]!.id)).toBeUndefined();
+    expect((await b.get(tasks[2]!.id))?.result).toBe(2);
+    const [again] = await b.enqueue([task({ idempotencyKey: 'k0' })]);
+    expect(again!.created).toBe(true);
+    const [dup] = await b.enqueue([task({ idempotencyKey: 'k1' })]);
+    expect(dup).toMatchObject({ created: false, task: { id: tasks[1]!.id } });
+  });
+
+  it('evicts terminal tasks older than retainMs, dead letters included', async () => {
+    const b = await make({ retainMs: 100 });
+    const [done, dead] = [task(), task({ maxAttempts: 1 })];
+    await b.enqueue([done, dead]);
+    const [x, y] = await lease(b, 2);
+    await b.complete(x!.id, x!.leaseToken!, 'ok', T0);
+    await b.fail(y!.id, y!.leaseToken!, { message: 'no' }, { retry: false, availableAt: T0 }, T0);
+    expect(await b.expireLeases(T0 + 100)).toEqual([]);
+    expect((await b.deadLetters()).map((t) => t.id)).toEqual([dead.id]);
+    await b.expireLeases(T0 + 101);
+    expect(await b.get(done.id)).toBeUndefined();
+    expect(await b.deadLetters()).toEqual([]);
+    expect((await b.stats()).dead).toBe(0);
+  });
+
+  it('returns a record even when maxRetained 0 evicts it at once', async () => {
+    const b = await make({ maxRetained: 0 });
+    await b.enqueue([task()]);
+    const [t] = await lease(b, 1);
+    expect(await b.complete(t!.id, t!.leaseToken!, 7, T0)).toMatchObject({ result: 7 });
+    expect(await b.get(t!.id)).toBeUndefined();
+  });
+
+  it('keeps two prefixes on one server apart', async () => {
+    const a = await make();
+    const b = await make();
+    await a.enqueue([task()]);
+    expect((await b.stats()).depth).toBe(0);
+    expect(await lease(b, 1)).toEqual([]);
+    expect(await b.readyCapabilities(T0)).toEqual([]);
+  });
+});

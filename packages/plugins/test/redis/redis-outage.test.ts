@@ -1,0 +1,136 @@
+import type { TaskRecord } from '@switchboard/core';
+import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  freePort,
+  type RedisServerHandle,
+  startRedisServer,
+} from '../../../../test/helpers/redis-server.js';
+
+// The server persists every write, so stopping and restarting it stands for an outage of a
+// production server, not a loss of its data.
+let redis: RedisServerHandle;
+beforeAll(async () => {
+  redis = await startRedisServer({ appendonly: true, appendfsync: 'always' });
+});
+afterAll(() => redis.dispose());
+
+const T0 = 1_000_000;
+let seq = 0;
+let open: RedisBackend[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((b) => b.close()));
+  open = [];
+});
+
+function make(prefix: string, options = {}): RedisBackend {
+  const b = createRedisBackend({ port: redis.port, prefix, maxReconnectDelayMs: 50, ...options });
+  open.push(b);
+  return b;
+}
+
+function task(over: Partial<TaskRecord> = {}): TaskRecord {
+  seq++;
+  return {
+    id: `o-${seq}`,
+    capability: 'cap',
+    payload: { n: seq },
+    priority: 'normal',
+    status: 'queued',
+    attempts: 0,
+    maxAttempts: 3,
+    timeoutMs: 60_000,
+    availableAt: T0,
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+describe('Redis backend: an outage of the server', () => {
+  it('answers unavailable while the server is down, then resumes with nothing lost', async () => {
+    const b = make('outage-1');
+    await b.open();
+    const tasks = Array.from({ length: 10 }, () => task());
+    await b.enqueue(tasks);
+    const held = await b.lease({ capability: 'cap', agentId: 'x', max: 3, now: T0 });
+    const heard: string[] = [];
+    b.onAvailable((cap) => heard.push(cap));
+
+    await redis.stop();
+    const calls = [
+      b.enqueue([task()]),
+      b.lease({ capability: 'cap', agentId: 'x', max: 1, now: T0 }),
+      b.complete(held[0]!.id, held[0]!.leaseToken!, 'x', T0),
+      b.get(tasks[0]!.id),
+      b.stats(),
+      b.nextAvailableAt(),
+      b.expireLeases(T0),
+    ];
+    for (const settled of await Promise.allSettled(calls)) {
+      expect(settled).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'unavailable', retryable: true },
+      });
+    }
+
+    await redis.restart();
+    await vi.waitFor(() => b.stats(), { timeout: 5_000, interval: 20 });
+    expect(await b.stats()).toMatchObject({ depth: 7, leased: 3 });
+    // After the reconnection the process is told what is waiting (its pub/sub missed it).
+    await vi.waitFor(() => expect(heard).toContain('cap'));
+    for (const t of held) {
+      expect(await b.complete(t.id, t.leaseToken!, 'done', T0 + 1)).toMatchObject({
+        status: 'completed',
+      });
+    }
+    const rest = await b.lease({ capability: 'cap', agentId: 'x', max: 10, now: T0 + 1 });
+    expect(rest.map((t) => t.id)).toEqual(tasks.slice(3).map((t) => t.id));
+  });
+
+  it('keeps what it acknowledged when the server is killed (appendfsync always)', async () => {
+    const b = make('outage-2');
+    await b.open();
+    const acked: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t = task({ idempotencyKey: `k-${i}` });
+      await b.enqueue([t]);
+      acked.push(t.id);
+    }
+    await redis.restart({ kill: true });
+    await vi.waitFor(() => b.stats(), { timeout: 5_000, interval: 20 });
+    const again = await b.enqueue(acked.map((_, i) => task({ idempotencyKey: `k-${i}` })));
+    expect(again.every((r) => !r.created)).toBe(true);
+    expect(again.map((r) => r.task.id)).toEqual(acked);
+  });
+
+  it('fails open() with unavailable when no server answers, and opens once one does', async () => {
+    const port = await freePort();
+    const b = createRedisBackend({ port, connectTimeoutMs: 200, maxReconnectDelayMs: 50 });
+    open.push(b);
+    await expect(b.open()).rejects.toMatchObject({ code: 'unavailable', retryable: true });
+    await expect(b.stats()).rejects.toMatchObject({ code: 'unavailable' });
+    const late = await startRedisServer({ port });
+    try {
+      await b.open();
+      expect(await b.stats()).toMatchObject({ depth: 0 });
+    } finally {
+      await b.close();
+      await late.dispose();
+    }
+  });
+
+  it('sweeps expired leases itself when leaseSweepMs is set', async () => {
+    const sweeper = make('outage-3', { leaseSweepMs: 10 });
+    const other = make('outage-3');
+    await Promise.all([sweeper.open(), other.open()]);
+    await other.enqueue([task({ timeoutMs: 30 })]);
+    const now = Date.now();
+    const [t] = await other.lease({ capability: 'cap', agentId: 'gone', max: 1, now });
+    await vi.waitFor(
+      async () => expect(await other.get(t!.id)).toMatchObject({ status: 'queued', attempts: 1 }),
+      { timeout: 2_000, interval: 10 },
+    );
+    expect((await other.get(t!.id))?.error).toMatchObject({ code: 'expired' });
+  });
+});
