@@ -92,6 +92,26 @@ export interface RunningServer {
 }
 
 /**
+ * The plugin of a durable backend named by `--backend`, imported only when chosen: the
+ * journal needs `node:fs` and Redis needs `ioredis`, neither of which an edge build wants.
+ * Nothing when a config file's plugins already provide it.
+ */
+async function backendPlugin(
+  name: string | undefined,
+  plugins: readonly unknown[],
+): Promise<unknown[]> {
+  const provided = (id: string) =>
+    plugins.some((p) => (p as { name?: unknown } | null)?.name === id);
+  if (name === 'journal' && !provided('switchboard-journal')) {
+    return [(await import('@switchboard/plugins/journal')).journalPlugin];
+  }
+  if (name === 'redis' && !provided('redis-backend')) {
+    return [(await import('@switchboard/plugins/redis')).redisBackendPlugin];
+  }
+  return [];
+}
+
+/**
  * Starts Switchboard and its HTTP API on one runtime: resolves the configuration, starts the
  * engine, listens, prints one line with the URL, backend and hot path.
  *
@@ -113,9 +133,10 @@ export async function startServer(
   const config = resolveConfig(flags, env, file);
   const backend = backendSpec(config.backend);
   const plugins = await resolvePlugins(config.plugins ?? []);
+  const durable = await backendPlugin(backend?.name, plugins);
   const sb = createSwitchboard({
     ...(config.switchboard as object),
-    plugins: [builtinPlugin, ...plugins] as never,
+    plugins: [builtinPlugin, ...durable, ...plugins] as never,
     ...(backend === undefined ? {} : { backend }),
     ...(config.heartbeatTimeoutMs === undefined
       ? {}

@@ -106,3 +106,39 @@ describe('startServer', () => {
     expect(await loadConfigFile(join(dir, 'ok.json'))).toEqual({ port: 1234 });
   });
 });
+
+describe('startServer with a durable backend', () => {
+  it('keeps queued tasks and completed results across a restart on --backend journal:<dir>', async () => {
+    const journal = mkdtempSync(join(tmpdir(), 'switchboard-cli-journal-'));
+    const post = (url: string, body: unknown) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const first = await start(['--port', '0', '--backend', `journal:${journal}`]);
+    expect(first.lines[0]).toContain(`backend journal:${journal}`);
+    const queued = await (
+      await post(`${first.server.url}/v1/tasks`, { capability: 'later' })
+    ).json();
+    const done = await (await post(`${first.server.url}/v1/tasks`, { capability: 'now' })).json();
+    const agent = await (
+      await post(`${first.server.url}/v1/agents`, { name: 'w', capabilities: ['now'] })
+    ).json();
+    const lease = await (await post(`${first.server.url}/v1/agents/${agent.id}/lease`, {})).json();
+    expect(lease.tasks.map((t: { id: string }) => t.id)).toEqual([done.id]);
+    const completed = await post(`${first.server.url}/v1/tasks/${done.id}/complete`, {
+      leaseToken: lease.tasks[0].leaseToken,
+      result: { ok: 1 },
+    });
+    expect(completed.status).toBe(200);
+    await first.server.stop();
+    running.splice(running.indexOf(first.server), 1);
+
+    const second = await start(['--port', '0', '--backend', `journal:${journal}`]);
+    const again = await (await fetch(`${second.server.url}/v1/tasks/${queued.id}`)).json();
+    expect(again.status).toBe('queued');
+    const result = await (await fetch(`${second.server.url}/v1/tasks/${done.id}`)).json();
+    expect(result).toMatchObject({ status: 'completed', result: { ok: 1 } });
+  });
+});
