@@ -4,7 +4,8 @@
 // Per item: push one + pop one. Batched: pushMany(1024) + popMany(1024) (flatqueue has no
 // batch API: a loop of 1024 push + 1024 pop). Depths 1k, 100k, 1M; levels 0..3 at random.
 // Run `node scripts/build.mjs` first: the packages resolve to their dist bundles.
-// Usage: node --expose-gc bench/queue.bench.mjs   (BENCH_TIME_MS=150 per sample by default)
+// Usage: node --expose-gc bench/queue.bench.mjs
+// (BENCH_TIME_MS=100 per sample, BENCH_SAMPLES=9 samples per implementation by default)
 import { pathToFileURL } from 'node:url';
 import { BucketQueue } from '@switchboard/core';
 import { loadNative, NativePriorityQueue } from '@switchboard/native';
@@ -12,10 +13,11 @@ import FlatQueue from 'flatqueue';
 
 const BATCH = 1024;
 const DEPTHS = [1_000, 100_000, 1_000_000];
-const SAMPLE_MS = Number(process.env.BENCH_TIME_MS ?? 150);
+const SAMPLE_MS = Number(process.env.BENCH_TIME_MS ?? 100);
 // Samples alternate between implementations and the best is kept: on a shared machine,
 // noise only ever slows a sample down, and alternating exposes each to the same noise.
-const SAMPLES = 5;
+// More, shorter samples converge better than a few long ones when the machine is busy.
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 9);
 // Distinct payload objects, reused: the queues are measured, not the allocator.
 const POOL = 1 << 16;
 const payloads = Array.from({ length: POOL }, (_, i) => ({ id: i }));
@@ -126,7 +128,7 @@ function main() {
   const started = performance.now();
   const rows = run();
   console.log(
-    'priority queue: items/s at a steady depth (best of 5, alternating), ratio to the TypeScript queue',
+    `priority queue: items/s at a steady depth (best of ${SAMPLES}, alternating), ratio to the TypeScript queue`,
   );
   console.table(
     rows.map((r) => ({

@@ -15,8 +15,9 @@ export type Workload = 'single' | 'batch';
 /**
  * The faster implementation per operation, as measured side by side by
  * `bench/queue.bench.mjs` and `bench/limiter.bench.mjs` (Node 20, 2 shared cores):
- * - queue, batches of 1024: native 1.6–2.6× the TypeScript queue at depths 1k–1M;
- * - queue, item by item: TypeScript 3–7× native (one Node-API crossing, ~60–80 ns, per call);
+ * - queue, batches of 1024: native ~2.45× the TypeScript queue at depth 1k, ~2.2× at 100k,
+ *   ~1.6× at 1M (where both are bound by memory);
+ * - queue, item by item: TypeScript ~5× native (one Node-API crossing, ~60–80 ns, per call);
  * - limiter, batches of 1024: native 1.05–1.7× (string-key interning in a `Map` is shared work);
  * - limiter, one check a call: TypeScript ~5× native.
  * A queue or limiter keeps its state on one side, so the choice is per instance, by how it

@@ -43,23 +43,57 @@ struct Entry {
     slot: u32,
 }
 
+/// One level's FIFO. It counts its tombstones rather than its live entries (live is
+/// `ring.len() - dead`), so a push touches nothing but the ring.
 #[derive(Default)]
 struct Level {
     ring: VecDeque<Entry>,
-    live: usize,
+    dead: usize,
 }
 
 impl Level {
+    fn live(&self) -> usize {
+        self.ring.len() - self.dead
+    }
+
     /// Drops tombstones from the head so the head is live (or the ring is empty).
     fn skip_head(&mut self) {
         while self.ring.front().is_some_and(|e| e.slot == TOMBSTONE) {
             self.ring.pop_front();
+            self.dead -= 1;
         }
     }
 
     fn trim_tail(&mut self) {
         while self.ring.back().is_some_and(|e| e.slot == TOMBSTONE) {
             self.ring.pop_back();
+            self.dead -= 1;
+        }
+    }
+
+    /// Takes the first `out.len()` live entries (at most `live()`), writing their slots.
+    fn take_into(&mut self, out: &mut [u32]) {
+        if self.dead == 0 {
+            // No tombstones: the first entries are the ones, copied without a check each.
+            let (front, back) = self.ring.as_slices();
+            let split = out.len().min(front.len());
+            let (head, tail) = out.split_at_mut(split);
+            for (slot, entry) in head.iter_mut().zip(front) {
+                *slot = entry.slot;
+            }
+            for (slot, entry) in tail.iter_mut().zip(back) {
+                *slot = entry.slot;
+            }
+            self.ring.drain(..out.len());
+            return;
+        }
+        for slot in out {
+            // The head is live by invariant; later heads are after `skip_head`.
+            let Some(entry) = self.ring.pop_front() else {
+                break;
+            };
+            *slot = entry.slot;
+            self.skip_head();
         }
     }
 
@@ -70,6 +104,12 @@ impl Level {
             self.ring.shrink_to((self.ring.len() * 2).max(KEEP_RING));
         }
     }
+}
+
+/// `seq * 256 + level`: below 2^53 (`seq` ≤ `MAX_SEQ`), so the signed conversion, cheaper
+/// than the unsigned one on x86-64, is exact.
+fn handle_of(seq: u64, level: u8) -> f64 {
+    ((seq << 8) | u64::from(level)) as i64 as f64
 }
 
 /// The slot-and-priority half of a priority queue; the payloads live with the caller.
@@ -118,7 +158,7 @@ impl Queue {
 
     /// The number of live entries at `level`.
     pub fn len_at(&self, level: u8) -> usize {
-        self.levels[level as usize].live
+        self.levels[level as usize].live()
     }
 
     /// One past the highest slot index in use: the length the caller's payload array needs.
@@ -158,18 +198,18 @@ impl Queue {
             seq: self.seq,
             slot,
         });
-        l.live += 1;
         let bit = 1 << (level & 63);
         self.non_empty[level as usize >> 6] |= bit;
         if l.ring.capacity() > MIN_RING {
             self.grown[level as usize >> 6] |= bit;
         }
         self.len += 1;
-        (self.seq * LEVELS as u64 + level as u64) as f64
+        handle_of(self.seq, level)
     }
 
     /// Queues `levels.len()` entries in order, writing each handle and slot. Nothing is
-    /// queued when the batch is refused.
+    /// queued when the batch is refused. The slots are the most recently freed ones first
+    /// (the top of the free stack), then fresh ones.
     pub fn push_many(
         &mut self,
         levels: &[u8],
@@ -186,18 +226,41 @@ impl Queue {
         if self.len + n > TOMBSTONE as usize {
             return Err(QueueError::SlotsExhausted);
         }
-        for ((&level, handle), slot) in levels.iter().zip(handles.iter_mut()).zip(slots.iter_mut())
-        {
-            // Cannot fail: `len + n` slots fit, checked above.
-            *slot = match self.free.pop() {
-                Some(free) => free,
-                None => {
-                    self.next_slot += 1;
-                    self.next_slot - 1
-                }
-            };
-            *handle = self.push_at(level, *slot);
+        // Slots in bulk: reused ones from the free list, then fresh ones.
+        let reuse = n.min(self.free.len());
+        let from = self.free.len() - reuse;
+        slots[..reuse].copy_from_slice(&self.free[from..]);
+        self.free.truncate(from);
+        for (k, slot) in slots[reuse..n].iter_mut().enumerate() {
+            *slot = self.next_slot + k as u32;
         }
+        // Cannot overflow: `next_slot` is `len` + free slots, so it becomes at most `len + n`,
+        // checked above.
+        self.next_slot += (n - reuse) as u32;
+        // The per-item loop only appends: counts and bitmaps are settled per level after.
+        let base = self.seq;
+        let mut touched = [0u64; LEVELS / 64];
+        let entries = levels.iter().zip(handles.iter_mut()).zip(slots.iter());
+        for (seq, ((&level, handle), &slot)) in (base + 1..).zip(entries) {
+            self.levels[level as usize]
+                .ring
+                .push_back(Entry { seq, slot });
+            touched[level as usize >> 6] |= 1 << (level & 63);
+            *handle = handle_of(seq, level);
+        }
+        for (w, &word) in touched.iter().enumerate() {
+            self.non_empty[w] |= word;
+            let mut rest = word;
+            while rest != 0 {
+                let index = (w << 6) + rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                if self.levels[index].ring.capacity() > MIN_RING {
+                    self.grown[w] |= 1 << (index & 63);
+                }
+            }
+        }
+        self.seq += n as u64;
+        self.len += n;
         Ok(())
     }
 
@@ -233,18 +296,10 @@ impl Queue {
                 break;
             };
             let level = &mut self.levels[index];
-            let take = (want - n).min(level.live);
-            for slot_out in &mut out[n..n + take] {
-                // The head is live by invariant; later heads are after `skip_head`.
-                let Some(entry) = level.ring.pop_front() else {
-                    break;
-                };
-                *slot_out = entry.slot;
-                level.skip_head();
-            }
-            level.live -= take;
+            let take = (want - n).min(level.live());
+            level.take_into(&mut out[n..n + take]);
             level.shrink_if_sparse();
-            if level.live == 0 {
+            if level.live() == 0 {
                 self.mark_empty(index);
             }
             n += take;
@@ -280,17 +335,18 @@ impl Queue {
         }
         let slot = entry.slot;
         entry.slot = TOMBSTONE;
-        level.live -= 1;
+        level.dead += 1;
         if at == 0 {
             level.skip_head();
         } else if at + 1 == level.ring.len() {
             level.trim_tail();
         }
-        if level.ring.len() > COMPACT_MIN && level.ring.len() - level.live > level.live {
+        if level.ring.len() > COMPACT_MIN && level.dead > level.live() {
             level.ring.retain(|e| e.slot != TOMBSTONE);
+            level.dead = 0;
         }
         level.shrink_if_sparse();
-        if level.live == 0 {
+        if level.live() == 0 {
             self.mark_empty(index);
         }
         self.free.push(slot);
@@ -305,7 +361,7 @@ impl Queue {
     pub fn clear(&mut self) {
         for level in &mut self.levels {
             level.ring.clear();
-            level.live = 0;
+            level.dead = 0;
         }
         self.non_empty = [0; LEVELS / 64];
         self.len = 0;
@@ -410,6 +466,64 @@ mod tests {
         let want: Vec<u32> = order.iter().map(|&i| slots[i]).collect();
         assert_eq!(got, want);
         assert_eq!(q.pop_many(&mut out), 0);
+    }
+
+    #[test]
+    fn reuses_the_most_recently_freed_slots_first() {
+        // The JavaScript wrapper relies on this: the cells it has not cleared yet are the
+        // top of this stack, and the next pushes overwrite them.
+        let mut q = Queue::new();
+        let mut handles = [0.0; 6];
+        let mut slots = [0u32; 6];
+        assert!(q.push_many(&[1; 6], &mut handles, &mut slots).is_ok());
+        let mut popped = [0u32; 3];
+        assert_eq!(q.pop_many(&mut popped), 3);
+        let removed = q.remove(handles[5]);
+        assert_eq!(removed, Some(slots[5]));
+        let mut again = [0u32; 5];
+        assert!(
+            q.push_many(&[2; 4], &mut handles[..4], &mut again[..4])
+                .is_ok()
+        );
+        // The top four of the stack: the removed slot and the three popped ones.
+        let mut reused = again[..4].to_vec();
+        reused.sort_unstable();
+        let mut want = vec![slots[5], popped[0], popped[1], popped[2]];
+        want.sort_unstable();
+        assert_eq!(reused, want);
+        assert_eq!(q.push(2).map(|(_, s)| s), Ok(6));
+    }
+
+    #[test]
+    fn pop_many_reads_wrapped_rings_and_skips_tombstones() {
+        let mut q = Queue::new();
+        let mut handles = vec![0.0; 40];
+        let mut slots = [0u32; 40];
+        // 10 in, 6 out, 10 in: the ring of 16 wraps around.
+        assert!(
+            q.push_many(&[3; 10], &mut handles[..10], &mut slots[..10])
+                .is_ok()
+        );
+        let mut out = vec![0u32; 40];
+        assert_eq!(q.pop_many(&mut out[..6]), 6);
+        assert_eq!(out[..6], slots[..6]);
+        assert!(
+            q.push_many(&[3; 10], &mut handles[10..20], &mut slots[10..20])
+                .is_ok()
+        );
+        assert_eq!(q.pop_many(&mut out[..5]), 5);
+        let want: Vec<u32> = slots[6..10].iter().chain(&slots[10..11]).copied().collect();
+        assert_eq!(out[..5], want[..]);
+        // Tombstones in the middle: the slow path must step over them.
+        assert!(q.remove(handles[12]).is_some());
+        assert!(q.remove(handles[14]).is_some());
+        assert_eq!(q.pop_many(&mut out), 7);
+        let want: Vec<u32> = [11, 13, 15, 16, 17, 18, 19]
+            .iter()
+            .map(|&i| slots[i])
+            .collect();
+        assert_eq!(out[..7], want[..]);
+        assert!(q.is_empty());
     }
 
     #[test]
