@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { defineAgent } from '../../src/agent/definition.js';
+import { type AgentDefinition, defineAgent } from '../../src/agent/definition.js';
 import type { TaskContext } from '../../src/agent/model.js';
 import { SwitchboardError } from '../../src/errors.js';
 import type { RecoveryAction, RecoveryStrategy } from '../../src/fault/recovery.js';
@@ -43,7 +43,11 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-async function start(entry: PoolEntryOptions, recovery?: RecoveryStrategy, def = browserAgent()) {
+async function start(
+  entry: PoolEntryOptions,
+  recovery?: RecoveryStrategy,
+  def: AgentDefinition = browserAgent() as AgentDefinition,
+) {
   sb = createSwitchboard({
     agents: [{ definition: def, ...entry }],
     ...(recovery === undefined ? {} : { recovery }),

@@ -78,7 +78,7 @@ describe('Autoscaler', () => {
     ]);
     // 60 tasks of 100 ms over 4 agents: done by ~1.7 s; then one step down per cooldown.
     await vi.advanceTimersByTimeAsync(1_500);
-    expect((await results).map((r: { n: number }) => r.n)).toEqual(
+    expect(((await results) as { n: number }[]).map((r) => r.n)).toEqual(
       Array.from({ length: 60 }, (_, i) => i),
     );
     const downs = () => s.scaled.filter((e) => e.reason === 'idle');
