@@ -15,7 +15,12 @@ const alias = [
 
 const project = (name: string, dir: string) => ({
   resolve: { alias },
-  test: { name, root: src(dir), include: ['**/*.test.ts'], exclude: ['**/node_modules/**', '**/dist/**'] },
+  test: {
+    name,
+    root: src(dir),
+    include: ['**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+  },
 });
 
 export default defineConfig({

@@ -24,7 +24,10 @@ export function hasCargo() {
 const nativeDir = join(root, 'packages/native');
 if (existsSync(join(nativeDir, 'Cargo.toml'))) {
   if (hasCargo()) run('node', ['scripts/build-addon.mjs'], nativeDir);
-  else console.warn('build: cargo not found, skipping the native addon (the TypeScript fallback is used)');
+  else
+    console.warn(
+      'build: cargo not found, skipping the native addon (the TypeScript fallback is used)',
+    );
 }
 
 // 2. Type declarations and the type-check of every package.

@@ -17,7 +17,13 @@ function step(title, cmd, args, cwd = root) {
 }
 
 console.log('== install');
-pnpm(['install', existsSync(join(root, 'pnpm-lock.yaml')) ? '--frozen-lockfile' : '--no-frozen-lockfile'], { cwd: root });
+pnpm(
+  [
+    'install',
+    existsSync(join(root, 'pnpm-lock.yaml')) ? '--frozen-lockfile' : '--no-frozen-lockfile',
+  ],
+  { cwd: root },
+);
 
 step('build', 'node', ['scripts/build.mjs']);
 step('lint and format (biome)', bin('biome'), ['check', '.']);
@@ -26,9 +32,16 @@ step('type-check tests and benches', bin('tsc'), ['-p', 'tsconfig.test.json']);
 const crate = join(root, 'packages/native/Cargo.toml');
 if (existsSync(crate)) {
   if (spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status === 0) {
-    step('native: cargo test', 'cargo', ['test', '--release', '--quiet'], join(root, 'packages/native'));
+    step(
+      'native: cargo test',
+      'cargo',
+      ['test', '--release', '--quiet'],
+      join(root, 'packages/native'),
+    );
   } else {
-    console.log('\n== native: cargo not found, Rust tests skipped; the suites run on the TypeScript fallback');
+    console.log(
+      '\n== native: cargo not found, Rust tests skipped; the suites run on the TypeScript fallback',
+    );
   }
 }
 
@@ -43,4 +56,6 @@ step('tests with coverage (vitest)', bin('vitest'), [
 
 // A plain closing line that any CI reader understands.
 const r = JSON.parse(readFileSync(report, 'utf8'));
-console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+console.log(
+  `\n${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`,
+);

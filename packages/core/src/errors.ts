@@ -74,7 +74,12 @@ export class SwitchboardError extends Error {
   toJSON(): { code: ErrorCode; message: string; retryable: boolean; details?: unknown } {
     return this.details === undefined
       ? { code: this.code, message: this.message, retryable: this.retryable }
-      : { code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+      : {
+          code: this.code,
+          message: this.message,
+          retryable: this.retryable,
+          details: this.details,
+        };
   }
 }
 
@@ -91,7 +96,7 @@ export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   let text: string;
   try {
-    text = typeof thrown === 'string' ? thrown : JSON.stringify(thrown) ?? String(thrown);
+    text = typeof thrown === 'string' ? thrown : (JSON.stringify(thrown) ?? String(thrown));
   } catch {
     // Circular or BigInt values cannot be stringified as JSON; String() always works.
     text = String(thrown);
