@@ -42,6 +42,8 @@ export default defineConfig({
         lines: 85,
         'packages/core/src/agent/**': { lines: 95 },
         'packages/core/src/{messaging,protocol}/**': { lines: 88 },
+        'packages/core/src/orchestration/**': { lines: 82 },
+        'packages/core/src/fault/**': { lines: 90 },
       },
     },
   },
