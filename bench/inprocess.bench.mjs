@@ -1,8 +1,9 @@
 // In-process Switchboard, end to end, beside p-queue and Moleculer local calls in the same run.
-//  1. tasks/s (submit → agent → result awaited) with 10k, 100k and 1M tasks queued in mixed
-//     priority before the agents start (and 100k submitted while they run), a no-op async
-//     handler, 4 agents × 256 slots; p-queue at concurrency 1024 with its priority option;
-//     Moleculer (transporter null) with one `broker.call` per task, Promise.all per 1,024.
+//  1. tasks/s and CPU µs per task (submit → agent → result awaited) with 10k, 100k and 1M
+//     tasks queued in mixed priority before the agents start (and 100k submitted while they
+//     run), a no-op async handler, 4 agents × 256 slots; p-queue at concurrency 1024 with
+//     its priority option; Moleculer (transporter null) with one `broker.call` per task,
+//     Promise.all per 1,024.
 //  2. dispatch latency: submit → handler start, single tasks on an idle Switchboard.
 //  3. agent start: `sb.addAgent` of an in-process agent, create + start.
 //  4. failover: an in-process agent that throws `agent_failed` while holding tasks, and a
@@ -44,14 +45,21 @@ async function best(reps, fn) {
   return top;
 }
 
-/** Switchboard: `n` tasks queued first, then the agents start; every result is awaited. */
-async function switchboardQueued(list) {
+/**
+ * Switchboard: `n` tasks queued first, then the agents start; every result is awaited.
+ * Returns tasks/s, and the process CPU time per task in µs (GC threads included) in
+ * `cpuUs`: on a shared machine the CPU time varies less than the wall time.
+ */
+async function switchboardQueued(list, cpu) {
   const sb = createSwitchboard({ agents: [{ definition: worker(), count: AGENTS }] });
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const handles = await sb.submitMany(list);
   await sb.start();
   await Promise.all(handles.map((h) => h.result));
   const ms = performance.now() - t0;
+  const used = process.cpuUsage(c0);
+  cpu.us = Math.min(cpu.us, (used.user + used.system) / list.length);
   await sb.shutdown();
   return (list.length * 1000) / ms;
 }
@@ -119,11 +127,12 @@ async function throughput() {
   ];
   for (const { depth, reps, anchors } of plan) {
     const list = inputs(depth);
-    const sb = await best(reps, () => switchboardQueued(list));
+    const cpu = { us: Number.POSITIVE_INFINITY };
+    const sb = await best(reps, () => switchboardQueued(list, cpu));
     const streaming = depth === 100_000 ? await best(reps, () => switchboardStreaming(list)) : NaN;
     const pq = anchors ? await best(reps, () => pQueue(list)) : NaN;
     const mol = await best(reps, () => moleculer(list));
-    rows.push({ depth, switchboard: sb, streaming, pQueue: pq, moleculer: mol });
+    rows.push({ depth, switchboard: sb, cpuUs: cpu.us, streaming, pQueue: pq, moleculer: mol });
   }
   return rows;
 }
@@ -284,6 +293,14 @@ export async function run() {
       'tasks/s',
       '≥ 1,000,000',
       r.switchboard >= 1e6,
+    );
+    add(
+      'throughput',
+      `switchboard CPU per task, ${d} queued (best run)`,
+      r.cpuUs,
+      'µs',
+      '',
+      undefined,
     );
     if (!Number.isNaN(r.streaming)) {
       add(

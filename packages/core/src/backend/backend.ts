@@ -60,6 +60,12 @@ export interface Backend {
   readonly name: string;
   /** Whether acknowledged state survives a crash of this process. */
   readonly durable: boolean;
+  /**
+   * Optional: `true` when every record this backend returns is its live stored object,
+   * which later transitions update in place (an in-memory backend). Switchboard then reads
+   * a task's status from the record `enqueue` returned instead of calling `get`.
+   */
+  readonly liveRecords?: boolean;
 
   /** Opens connections / replays the journal. Idempotent. */
   open(): Promise<void>;

@@ -46,6 +46,8 @@ const EXPIRED: TaskError = Object.freeze({
 export class MemoryBackend implements Backend {
   readonly name = 'memory';
   readonly durable = false;
+  /** Every record returned is the stored one, updated in place by later transitions. */
+  readonly liveRecords = true;
 
   private readonly store: MemoryStore;
   private closed = false;
@@ -84,12 +86,11 @@ export class MemoryBackend implements Backend {
           results[i] = { task: tasks.get(firstId) as TaskRecord, created: false };
           continue;
         }
-        if (tasks.has(t.id)) {
+        if (!tasks.add(t.id, t)) {
           throw new SwitchboardError('conflict', `[memory] task ${t.id} already exists`, {
             details: { index: i, id: t.id },
           });
         }
-        tasks.set(t.id, t);
         if (key !== undefined) idempotency.set(key, t.id);
         results[i] = { task: t, created: true };
       }

@@ -4,6 +4,7 @@ import type { QueueStats } from './backend.js';
 import type { ResolvedMemoryOptions } from './memory-options.js';
 import { RetentionQueue } from './retention-queue.js';
 import type { TaskError, TaskRecord } from './task.js';
+import { TaskIndex } from './task-index.js';
 import { TimeHeap } from './time-heap.js';
 
 /**
@@ -49,7 +50,7 @@ const COMPACT_SLACK = 1024;
  * for good: only dead tasks are replayed).
  */
 export class MemoryStore {
-  tasks = new Map<string, TaskRecord>();
+  readonly tasks = new TaskIndex<TaskRecord>();
   idempotency = new Map<string, string>();
   lanes = new Map<string, Lane>();
   /** Queued tasks waiting for their `availableAt` (rare: delays and backoffs). */
@@ -280,7 +281,7 @@ export class MemoryStore {
 
   /** Drops everything held. */
   clear(): void {
-    this.tasks = new Map();
+    this.tasks.clear();
     this.idempotency = new Map();
     this.lanes = new Map();
     this.delayedTasks = new Set();

@@ -145,8 +145,13 @@ export class EventBus {
     return delivered;
   }
 
-  /** True when publishing to `topic` would reach at least one subscription (before filters). */
+  /**
+   * True when publishing to `topic` would reach at least one subscription (before filters).
+   * Hot paths ask this before building an event; with no subscription at all it costs one
+   * comparison (a malformed topic then answers `false` rather than throwing).
+   */
   hasSubscribers(topic: string): boolean {
+    if (this.count === 0) return false;
     return (this.cache.get(topic) ?? this.resolve(topic)).length > 0;
   }
 

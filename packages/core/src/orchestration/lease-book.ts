@@ -1,7 +1,7 @@
-import type { Completion } from '../backend/backend.js';
 import type { TaskError, TaskRecord } from '../backend/task.js';
 import { isSwitchboardError, SwitchboardError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
+import { CompletionBatch } from './completion-batch.js';
 import type { Engine } from './engine.js';
 import type { InFlight, LeaseStage, PoolMember } from './pool-member.js';
 
@@ -27,13 +27,16 @@ export class LeaseBook {
   readonly #engine: Engine;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepAt = Number.POSITIVE_INFINITY;
-  /** Completions of this microtask turn, sent to the backend in one call at its end. */
-  #completing: InFlight[] = [];
-  #completions: Completion[] = [];
-  readonly #flush = () => this.#flushCompletions();
+  readonly #batch: CompletionBatch;
+  readonly #scratch = { ok: true, latencyMs: 0 };
 
   constructor(engine: Engine) {
     this.#engine = engine;
+    this.#batch = new CompletionBatch(
+      engine,
+      (record, entry, now) => this.completed(record, entry, now),
+      (error) => this.#lost(error),
+    );
   }
 
   /** Records a fresh lease (not yet given to an agent). */
@@ -98,45 +101,12 @@ export class LeaseBook {
    */
   complete(entry: InFlight, result: unknown): void {
     this.detach(entry);
-    if (this.#completing.length === 0) queueMicrotask(this.#flush);
-    this.#completing.push(entry);
-    this.#completions.push({ id: entry.task.id, leaseToken: entry.token, result });
-  }
-
-  #flushCompletions(): void {
-    const entries = this.#completing;
-    const completions = this.#completions;
-    this.#completing = [];
-    this.#completions = [];
-    const engine = this.#engine;
-    const backend = engine.backend;
-    const now = engine.now();
-    if (backend.completeMany === undefined) {
-      for (let i = 0; i < entries.length; i++) {
-        const c = completions[i] as Completion;
-        backend.complete(c.id, c.leaseToken, c.result, now).then(
-          (record) => this.completed(record, entries[i]),
-          (error: unknown) => this.#lost(error),
-        );
-      }
-      return;
-    }
-    backend.completeMany(completions, now).then(
-      (outcomes) => {
-        for (let i = 0; i < entries.length; i++) {
-          const outcome = outcomes[i];
-          if (outcome instanceof Error || outcome === undefined) this.#lost(outcome);
-          else this.completed(outcome, entries[i]);
-        }
-      },
-      (error: unknown) => this.#lost(error),
-    );
+    this.#batch.add(entry, result);
   }
 
   /** After a successful complete: waiters, counters, events, strategy and health feedback. */
-  completed(record: TaskRecord, entry: InFlight | undefined): void {
+  completed(record: TaskRecord, entry: InFlight | undefined, now = this.#engine.now()): void {
     const engine = this.#engine;
-    const now = engine.now();
     engine.tracker.completed(record, now);
     engine.tracker.ended(record);
     if (engine.taskPolicies.size > 0) engine.taskPolicies.delete(record.id);
@@ -285,7 +255,11 @@ export class LeaseBook {
   #outcome(agentId: string, ok: boolean, now: number, entry: InFlight): void {
     const engine = this.#engine;
     engine.recovery.onTaskOutcome?.(agentId, ok, now);
-    engine.monitor.recordTask(agentId, { ok, latencyMs: now - entry.startedAt });
+    // One scratch object for every call: recordTask reads it and keeps nothing of it.
+    const outcome = this.#scratch;
+    outcome.ok = ok;
+    outcome.latencyMs = now - entry.startedAt;
+    engine.monitor.recordTask(agentId, outcome);
   }
 
   /** A lost race is normal (the task was cancelled or expired meanwhile); else report it. */

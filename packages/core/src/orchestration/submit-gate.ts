@@ -30,7 +30,12 @@ function limiter(spec: TokenBucketOptions | RateLimiter | undefined): RateLimite
  * token buckets per submitter and per capability.
  */
 export class SubmitGate {
-  readonly #keys: LRUCache<string, string>;
+  // Made on the first key: an LRUCache allocates its arrays for `max` keys up front (4.4 MB
+  // at the default), a cost a Switchboard that never sees an idempotency key need not pay.
+  #keys: LRUCache<string, string> | undefined;
+  readonly #max: number;
+  readonly #ttl: number;
+  readonly #now: () => number;
   readonly #perSubmitter: RateLimiter | undefined;
   readonly #perCapability: RateLimiter | undefined;
 
@@ -46,17 +51,25 @@ export class SubmitGate {
         details: { max, ttlMs: ttl },
       });
     }
-    this.#keys = new LRUCache({ max, ttl, ttlAutopurge: false, perf: { now } });
+    this.#max = max;
+    this.#ttl = ttl;
+    this.#now = now;
     this.#perSubmitter = limiter(limits.perSubmitter);
     this.#perCapability = limiter(limits.perCapability);
   }
 
   /** The id of the task first submitted with `key`, within the window. */
   known(key: string): string | undefined {
-    return this.#keys.get(key);
+    return this.#keys?.get(key);
   }
 
   remember(key: string, id: string): void {
+    this.#keys ??= new LRUCache({
+      max: this.#max,
+      ttl: this.#ttl,
+      ttlAutopurge: false,
+      perf: { now: this.#now },
+    });
     this.#keys.set(key, id);
   }
 

@@ -153,19 +153,21 @@ export function toTaskRecord(
   return task;
 }
 
+function badExtra(prefix: string, field: string, message: string): SwitchboardError {
+  return new SwitchboardError('invalid_request', `${prefix}${field}: ${message}`, {
+    details: [{ path: `${prefix}${field}`, message }],
+  });
+}
+
 function checkExtras(input: SubmitInput, prefix: string): void {
-  const bad = (field: string, message: string) =>
-    new SwitchboardError('invalid_request', `${prefix}${field}: ${message}`, {
-      details: [{ path: `${prefix}${field}`, message }],
-    });
   if (input.policy !== undefined && !ASSIGNMENT_POLICIES.includes(input.policy)) {
-    throw bad('policy', `must be one of ${ASSIGNMENT_POLICIES.join(', ')}`);
+    throw badExtra(prefix, 'policy', `must be one of ${ASSIGNMENT_POLICIES.join(', ')}`);
   }
   if (input.submitter !== undefined && !isKey(input.submitter)) {
-    throw bad('submitter', 'must be a non-empty string of at most 256 characters');
+    throw badExtra(prefix, 'submitter', 'must be a non-empty string of at most 256 characters');
   }
   if (input.signal !== undefined && typeof input.signal?.aborted !== 'boolean') {
-    throw bad('signal', 'must be an AbortSignal');
+    throw badExtra(prefix, 'signal', 'must be an AbortSignal');
   }
 }
 

@@ -1,54 +1,21 @@
-import { type TaskRecord, TERMINAL_STATUSES } from '../backend/task.js';
+import type { TaskRecord } from '../backend/task.js';
 import { SwitchboardError } from '../errors.js';
 import type { Engine } from './engine.js';
 import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
+import { Handle } from './task-handle.js';
 import { nextTaskId } from './task-id.js';
 import { type SubmitInput, type TaskDefaults, toTaskRecord } from './task-input.js';
-import { type TaskHandle, terminalError, type Waiter } from './task-tracker.js';
+import { isTerminal, type TaskHandle, type Waiter } from './task-tracker.js';
 
 function notFound(id: string): SwitchboardError {
   return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
 }
 
-/**
- * The handle `submit` returns; its `result` promise is made on first access, and the handle
- * itself is what the tracker calls back when the task ends (no closure or waiter per task).
- */
-class Handle<O> implements TaskHandle<O> {
-  #result: Promise<O> | undefined;
-  #resolve: ((value: O) => void) | undefined;
-  #reject: ((error: Error) => void) | undefined;
-  constructor(
-    readonly id: string,
-    readonly created: boolean,
-    private readonly intake: TaskIntake,
-  ) {}
-
-  get result(): Promise<O> {
-    if (this.#result === undefined) {
-      this.#result = new Promise<O>((resolve, reject) => {
-        this.#resolve = resolve;
-        this.#reject = reject;
-      });
-      this.intake.await(this);
-    }
-    return this.#result;
-  }
-
-  cancel(): Promise<TaskRecord> {
-    return this.intake.cancel(this.id);
-  }
-
-  /** The task ended (a {@link Waiter} callback). */
-  resolve(record: TaskRecord): void {
-    if (record.status === 'completed') this.#resolve?.(record.result as O);
-    else this.#reject?.(terminalError(record));
-  }
-
-  reject(error: Error): void {
-    this.#reject?.(error);
-  }
+function countByCapability(records: readonly TaskRecord[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.capability, (counts.get(r.capability) ?? 0) + 1);
+  return counts;
 }
 
 /**
@@ -94,10 +61,12 @@ export class TaskIntake {
       throw new SwitchboardError('invalid_request', 'tasks: expected at least one task');
     }
     const now = engine.now();
-    const records: TaskRecord[] = [];
+    const n = inputs.length;
+    const records: TaskRecord[] = new Array(n);
     const issues: unknown[] = [];
     let firstError: SwitchboardError | undefined;
-    for (let i = 0; i < inputs.length; i++) {
+    let keyed = false;
+    for (let i = 0; i < n; i++) {
       try {
         const input = inputs[i] as SubmitInput;
         const record = toTaskRecord(
@@ -108,7 +77,8 @@ export class TaskIntake {
           single ? '' : `tasks.${i}.`,
         );
         this.#check(input, record);
-        records.push(record);
+        if (record.idempotencyKey !== undefined) keyed = true;
+        records[i] = record;
       } catch (error) {
         if (!(error instanceof SwitchboardError) || error.code !== 'invalid_request') throw error;
         firstError ??= error;
@@ -120,28 +90,30 @@ export class TaskIntake {
         ? firstError
         : new SwitchboardError('invalid_request', firstError.message, { details: issues });
     }
-    const handles: (TaskHandle | undefined)[] = new Array(records.length);
-    const fresh: TaskRecord[] = [];
-    const counts = new Map<string, number>();
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i] as TaskRecord;
-      const key = record.idempotencyKey;
-      const known = key === undefined ? undefined : this.#gate.known(key);
-      if (known !== undefined) handles[i] = new Handle(known, false, this);
-      else {
-        fresh.push(record);
-        counts.set(record.capability, (counts.get(record.capability) ?? 0) + 1);
+    const handles: (TaskHandle | undefined)[] = new Array(n);
+    // Without idempotency keys every record is fresh: no second array, no lookups.
+    let fresh = records;
+    if (keyed) {
+      fresh = [];
+      for (let i = 0; i < n; i++) {
+        const record = records[i] as TaskRecord;
+        const key = record.idempotencyKey;
+        const known = key === undefined ? undefined : this.#gate.known(key);
+        if (known !== undefined) handles[i] = new Handle(known, false, this, undefined);
+        else fresh.push(record);
       }
     }
     if (fresh.length > 0) {
-      if (this.#gate.limited) this.#gate.admit(records[0]?.submitter, counts, now);
+      if (this.#gate.limited)
+        this.#gate.admit(records[0]?.submitter, countByCapability(fresh), now);
       const results = await engine.backend.enqueue(fresh);
+      const live = engine.backend.liveRecords === true;
       let k = 0;
       for (let i = 0; i < records.length; i++) {
         if (handles[i] !== undefined) continue;
         const { task, created } = results[k++] as { task: TaskRecord; created: boolean };
         this.#accepted(inputs[i] as SubmitInput, task, created, now);
-        handles[i] = new Handle(task.id, created, this);
+        handles[i] = new Handle(task.id, created, this, live ? task : undefined);
       }
     }
     return handles as TaskHandle[];
@@ -208,14 +180,20 @@ export class TaskIntake {
   }
 
   /** Settles `handle` once its task is terminal (at once when it already is). */
-  await(handle: Waiter & { readonly id: string }): void {
+  await(handle: Handle<unknown>, live: TaskRecord | undefined): void {
     const engine = this.#engine;
     const id = handle.id;
+    if (live !== undefined) {
+      // The backend's own record: its status is current, no lookup needed.
+      if (isTerminal(live.status)) handle.resolve(live);
+      else engine.tracker.wait(id, handle);
+      return;
+    }
     engine.tracker.wait(id, handle);
     engine.backend.get(id).then(
       (record) => {
         if (record === undefined) handle.reject(notFound(id));
-        else if (TERMINAL_STATUSES.has(record.status)) engine.tracker.ended(record);
+        else if (isTerminal(record.status)) engine.tracker.ended(record);
       },
       (error: unknown) => handle.reject(error as Error),
     );
@@ -241,18 +219,19 @@ export class TaskIntake {
     const engine = this.#engine;
     if (!(waitMs >= 0)) throw new SwitchboardError('invalid_request', 'waitMs must be ≥ 0');
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let off = () => {};
+    let waiter: Waiter | undefined;
     const ended = new Promise<void>((resolve) => {
-      off = engine.tracker.wait(id, { resolve: () => resolve(), reject: () => resolve() });
+      waiter = { resolve: () => resolve(), reject: () => resolve() };
+      engine.tracker.wait(id, waiter);
       if (waitMs > 0) timer = setTimeout(resolve, waitMs);
     });
     try {
       const now = await this.get(id);
-      if (TERMINAL_STATUSES.has(now.status) || waitMs === 0) return now;
+      if (isTerminal(now.status) || waitMs === 0) return now;
       await ended;
       return await this.get(id);
     } finally {
-      off();
+      engine.tracker.unwait(id, waiter as Waiter);
       if (timer !== undefined) clearTimeout(timer);
     }
   }

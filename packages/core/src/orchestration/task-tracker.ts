@@ -1,4 +1,5 @@
-import { type TaskRecord, TERMINAL_STATUSES } from '../backend/task.js';
+import type { TaskRecord, TaskStatus } from '../backend/task.js';
+import { TaskIndex } from '../backend/task-index.js';
 import { SwitchboardError } from '../errors.js';
 
 /** Who is told when a task ends. */
@@ -17,6 +18,11 @@ export interface TaskCounters {
 }
 
 const LATENCY_SAMPLES = 1024;
+
+/** True for `completed`, `dead` and `cancelled` (the hot path's test, without a set lookup). */
+export function isTerminal(status: TaskStatus): boolean {
+  return status === 'completed' || status === 'dead' || status === 'cancelled';
+}
 const THROUGHPUT_WINDOW_S = 10;
 
 /** The error a caller awaiting a task's result gets when it ended without one. */
@@ -50,46 +56,55 @@ export class TaskTracker {
     cancelled: 0,
   };
   // One waiter per task is the rule (its handle); a list only when several wait on one task.
-  readonly #waiters = new Map<string, Waiter | Waiter[]>();
+  // Kept by the id's counter (see TaskIndex): a lookup stays cheap however deep the queue.
+  readonly #waiters = new TaskIndex<Waiter | Waiter[]>();
   readonly #latencies = new Float64Array(LATENCY_SAMPLES);
   #latencyCount = 0;
   readonly #buckets = new Float64Array(THROUGHPUT_WINDOW_S);
   readonly #bucketSecond = new Float64Array(THROUGHPUT_WINDOW_S);
   #startedAt: number;
+  /** Set by {@link rejectAll}: a waiter that comes later is rejected with it at once. */
+  #closed: Error | undefined;
 
   constructor(now: number) {
     this.#startedAt = now;
   }
 
   /** Calls back once the task of `id` is terminal (or rejects at shutdown). */
-  wait(id: string, waiter: Waiter): () => void {
+  wait(id: string, waiter: Waiter): void {
+    if (this.#closed !== undefined) {
+      waiter.reject(this.#closed);
+      return;
+    }
+    if (this.#waiters.add(id, waiter)) return;
     const current = this.#waiters.get(id);
-    if (current === undefined) this.#waiters.set(id, waiter);
-    else if (Array.isArray(current)) current.push(waiter);
-    else this.#waiters.set(id, [current, waiter]);
-    return () => {
-      const now = this.#waiters.get(id);
-      if (now === waiter) this.#waiters.delete(id);
-      else if (Array.isArray(now)) {
-        const rest = now.filter((w) => w !== waiter);
-        if (rest.length === 0) this.#waiters.delete(id);
-        else this.#waiters.set(id, rest);
-      }
-    };
+    if (Array.isArray(current)) current.push(waiter);
+    else this.#waiters.set(id, [current as Waiter, waiter]);
+  }
+
+  /** Forgets a waiter added by {@link wait} (harmless when it was already called back). */
+  unwait(id: string, waiter: Waiter): void {
+    const now = this.#waiters.get(id);
+    if (now === waiter) this.#waiters.delete(id);
+    else if (Array.isArray(now)) {
+      const rest = now.filter((w) => w !== waiter);
+      if (rest.length === 0) this.#waiters.delete(id);
+      else this.#waiters.set(id, rest);
+    }
   }
 
   /** Tells the waiters of a record that is terminal. */
   ended(record: TaskRecord): void {
-    if (this.#waiters.size === 0 || !TERMINAL_STATUSES.has(record.status)) return;
-    const waiting = this.#waiters.get(record.id);
+    if (this.#waiters.size === 0 || !isTerminal(record.status)) return;
+    const waiting = this.#waiters.take(record.id);
     if (waiting === undefined) return;
-    this.#waiters.delete(record.id);
     if (Array.isArray(waiting)) for (const waiter of waiting) waiter.resolve(record);
     else waiting.resolve(record);
   }
 
   /** Rejects every waiter (shutdown: their tasks stay in the backend, unfinished). */
   rejectAll(error: Error): void {
+    this.#closed = error;
     const all = [...this.#waiters.values()];
     this.#waiters.clear();
     for (const waiting of all) {

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { TaskIndex } from '../../src/backend/task-index.js';
+import { nextTaskId } from '../../src/orchestration/task-id.js';
+
+describe('TaskIndex', () => {
+  it('stores, finds and removes the ids this process mints, page after page', () => {
+    const index = new TaskIndex<number>();
+    const ids = Array.from({ length: 3_000 }, () => nextTaskId());
+    for (const [i, id] of ids.entries()) expect(index.add(id, i)).toBe(true);
+    expect(index.size).toBe(3_000);
+    expect(index.get(ids[1_500] as string)).toBe(1_500);
+    expect(index.has(ids[2_999] as string)).toBe(true);
+    expect(index.add(ids[7] as string, -1)).toBe(false);
+    expect(index.get(ids[7] as string)).toBe(7);
+    index.set(ids[7] as string, 70);
+    expect(index.get(ids[7] as string)).toBe(70);
+    expect(index.take(ids[7] as string)).toBe(70);
+    expect(index.take(ids[7] as string)).toBeUndefined();
+    expect(index.delete(ids[8] as string)).toBe(true);
+    expect(index.delete(ids[8] as string)).toBe(false);
+    expect(index.size).toBe(2_998);
+    // Emptied pages are dropped, and an id of a dropped page is simply unknown.
+    for (const id of ids.slice(0, 2_048)) index.delete(id);
+    expect(index.get(ids[100] as string)).toBeUndefined();
+    expect(index.delete(ids[100] as string)).toBe(false);
+    expect(index.size).toBe(952);
+    expect([...index.values()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 952 }, (_, i) => i + 2_048),
+    );
+    // A dropped page comes back when one of its ids is added again.
+    expect(index.add(ids[0] as string, 0)).toBe(true);
+    expect(index.get(ids[0] as string)).toBe(0);
+  });
+
+  it('keeps any other id in a map, apart from minted ones with the same counter', () => {
+    const index = new TaskIndex<string>();
+    const mine = nextTaskId();
+    const counter = mine.slice(mine.lastIndexOf('-') + 1);
+    const foreign = [`${'z'.repeat(21)}-${counter}`, 't1', `${mine.slice(0, -1)}A`, ''];
+    expect(index.add(mine, 'mine')).toBe(true);
+    for (const id of foreign) expect(index.add(id, id)).toBe(true);
+    expect(index.add('t1', 'again')).toBe(false);
+    expect(index.get(mine)).toBe('mine');
+    for (const id of foreign) expect(index.get(id)).toBe(id);
+    expect(index.size).toBe(5);
+    index.set('t1', 'T1');
+    expect(index.take('t1')).toBe('T1');
+    expect(index.take('t1')).toBeUndefined();
+    expect(index.delete('')).toBe(true);
+    expect(index.delete('nope')).toBe(false);
+    expect([...index.values()].sort()).toEqual(['mine', foreign[0], foreign[2]].sort());
+    index.clear();
+    expect(index.size).toBe(0);
+    expect(index.get(mine)).toBeUndefined();
+  });
+});
