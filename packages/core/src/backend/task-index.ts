@@ -1,4 +1,4 @@
-import { taskSeq } from '../orchestration/task-id.js';
+import { taskSeq } from './task-id.js';
 
 // 1,024 slots a page: 8 KiB of pointers, small enough that a page of ids mostly ended is
 // little waste, large enough that the page map stays small (a thousand pages for 1M tasks).

@@ -1,10 +1,10 @@
 import type { TaskRecord } from '../backend/task.js';
+import { nextTaskId } from '../backend/task-id.js';
 import { SwitchboardError } from '../errors.js';
 import type { Engine } from './engine.js';
 import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
 import { Handle } from './task-handle.js';
-import { nextTaskId } from './task-id.js';
 import { type SubmitInput, type TaskDefaults, toTaskRecord } from './task-input.js';
 import { isTerminal, type TaskHandle, type Waiter } from './task-tracker.js';
 

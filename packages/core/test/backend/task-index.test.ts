@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { nextTaskId } from '../../src/backend/task-id.js';
 import { TaskIndex } from '../../src/backend/task-index.js';
-import { nextTaskId } from '../../src/orchestration/task-id.js';
 
 describe('TaskIndex', () => {
   it('stores, finds and removes the ids this process mints, page after page', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextTaskId, TASK_ID_PREFIX_LENGTH, taskSeq } from '../../src/orchestration/task-id.js';
+import { nextTaskId, TASK_ID_PREFIX_LENGTH, taskSeq } from '../../src/backend/task-id.js';
 
 describe('nextTaskId', () => {
   it('makes distinct ids that share a random fixed-length prefix and count in base36', () => {
