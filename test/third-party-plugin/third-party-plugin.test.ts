@@ -237,13 +237,19 @@ describe('the plugin inside a Switchboard', () => {
     await vi.advanceTimersByTimeAsync(500);
     expect(actions).toEqual(['restart', 'restart', 'give_up']);
     expect(sb.listAgents().filter((a) => a.state === 'ready')).toEqual([]);
-    // The task was never lost: each crash put it back to the queue.
-    expect(await sb.get(id)).toMatchObject({ status: 'queued', error: { code: 'agent_failed' } });
+    // The task was never lost: each crash put it back to the queue, and only the three runs
+    // counted as attempts (none burnt on an agent that had already failed).
+    expect(await sb.get(id)).toMatchObject({
+      status: 'queued',
+      attempts: 3,
+      error: { code: 'agent_failed' },
+    });
     const steady = defineAgent({ name: 'steady', capabilities: ['gpu'], handle: () => 'done' });
     await settle(sb.addAgent(steady));
     expect(await settle(sb.waitFor(id, 1_000))).toMatchObject({
       status: 'completed',
       result: 'done',
+      attempts: 4,
     });
     await settle(sb.shutdown({ drain: false }));
   });

@@ -173,6 +173,8 @@ export class TaskDistributor {
     if (pending !== undefined) {
       this.#pending.delete(capability);
       this.#placeAll(pending, candidates);
+      // Placing may have failed an agent (a synchronous crash): count only who is still live.
+      candidates = engine.pool.candidates(capability);
     }
     let free = freeSlots(candidates);
     while (free > 0 && !this.#stopped) {
@@ -190,7 +192,8 @@ export class TaskDistributor {
       const entries = tasks.map((task) => engine.book.add(task, 'pending'));
       this.#placeAll(entries, candidates);
       if (tasks.length < max) return;
-      free = freeSlots(candidates);
+      // Re-read: an agent that failed while its batch was placed must not be leased more for.
+      free = freeSlots(engine.pool.candidates(capability));
     }
   }
 
