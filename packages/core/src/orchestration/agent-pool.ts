@@ -382,6 +382,7 @@ export class AgentPool {
     engine.monitor.track(agent.id, {
       heartbeatIntervalMs: agent.config.heartbeatIntervalMs,
       heartbeatTimeoutMs: agent.config.heartbeatTimeoutMs,
+      ...engine.errorRate,
       // A passing check is the in-process agent's heartbeat.
       healthCheck:
         check === undefined ? () => true : () => agent.checkHealth().then((h) => h.healthy),

@@ -72,6 +72,7 @@ export function createEngine(
     heartbeatTimeoutMs,
     failureWindowMs: positive('failureWindowMs', options.failureWindowMs, 60_000),
     hungGraceMs: positive('hungGraceMs', options.hungGraceMs, 1_000),
+    errorRate: errorRateRule(options.errorRate),
     running: false,
     emit: (topic: string, data: () => object) => {
       // Event data is built only when someone listens: the hot path pays one map lookup.
@@ -90,4 +91,22 @@ export function createEngine(
   engine.failures = new AgentFailures(engine);
   engine.pool = new AgentPool(engine);
   return engine;
+}
+
+/** The `errorRate` option as HealthMonitor track options (which validate the numbers). */
+function errorRateRule(rule: SwitchboardOptions['errorRate']): {
+  errorRateThreshold?: number;
+  minSamples?: number;
+} {
+  if (rule === undefined) return {};
+  const { threshold, minSamples } = rule;
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) {
+    throw new SwitchboardError('invalid_config', 'errorRate.threshold must be a number in 0..1');
+  }
+  if (minSamples !== undefined && !(Number.isInteger(minSamples) && minSamples >= 1)) {
+    throw new SwitchboardError('invalid_config', 'errorRate.minSamples must be an integer ≥ 1');
+  }
+  return rule.minSamples === undefined
+    ? { errorRateThreshold: rule.threshold }
+    : { errorRateThreshold: rule.threshold, minSamples: rule.minSamples };
 }

@@ -37,6 +37,8 @@ export interface Engine {
   readonly failureWindowMs: number;
   /** Grace after an attempt timed out before an agent whose every slot hangs is failed. */
   readonly hungGraceMs: number;
+  /** The error-rate failure rule of every tracked agent, as HealthMonitor track options. */
+  readonly errorRate: { errorRateThreshold?: number; minSamples?: number };
   pool: AgentPool;
   book: LeaseBook;
   tracker: TaskTracker;

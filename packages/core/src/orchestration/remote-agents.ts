@@ -127,6 +127,7 @@ export class RemoteAgents {
     engine.monitor.track(id, {
       heartbeatIntervalMs: engine.heartbeatIntervalMs,
       heartbeatTimeoutMs: engine.heartbeatTimeoutMs,
+      ...engine.errorRate,
     });
     engine.pool.register(member);
     return this.view(member);

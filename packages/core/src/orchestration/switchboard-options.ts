@@ -50,6 +50,11 @@ export interface SwitchboardOptions {
   readonly failureWindowMs?: number;
   /** Grace before an agent whose every slot hangs past its timeout is failed (default 1 000). */
   readonly hungGraceMs?: number;
+  /**
+   * Fail an agent (reason `error_rate`) whose moving error rate of task outcomes passes
+   * `threshold` (0..1) once it has `minSamples` outcomes (default 10). Off unless given.
+   */
+  readonly errorRate?: { readonly threshold: number; readonly minSamples?: number };
   /** The health monitor's sweep interval (default 100 ms). */
   readonly healthSweepIntervalMs?: number;
   /** The clock, epoch ms (tests). */

@@ -257,4 +257,41 @@ describe('agent failures', () => {
     expect((await sb.stats()).queue).toMatchObject({ depth: 1, byPriority: { low: 1 } });
     await sb.shutdown({ drain: false });
   });
+  it('fails an agent whose error rate passes the errorRate threshold, and its work moves on', async () => {
+    const seen: AgentFailure[] = [];
+    const flaky = defineAgent({
+      name: 'flaky',
+      capabilities: ['job'],
+      handle: () => {
+        throw new SwitchboardError('task_failed', 'upstream 502', { retryable: true });
+      },
+    });
+    const sb = createSwitchboard({
+      agents: [flaky],
+      errorRate: { threshold: 0.5, minSamples: 3 },
+      recovery: recovery(() => ({ action: 'give_up', reason: 'test' }), seen),
+      retry: { initialDelayMs: 1, maxDelayMs: 1, jitter: 0 },
+    });
+    await sb.start();
+    const handle = await sb.submit({ capability: 'job', maxAttempts: 10 });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(seen.map((f) => f.reason)).toEqual(['error_rate']);
+    expect(sb.listAgents()).toEqual([]);
+    // Three failed attempts, then no agent: the task waits in the queue, not lost.
+    expect(await sb.get(handle.id)).toMatchObject({ status: 'queued', attempts: 3 });
+    const steady = defineAgent({ name: 'steady', capabilities: ['job'], handle: () => 'ok' });
+    await sb.addAgent(steady);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await handle.result).toBe('ok');
+    await sb.shutdown({ drain: false });
+  });
+
+  it('rejects an errorRate threshold outside 0..1 at createSwitchboard', () => {
+    expect(() => createSwitchboard({ errorRate: { threshold: 2 } })).toThrow(
+      /errorRate.threshold must be a number in 0..1/,
+    );
+    expect(() => createSwitchboard({ errorRate: { threshold: 0.5, minSamples: 0 } })).toThrow(
+      /errorRate.minSamples/,
+    );
+  });
 });
