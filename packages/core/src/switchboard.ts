@@ -53,7 +53,12 @@ export class Switchboard {
     this.backend = engine.backend;
     this.#engine = engine;
     this.pool = engine.pool;
-    const gate = new SubmitGate(options.idempotency, options.rateLimits, engine.now);
+    const gate = new SubmitGate(
+      options.idempotency,
+      options.rateLimits,
+      engine.now,
+      options.createRateLimiter,
+    );
     this.#intake = new TaskIntake(engine, options, gate);
     this.#entries = (options.agents ?? []).map((a) =>
       isAgentDefinition(a) || !('definition' in a)

@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
-import { createSwitchboard, SwitchboardError } from '@switchboard/core';
+import {
+  createSwitchboard,
+  type PriorityQueue,
+  type RateLimiter,
+  SwitchboardError,
+  type TokenBucketOptions,
+} from '@switchboard/core';
 import { builtinPlugin } from '@switchboard/plugins';
 import { createApp } from './app.js';
 import {
@@ -67,21 +73,60 @@ async function resolvePlugins(plugins: readonly unknown[]): Promise<unknown[]> {
   );
 }
 
-/** Which hot path is live: `@switchboard/native`'s loader, or the TypeScript one. */
-async function hotPath(): Promise<string> {
+type NativeModule = typeof import('@switchboard/native');
+
+/** The hot path the server runs on: the factories it passes to core, and what they make. */
+interface HotPath {
+  /** For the startup line: which implementation serves which part, or why none is native. */
+  readonly label: string;
+  /** The memory backend's queue factory, when native is loaded and the memory backend runs. */
+  readonly createQueue?: <T>() => PriorityQueue<T>;
+  /** The factory of core's submit rate limiters, when native is loaded. */
+  readonly createRateLimiter?: (options: TokenBucketOptions) => RateLimiter;
+}
+
+/**
+ * Wires `@switchboard/native` into core through its options when the addon loads. Each
+ * factory picks the implementation measured faster for how core calls it, and the label
+ * says what they actually make (checked on one instance each), not what was hoped for.
+ * `memoryQueue`: the memory backend runs, so its queues are ours to choose;
+ * `configLimiter`: the config file passes its own `createRateLimiter`, which is used.
+ */
+async function hotPath(memoryQueue: boolean, configLimiter: boolean): Promise<HotPath> {
+  const fromConfig = configLimiter ? ', config (limiter)' : '';
+  let native: NativeModule;
   try {
-    const native = (await import('@switchboard/native')) as {
-      loadNative?: () => { backend: string; reason?: string };
-    };
-    if (typeof native.loadNative !== 'function') return 'ts';
-    const loaded = native.loadNative();
-    return loaded.backend === 'native'
-      ? 'native'
-      : `ts${loaded.reason ? ` (${loaded.reason})` : ''}`;
-  } catch {
-    // No addon for this platform or runtime (or no FFI permission): the TS hot path runs.
-    return 'ts';
+    native = await import('@switchboard/native');
+  } catch (err) {
+    // The package itself is missing from this build or runtime: the TS hot path runs.
+    return { label: `ts (native addon not loaded: ${(err as Error).message})${fromConfig}` };
   }
+  const loaded = native.loadNative();
+  if (loaded.backend !== 'native') {
+    const reason = loaded.reason ?? 'no reason given';
+    return { label: `ts (native addon not loaded: ${reason})${fromConfig}` };
+  }
+  // The memory backend fills a lane with one pushMany per batch and drains it with popMany.
+  const createQueue = <T>() => native.createPriorityQueue<T>({ workload: 'batch' });
+  // Core checks each submit (or submit batch) with one tryAcquire per limiter: single calls.
+  const createRateLimiter = (options: TokenBucketOptions) =>
+    native.createRateLimiter(options, { workload: 'single' });
+  const uses = new Map<string, string[]>();
+  const use = (isNative: boolean, part: string) => {
+    const impl = isNative ? 'native' : 'ts';
+    uses.set(impl, [...(uses.get(impl) ?? []), part]);
+  };
+  if (memoryQueue) use(createQueue() instanceof native.NativePriorityQueue, 'queue');
+  if (!configLimiter) {
+    const probe = createRateLimiter({ capacity: 1, refillPerSec: 1 });
+    use(probe instanceof native.NativeRateLimiter, 'limiter');
+  }
+  const label = [...uses].map(([impl, parts]) => `${impl} (${parts.join(', ')})`).join(', ');
+  return {
+    label: label === '' ? fromConfig.slice(2) : `${label}${fromConfig}`,
+    ...(memoryQueue ? { createQueue } : {}),
+    ...(configLimiter ? {} : { createRateLimiter }),
+  };
 }
 
 /** A running server: its URL, and `stop()` which drains as SIGTERM does. */
@@ -134,10 +179,20 @@ export async function startServer(
   const backend = backendSpec(config.backend);
   const plugins = await resolvePlugins(config.plugins ?? []);
   const durable = await backendPlugin(backend?.name, plugins);
+  const own = (config.switchboard ?? {}) as { backend?: unknown; createRateLimiter?: unknown };
+  // The memory backend's queues are ours to pick unless the config file names a backend.
+  const hot = await hotPath(
+    backend === undefined && own.backend === undefined,
+    own.createRateLimiter !== undefined,
+  );
   const sb = createSwitchboard({
     ...(config.switchboard as object),
+    ...(hot.createRateLimiter === undefined ? {} : { createRateLimiter: hot.createRateLimiter }),
     plugins: [builtinPlugin, ...durable, ...plugins] as never,
     ...(backend === undefined ? {} : { backend }),
+    ...(hot.createQueue === undefined
+      ? {}
+      : { backend: { name: 'memory', options: { createQueue: hot.createQueue } } }),
     ...(config.heartbeatTimeoutMs === undefined
       ? {}
       : {
@@ -166,7 +221,7 @@ export async function startServer(
     ? 'on'
     : 'off';
   log(
-    `switchboard: serving ${url} on ${runtime.name} (backend ${config.backend}, hot path ${await hotPath()}, auth ${auth})`,
+    `switchboard: serving ${url} on ${runtime.name} (backend ${config.backend}, hot path ${hot.label}, auth ${auth})`,
   );
   let stopping: Promise<void> | undefined;
   const stop = () => {

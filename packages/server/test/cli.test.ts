@@ -1,13 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile, type RunningServer, startServer } from '../src/cli.js';
 import { nodeRuntime } from '../src/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
 const running: RunningServer[] = [];
 afterEach(async () => {
+  vi.unstubAllEnvs();
   for (const s of running.splice(0)) await s.stop();
 });
 
@@ -24,7 +25,16 @@ describe('startServer', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^switchboard: serving http:\/\/127\.0\.0\.1:\d+ on node \(backend memory, hot path (native|ts).*, auth off\)$/,
+      /^switchboard: serving http:\/\/127\.0\.0\.1:\d+ on node \(backend memory, hot path (native \(queue\), ts \(limiter\)|ts \(native addon not loaded: .+\)), auth off\)$/,
+    );
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  });
+
+  it('says the hot path is TypeScript, and why, when the native addon is not loaded', async () => {
+    vi.stubEnv('SWITCHBOARD_NATIVE', '0');
+    const { server, lines } = await start(['--port', '0']);
+    expect(lines[0]).toContain(
+      'hot path ts (native addon not loaded: SWITCHBOARD_NATIVE=0 forces the TypeScript fallback), auth off',
     );
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
@@ -118,6 +128,10 @@ describe('startServer with a durable backend', () => {
       });
     const first = await start(['--port', '0', '--backend', `journal:${journal}`]);
     expect(first.lines[0]).toContain(`backend journal:${journal}`);
+    // The journal keeps its own queues: only the limiter is the server's to pick.
+    expect(first.lines[0]).toMatch(
+      /hot path (ts \(limiter\)|ts \(native addon not loaded: .+\)), auth/,
+    );
     const queued = await (
       await post(`${first.server.url}/v1/tasks`, { capability: 'later' })
     ).json();

@@ -104,10 +104,13 @@ export class MemoryBackend implements Backend {
       }
       throw error;
     }
+    const created: TaskRecord[] = [];
     for (let k = 0; k < records.length; k++) {
       const r = results[k] as EnqueueResult;
-      if (r.created) store.queue(r.task, r.task.availableAt, r.task.updatedAt);
+      if (r.created) created.push(r.task);
     }
+    // One pushMany per capability: a native queue is crossed once per batch, not per task.
+    store.queueNew(created);
     store.flush();
     return results;
   }

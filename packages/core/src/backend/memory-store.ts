@@ -1,25 +1,11 @@
-import { BucketQueue } from '../messaging/bucket-queue.js';
 import { type Priority, priorityLevel } from '../messaging/priority.js';
 import type { QueueStats } from './backend.js';
+import { groupByLane, type Lane, levelsOf } from './memory-lane.js';
 import type { ResolvedMemoryOptions } from './memory-options.js';
 import { RetentionQueue } from './retention-queue.js';
 import type { TaskError, TaskRecord } from './task.js';
 import { TaskIndex } from './task-index.js';
 import { TimeHeap } from './time-heap.js';
-
-/**
- * One capability's queue of available tasks. Removal is lazy, as in the heaps: a cancelled
- * task stays in the queue, stale (its status is no longer `queued`), until it surfaces or
- * the queue is compacted; so queueing a task costs no handle and no map entry.
- */
-interface Lane {
-  readonly capability: string;
-  queue: BucketQueue<TaskRecord>;
-  /** Tasks of the queue that are live (queued); the rest are stale. */
-  live: number;
-  /** The operation that last scheduled an `onAvailable` call for this lane. */
-  mark: number;
-}
 
 /** What the memory backend holds, for capacity checks and tests (not part of `Backend`). */
 export interface MemoryBackendUsage {
@@ -27,7 +13,10 @@ export interface MemoryBackendUsage {
   tasks: number;
   /** Terminal records retained (bounded by `maxRetained` and `retainMs`). */
   retained: number;
-  /** Slots allocated by the capability queues (shrinks as they drain). */
+  /**
+   * Slots allocated by the capability queues (shrinks as they drain), as their `capacity`
+   * reports it; a queue implementation without `capacity` counts its `size`.
+   */
   queueSlots: number;
   /** Entries of the delay and lease-expiry heaps, stale ones included. */
   heapEntries: number;
@@ -81,16 +70,29 @@ export class MemoryStore {
 
   /** Makes `t` queued: available at once when `availableAt ≤ now`, else delayed. */
   queue(t: TaskRecord, availableAt: number, now: number): void {
+    if (this.hold(t, availableAt, now)) this.makeAvailable(t);
+  }
+
+  /**
+   * Queues new tasks as `queue(t, t.availableAt, t.updatedAt)` would each, but the available
+   * ones enter their lanes with one `pushMany` per lane.
+   */
+  queueNew(ts: readonly TaskRecord[]): void {
+    const available: TaskRecord[] = [];
+    for (const t of ts) if (this.hold(t, t.availableAt, t.updatedAt)) available.push(t);
+    this.makeAvailableMany(available);
+  }
+
+  /** Counts `t` as queued; delays it when `availableAt > now`, else answers true. */
+  private hold(t: TaskRecord, availableAt: number, now: number): boolean {
     t.status = 'queued';
     t.availableAt = availableAt;
     this.queuedByLevel[priorityLevel(t.priority)]++;
-    if (availableAt > now) {
-      this.delayed.push(availableAt, t);
-      this.delayedTasks.add(t);
-      this.delayedCount++;
-    } else {
-      this.makeAvailable(t);
-    }
+    if (availableAt <= now) return true;
+    this.delayed.push(availableAt, t);
+    this.delayedTasks.add(t);
+    this.delayedCount++;
+    return false;
   }
 
   /**
@@ -138,12 +140,11 @@ export class MemoryStore {
 
   /** Rebuilds a lane's queue with its live entries only, in order (`leaving` is being cancelled). */
   private compactLane(lane: Lane, leaving: TaskRecord): void {
-    const all = lane.queue.popMany(lane.queue.size);
-    const queue = new BucketQueue<TaskRecord>();
-    for (const t of all) {
-      if (t.status === 'queued' && t !== leaving) queue.push(t, priorityLevel(t.priority));
-    }
-    lane.queue = queue;
+    const keep = lane.queue
+      .popMany(lane.queue.size)
+      .filter((t) => t.status === 'queued' && t !== leaving);
+    lane.queue = this.options.createQueue<TaskRecord>();
+    if (keep.length > 0) lane.queue.pushMany(keep, levelsOf(keep));
   }
 
   /** Records a lease's expiry (a new lease or an extension, which leaves a stale entry). */
@@ -166,16 +167,20 @@ export class MemoryStore {
     if (this.leases.size > 2 * this.leasedCount + COMPACT_SLACK) this.leases.compact(isLeaseEntry);
   }
 
-  /** Moves delayed tasks that are due at `now` into their queues. */
+  /** Moves delayed tasks that are due at `now` into their queues (one `pushMany` a lane). */
   promote(now: number): void {
     const heap = this.delayed;
+    let due: TaskRecord[] | undefined;
     for (let at = heap.peekAt(); at !== undefined && at <= now; at = heap.peekAt()) {
       const t = heap.pop();
       if (!isDelayedEntry(at, t)) continue;
       this.delayedTasks.delete(t);
       this.delayedCount--;
-      this.makeAvailable(t);
+      // Allocated only when something is due: every lease calls promote.
+      if (due === undefined) due = [t];
+      else due.push(t);
     }
+    if (due !== undefined) this.makeAvailableMany(due);
   }
 
   /** Ends the leases expired at `now` (as `endLease` does) and returns their tasks. */
@@ -270,7 +275,10 @@ export class MemoryStore {
 
   usage(): MemoryBackendUsage {
     let queueSlots = 0;
-    for (const lane of this.lanes.values()) queueSlots += lane.queue.capacity;
+    for (const { queue } of this.lanes.values()) {
+      const { capacity } = queue as { capacity?: unknown };
+      queueSlots += typeof capacity === 'number' ? capacity : queue.size;
+    }
     return {
       tasks: this.tasks.size,
       retained: this.retainedCount,
@@ -295,13 +303,37 @@ export class MemoryStore {
   }
 
   private makeAvailable(t: TaskRecord): void {
-    let lane = this.lanes.get(t.capability);
-    if (lane === undefined) {
-      lane = { capability: t.capability, queue: new BucketQueue(), live: 0, mark: 0 };
-      this.lanes.set(t.capability, lane);
-    }
+    const lane = this.lane(t.capability);
     lane.queue.push(t, priorityLevel(t.priority));
     lane.live++;
+    this.touch(lane);
+  }
+
+  /** Puts available tasks in their lanes with one `pushMany` per lane, FIFO kept. */
+  private makeAvailableMany(ts: readonly TaskRecord[]): void {
+    if (ts.length <= 1) {
+      if (ts.length === 1) this.makeAvailable(ts[0] as TaskRecord);
+      return;
+    }
+    for (const [lane, group] of groupByLane(ts, (capability) => this.lane(capability))) {
+      lane.queue.pushMany(group, levelsOf(group));
+      lane.live += group.length;
+      this.touch(lane);
+    }
+  }
+
+  /** The lane of a capability, made on first use. */
+  private lane(capability: string): Lane {
+    let lane = this.lanes.get(capability);
+    if (lane === undefined) {
+      lane = { capability, queue: this.options.createQueue<TaskRecord>(), live: 0, mark: 0 };
+      this.lanes.set(capability, lane);
+    }
+    return lane;
+  }
+
+  /** Notes that `lane` got tasks in this operation, so `flush` notifies it once. */
+  private touch(lane: Lane): void {
     if (lane.mark !== this.mark) {
       lane.mark = this.mark;
       this.pending.push(lane);

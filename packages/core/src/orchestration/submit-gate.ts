@@ -10,6 +10,9 @@ export interface RateLimitOptions {
   readonly perCapability?: TokenBucketOptions | RateLimiter;
 }
 
+/** Makes the limiter of a rate limit given as bucket options (see `createRateLimiter`). */
+export type RateLimiterFactory = (options: TokenBucketOptions) => RateLimiter;
+
 /** The idempotency window kept in front of the backend. */
 export interface IdempotencyOptions {
   /** Keys kept (default 100 000). */
@@ -18,10 +21,27 @@ export interface IdempotencyOptions {
   readonly ttlMs?: number;
 }
 
-function limiter(spec: TokenBucketOptions | RateLimiter | undefined): RateLimiter | undefined {
+function isLimiter(value: unknown): value is RateLimiter {
+  return typeof (value as Partial<RateLimiter> | null | undefined)?.tryAcquire === 'function';
+}
+
+/** The limiter of one rate limit: as given, or made by `create` from bucket options. */
+function limiter(
+  name: string,
+  spec: TokenBucketOptions | RateLimiter | undefined,
+  create: RateLimiterFactory,
+): RateLimiter | undefined {
   if (spec === undefined) return undefined;
-  if (typeof (spec as RateLimiter).tryAcquire === 'function') return spec as RateLimiter;
-  return createTokenBucket(spec as TokenBucketOptions);
+  if (isLimiter(spec)) return spec;
+  const made: unknown = create(spec);
+  if (!isLimiter(made)) {
+    throw new SwitchboardError(
+      'invalid_config',
+      `createRateLimiter returned no RateLimiter for rateLimits.${name}`,
+      { details: { field: `rateLimits.${name}` } },
+    );
+  }
+  return made;
 }
 
 /**
@@ -39,10 +59,16 @@ export class SubmitGate {
   readonly #perSubmitter: RateLimiter | undefined;
   readonly #perCapability: RateLimiter | undefined;
 
+  /**
+   * @param createRateLimiter makes the limiters of limits given as bucket options (default:
+   * core's token bucket).
+   * @throws SwitchboardError `invalid_config` naming the bad option.
+   */
   constructor(
     idempotency: IdempotencyOptions = {},
     limits: RateLimitOptions = {},
     now: () => number = Date.now,
+    createRateLimiter: RateLimiterFactory = createTokenBucket,
   ) {
     const max = idempotency.max ?? 100_000;
     const ttl = idempotency.ttlMs ?? 86_400_000;
@@ -54,8 +80,13 @@ export class SubmitGate {
     this.#max = max;
     this.#ttl = ttl;
     this.#now = now;
-    this.#perSubmitter = limiter(limits.perSubmitter);
-    this.#perCapability = limiter(limits.perCapability);
+    if (typeof createRateLimiter !== 'function') {
+      throw new SwitchboardError('invalid_config', 'createRateLimiter must be a function', {
+        details: { field: 'createRateLimiter', type: typeof createRateLimiter },
+      });
+    }
+    this.#perSubmitter = limiter('perSubmitter', limits.perSubmitter, createRateLimiter);
+    this.#perCapability = limiter('perCapability', limits.perCapability, createRateLimiter);
   }
 
   /** The id of the task first submitted with `key`, within the window. */

@@ -7,7 +7,7 @@ import type { StrategySpec } from '../plugin/strategy-registry.js';
 import type { PoolEntryOptions } from './agent-pool.js';
 import type { BackoffOptions } from './backoff.js';
 import type { LoadBalancer } from './load-balancer.js';
-import type { IdempotencyOptions, RateLimitOptions } from './submit-gate.js';
+import type { IdempotencyOptions, RateLimiterFactory, RateLimitOptions } from './submit-gate.js';
 import type { AssignmentPolicy } from './task-input.js';
 
 /** An in-process agent as options list it: a definition, or one with pool settings. */
@@ -39,6 +39,22 @@ export interface SwitchboardOptions {
   /** Backoff between attempts of a failed task. */
   readonly retry?: Partial<BackoffOptions>;
   readonly rateLimits?: RateLimitOptions;
+  /**
+   * Makes the per-submitter and per-capability limiters of `rateLimits` given as bucket
+   * options (limiter objects are used as given). Default: core's token bucket
+   * (`createTokenBucket`). Core never imports a native implementation; pass one in here.
+   *
+   * @example
+   * ```ts
+   * import { createRateLimiter } from '@switchboard/native'
+   * const sb = createSwitchboard({
+   *   rateLimits: { perSubmitter: { capacity: 100, refillPerSec: 50 } },
+   *   // Submits are checked one at a time: the factory picks the faster one for that.
+   *   createRateLimiter: (options) => createRateLimiter(options, { workload: 'single' }),
+   * })
+   * ```
+   */
+  readonly createRateLimiter?: RateLimiterFactory;
   readonly idempotency?: IdempotencyOptions;
   /** Submits whose payload serializes (JSON) to more bytes fail with `payload_too_large`. */
   readonly maxPayloadBytes?: number;

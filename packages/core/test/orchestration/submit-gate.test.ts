@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { defineAgent } from '../../src/agent/definition.js';
+import { isSwitchboardError, type SwitchboardError } from '../../src/errors.js';
+import { SubmitGate } from '../../src/orchestration/submit-gate.js';
+import type { RateLimiter, TokenBucketOptions } from '../../src/protocol/rate-limiter.js';
+import { createTokenBucket } from '../../src/protocol/token-bucket.js';
+import { createSwitchboard } from '../../src/switchboard.js';
+
+/** A factory that records what it was asked for and wraps core's token bucket. */
+function recording() {
+  const made: { options: TokenBucketOptions; keys: string[] }[] = [];
+  const createRateLimiter = (options: TokenBucketOptions): RateLimiter => {
+    const inner = createTokenBucket(options);
+    const entry = { options, keys: [] as string[] };
+    made.push(entry);
+    return {
+      tryAcquire: (key, cost, now) => {
+        entry.keys.push(key);
+        return inner.tryAcquire(key, cost, now);
+      },
+      tryAcquireMany: (keys, costs, now) => inner.tryAcquireMany(keys, costs, now),
+      reset: (key) => inner.reset(key),
+      get keyCount() {
+        return inner.keyCount;
+      },
+    };
+  };
+  return { made, createRateLimiter };
+}
+
+function thrown(fn: () => unknown): SwitchboardError {
+  try {
+    fn();
+  } catch (err) {
+    return err as SwitchboardError;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('SubmitGate with createRateLimiter', () => {
+  it('makes both limiters with the factory and checks submits through them', () => {
+    const { made, createRateLimiter } = recording();
+    const perSubmitter = { capacity: 2, refillPerSec: 1 };
+    const perCapability = { capacity: 5, refillPerSec: 1 };
+    const gate = new SubmitGate({}, { perSubmitter, perCapability }, () => 0, createRateLimiter);
+    expect(made.map((m) => m.options)).toEqual([perSubmitter, perCapability]);
+    gate.admit('alice', new Map([['echo', 2]]), 0);
+    expect(made[0]?.keys).toEqual(['alice']);
+    expect(made[1]?.keys).toEqual(['echo']);
+    const err = thrown(() => gate.admit('alice', new Map([['echo', 1]]), 0));
+    expect(err.code).toBe('rate_limited');
+    expect(err.details).toMatchObject({ scope: 'submitter', key: 'alice', retryAfterMs: 1000 });
+  });
+
+  it('uses limiter objects as given, without the factory', () => {
+    const { made, createRateLimiter } = recording();
+    const given = createTokenBucket({ capacity: 1, refillPerSec: 1 });
+    const gate = new SubmitGate({}, { perCapability: given }, () => 0, createRateLimiter);
+    gate.admit(undefined, new Map([['echo', 1]]), 0);
+    expect(made).toHaveLength(0);
+    expect(given.keyCount).toBe(1);
+  });
+
+  it('fails at configuration on a factory that is no function or makes no limiter', () => {
+    const limits = { perSubmitter: { capacity: 1, refillPerSec: 1 } };
+    const notFn = thrown(() => new SubmitGate({}, limits, () => 0, 'native' as never));
+    expect(isSwitchboardError(notFn, 'invalid_config')).toBe(true);
+    expect(notFn.message).toContain('createRateLimiter');
+    const noLimiter = thrown(
+      () =>
+        new SubmitGate(
+          {},
+          limits,
+          () => 0,
+          () => ({}) as never,
+        ),
+    );
+    expect(isSwitchboardError(noLimiter, 'invalid_config')).toBe(true);
+    expect(noLimiter.message).toContain('rateLimits.perSubmitter');
+  });
+
+  it('is reached from createSwitchboard: a denying limiter rejects the submit', async () => {
+    const denyAll = (): RateLimiter => ({
+      tryAcquire: () => ({ allowed: false, retryAfterMs: 250, remaining: 0 }),
+      tryAcquireMany: (keys) => new Float64Array(keys.length).fill(250),
+      reset: () => {},
+      keyCount: 0,
+    });
+    const echo = defineAgent({ name: 'echo', capabilities: ['echo'], handle: (p: unknown) => p });
+    const sb = createSwitchboard({
+      agents: [echo],
+      rateLimits: { perCapability: { capacity: 1000, refillPerSec: 1000 } },
+      createRateLimiter: denyAll,
+    });
+    const err = (await sb.submit({ capability: 'echo' }).catch((e: unknown) => e)) as Error;
+    expect(isSwitchboardError(err, 'rate_limited')).toBe(true);
+    expect((err as SwitchboardError).details).toMatchObject({ scope: 'capability', key: 'echo' });
+    expect((await sb.stats()).tasks.submitted).toBe(0);
+    await sb.shutdown();
+  });
+});
