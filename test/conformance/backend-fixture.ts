@@ -7,6 +7,36 @@ export const T0 = 1_000_000;
 /** The four priorities, most urgent first (a local copy: the suite imports only types). */
 export const PRIORITY_NAMES = ['critical', 'high', 'normal', 'low'] as const;
 
+/**
+ * A maker of queued task records with unique ids (`<prefix>-<n>`), created at `at`: the one
+ * record shape every backend test starts from. `defaults` then `over` override fields.
+ */
+export function taskRecords(
+  prefix: string,
+  defaults: Partial<TaskRecord> = {},
+  at = T0,
+): (over?: Partial<TaskRecord>) => TaskRecord {
+  let n = 0;
+  return (over = {}) => {
+    n++;
+    return {
+      id: `${prefix}-${n}`,
+      capability: 'cap',
+      payload: { n },
+      priority: 'normal',
+      status: 'queued',
+      attempts: 0,
+      maxAttempts: 3,
+      timeoutMs: 1000,
+      availableAt: at,
+      createdAt: at,
+      updatedAt: at,
+      ...defaults,
+      ...over,
+    };
+  };
+}
+
 /** The state and helpers one conformance case works with. */
 export interface Fixture {
   backend: Backend;
@@ -23,7 +53,7 @@ export interface Fixture {
 /** A fixture whose `backend` the suite sets before each case. */
 export function createFixture(): Fixture {
   const run = crypto.randomUUID().slice(0, 8);
-  let seq = 0;
+  const record = taskRecords(run);
   let caps = 0;
   const f: Fixture = {
     backend: undefined as unknown as Backend,
@@ -32,21 +62,7 @@ export function createFixture(): Fixture {
       f.cap = `cap-${run}-${++caps}`;
     },
     task(over = {}) {
-      seq++;
-      return {
-        id: `${run}-${seq}`,
-        capability: f.cap,
-        payload: { n: seq },
-        priority: 'normal',
-        status: 'queued',
-        attempts: 0,
-        maxAttempts: 3,
-        timeoutMs: 1000,
-        availableAt: T0,
-        createdAt: T0,
-        updatedAt: T0,
-        ...over,
-      };
+      return record({ capability: f.cap, ...over });
     },
     enqueue(...tasks) {
       return f.backend.enqueue(tasks);

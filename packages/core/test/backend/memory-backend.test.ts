@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { testBackend } from '../../../../test/conformance/backend.js';
-import { createFixture } from '../../../../test/conformance/backend-fixture.js';
+import { createFixture, taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import { backendReopen } from '../../../../test/conformance/backend-reopen.js';
 import {
   type Backend,
@@ -37,24 +37,7 @@ describe('conformance reopen cases over state kept across the reopen', () => {
 });
 
 const T0 = 1_000;
-let seq = 0;
-function rec(over: Partial<TaskRecord> = {}): TaskRecord {
-  seq++;
-  return {
-    id: `m-${seq}`,
-    capability: 'cap',
-    payload: null,
-    priority: 'normal',
-    status: 'queued',
-    attempts: 0,
-    maxAttempts: 1,
-    timeoutMs: 100,
-    availableAt: T0,
-    createdAt: T0,
-    updatedAt: T0,
-    ...over,
-  };
-}
+const rec = taskRecords('m', { payload: null, maxAttempts: 1, timeoutMs: 100 }, T0);
 
 describe('MemoryBackend', () => {
   it('is named memory and not durable, and exports the task helpers', () => {

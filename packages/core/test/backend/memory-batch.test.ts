@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import { createMemoryBackend, type TaskRecord } from '../../src/backend/index.js';
 import { isSwitchboardError } from '../../src/errors.js';
 
 const T0 = 1_000;
-let seq = 0;
-function rec(over: Partial<TaskRecord> = {}): TaskRecord {
-  seq++;
-  return {
-    id: `b-${seq}`,
-    capability: 'cap',
-    payload: null,
-    priority: 'normal',
-    status: 'queued',
-    attempts: 0,
-    maxAttempts: 1,
-    timeoutMs: 100,
-    availableAt: T0,
-    createdAt: T0,
-    updatedAt: T0,
-    ...over,
-  };
-}
+const rec = taskRecords('b', { payload: null, maxAttempts: 1, timeoutMs: 100 }, T0);
 
 describe('MemoryBackend.completeMany', () => {
   it('completes every live lease and answers an error in the slot of each bad one', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testBackend } from '../../../../test/conformance/backend.js';
+import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import { defineAgent } from '../../src/agent/definition.js';
 import { createMemoryBackend, type TaskRecord } from '../../src/backend/index.js';
 import { isSwitchboardError } from '../../src/errors.js';
@@ -68,24 +69,7 @@ function counting() {
 testBackend('memory + counting queue', () => createMemoryBackend(counting()), { durable: false });
 
 const T0 = 1_000;
-let seq = 0;
-function rec(over: Partial<TaskRecord> = {}): TaskRecord {
-  seq++;
-  return {
-    id: `q-${seq}`,
-    capability: 'a',
-    payload: seq,
-    priority: 'normal',
-    status: 'queued',
-    attempts: 0,
-    maxAttempts: 1,
-    timeoutMs: 100,
-    availableAt: T0,
-    createdAt: T0,
-    updatedAt: T0,
-    ...over,
-  };
-}
+const rec = taskRecords('q', { capability: 'a', maxAttempts: 1, timeoutMs: 100 }, T0);
 
 describe('MemoryBackend with createQueue', () => {
   it('pushes a batch with one pushMany per capability and leases with one popMany', async () => {

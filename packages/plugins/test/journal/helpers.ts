@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskRecord } from '@switchboard/core';
 import { type FsAdapter, nodeFs } from '@switchboard/plugins/journal';
+import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 
 /** Fresh temp directories for one test file, deleted by `cleanup()`. */
 export function tempDirs(): { make(): string; cleanup(): void } {
@@ -45,23 +46,6 @@ export function countingFs(): FsAdapter & { writes: number; syncs: number } {
 }
 
 export const T0 = 1_000_000;
-let seq = 0;
 
 /** A new queued task record. */
-export function task(over: Partial<TaskRecord> = {}): TaskRecord {
-  seq++;
-  return {
-    id: `t-${seq}`,
-    capability: 'cap',
-    payload: { n: seq },
-    priority: 'normal',
-    status: 'queued',
-    attempts: 0,
-    maxAttempts: 3,
-    timeoutMs: 1000,
-    availableAt: T0,
-    createdAt: T0,
-    updatedAt: T0,
-    ...over,
-  };
-}
+export const task = taskRecords('t', {}, T0);

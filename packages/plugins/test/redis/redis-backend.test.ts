@@ -1,6 +1,7 @@
 import type { TaskRecord } from '@switchboard/core';
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
 
 let redis: RedisServerHandle;
@@ -10,7 +11,6 @@ beforeAll(async () => {
 afterAll(() => redis.dispose());
 
 const T0 = 1_000_000;
-let seq = 0;
 let open: RedisBackend[] = [];
 afterEach(async () => {
   await Promise.all(open.map((b) => b.close()));
@@ -24,23 +24,8 @@ async function make(options = {}): Promise<RedisBackend> {
   return b;
 }
 
-function task(over: Partial<TaskRecord> = {}): TaskRecord {
-  seq++;
-  return {
-    id: `u-${seq}`,
-    capability: 'cap',
-    payload: null,
-    priority: 'normal',
-    status: 'queued',
-    attempts: 0,
-    maxAttempts: 3,
-    timeoutMs: 1000,
-    availableAt: T0,
-    createdAt: T0,
-    updatedAt: T0,
-    ...over,
-  };
-}
+let seq = 0;
+const task = taskRecords('t');
 
 const lease = (b: RedisBackend, max: number, now = T0) =>
   b.lease({ capability: 'cap', agentId: 'a', max, now });

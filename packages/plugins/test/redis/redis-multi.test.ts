@@ -2,6 +2,7 @@ import type { TaskRecord } from '@switchboard/core';
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
 
 // Several backends on one server stand for several Switchboard processes: each has its own
@@ -19,7 +20,6 @@ afterAll(async () => {
 
 const T0 = 1_000_000;
 let open: RedisBackend[] = [];
-let seq = 0;
 
 async function backends(n: number, options = {}): Promise<RedisBackend[]> {
   const list = Array.from({ length: n }, () =>
@@ -30,23 +30,7 @@ async function backends(n: number, options = {}): Promise<RedisBackend[]> {
   return list;
 }
 
-function task(over: Partial<TaskRecord> = {}): TaskRecord {
-  seq++;
-  return {
-    id: `t-${seq}`,
-    capability: 'cap',
-    payload: { n: seq },
-    priority: 'normal',
-    status: 'queued',
-    attempts: 0,
-    maxAttempts: 3,
-    timeoutMs: 1000,
-    availableAt: T0,
-    createdAt: T0,
-    updatedAt: T0,
-    ...over,
-  };
-}
+const task = taskRecords('t');
 
 beforeEach(async () => {
   await admin.flushall();

@@ -1,6 +1,7 @@
 import type { TaskRecord } from '@switchboard/core';
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import {
   freePort,
   type RedisServerHandle,
@@ -16,7 +17,6 @@ beforeAll(async () => {
 afterAll(() => redis.dispose());
 
 const T0 = 1_000_000;
-let seq = 0;
 let open: RedisBackend[] = [];
 afterEach(async () => {
   await Promise.all(open.map((b) => b.close()));
@@ -29,23 +29,7 @@ function make(prefix: string, options = {}): RedisBackend {
   return b;
 }
 
-function task(over: Partial<TaskRecord> = {}): TaskRecord {
-  seq++;
-  return {
-    id: `o-${seq}`,
-    capability: 'cap',
-    payload: { n: seq },
-    priority: 'normal',
-    status: 'queued',
-    attempts: 0,
-    maxAttempts: 3,
-    timeoutMs: 60_000,
-    availableAt: T0,
-    createdAt: T0,
-    updatedAt: T0,
-    ...over,
-  };
-}
+const task = taskRecords('t');
 
 describe('Redis backend: an outage of the server', () => {
   it('answers unavailable while the server is down, then resumes with nothing lost', async () => {
