@@ -1,4 +1,6 @@
 import {
+  invalidPriorityLevel,
+  isPriorityLevel,
   MAX_PRIORITY_LEVEL,
   type PriorityLevel,
   type PriorityQueue,
@@ -21,19 +23,6 @@ const STALE_MAX = 4096;
 // batched throughput. A retained view keeps at most this block (64 KiB) alive.
 const POOL = 8192;
 const POOLED_MAX = 1024;
-
-function isLevel(level: unknown): level is PriorityLevel {
-  return typeof level === 'number' && level >>> 0 === level && level <= MAX_PRIORITY_LEVEL;
-}
-
-function invalidLevel(level: unknown, index?: number): SwitchboardError {
-  const where = index === undefined ? '' : ` at index ${index}`;
-  return new SwitchboardError(
-    'invalid_request',
-    `priority${where} must be an integer 0..${MAX_PRIORITY_LEVEL}, got ${String(level)}`,
-    { details: index === undefined ? { priority: level } : { index, priority: level } },
-  );
-}
 
 /**
  * The Rust {@link PriorityQueue}: strict priority across levels 0..255, FIFO within one,
@@ -99,7 +88,7 @@ export class NativePriorityQueue<T> implements PriorityQueue<T> {
 
   /** Queues `item` at `priority` (0..255, default 2) and returns its handle. */
   push(item: T, priority: PriorityLevel = DEFAULT_LEVEL): QueueHandle {
-    if (!isLevel(priority)) throw invalidLevel(priority);
+    if (!isPriorityLevel(priority)) throw invalidPriorityLevel(priority);
     const slot = this.#addon.queuePush(this.#queue, priority);
     this.#items[slot] = item;
     this.#count++;
@@ -127,7 +116,7 @@ export class NativePriorityQueue<T> implements PriorityQueue<T> {
       levels = this.#levels.subarray(0, n);
       for (let i = 0; i < n; i++) {
         const level = priorities[i];
-        if (!isLevel(level)) throw invalidLevel(level, i);
+        if (!isPriorityLevel(level)) throw invalidPriorityLevel(level, i);
         levels[i] = level;
       }
     }
@@ -186,7 +175,7 @@ export class NativePriorityQueue<T> implements PriorityQueue<T> {
 
   /** The number of items queued at one level. */
   sizeAt(priority: PriorityLevel): number {
-    if (!isLevel(priority)) throw invalidLevel(priority);
+    if (!isPriorityLevel(priority)) throw invalidPriorityLevel(priority);
     return this.#addon.queueSizeAt(this.#queue, priority);
   }
 

@@ -1,5 +1,10 @@
 import { SwitchboardError } from '../errors.js';
-import { MAX_PRIORITY_LEVEL, type PriorityLevel } from './priority.js';
+import {
+  invalidPriorityLevel,
+  isPriorityLevel,
+  MAX_PRIORITY_LEVEL,
+  type PriorityLevel,
+} from './priority.js';
 import type { PriorityQueue, QueueHandle } from './priority-queue.js';
 
 const LEVELS = MAX_PRIORITY_LEVEL + 1;
@@ -8,19 +13,6 @@ const MIN_CAPACITY = 8;
 // Compacting a ring costs O(n); doing it only when tombstones outnumber live items keeps
 // `remove` amortized O(log n) while bounding the memory that removed items still span.
 const COMPACT_MIN_LENGTH = 32;
-
-function isLevel(level: unknown): level is PriorityLevel {
-  return typeof level === 'number' && level >>> 0 === level && level <= MAX_PRIORITY_LEVEL;
-}
-
-function invalidLevel(level: unknown, index?: number): SwitchboardError {
-  const where = index === undefined ? '' : ` at index ${index}`;
-  return new SwitchboardError(
-    'invalid_request',
-    `priority${where} must be an integer 0..${MAX_PRIORITY_LEVEL}, got ${String(level)}`,
-    { details: index === undefined ? { priority: level } : { index, priority: level } },
-  );
-}
 
 function capacityFor(live: number): number {
   let capacity = MIN_CAPACITY;
@@ -197,7 +189,7 @@ export class BucketQueue<T> implements PriorityQueue<T> {
 
   /** Queues `item` at `priority` (0..255, default 2) and returns its handle. */
   push(item: T, priority: PriorityLevel = DEFAULT_LEVEL): QueueHandle {
-    if (!isLevel(priority)) throw invalidLevel(priority);
+    if (!isPriorityLevel(priority)) throw invalidPriorityLevel(priority);
     return this.pushAt(item, priority);
   }
 
@@ -211,7 +203,8 @@ export class BucketQueue<T> implements PriorityQueue<T> {
         { details: { items: n, priorities: priorities.length } },
       );
     }
-    for (let i = 0; i < n; i++) if (!isLevel(priorities[i])) throw invalidLevel(priorities[i], i);
+    for (let i = 0; i < n; i++)
+      if (!isPriorityLevel(priorities[i])) throw invalidPriorityLevel(priorities[i], i);
     const handles = new Float64Array(n);
     for (let i = 0; i < n; i++) handles[i] = this.pushAt(items[i] as T, priorities[i] as number);
     return handles;
@@ -271,7 +264,7 @@ export class BucketQueue<T> implements PriorityQueue<T> {
 
   /** The number of items queued at one level. */
   sizeAt(priority: PriorityLevel): number {
-    if (!isLevel(priority)) throw invalidLevel(priority);
+    if (!isPriorityLevel(priority)) throw invalidPriorityLevel(priority);
     return this.levels[priority]?.live ?? 0;
   }
 

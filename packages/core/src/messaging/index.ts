@@ -17,7 +17,14 @@ export type { MessageInit } from './message.js';
 export { copyMessage, createMessage, isExpired } from './message.js';
 export { MessageBroker } from './message-broker.js';
 export type { Priority, PriorityLevel } from './priority.js';
-export { MAX_PRIORITY_LEVEL, PRIORITIES, priorityLevel, priorityName } from './priority.js';
+export {
+  invalidPriorityLevel,
+  isPriorityLevel,
+  MAX_PRIORITY_LEVEL,
+  PRIORITIES,
+  priorityLevel,
+  priorityName,
+} from './priority.js';
 export type { PriorityQueue, QueueHandle } from './priority-queue.js';
 export type { TopicMatcher } from './topic-pattern.js';
 export { assertTopic, compilePattern } from './topic-pattern.js';

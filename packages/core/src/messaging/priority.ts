@@ -1,3 +1,5 @@
+import { SwitchboardError } from '../errors.js';
+
 /** The four named priorities of a task or message, most urgent first. */
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 
@@ -29,4 +31,19 @@ export function priorityLevel(priority: Priority): PriorityLevel {
 /** The named priority of levels 0..3; levels above 3 are `low`. */
 export function priorityName(level: PriorityLevel): Priority {
   return PRIORITIES[Math.min(level, 3)] ?? 'low';
+}
+
+/** True for an integer level 0..255, the levels a priority queue accepts. */
+export function isPriorityLevel(level: unknown): level is PriorityLevel {
+  return typeof level === 'number' && level >>> 0 === level && level <= MAX_PRIORITY_LEVEL;
+}
+
+/** The `invalid_request` error of a level out of range (`index` within a batch). */
+export function invalidPriorityLevel(level: unknown, index?: number): SwitchboardError {
+  const where = index === undefined ? '' : ` at index ${index}`;
+  return new SwitchboardError(
+    'invalid_request',
+    `priority${where} must be an integer 0..${MAX_PRIORITY_LEVEL}, got ${String(level)}`,
+    { details: index === undefined ? { priority: level } : { index, priority: level } },
+  );
 }
