@@ -18,11 +18,12 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 // machine may be shared, and one run of a few seconds is easily disturbed).
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 const BATCH = 500;
-// Switchboard: each worker process runs LOOPS lease loops of up to LEASE_MAX tasks at once.
-const LOOPS = 4;
-const LEASE_MAX = 64;
 // BullMQ: jobs in flight per worker process (its lease loop is per job).
 const BULL_CONCURRENCY = Number(process.env.BENCH_BULL_CONCURRENCY ?? 100);
+// Switchboard: each worker process runs LOOPS lease loops of up to LEASE_MAX tasks at once,
+// as many tasks in flight per process as BullMQ's concurrency.
+const LOOPS = 2;
+const LEASE_MAX = Math.max(1, Math.floor(BULL_CONCURRENCY / LOOPS));
 const PROCESSES = [1, 2, 3];
 const NAME = 'bench';
 

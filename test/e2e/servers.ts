@@ -55,12 +55,22 @@ export function spawnServer(
       cwd: join(root, 'packages/server'),
       env: { ...process.env, PORT: '', HOST: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: the npm `bun`/`deno` commands are wrappers that start the real
+      // binary as a child, and killing only the wrapper would leave the server running.
+      detached: true,
     },
   );
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      // The group is already gone.
+    }
+  };
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      kill('SIGKILL');
       reject(new Error(`server did not start within 20 s:\n${output}`));
     }, 20_000);
     const onData = (data: Buffer) => {
@@ -72,13 +82,18 @@ export function spawnServer(
         url: m[1] as string,
         stop: () =>
           new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
-            const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+            if (child.exitCode !== null) {
+              kill('SIGKILL');
+              return done();
+            }
+            const hard = setTimeout(() => kill('SIGKILL'), 5000);
             child.once('exit', () => {
-              clearTimeout(kill);
+              clearTimeout(hard);
+              // The wrapper may exit before the binary it started: end the whole group.
+              kill('SIGKILL');
               done();
             });
-            child.kill('SIGTERM');
+            kill('SIGTERM');
           }),
       });
     };

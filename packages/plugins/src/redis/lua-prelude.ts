@@ -49,19 +49,46 @@ local function nextSeq()
   return seq
 end
 
+-- Sorted-set writes gathered per command and key, sent by flush() as one variadic call each
+-- (in chunks, under Lua's unpack limit): a call from Lua costs more than the work it does,
+-- and a batch of tasks would otherwise pay it once per task and key.
+local zbuf, zorder = {}, {}
+local function defer(cmd, key, a, b)
+  local name = cmd .. ' ' .. key
+  local list = zbuf[name]
+  if not list then
+    list = {}
+    zbuf[name] = list
+    zorder[#zorder + 1] = { cmd, key, list }
+  end
+  list[#list + 1] = a
+  if b ~= nil then list[#list + 1] = b end
+end
+local function flush()
+  for i = 1, #zorder do
+    local cmd, key, list = zorder[i][1], zorder[i][2], zorder[i][3]
+    for j = 1, #list, 1000 do redis.call(cmd, key, unpack(list, j, math.min(j + 999, #list))) end
+  end
+  zbuf, zorder = {}, {}
+end
+
 local function available(id, cap, prio)
-  redis.call('ZADD', P .. 'q:' .. cap, LEVEL[prio] * SHIFT + nextSeq(), id)
+  defer('ZADD', P .. 'q:' .. cap, LEVEL[prio] * SHIFT + nextSeq(), id)
   if not avail[cap] then
     avail[cap] = true
     redis.call('SADD', K_CAPS, cap)
   end
 end
 
--- Queued at once when at <= ref, else delayed until at.
+-- Queued at once when at <= ref, else delayed until at; the hash already says so.
+local function place(id, cap, prio, at, ref)
+  count(prio, 1)
+  if at > ref then defer('ZADD', K_DELAYED, str(at), id) else available(id, cap, prio) end
+end
+
 local function queue(id, cap, prio, at, ref)
   redis.call('HSET', tkey(id), 'status', 'queued', 'availableAt', str(at))
-  count(prio, 1)
-  if at > ref then redis.call('ZADD', K_DELAYED, str(at), id) else available(id, cap, prio) end
+  place(id, cap, prio, at, ref)
 end
 
 local function promote()
@@ -73,6 +100,8 @@ local function promote()
     if f[1] then available(due[i], f[1], f[2]) end
   end
   redis.call('ZREMRANGEBYSCORE', K_DELAYED, '-inf', NOW)
+  -- The caller pops the queues next: they must hold the promoted tasks.
+  flush()
 end
 
 local function forget(id)
@@ -139,6 +168,7 @@ end
 -- Saves the sequence and the counts, and tells every process which capabilities got
 -- available tasks. Every script that changes queued tasks ends with it.
 local function finish(reply)
+  flush()
   if seq ~= nil then redis.call('SET', K_SEQ, seq) end
   for prio, d in pairs(dcount) do
     if d ~= 0 then redis.call('HINCRBY', K_COUNTS, prio, d) end

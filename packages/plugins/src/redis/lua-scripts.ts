@@ -6,10 +6,21 @@ import { LUA_PRELUDE } from './lua-prelude.js';
 
 const ENQUEUE = `
 local n = tonumber(ARGV[5])
+local keys = {}
 local i = 6
 for t = 1, n do
-  local id, idem = ARGV[i], ARGV[i + 1]
-  if redis.call('EXISTS', tkey(id)) == 1
+  keys[t] = tkey(ARGV[i])
+  i = i + 7 + tonumber(ARGV[i + 6])
+end
+-- One EXISTS for the batch; only when some task exists is each looked at.
+local found = 0
+for j = 1, n, 1000 do
+  found = found + redis.call('EXISTS', unpack(keys, j, math.min(j + 999, n)))
+end
+i = 6
+for t = 1, found > 0 and n or 0 do
+  local idem = ARGV[i + 1]
+  if redis.call('EXISTS', keys[t]) == 1
     and (idem == '' or redis.call('HEXISTS', K_IDEM, idem) == 0) then
     return redis.error_reply('CONFLICT exists ' .. (t - 1))
   end
@@ -29,8 +40,9 @@ for t = 1, n do
     out[t] = prior
   else
     if idem ~= '' then redis.call('HSET', K_IDEM, idem, id) end
+    -- The fields hold status queued and availableAt already: only the sets are left.
     redis.call('HSET', tkey(id), unpack(ARGV, i + 7, i + 6 + nf))
-    queue(id, cap, prio, tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
+    place(id, cap, prio, tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
     out[t] = 1
   end
   i = i + 7 + nf
@@ -56,7 +68,7 @@ for j = 1, #popped, 2 do
     local token = ARGV[6 + (j + 1) / 2]
     redis.call('HSET', k, 'status', 'leased', 'attempts', attempts, 'agentId', agent,
       'leaseToken', token, 'leaseExpiresAt', exp, 'updatedAt', NOW)
-    redis.call('ZADD', K_LEASES, exp, id)
+    defer('ZADD', K_LEASES, exp, id)
     count(r[IX.priority], -1)
     r[IX.status], r[IX.attempts], r[IX.agentId] = 'leased', attempts, agent
     r[IX.leaseToken], r[IX.leaseExpiresAt], r[IX.updatedAt] = token, exp, NOW
@@ -67,19 +79,28 @@ if #popped > 0 and redis.call('EXISTS', q) == 0 then redis.call('SREM', K_CAPS, 
 return finish(out)
 `;
 
-// Completes a batch of leases, each as if alone (id, token, has-result flag, result, now):
-// each item answers its record, or a string (the error's code and text). A complete whose
-// reply was lost finds the task completed under its own token: ENDED, so the client can tell
-// that retry from a second complete (see RedisBackend.complete).
+// Completes a batch of leases, each as if alone (id, token, has-result flag, result, now,
+// short flag): each item answers its record, or a string (the error's code and text). A
+// short item (the client holds the record from its lease) reads three fields instead of the
+// record and answers { leaseExpiresAt } alone, the one field another holder of the token may
+// have changed since. A complete whose reply was lost finds the task completed under its own
+// token: ENDED, so the client can tell that retry from a second complete (see
+// RedisBackend.complete).
 const COMPLETE = `
 local out = {}
-for j = 5, #ARGV, 5 do
+for j = 5, #ARGV, 6 do
   local id, token = ARGV[j], ARGV[j + 1]
   NOW = ARGV[j + 4]
   now = tonumber(NOW)
   local k = tkey(id)
-  local r = record(k)
-  local status, held = r[IX.status], r[IX.leaseToken]
+  local short = ARGV[j + 5] == '1'
+  local r
+  if short then
+    r = redis.call('HMGET', k, 'status', 'leaseToken', 'leaseExpiresAt')
+  else
+    r = record(k)
+  end
+  local status, held = r[short and 1 or IX.status], r[short and 2 or IX.leaseToken]
   if not status then
     out[#out + 1] = 'NOTFOUND no task ' .. id
   elseif status == 'completed' and held == token then
@@ -89,20 +110,24 @@ for j = 5, #ARGV, 5 do
   elseif held ~= token then
     out[#out + 1] = 'CONFLICT stale'
   else
-    if ARGV[j + 2] == '1' then
-      redis.call('HSET', k, 'status', 'completed', 'updatedAt', NOW, 'result', ARGV[j + 3])
-      r[IX.result] = ARGV[j + 3]
+    local result = ARGV[j + 2] == '1' and ARGV[j + 3]
+    if result then
+      redis.call('HSET', k, 'status', 'completed', 'updatedAt', NOW, 'result', result)
     else
       redis.call('HSET', k, 'status', 'completed', 'updatedAt', NOW)
       redis.call('HDEL', k, 'result')
-      r[IX.result] = false
     end
-    redis.call('ZREM', K_LEASES, id)
-    r[IX.status], r[IX.updatedAt] = 'completed', NOW
-    out[#out + 1] = r
-    redis.call('ZADD', K_RETAINED, NOW, id)
+    defer('ZREM', K_LEASES, id)
+    if short then
+      out[#out + 1] = { r[3] }
+    else
+      r[IX.status], r[IX.updatedAt], r[IX.result] = 'completed', NOW, result
+      out[#out + 1] = r
+    end
+    defer('ZADD', K_RETAINED, NOW, id)
   end
 end
+flush()
 evict()
 return out
 `;

@@ -11,6 +11,7 @@ import {
   type TaskRecord,
 } from '@switchboard/core';
 import { CallBatcher } from './call-batcher.js';
+import { HeldLeases } from './held-leases.js';
 import { defineScripts, type ScriptName } from './lua-scripts.js';
 import {
   decodeRecord,
@@ -36,6 +37,8 @@ const MAX_LEASE_BATCH = 1000;
 const MAX_UNCERTAIN = 10_000;
 // Completes gathered into one script call at most.
 const MAX_COMPLETE_BATCH = 256;
+// Leased records kept for their complete (see HeldLeases) at most.
+const MAX_HELD = 10_000;
 
 /**
  * The Redis {@link Backend}: several Switchboard processes share queues, leases, the task
@@ -72,6 +75,7 @@ export class RedisBackend implements Backend {
   /** id → token of leases whose complete or fail may have run though the reply was lost. */
   private readonly uncertain = new Map<string, string>();
   private readonly completes: CallBatcher<string[], Reply | string>;
+  private readonly held = new HeldLeases(MAX_HELD);
 
   constructor(options: RedisBackendOptions = {}) {
     const o = resolveRedisOptions(options);
@@ -132,7 +136,9 @@ export class RedisBackend implements Backend {
     }
     const args = [request.capability, request.agentId];
     for (let i = Math.min(max, MAX_LEASE_BATCH); i > 0; i--) args.push(createLeaseToken());
-    return decodeRecords(await this.script<Reply[]>('sbLease', now, args));
+    const replies = await this.script<Reply[]>('sbLease', now, args);
+    this.held.hold(replies);
+    return decodeRecords(replies);
   }
 
   /**
@@ -147,10 +153,14 @@ export class RedisBackend implements Backend {
     now: number,
   ): Promise<TaskRecord> {
     const json = toJson(result, `result of task ${id}`);
-    const item = [id, leaseToken, json === undefined ? '0' : '1', json ?? '', String(now)];
+    const held = this.held.take(id, leaseToken);
+    const flag = held === undefined ? '0' : '1';
+    const item = [id, leaseToken, json === undefined ? '0' : '1', json ?? '', String(now), flag];
     return this.settle(id, leaseToken, async () => {
       const reply = await this.completes.add(item);
-      if (typeof reply !== 'string') return reply;
+      if (typeof reply !== 'string') {
+        return held === undefined ? one(reply) : completed(held, reply[0] ?? null, json, now);
+      }
       const space = reply.indexOf(' ');
       throw errorOf('sbComplete', reply.slice(0, space), reply.slice(space + 1), id);
     });
@@ -166,7 +176,10 @@ export class RedisBackend implements Backend {
   ): Promise<TaskRecord> {
     const err = toJson(error, `error of task ${id}`) ?? '{}';
     const args = [id, leaseToken, err, outcome.retry ? '1' : '0', String(outcome.availableAt)];
-    return this.settle(id, leaseToken, () => this.script<Reply>('sbFail', now, args, id));
+    this.held.drop(id);
+    return this.settle(id, leaseToken, async () =>
+      one(await this.script<Reply>('sbFail', now, args, id)),
+    );
   }
 
   async extend(id: string, leaseToken: string, ms: number, now: number): Promise<TaskRecord> {
@@ -184,7 +197,10 @@ export class RedisBackend implements Backend {
     now: number,
   ): Promise<TaskRecord[]> {
     const args = [toJson(error, 'release error') ?? '{}'];
-    for (const { id, leaseToken } of leases) args.push(id, leaseToken);
+    for (const { id, leaseToken } of leases) {
+      this.held.drop(id);
+      args.push(id, leaseToken);
+    }
     return decodeRecords(await this.script<Reply[]>('sbRelease', now, args));
   }
 
@@ -252,9 +268,13 @@ export class RedisBackend implements Backend {
   }
 
   /** Runs `call`, and recognizes a retry of a complete/fail whose earlier reply was lost. */
-  private async settle(id: string, token: string, call: () => Promise<Reply>): Promise<TaskRecord> {
+  private async settle(
+    id: string,
+    token: string,
+    call: () => Promise<TaskRecord>,
+  ): Promise<TaskRecord> {
     try {
-      const t = one(await call());
+      const t = await call();
       this.uncertain.delete(id);
       return t;
     } catch (err) {
@@ -297,6 +317,23 @@ function one(reply: Reply): TaskRecord {
   const t = decodeRecord(reply);
   if (t === undefined) throw new SwitchboardError('internal', '[redis] empty reply for a task');
   return t;
+}
+
+/** A held lease's record as its complete wrote it (`leaseExpiresAt` as the server has it). */
+function completed(
+  held: Reply,
+  leaseExpiresAt: string | null,
+  json: string | undefined,
+  now: number,
+): TaskRecord {
+  const t = one(held) as unknown as Record<string, unknown>;
+  t.status = 'completed';
+  t.updatedAt = now;
+  if (leaseExpiresAt !== null) t.leaseExpiresAt = Number(leaseExpiresAt);
+  // Parsed back, as a full read would: the caller gets the JSON's value, not its own object.
+  if (json === undefined) delete t.result;
+  else t.result = JSON.parse(json);
+  return t as unknown as TaskRecord;
 }
 
 /**
