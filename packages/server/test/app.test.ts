@@ -103,4 +103,19 @@ describe('createApp', () => {
     );
     expect((await call('GET', '/v1/stats')).status).toBe(200);
   });
+  it('with auth on, guards unknown /v1 routes, /metrics and /openapi.json before answering 404', async () => {
+    const { call } = await setup({ tokens: { admin: 'adm', client: 'cli' } });
+    for (const path of ['/v1/nowhere', '/v1/tasks/x/nowhere', '/metrics', '/openapi.json']) {
+      expect((await call('GET', path)).status).toBe(401);
+    }
+    expect((await call('GET', '/metrics', undefined, { authorization: 'Bearer cli' })).status).toBe(
+      403,
+    );
+    expect(
+      (await call('GET', '/v1/nowhere', undefined, { authorization: 'Bearer adm' })).body.error
+        .code,
+    ).toBe('not_found');
+    expect((await call('GET', '/healthz')).status).toBe(200);
+    expect((await call('GET', '/nowhere')).status).toBe(404);
+  });
 });
