@@ -1,8 +1,9 @@
 import { SwitchboardError } from '@switchboard/core';
 import { Encoder } from 'cbor-x';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBody } from '../src/codec.js';
-import { MAX_DEPTH, toDocument } from '../src/document.js';
+import { checkJsonDocument, MAX_DEPTH, toDocument } from '../src/document.js';
 
 const json = (text: string) => decodeBody(new TextEncoder().encode(text), 'json');
 const cbor = (value: unknown) =>
@@ -84,5 +85,50 @@ describe('toDocument', () => {
         { path: 'tasks.1.payload.__proto__', message: 'the key "__proto__" is not allowed' },
       ]);
     }
+  });
+});
+
+describe('checkJsonDocument', () => {
+  const outcome = (fn: () => unknown) => {
+    try {
+      return { ok: true, value: fn() };
+    } catch (err) {
+      return {
+        ok: false,
+        message: (err as Error).message,
+        details: (err as SwitchboardError).details,
+      };
+    }
+  };
+
+  it('accepts and refuses exactly what toDocument does, with the same error and path', () => {
+    // JSON texts with the keys that matter sprinkled in: what a client can actually send.
+    const key = fc.oneof(
+      fc.string({ maxLength: 4 }),
+      fc.constantFrom('__proto__', 'constructor', 'prototype'),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.oneof(
+          fc.integer(),
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.string(),
+          fc.boolean(),
+          fc.constant(null),
+        ),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 4 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        const text = JSON.stringify(v);
+        const a = outcome(() => checkJsonDocument(JSON.parse(text)));
+        const b = outcome(() => toDocument(JSON.parse(text)));
+        expect(a).toEqual(b);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
