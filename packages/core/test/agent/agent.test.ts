@@ -1,16 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Agent, type AgentState, defineAgent, type TaskContext } from '../../src/agent/index.js';
-import { isSwitchboardError, SwitchboardError } from '../../src/errors.js';
-
-async function rejection(promise: Promise<unknown>): Promise<SwitchboardError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof SwitchboardError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
+import { isSwitchboardError } from '../../src/errors.js';
+import { rejection } from '../rejection.js';
 
 /** A handler whose calls stay pending until released, to hold tasks open. */
 function gate<T>() {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
-import { createMemoryBackend, type TaskRecord } from '../../src/backend/index.js';
+import { createMemoryBackend } from '../../src/backend/index.js';
 import { isSwitchboardError } from '../../src/errors.js';
 
 const T0 = 1_000;

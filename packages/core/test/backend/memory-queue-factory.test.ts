@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { testBackend } from '../../../../test/conformance/backend.js';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import { defineAgent } from '../../src/agent/definition.js';
-import { createMemoryBackend, type TaskRecord } from '../../src/backend/index.js';
+import { createMemoryBackend } from '../../src/backend/index.js';
 import { isSwitchboardError } from '../../src/errors.js';
 import { BucketQueue } from '../../src/messaging/bucket-queue.js';
 import type { PriorityLevel } from '../../src/messaging/priority.js';

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
 import type { TaskContext } from '../../src/agent/model.js';
-import type { SwitchboardError } from '../../src/errors.js';
 import { ExecutionCoordinator } from '../../src/orchestration/execution-coordinator.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
+import { rejection as rejectionOf } from '../rejection.js';
 
 let boards: Switchboard[] = [];
 
@@ -42,15 +42,6 @@ const after =
   () =>
     new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
 const never = () => new Promise(() => undefined);
-
-async function rejectionOf(promise: Promise<unknown>): Promise<SwitchboardError> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: SwitchboardError) => error,
-  );
-}
 
 describe('consensus', () => {
   it('accepts the answer a quorum agrees on despite one dissenting agent', async () => {

@@ -4,6 +4,7 @@ import type { TaskContext } from '../../src/agent/model.js';
 import { isSwitchboardError, type SwitchboardError } from '../../src/errors.js';
 import { ExecutionCoordinator } from '../../src/orchestration/execution-coordinator.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
+import { rejection as rejectionOf } from '../rejection.js';
 
 let boards: Switchboard[] = [];
 
@@ -40,15 +41,6 @@ function hanging() {
     return new Promise(() => undefined);
   };
   return { started, handle };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<SwitchboardError> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: SwitchboardError) => error,
-  );
 }
 
 describe('fanOut', () => {

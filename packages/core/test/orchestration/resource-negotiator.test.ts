@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isSwitchboardError, type SwitchboardError } from '../../src/errors.js';
+import type { SwitchboardError } from '../../src/errors.js';
 import { findWaitCycle } from '../../src/orchestration/resource-deadlock.js';
 import type { Lease } from '../../src/orchestration/resource-lease.js';
 import { ResourceNegotiator } from '../../src/orchestration/resource-negotiator.js';
+import { rejection } from '../rejection.js';
 
 /** Follows a promise's outcome without awaiting it. */
 function watch(promise: Promise<Lease>) {
@@ -27,16 +28,6 @@ function negotiator(options: ConstructorParameters<typeof ResourceNegotiator>[0]
   r.define('browser', { capacity: 1 });
   r.define('llm', { capacity: 2 });
   return r;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SwitchboardError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isSwitchboardError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('ResourceNegotiator', () => {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SwitchboardError } from '../../src/errors.js';
 import { type CompressionFormat, withCompression } from '../../src/protocol/compression.js';
 import { jsonSerializer } from '../../src/protocol/serializer.js';
-
-async function rejection(promise: Promise<unknown>): Promise<SwitchboardError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof SwitchboardError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../rejection.js';
 
 const big = { rows: Array.from({ length: 500 }, (_, i) => ({ i, name: 'row', tags: ['a', 'b'] })) };
 

@@ -5,6 +5,7 @@ import { withCompression } from '../../src/protocol/compression.js';
 import { ProtocolHandler } from '../../src/protocol/protocol-handler.js';
 import { jsonSerializer } from '../../src/protocol/serializer.js';
 import { createTokenBucket } from '../../src/protocol/token-bucket.js';
+import { rejection } from '../rejection.js';
 
 const message = (over: Partial<Message> = {}): Message => ({
   id: 'm-1',
@@ -19,16 +20,6 @@ const message = (over: Partial<Message> = {}): Message => ({
 });
 
 const bytes = (value: unknown) => jsonSerializer.encodeSync(value);
-
-async function rejection(promise: Promise<unknown>): Promise<SwitchboardError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof SwitchboardError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('ProtocolHandler', () => {
   it('decodes, validates and routes a message, counting it as handled', async () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SwitchboardError } from '../../src/errors.js';
 import { jsonSerializer } from '../../src/protocol/serializer.js';
-
-async function rejection(promise: Promise<unknown>): Promise<SwitchboardError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof SwitchboardError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../rejection.js';
 
 describe('jsonSerializer', () => {
   it('round-trips unicode and nested values, async and sync alike', async () => {

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TaskRecord } from '@switchboard/core';
 import { type FsAdapter, nodeFs } from '@switchboard/plugins/journal';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 

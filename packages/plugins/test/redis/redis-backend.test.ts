@@ -1,4 +1,3 @@
-import type { TaskRecord } from '@switchboard/core';
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';

@@ -1,4 +1,3 @@
-import type { TaskRecord } from '@switchboard/core';
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
