@@ -49,11 +49,37 @@ export class TaskIntake {
     return this.#opened;
   }
 
+  /**
+   * One task: the steps of {@link submitMany} without its arrays, count maps and per-item
+   * error gathering (a single submit is the HTTP hot path: one task a request).
+   */
   async submit(input: SubmitInput): Promise<TaskHandle> {
-    return (await this.submitMany([input], true))[0] as TaskHandle;
+    const engine = this.#engine;
+    if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
+    if (!this.#open) await this.open();
+    const now = engine.now();
+    const record = toTaskRecord(input, nextTaskId(), now, this.#defaults);
+    this.#check(input, record);
+    const key = record.idempotencyKey;
+    if (key !== undefined) {
+      const known = this.#gate.known(key);
+      if (known !== undefined) return new Handle(known, false, this, undefined);
+    }
+    if (this.#gate.limited) {
+      this.#gate.admit(record.submitter, new Map([[record.capability, 1]]), now);
+    }
+    const [result] = await engine.backend.enqueue([record]);
+    const { task, created } = result as { task: TaskRecord; created: boolean };
+    this.#accepted(input, task, created, now);
+    return new Handle(
+      task.id,
+      created,
+      this,
+      engine.backend.liveRecords === true ? task : undefined,
+    );
   }
 
-  async submitMany(inputs: readonly SubmitInput[], single = false): Promise<TaskHandle[]> {
+  async submitMany(inputs: readonly SubmitInput[]): Promise<TaskHandle[]> {
     const engine = this.#engine;
     if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
     if (!this.#open) await this.open();
@@ -69,13 +95,7 @@ export class TaskIntake {
     for (let i = 0; i < n; i++) {
       try {
         const input = inputs[i] as SubmitInput;
-        const record = toTaskRecord(
-          input,
-          nextTaskId(),
-          now,
-          this.#defaults,
-          single ? '' : `tasks.${i}.`,
-        );
+        const record = toTaskRecord(input, nextTaskId(), now, this.#defaults, `tasks.${i}.`);
         this.#check(input, record);
         if (record.idempotencyKey !== undefined) keyed = true;
         records[i] = record;
@@ -86,9 +106,7 @@ export class TaskIntake {
       }
     }
     if (firstError !== undefined) {
-      throw single
-        ? firstError
-        : new SwitchboardError('invalid_request', firstError.message, { details: issues });
+      throw new SwitchboardError('invalid_request', firstError.message, { details: issues });
     }
     const handles: (TaskHandle | undefined)[] = new Array(n);
     // Without idempotency keys every record is fresh: no second array, no lookups.
