@@ -1,5 +1,6 @@
 import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type JournalLock, lockDir } from './dir-lock.js';
 
 /** A file open for appending. */
 export interface JournalFile {
@@ -33,6 +34,11 @@ export interface FsAdapter {
   syncDir(dir: string): Promise<void>;
   /** `dir` and `name` joined into a path. */
   join(dir: string, name: string): string;
+  /**
+   * Optional: takes the directory's lock, so that a second process on the same directory is
+   * refused (`conflict`) instead of corrupting it. An adapter without it takes no lock.
+   */
+  lock?(dir: string): Promise<JournalLock>;
 }
 
 /**
@@ -82,5 +88,6 @@ export function nodeFs(): FsAdapter {
       }
     },
     join,
+    lock: lockDir,
   };
 }

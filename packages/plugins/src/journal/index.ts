@@ -1,4 +1,5 @@
 export { crc32 } from './crc32.js';
+export { type JournalLock, LOCK_FILE, lockDir } from './dir-lock.js';
 export { FRAME_HEADER_BYTES, type FrameBody, FrameCodec, type FrameDefect } from './frame.js';
 export { type FsAdapter, type JournalFile, nodeFs } from './fs-adapter.js';
 export {

@@ -11,6 +11,7 @@ import {
   type TaskRecord,
 } from '@switchboard/core';
 import { DeferredNotifier } from './deferred-notifier.js';
+import type { JournalLock } from './dir-lock.js';
 import { FrameCodec } from './frame.js';
 import type { JournalOp } from './journal-ops.js';
 import {
@@ -51,6 +52,7 @@ export class JournalBackend implements Backend {
   private opening: Promise<void> | undefined;
   private closed = false;
   private readonly notifier = new DeferredNotifier();
+  private lock: JournalLock | undefined;
 
   constructor(options: JournalBackendOptions) {
     this.opts = resolveJournalOptions(options);
@@ -74,6 +76,7 @@ export class JournalBackend implements Backend {
       await writer?.close();
     } finally {
       await this.memory.close();
+      await this.lock?.release();
     }
   }
 
@@ -251,7 +254,18 @@ export class JournalBackend implements Backend {
   }
 
   private async recover(): Promise<void> {
-    const { index, writer, requeued } = await openJournal(this.opts, this.codec, this.memory);
+    const { fs, dir } = this.opts;
+    await fs.mkdir(dir);
+    const lock = await fs.lock?.(dir);
+    let opened: Awaited<ReturnType<typeof openJournal>>;
+    try {
+      opened = await openJournal(this.opts, this.codec, this.memory);
+    } catch (error) {
+      await lock?.release();
+      throw error;
+    }
+    this.lock = lock;
+    const { index, writer, requeued } = opened;
     this.index = index;
     this.writer = writer;
     const ids = requeued.map((t) => t.id);

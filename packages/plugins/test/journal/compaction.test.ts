@@ -1,7 +1,12 @@
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskRecord } from '@switchboard/core';
-import { createJournalBackend, type JournalBackend, nodeFs } from '@switchboard/plugins/journal';
+import {
+  createJournalBackend,
+  type JournalBackend,
+  LOCK_FILE,
+  nodeFs,
+} from '@switchboard/plugins/journal';
 import { afterAll, describe, expect, it } from 'vitest';
 import { T0, task, tempDirs } from './helpers.js';
 
@@ -121,6 +126,7 @@ describe('journal compaction', () => {
     const again = createJournalBackend({ dir });
     await again.open();
     expect(readdirSync(dir).sort()).toEqual([
+      LOCK_FILE,
       `log-${String(gen).padStart(12, '0')}.sbj`,
       `snapshot-${String(gen).padStart(12, '0')}.sbj`,
     ]);
