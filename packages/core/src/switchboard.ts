@@ -77,6 +77,8 @@ export class Switchboard {
   async #start(): Promise<void> {
     const engine = this.#engine;
     await this.#intake.open();
+    engine.link?.start();
+    await engine.cluster?.start();
     engine.running = true;
     this.#unsubscribe = this.backend.onAvailable(() => engine.distributor.wake());
     engine.monitor.start();
@@ -130,7 +132,8 @@ export class Switchboard {
 
   /** Completes a lease. @throws `conflict` for a stale or foreign token, `not_found`. */
   complete(taskId: string, leaseToken: string, result?: unknown): Promise<TaskRecord> {
-    return completeLease(this.#engine, taskId, leaseToken, result);
+    const done = completeLease(this.#engine, taskId, leaseToken, result);
+    return this.#engine.link === undefined ? done : this.#settled(done, taskId, leaseToken);
   }
 
   /** Fails a lease: retried with backoff while attempts remain and `retryable` (default), else dead. */
@@ -139,12 +142,30 @@ export class Switchboard {
     leaseToken: string,
     error: { message: string; retryable?: boolean },
   ): Promise<TaskRecord> {
-    return failLease(this.#engine, taskId, leaseToken, error);
+    const done = failLease(this.#engine, taskId, leaseToken, error);
+    return this.#engine.link === undefined ? done : this.#settled(done, taskId, leaseToken);
   }
 
   /** Extends a lease to `ms` from now. @throws `conflict` for a stale token. */
   extend(taskId: string, leaseToken: string, ms: number): Promise<TaskLease> {
-    return extendLease(this.#engine, taskId, leaseToken, ms);
+    const done = extendLease(this.#engine, taskId, leaseToken, ms);
+    return this.#engine.link === undefined ? done : this.#settled(done, taskId, leaseToken);
+  }
+
+  /**
+   * A lease answered through this process may be held by another one (the agent reached
+   * this process instead): that one is told, so it lets the lease go or moves its expiry.
+   */
+  #settled<T extends TaskRecord | TaskLease>(done: Promise<T>, id: string, token: string) {
+    const engine = this.#engine;
+    const heldHere = engine.book.inflight.get(id)?.token === token;
+    return done.then((answer) => {
+      if (!heldHere) {
+        const expiresAt = 'status' in answer ? undefined : answer.leaseExpiresAt;
+        engine.link?.lease(expiresAt === undefined ? { id, token } : { id, token, expiresAt });
+      }
+      return answer;
+    });
   }
 
   /** Dead tasks, oldest first. */
@@ -197,15 +218,22 @@ export class Switchboard {
     return this.#engine.remotes.leave(agentId);
   }
 
-  /** Every agent, as the API shows it. */
+  /**
+   * Every agent, as the API shows it. On a backend shared by several processes, the remote
+   * agents registered through the others too (live ones, as last mirrored).
+   */
   listAgents(): AgentView[] {
-    return this.pool.agents().map((m) => this.#engine.remotes.view(m));
+    const local = this.pool.agents().map((m) => this.#engine.remotes.view(m));
+    const cluster = this.#engine.cluster;
+    return cluster === undefined ? local : local.concat(cluster.views());
   }
 
   /** One agent. @throws `not_found`. */
   getAgent(id: string): AgentView {
     const member = this.pool.get(id);
     if (member === undefined) {
+      const view = this.#engine.cluster?.view(id);
+      if (view !== undefined) return view;
       throw new SwitchboardError('not_found', `no agent ${id}`, { details: { agentId: id } });
     }
     return this.#engine.remotes.view(member);
@@ -260,6 +288,9 @@ export class Switchboard {
       await this.#intake.drained(options.timeoutMs ?? 30_000);
     }
     engine.running = false;
+    // Its remote agents live on through the other processes: nothing of this is announced.
+    engine.cluster?.stop();
+    engine.link?.stop();
     const held = engine.distributor.stop();
     engine.failures.stop();
     engine.remotes.stop();

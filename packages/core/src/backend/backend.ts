@@ -1,5 +1,7 @@
 import type { SwitchboardError } from '../errors.js';
 import type { Priority } from '../messaging/priority.js';
+import type { AgentDirectory } from './agent-directory.js';
+import type { ClusterChannel } from './cluster-channel.js';
 import type { TaskError, TaskRecord } from './task.js';
 
 /** The result of enqueueing one task: the stored task, and whether it is new. */
@@ -66,6 +68,18 @@ export interface Backend {
    * a task's status from the record `enqueue` returned instead of calling `get`.
    */
   readonly liveRecords?: boolean;
+  /**
+   * Optional: the remote-agent registry shared by every process on this backend. With it, an
+   * agent registered through one process can heartbeat, lease and leave through any other,
+   * and every process lists every agent. A single-process backend leaves it out.
+   */
+  readonly agents?: AgentDirectory;
+  /**
+   * Optional: a broadcast channel to every process on this backend. With it, events reach
+   * subscribers on every process, a submitter awaiting a task on one process hears it end on
+   * another, and a lease answered through another process is settled where it is held.
+   */
+  readonly cluster?: ClusterChannel;
 
   /** Opens connections / replays the journal. Idempotent. */
   open(): Promise<void>;

@@ -1,3 +1,4 @@
+export { type AgentDirectory, type AgentRecord, isAgentLive } from './agent-directory.js';
 export type {
   Backend,
   Completion,
@@ -6,6 +7,12 @@ export type {
   LeaseRequest,
   QueueStats,
 } from './backend.js';
+export type {
+  AgentNotice,
+  ClusterChannel,
+  ClusterMessage,
+  LeaseNotice,
+} from './cluster-channel.js';
 export { createLeaseToken, LEASE_TOKEN_LENGTH } from './lease-token.js';
 export { createMemoryBackend, MemoryBackend } from './memory-backend.js';
 export {

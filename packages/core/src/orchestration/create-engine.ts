@@ -4,7 +4,11 @@ import { EventBus } from '../messaging/event-bus.js';
 import type { PluginHost } from '../plugin/plugin-host.js';
 import { AgentFailures } from './agent-failures.js';
 import { AgentPool } from './agent-pool.js';
+import { AwaitedTracker } from './awaited-tracker.js';
 import { resolveBackoff } from './backoff.js';
+import { ClusterAgents } from './cluster-agents.js';
+import { ClusterEventBus } from './cluster-event-bus.js';
+import { ClusterLink } from './cluster-link.js';
 import type { Engine } from './engine.js';
 import { InProcessRunner } from './in-process-runner.js';
 import { LeaseBook } from './lease-book.js';
@@ -31,7 +35,11 @@ export function createEngine(
       queueMicrotask(() => {
         throw error;
       }));
-  const events = new EventBus({ now, onError: (error) => onError(error) });
+  const backend = plugins.backend(options.backend ?? 'memory');
+  const channel = backend.cluster;
+  const busOptions = { now, onError: (error: Error) => onError(error) };
+  // Only a backend shared by several processes pays for the cluster-aware bus and tracker.
+  const events = channel === undefined ? new EventBus(busOptions) : new ClusterEventBus(busOptions);
   const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 5_000);
   const heartbeatTimeoutMs = positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs, 15_000);
   if (heartbeatTimeoutMs < heartbeatIntervalMs) {
@@ -50,7 +58,7 @@ export function createEngine(
     }
   }
   const engine = {
-    backend: plugins.backend(options.backend ?? 'memory'),
+    backend,
     events,
     now,
     random: options.random ?? Math.random,
@@ -59,7 +67,15 @@ export function createEngine(
     monitor: new HealthMonitor({
       onFailure: (f) => {
         const member = engine.pool.get(f.agentId);
-        if (member !== undefined) void engine.failures.fail(member, f.reason, f.error);
+        if (member === undefined) return;
+        const cluster = member.remote ? engine.cluster : undefined;
+        // Another process may hear the agent now: the directory decides (never failed twice).
+        if (cluster !== undefined && f.reason === 'heartbeat_timeout')
+          void cluster.timedOut(member, f);
+        else {
+          cluster?.left(member.id);
+          void engine.failures.fail(member, f.reason, f.error);
+        }
       },
       sweepIntervalMs: positive('healthSweepIntervalMs', options.healthSweepIntervalMs, 100),
       now,
@@ -83,13 +99,27 @@ export function createEngine(
     submit,
     // The parts below take the engine itself, so they are assigned right after.
   } as unknown as Engine;
-  engine.tracker = new TaskTracker(now());
+  const tracker = channel === undefined ? new TaskTracker(now()) : new AwaitedTracker(now());
+  engine.tracker = tracker;
   engine.book = new LeaseBook(engine);
   engine.distributor = new TaskDistributor(engine, `switchboard:${crypto.randomUUID()}`);
   engine.runner = new InProcessRunner(engine);
   engine.remotes = new RemoteAgents(engine);
   engine.failures = new AgentFailures(engine);
   engine.pool = new AgentPool(engine);
+  if (channel !== undefined) {
+    const link = new ClusterLink(
+      engine,
+      channel,
+      events as ClusterEventBus,
+      tracker as AwaitedTracker,
+    );
+    engine.link = link;
+    if (backend.agents !== undefined) {
+      engine.cluster = new ClusterAgents(engine, backend.agents, link, events as ClusterEventBus);
+      link.agents = engine.cluster;
+    }
+  }
   return engine;
 }
 

@@ -5,6 +5,8 @@ import type { EventBus } from '../messaging/event-bus.js';
 import type { AgentFailures } from './agent-failures.js';
 import type { AgentPool } from './agent-pool.js';
 import type { BackoffOptions } from './backoff.js';
+import type { ClusterAgents } from './cluster-agents.js';
+import type { ClusterLink } from './cluster-link.js';
 import type { InProcessRunner } from './in-process-runner.js';
 import type { LeaseBook } from './lease-book.js';
 import type { LoadBalancer } from './load-balancer.js';
@@ -46,6 +48,10 @@ export interface Engine {
   runner: InProcessRunner;
   remotes: RemoteAgents;
   failures: AgentFailures;
+  /** Set when the backend spans processes (it has a cluster channel): the link to the others. */
+  link?: ClusterLink;
+  /** Set when the backend also has an agent directory: the cluster's remote agents. */
+  cluster?: ClusterAgents;
   /** False once shutdown has begun: timers are not re-armed, restarts not made. */
   running: boolean;
   /** Publishes an event when someone listens (building its data costs nothing otherwise). */

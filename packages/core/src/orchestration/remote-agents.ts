@@ -43,6 +43,18 @@ export interface AgentView {
   metadata: Record<string, unknown>;
 }
 
+/** A remote agent as a pool member is made from it (validated). */
+export interface RemoteMemberInit {
+  readonly id: string;
+  readonly name: string;
+  readonly role: AgentRole;
+  readonly version: string;
+  readonly capabilities: readonly Capability[];
+  readonly maxConcurrency: number;
+  readonly registeredAt: number;
+  readonly metadata?: Record<string, unknown>;
+}
+
 /** Options of a lease long-poll. */
 export interface LeaseOptions {
   /** 1..1000, default 1 (never more than the agent's free concurrency). */
@@ -107,30 +119,47 @@ export class RemoteAgents {
     if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
       throw invalid('id', 'must be a non-empty string of at most 256 characters');
     }
-    if (engine.pool.get(id) !== undefined) {
+    if (engine.pool.get(id) !== undefined || engine.cluster?.known(id) !== undefined) {
       throw new SwitchboardError('conflict', `agent ${id} is already registered`, {
         details: { agentId: id },
       });
     }
-    const member = new PoolMember({
+    const member = this.add({
       id,
       name: input.name,
       role,
       version: '1',
       capabilities,
       maxConcurrency,
-      weight: 1,
       registeredAt: engine.now(),
-      metrics: () => engine.monitor.metrics(id),
       ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
     });
-    engine.monitor.track(id, {
+    engine.cluster?.registered(member);
+    return this.view(member);
+  }
+
+  /** Makes a remote member of a validated registration (this process's, or the cluster's). */
+  add(init: RemoteMemberInit): PoolMember {
+    const engine = this.#engine;
+    const member = new PoolMember({
+      id: init.id,
+      name: init.name,
+      role: init.role,
+      version: init.version,
+      capabilities: init.capabilities,
+      maxConcurrency: init.maxConcurrency,
+      weight: 1,
+      registeredAt: init.registeredAt,
+      metrics: () => engine.monitor.metrics(init.id),
+      ...(init.metadata === undefined ? {} : { metadata: init.metadata }),
+    });
+    engine.monitor.track(init.id, {
       heartbeatIntervalMs: engine.heartbeatIntervalMs,
       heartbeatTimeoutMs: engine.heartbeatTimeoutMs,
       ...engine.errorRate,
     });
     engine.pool.register(member);
-    return this.view(member);
+    return member;
   }
 
   /** A sign of life. @throws `not_found` for an unknown or failed agent (it must register again). */
@@ -138,6 +167,7 @@ export class RemoteAgents {
     const member = this.#member(id);
     this.#engine.monitor.heartbeat(id, metrics);
     member.lastHeartbeatAt = this.#engine.now();
+    this.#engine.cluster?.heard(member);
     return this.view(member);
   }
 
@@ -153,10 +183,25 @@ export class RemoteAgents {
     if (!isIntIn(max, 1, MAX_LEASE)) throw invalid('max', `must be an integer in 1..${MAX_LEASE}`);
     if (!isIntIn(waitMs, 0, MAX_WAIT_MS))
       throw invalid('waitMs', `must be an integer in 0..${MAX_WAIT_MS}`);
-    const member = this.#member(id);
+    const cluster = engine.cluster;
+    if (cluster !== undefined && this.#local(id) === undefined) {
+      // Registered through another process, maybe not mirrored yet: the directory knows.
+      return cluster.adopt(id).then(() => this.#poll(this.#member(id), options, max, waitMs));
+    }
+    return this.#poll(this.#member(id), options, max, waitMs);
+  }
+
+  #poll(
+    member: PoolMember,
+    options: LeaseOptions,
+    max: number,
+    waitMs: number,
+  ): Promise<TaskLease[]> {
+    const engine = this.#engine;
     // Polling is a sign of life too.
-    engine.monitor.heartbeat(id);
+    engine.monitor.heartbeat(member.id);
     member.lastHeartbeatAt = engine.now();
+    engine.cluster?.heard(member);
     this.#end(member, []);
     return new Promise<InFlight[]>((resolve) => {
       const waiter: LeaseWaiter = {
@@ -199,6 +244,7 @@ export class RemoteAgents {
 
   /** A graceful leave: the agent's leased tasks go back to the queue at once. */
   async leave(id: string): Promise<void> {
+    if (this.#local(id) === undefined) await this.#engine.cluster?.adopt(id);
     const member = this.#member(id);
     this.#engine.pool.detach(member);
     member.remoteState = 'shutdown';
@@ -208,6 +254,7 @@ export class RemoteAgents {
       code: 'unavailable',
       retryable: true,
     });
+    this.#engine.cluster?.left(id);
     this.#engine.distributor.wake();
   }
 
@@ -237,8 +284,15 @@ export class RemoteAgents {
     };
   }
 
-  #member(id: string): PoolMember {
+  /** The local remote member of `id`, if any. */
+  #local(id: string): PoolMember | undefined {
     const member = this.#engine.pool.get(id);
+    return member === undefined || member.gone || !member.remote ? undefined : member;
+  }
+
+  /** The member of `id`, adopted from the cluster's mirror when registered elsewhere. */
+  #member(id: string): PoolMember {
+    const member = this.#local(id) ?? this.#engine.cluster?.adoptKnown(id);
     if (member === undefined || member.gone || !member.remote) {
       throw new SwitchboardError('not_found', `no agent ${id}; register again`, {
         details: { agentId: id },
@@ -264,6 +318,7 @@ export class RemoteAgents {
         if (member.waiter !== waiter || member.gone) return;
         engine.monitor.heartbeat(member.id);
         member.lastHeartbeatAt = engine.now();
+        engine.cluster?.heard(member);
         this.#keepAlive(member, waiter, endsAt);
       },
       Math.min(left, engine.heartbeatIntervalMs),

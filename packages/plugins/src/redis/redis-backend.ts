@@ -1,5 +1,7 @@
 import {
+  type AgentDirectory,
   type Backend,
+  type ClusterChannel,
   createLeaseToken,
   type EnqueueResult,
   type FailOutcome,
@@ -20,6 +22,7 @@ import {
   RECORD_FIELDS,
   toJson,
 } from './record-codec.js';
+import { defineAgentScripts, RedisAgentDirectory, redisClusterChannel } from './redis-agents.js';
 import { outage } from './redis-client.js';
 import { RedisLink } from './redis-link.js';
 import { type RedisBackendOptions, resolveRedisOptions } from './redis-options.js';
@@ -50,8 +53,10 @@ const MAX_HELD = 10_000;
  * what a call acknowledged survives a crash of the server; with `everysec`, up to a second
  * may be lost. A process that dies loses nothing: its leases expire and others reclaim them.
  *
- * Connections: two per backend, whatever the load (one for commands, one subscribed to the
- * `available` channel); completes issued together go as one script call. While the server
+ * Connections: two per backend, whatever the load (one for commands and publishing, one
+ * subscribed to the `available` and `cluster` channels); completes issued together go as
+ * one script call. The agent directory ({@link agents}) and the cluster channel
+ * ({@link cluster}, events and notices between processes) ride on the same two. While the server
  * is unreachable every method rejects `unavailable` (retryable) and both reconnect with
  * backoff.
  *
@@ -69,6 +74,10 @@ const MAX_HELD = 10_000;
 export class RedisBackend implements Backend {
   readonly name = 'redis';
   readonly durable = true;
+  /** The remote agents of every process on this server and prefix. */
+  readonly agents: AgentDirectory;
+  /** Events and notices between the processes, on the `cluster` pub/sub channel. */
+  readonly cluster: ClusterChannel;
 
   private readonly link: RedisLink;
   private readonly base: readonly string[];
@@ -79,7 +88,12 @@ export class RedisBackend implements Backend {
 
   constructor(options: RedisBackendOptions = {}) {
     const o = resolveRedisOptions(options);
-    this.link = new RedisLink(o, defineScripts);
+    this.link = new RedisLink(o, (client) => {
+      defineScripts(client);
+      defineAgentScripts(client);
+    });
+    this.agents = new RedisAgentDirectory(this.link, o.keyPrefix);
+    this.cluster = redisClusterChannel(this.link);
     this.base = [o.keyPrefix, '', String(o.maxRetained), String(o.retainMs)];
     this.completes = new CallBatcher(
       (items) => this.script<(Reply | string)[]>('sbComplete', 0, items.flat()),

@@ -5,8 +5,9 @@ import type { ResolvedRedisOptions } from './redis-options.js';
 
 /**
  * The two connections of a Redis backend and what rides on them: the command connection
- * (scripts defined by `prepare`), the subscriber that hears the `available` channel and
- * calls the listeners, and the optional lease sweep. Exactly two connections, opened once.
+ * (scripts defined by `prepare`, and what is published), the subscriber that hears the
+ * `available` and `cluster` channels and calls their listeners, and the optional lease
+ * sweep. Exactly two connections, opened once.
  */
 export class RedisLink {
   private command: Redis | undefined;
@@ -15,16 +16,19 @@ export class RedisLink {
   private subscribed = false;
   private closed = false;
   private readonly listeners = new Set<(capability: string) => void>();
+  private readonly clusterListeners = new Set<(message: string) => void>();
   private readonly seenReady = new Set<ClientRole>();
   private sweep: { ms: number; run: () => Promise<unknown> } | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private readonly channel: string;
+  private readonly clusterChannel: string;
 
   constructor(
     private readonly o: ResolvedRedisOptions,
     private readonly prepare: (client: Redis) => void,
   ) {
     this.channel = `${o.keyPrefix}available`;
+    this.clusterChannel = `${o.keyPrefix}cluster`;
   }
 
   /** Connects both connections and subscribes. Idempotent; a failed open may be retried. */
@@ -53,6 +57,28 @@ export class RedisLink {
     };
   }
 
+  /** Adds a listener of the `cluster` channel's messages; returns its removal. */
+  listenCluster(listener: (message: string) => void): () => void {
+    if (this.closed) throw closedError();
+    this.clusterListeners.add(listener);
+    return () => {
+      this.clusterListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Publishes on the `cluster` channel, best effort: while the server is unreachable (or
+   * before `open`) the message is dropped, as pub/sub would drop it for a subscriber that is
+   * cut off anyway.
+   */
+  publishCluster(message: string): void {
+    const command = this.command;
+    if (command === undefined || command.status !== 'ready' || this.closed) return;
+    command.publish(this.clusterChannel, message).catch(() => {
+      // Dropped: see above.
+    });
+  }
+
   /** Runs `run` every `ms` once open (a sweep never overlaps the previous one). */
   sweepEvery(ms: number, run: () => Promise<unknown>): void {
     this.sweep = { ms, run };
@@ -62,6 +88,7 @@ export class RedisLink {
     this.closed = true;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.listeners.clear();
+    this.clusterListeners.clear();
     const clients = [this.command, this.subscriber].filter((c) => c !== undefined);
     await Promise.all(clients.map(shutdown));
   }
@@ -75,7 +102,7 @@ export class RedisLink {
       whenReady(subscriber, this.o.connectTimeoutMs),
     ]);
     if (!this.subscribed) {
-      await subscriber.subscribe(this.channel);
+      await subscriber.subscribe(this.channel, this.clusterChannel);
       this.subscribed = true;
     }
     if (this.sweep !== undefined && this.sweeper === undefined && !this.closed) {
@@ -107,7 +134,12 @@ export class RedisLink {
       this.seenReady.add(role);
     });
     if (role === 'command') this.prepare(client);
-    else client.on('message', (_channel: string, capability: string) => this.notify(capability));
+    else {
+      client.on('message', (channel: string, message: string) => {
+        if (channel === this.channel) this.notify(message);
+        else if (channel === this.clusterChannel) this.notifyCluster(message);
+      });
+    }
     return client;
   }
 
@@ -126,6 +158,16 @@ export class RedisLink {
         // Still down: the other connection's reconnection will announce them.
       },
     );
+  }
+
+  private notifyCluster(message: string): void {
+    for (const listener of this.clusterListeners) {
+      try {
+        listener(message);
+      } catch {
+        // A listener that throws must not keep the others from the message.
+      }
+    }
   }
 
   private notify(capability: string): void {

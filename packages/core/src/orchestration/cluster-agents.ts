@@ -1,0 +1,279 @@
+import { type AgentDirectory, type AgentRecord, isAgentLive } from '../backend/agent-directory.js';
+import type { AgentNotice } from '../backend/cluster-channel.js';
+import type { HealthFailure } from '../fault/health-monitor.js';
+import type { ClusterEventBus } from './cluster-event-bus.js';
+import type { ClusterLink } from './cluster-link.js';
+import type { Engine } from './engine.js';
+import type { PoolMember } from './pool-member.js';
+import type { AgentView } from './remote-agents.js';
+
+/**
+ * The remote agents of a cluster, as this process sees them: the shared directory (the
+ * authority), a local mirror of it for the synchronous views (refreshed every heartbeat
+ * interval and by the other processes' notices), and the rules that keep one agent's
+ * failover from happening twice. An agent registered elsewhere becomes a local pool member
+ * ("adopted") when it heartbeats, polls or leaves through this process.
+ */
+export class ClusterAgents {
+  readonly #engine: Engine;
+  readonly #directory: AgentDirectory;
+  readonly #link: ClusterLink;
+  readonly #bus: ClusterEventBus;
+  readonly #mirror = new Map<string, AgentRecord>();
+  /** When this process last wrote each local agent's heartbeat to the directory. */
+  readonly #written = new Map<string, number>();
+  /**
+   * Ids removed lately, and when: a directory read or a notice that reached this process
+   * after the removal but tells of an older heartbeat must not revive them.
+   */
+  readonly #removed = new Map<string, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(engine: Engine, directory: AgentDirectory, link: ClusterLink, bus: ClusterEventBus) {
+    this.#engine = engine;
+    this.#directory = directory;
+    this.#link = link;
+    this.#bus = bus;
+  }
+
+  /** Loads the directory, then refreshes the mirror every heartbeat interval. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.#timer ??= setInterval(() => {
+      this.refresh().catch((error: unknown) => this.#engine.onError(error));
+    }, this.#engine.heartbeatIntervalMs);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Replaces the mirror with the directory's records. */
+  async refresh(): Promise<void> {
+    const records = await this.#directory.list(this.#engine.now());
+    this.#mirror.clear();
+    const forgetBefore = this.#engine.now() - this.#engine.heartbeatTimeoutMs;
+    for (const [id, at] of this.#removed) if (at < forgetBefore) this.#removed.delete(id);
+    for (const record of records) if (!this.#outdated(record)) this.#mirror.set(record.id, record);
+  }
+
+  /** The live record of an agent, as mirrored. */
+  known(id: string): AgentRecord | undefined {
+    const record = this.#mirror.get(id);
+    return record !== undefined && isAgentLive(record, this.#engine.now()) ? record : undefined;
+  }
+
+  /** Makes a live agent known from the mirror a local member; `undefined` when not known. */
+  adoptKnown(id: string): PoolMember | undefined {
+    const record = this.known(id);
+    return record === undefined ? undefined : this.#adopt(record);
+  }
+
+  /** Like {@link adoptKnown}, asking the directory itself when the mirror does not know it. */
+  async adopt(id: string): Promise<PoolMember | undefined> {
+    const local = this.adoptKnown(id);
+    if (local !== undefined) return local;
+    const record = await this.#directory.get(id);
+    if (record === undefined || !isAgentLive(record, this.#engine.now())) return undefined;
+    this.#mirror.set(id, record);
+    // Another call may have adopted it while the directory answered.
+    return this.#engine.pool.get(id) ?? this.#adopt(record);
+  }
+
+  /** A registration made here: written to the directory, announced to the others. */
+  registered(member: PoolMember): void {
+    const record = this.#record(member);
+    this.#removed.delete(member.id);
+    this.#mirror.set(member.id, record);
+    this.#written.set(member.id, this.#engine.now());
+    this.#directory.put(record).then(
+      () => this.#link.agent({ op: 'put', id: member.id, record }),
+      (error: unknown) => this.#engine.onError(error),
+    );
+  }
+
+  /**
+   * A sign of life of a local member heard here. Written at most every half heartbeat
+   * interval per agent; when the directory no longer knows the agent (another process
+   * failed it over), it is let go here too, and its next heartbeat answers `not_found`.
+   */
+  heard(member: PoolMember): void {
+    const engine = this.#engine;
+    const now = engine.now();
+    const last = this.#written.get(member.id);
+    if (last !== undefined && now - last < engine.heartbeatIntervalMs / 2) return;
+    this.#written.set(member.id, now);
+    this.#directory.touch(member.id, this.#link.origin, now).then(
+      (record) => {
+        if (record !== undefined) {
+          this.#mirror.set(record.id, record);
+          this.#link.agent({ op: 'touch', id: record.id, record });
+        } else if (!member.gone) void this.#retire(member);
+      },
+      (error: unknown) => engine.onError(error),
+    );
+  }
+
+  /** A local member left for good (a graceful leave, a failure decided here). */
+  left(id: string): void {
+    this.#forget(id);
+    this.#written.delete(id);
+    this.#directory.remove(id).then(
+      () => this.#link.agent({ op: 'remove', id }),
+      (error: unknown) => this.#engine.onError(error),
+    );
+  }
+
+  /**
+   * The health monitor stopped hearing a remote member. When another process heard it
+   * within the timeout, it lives on there: it stays here and the monitor is re-armed. Else
+   * the one process that removes its record fails it over (event, recovery); any other
+   * holder only puts its own leases back, quietly.
+   */
+  async timedOut(member: PoolMember, failure: HealthFailure): Promise<void> {
+    const engine = this.#engine;
+    let claimed: boolean;
+    try {
+      const record = await this.#directory.get(member.id);
+      const now = engine.now();
+      if (record !== undefined && isAgentLive(record, now)) {
+        if (member.gone) return;
+        this.#mirror.set(record.id, record);
+        member.lastHeartbeatAt = record.lastHeartbeatAt;
+        if (engine.monitor.has(member.id)) engine.monitor.heartbeat(member.id);
+        return;
+      }
+      claimed = await this.#directory.remove(member.id, { staleAt: now });
+    } catch (error) {
+      // The directory is out of reach: fail it over here, as a single process would.
+      engine.onError(error);
+      claimed = true;
+    }
+    this.#forget(member.id);
+    if (claimed) {
+      this.#link.agent({ op: 'remove', id: member.id });
+      await engine.failures.fail(member, failure.reason, failure.error);
+    } else await this.#retire(member);
+  }
+
+  /** Applies the directory changes another process made. */
+  receive(notices: readonly AgentNotice[]): void {
+    const engine = this.#engine;
+    for (const notice of notices) {
+      if (typeof notice?.id !== 'string') continue;
+      const member = engine.pool.get(notice.id);
+      if (notice.op === 'remove') {
+        this.#forget(notice.id);
+        if (member?.remote) void this.#retire(member);
+      } else if (notice.record !== undefined) {
+        if (this.#outdated(notice.record)) continue;
+        this.#mirror.set(notice.id, notice.record);
+        // Heard elsewhere: alive, so this process's monitor must not time it out.
+        if (notice.op === 'touch' && member?.remote && engine.monitor.has(member.id)) {
+          member.lastHeartbeatAt = Math.max(member.lastHeartbeatAt, notice.record.lastHeartbeatAt);
+          engine.monitor.heartbeat(member.id);
+          this.#written.set(member.id, engine.now());
+        }
+      }
+    }
+  }
+
+  /** Views of the live agents known only through the directory (not members here). */
+  views(): AgentView[] {
+    const out: AgentView[] = [];
+    const now = this.#engine.now();
+    for (const record of this.#mirror.values()) {
+      if (isAgentLive(record, now) && this.#engine.pool.get(record.id) === undefined) {
+        out.push(viewOf(record));
+      }
+    }
+    return out;
+  }
+
+  /** The view of a live agent known only through the directory. */
+  view(id: string): AgentView | undefined {
+    const record = this.known(id);
+    return record === undefined ? undefined : viewOf(record);
+  }
+
+  /** True for a record of an agent removed here after the heartbeat the record tells of. */
+  #outdated(record: AgentRecord): boolean {
+    const removedAt = this.#removed.get(record.id);
+    return removedAt !== undefined && record.lastHeartbeatAt <= removedAt;
+  }
+
+  #forget(id: string): void {
+    this.#mirror.delete(id);
+    this.#written.delete(id);
+    this.#removed.set(id, this.#engine.now());
+  }
+
+  #adopt(record: AgentRecord): PoolMember {
+    const engine = this.#engine;
+    const member = this.#bus.quietly(() => engine.remotes.add(record));
+    member.lastHeartbeatAt = Math.max(member.lastHeartbeatAt, record.lastHeartbeatAt);
+    return member;
+  }
+
+  /** Lets a member go without an event: its leases go back to the queue at once. */
+  async #retire(member: PoolMember): Promise<void> {
+    const engine = this.#engine;
+    if (member.gone) return;
+    this.#bus.quietly(() => engine.pool.detach(member));
+    member.remoteState = 'shutdown';
+    engine.remotes.dismiss(member);
+    this.#written.delete(member.id);
+    try {
+      await engine.book.release([...member.leases], {
+        message: `agent ${member.id} left the cluster`,
+        code: 'agent_failed',
+        retryable: true,
+      });
+    } catch (error) {
+      // Their leases expire and requeue them.
+      engine.onError(error);
+    }
+    engine.distributor.wake();
+  }
+
+  #record(member: PoolMember): AgentRecord {
+    const engine = this.#engine;
+    return {
+      id: member.id,
+      name: member.name,
+      role: member.role,
+      version: member.version,
+      capabilities: member.capabilities.map((c) => ({ ...c })),
+      maxConcurrency: member.baseConcurrency,
+      metadata: member.metadata,
+      state: member.state,
+      registeredAt: member.registeredAt,
+      lastHeartbeatAt: member.lastHeartbeatAt,
+      heartbeatIntervalMs: engine.heartbeatIntervalMs,
+      heartbeatTimeoutMs: engine.heartbeatTimeoutMs,
+      owner: this.#link.origin,
+    };
+  }
+}
+
+function viewOf(record: AgentRecord): AgentView {
+  return {
+    id: record.id,
+    name: record.name,
+    role: record.role,
+    state: record.state,
+    capabilities: record.capabilities.map((c) => ({ ...c })),
+    maxConcurrency: record.maxConcurrency,
+    // Held by the process it works through; not known here.
+    activeTasks: 0,
+    heartbeatIntervalMs: record.heartbeatIntervalMs,
+    heartbeatTimeoutMs: record.heartbeatTimeoutMs,
+    registeredAt: record.registeredAt,
+    lastHeartbeatAt: record.lastHeartbeatAt,
+    remote: true,
+    version: record.version,
+    metadata: record.metadata,
+  };
+}

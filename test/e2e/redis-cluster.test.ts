@@ -1,0 +1,180 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { execPath } from 'node:process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
+import { bundle, writeConfig } from './servers.js';
+
+// Two real server processes (the built Node bundle) on a redis-server of their own: an agent
+// registered on A works through B, B's event stream carries A's events once each, and the
+// agent carries on through B after A is killed with SIGKILL.
+let redis: RedisServerHandle;
+let a: Server;
+let b: Server;
+
+interface Server {
+  url: string;
+  /** Signals the server's process group (SIGKILL: a crash, nothing cleaned up). */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** A server process of the built bundle, in its own process group, on a free port. */
+function start(): Promise<Server> {
+  const config = writeConfig({ heartbeatTimeoutMs: 900 });
+  const args = [bundle('node'), 'serve', '--backend', redis.url, '--port', '0'];
+  const child: ChildProcess = spawn(
+    execPath,
+    [...args, '--host', '127.0.0.1', '--config', config],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  const kill = (signal: NodeJS.Signals) =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      try {
+        process.kill(-(child.pid as number), signal);
+      } catch {
+        done();
+      }
+    });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void kill('SIGKILL');
+      reject(new Error(`server did not start:\n${output}`));
+    }, 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+      const m = /serving (http:\/\/\S+)/.exec(output);
+      if (m === null) return;
+      clearTimeout(timer);
+      resolve({ url: m[1] as string, kill });
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+  });
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  [a, b] = await Promise.all([start(), start()]);
+}, 30_000);
+afterAll(async () => {
+  await Promise.all([a?.kill('SIGTERM'), b?.kill('SIGTERM')]);
+  await redis?.dispose();
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field.
+async function call(base: string, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text.length > 0 ? JSON.parse(text) : undefined };
+}
+
+async function until(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Reads an SSE stream in the background; `events` fills as they come. */
+function stream(base: string, topics: string) {
+  const events: { topic: string; data: Record<string, unknown> }[] = [];
+  const controller = new AbortController();
+  const ready = fetch(`${base}/v1/events?topics=${topics}`, { signal: controller.signal }).then(
+    async (res) => {
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let buffer = '';
+      void (async () => {
+        for (;;) {
+          const { done, value } = await reader
+            .read()
+            .catch(() => ({ done: true, value: undefined }));
+          if (done) return;
+          buffer += decoder.decode(value, { stream: true });
+          let end = buffer.indexOf('\n\n');
+          while (end >= 0) {
+            const frame = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const topic = /^event: (.*)$/m.exec(frame)?.[1];
+            const data = /^data: (.*)$/m.exec(frame)?.[1];
+            if (topic !== undefined && data !== undefined)
+              events.push({ topic, data: JSON.parse(data) });
+            end = buffer.indexOf('\n\n');
+          }
+        }
+      })();
+    },
+  );
+  return { events, ready, close: () => controller.abort() };
+}
+
+describe('two servers on one Redis', () => {
+  it('shares agents, leases, results and events, and survives the death of one', async () => {
+    const sse = stream(b.url, 'task.*,agent.*');
+    await sse.ready;
+    const reg = await call(a.url, 'POST', '/v1/agents', { name: 'w', capabilities: ['job'] });
+    expect(reg.status).toBe(201);
+    const id = reg.body.id as string;
+
+    // B lists and shows the agent registered on A.
+    await until(async () => (await call(b.url, 'GET', '/v1/agents')).body.agents.length === 1);
+    expect((await call(b.url, 'GET', `/v1/agents/${id}`)).body).toMatchObject({ id, name: 'w' });
+    expect((await call(b.url, 'POST', `/v1/agents/${id}/heartbeat`)).status).toBe(200);
+
+    // A task submitted on A, leased and completed through B; A's waiter gets the result.
+    // B's interest in events reaches A over pub/sub: wait until A forwards them.
+    let task = '';
+    await until(async () => {
+      task = (await call(a.url, 'POST', '/v1/tasks', { capability: 'probe' })).body.id;
+      return sse.events.some((e) => e.data.taskId === task);
+    });
+    const submitted = await call(a.url, 'POST', '/v1/tasks', { capability: 'job', payload: 2 });
+    task = submitted.body.id;
+    const waiting = call(a.url, 'GET', `/v1/tasks/${task}/result?waitMs=5000`);
+    const leased = await call(b.url, 'POST', `/v1/agents/${id}/lease`, { max: 1, waitMs: 3000 });
+    expect(leased.body.tasks.map((t: { id: string }) => t.id)).toEqual([task]);
+    const token = leased.body.tasks[0].leaseToken;
+    expect(
+      (await call(b.url, 'POST', `/v1/tasks/${task}/complete`, { leaseToken: token, result: 4 }))
+        .status,
+    ).toBe(200);
+    expect((await waiting).body).toMatchObject({ id: task, status: 'completed', result: 4 });
+    await until(async () =>
+      sse.events.some((e) => e.topic === 'task.completed' && e.data.taskId === task),
+    );
+    const mine = sse.events.filter((e) => e.data.taskId === task).map((e) => e.topic);
+    expect(mine.filter((t) => t === 'task.queued')).toHaveLength(1);
+    expect(mine.filter((t) => t === 'task.completed')).toHaveLength(1);
+
+    // A lease handed out by A, then A dies: the agent heartbeats, completes and leases on B.
+    const second = (await call(a.url, 'POST', '/v1/tasks', { capability: 'job' })).body.id;
+    const held = await call(a.url, 'POST', `/v1/agents/${id}/lease`, { max: 1, waitMs: 3000 });
+    expect(held.body.tasks[0].id).toBe(second);
+    await a.kill('SIGKILL');
+    for (let i = 0; i < 6; i++) {
+      expect((await call(b.url, 'POST', `/v1/agents/${id}/heartbeat`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const done = await call(b.url, 'POST', `/v1/tasks/${second}/complete`, {
+      leaseToken: held.body.tasks[0].leaseToken,
+      result: 'after',
+    });
+    expect(done.body).toMatchObject({ status: 'completed', result: 'after' });
+    const third = (await call(b.url, 'POST', '/v1/tasks', { capability: 'job' })).body.id;
+    const next = await call(b.url, 'POST', `/v1/agents/${id}/lease`, { max: 1, waitMs: 3000 });
+    expect(next.body.tasks[0].id).toBe(third);
+    expect(sse.events.filter((e) => e.topic === 'agent.failed')).toEqual([]);
+    sse.close();
+  }, 30_000);
+});
