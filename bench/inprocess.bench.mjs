@@ -1,7 +1,9 @@
 // In-process Switchboard, end to end, beside p-queue and Moleculer local calls in the same run.
 //  1. tasks/s and CPU µs per task (submit → agent → result awaited) with 10k, 100k and 1M
 //     tasks queued in mixed priority before the agents start (and 100k submitted while they
-//     run), a no-op async handler, 4 agents × 256 slots; p-queue at concurrency 1024 with
+//     run), a no-op async handler, 4 agents × 256 slots; once through `submitMany` with
+//     a handle and a `result` promise per task, once through `runMany` (one promise for
+//     the batch, results in input order); p-queue at concurrency 1024 with
 //     its priority option; Moleculer (transporter null) with one `broker.call` per task,
 //     Promise.all per 1,024.
 //  2. dispatch latency: submit → handler start, single tasks on an idle Switchboard.
@@ -60,6 +62,22 @@ async function switchboardQueued(list, cpu) {
   const ms = performance.now() - t0;
   const used = process.cpuUsage(c0);
   cpu.us = Math.min(cpu.us, (used.user + used.system) / list.length);
+  await sb.shutdown();
+  return (list.length * 1000) / ms;
+}
+
+/** The same through `runMany`: one promise for the batch instead of a handle per task. */
+async function switchboardQueuedMany(list, cpu) {
+  const sb = createSwitchboard({ agents: [{ definition: worker(), count: AGENTS }] });
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const results = sb.runMany(list);
+  await sb.start();
+  const out = await results;
+  const ms = performance.now() - t0;
+  const used = process.cpuUsage(c0);
+  cpu.us = Math.min(cpu.us, (used.user + used.system) / list.length);
+  if (out.length !== list.length) throw new Error('runMany: a result is missing');
   await sb.shutdown();
   return (list.length * 1000) / ms;
 }
@@ -129,10 +147,21 @@ async function throughput() {
     const list = inputs(depth);
     const cpu = { us: Number.POSITIVE_INFINITY };
     const sb = await best(reps, () => switchboardQueued(list, cpu));
+    const manyCpu = { us: Number.POSITIVE_INFINITY };
+    const many = await best(reps, () => switchboardQueuedMany(list, manyCpu));
     const streaming = depth === 100_000 ? await best(reps, () => switchboardStreaming(list)) : NaN;
     const pq = anchors ? await best(reps, () => pQueue(list)) : NaN;
     const mol = await best(reps, () => moleculer(list));
-    rows.push({ depth, switchboard: sb, cpuUs: cpu.us, streaming, pQueue: pq, moleculer: mol });
+    rows.push({
+      depth,
+      switchboard: sb,
+      cpuUs: cpu.us,
+      many,
+      manyCpuUs: manyCpu.us,
+      streaming,
+      pQueue: pq,
+      moleculer: mol,
+    });
   }
   return rows;
 }
@@ -302,6 +331,22 @@ export async function run() {
       '',
       undefined,
     );
+    add(
+      'throughput',
+      `switchboard runMany (one promise a batch), ${d} queued`,
+      r.many,
+      'tasks/s',
+      '≥ 1,000,000',
+      r.many >= 1e6,
+    );
+    add(
+      'throughput',
+      `switchboard runMany CPU per task, ${d} queued (best run)`,
+      r.manyCpuUs,
+      'µs',
+      '',
+      undefined,
+    );
     if (!Number.isNaN(r.streaming)) {
       add(
         'throughput',
@@ -318,10 +363,23 @@ export async function run() {
     if (!Number.isNaN(r.pQueue))
       add('ratio', `switchboard / p-queue, ${d}`, r.switchboard / r.pQueue, '×', '', undefined);
     add('ratio', `switchboard / moleculer, ${d}`, r.switchboard / r.moleculer, '×', '', undefined);
+    add('ratio', `runMany / moleculer, ${d}`, r.many / r.moleculer, '×', '', undefined);
   }
-  const sb = rows.filter((r) => r.metric.startsWith('switchboard,') && r.metric.endsWith('queued'));
-  const flat = Math.min(...sb.map((r) => r.value)) / Math.max(...sb.map((r) => r.value));
+  const flatness = (prefix) => {
+    const of = rows.filter((r) => r.metric.startsWith(prefix) && r.metric.endsWith('queued'));
+    return Math.min(...of.map((r) => r.value)) / Math.max(...of.map((r) => r.value));
+  };
+  const flat = flatness('switchboard,');
   add('throughput', 'flatness: slowest / fastest depth', flat, '×', 'near 1', flat >= 0.8);
+  const flatMany = flatness('switchboard runMany (');
+  add(
+    'throughput',
+    'flatness, runMany: slowest / fastest depth',
+    flatMany,
+    '×',
+    'near 1',
+    flatMany >= 0.8,
+  );
   const latency = await dispatchLatency();
   add('dispatch', 'submit → handler start, p50', latency.p50, 'µs', '', undefined);
   add('dispatch', 'submit → handler start, p99', latency.p99, 'µs', '≤ 100 µs', latency.p99 <= 100);

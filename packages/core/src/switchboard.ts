@@ -110,6 +110,23 @@ export class Switchboard {
     return this.#intake.submitMany(inputs) as Promise<TaskHandle<O>[]>;
   }
 
+  /**
+   * Submits many tasks (all or nothing, as `submitMany`) and awaits their results: one
+   * promise for the batch, the results in input order, instead of a handle and a promise
+   * per task. It rejects as soon as one task ends without a result, with the error its
+   * `result` would give (`task_failed`, `cancelled`, `unavailable` at shutdown); the other
+   * tasks go on. Use `submitMany` to follow or cancel tasks one by one.
+   *
+   * @throws SwitchboardError as `submitMany` (before anything is queued).
+   * @example
+   * ```ts
+   * const summaries = await sb.runMany<string>(pages.map((page) => ({ capability: 'llm', payload: page })))
+   * ```
+   */
+  runMany<O = unknown>(inputs: readonly SubmitInput[]): Promise<O[]> {
+    return this.#intake.runMany(inputs) as Promise<O[]>;
+  }
+
   /** Submits a task and awaits its result. */
   async run<O = unknown, I = unknown>(input: SubmitInput<I>): Promise<O> {
     return (await this.submit<O, I>(input)).result;

@@ -72,6 +72,7 @@ export class MemoryBackend implements Backend {
     // it is in cache); a bad record undoes what this batch stored, leaving nothing behind.
     const results: EnqueueResult[] = new Array(records.length);
     let i = 0;
+    let keyed = false;
     try {
       for (; i < records.length; i++) {
         const t = records[i] as TaskRecord;
@@ -81,6 +82,7 @@ export class MemoryBackend implements Backend {
           });
         }
         const key = t.idempotencyKey;
+        if (key !== undefined) keyed = true;
         const firstId = key === undefined ? undefined : idempotency.get(key);
         if (firstId !== undefined) {
           results[i] = { task: tasks.get(firstId) as TaskRecord, created: false };
@@ -104,10 +106,15 @@ export class MemoryBackend implements Backend {
       }
       throw error;
     }
-    const created: TaskRecord[] = [];
-    for (let k = 0; k < records.length; k++) {
-      const r = results[k] as EnqueueResult;
-      if (r.created) created.push(r.task);
+    // Without idempotency keys every record was created: the batch itself is queued.
+    let created: readonly TaskRecord[] = records;
+    if (keyed) {
+      const fresh: TaskRecord[] = [];
+      for (let k = 0; k < records.length; k++) {
+        const r = results[k] as EnqueueResult;
+        if (r.created) fresh.push(r.task);
+      }
+      created = fresh;
     }
     // One pushMany per capability: a native queue is crossed once per batch, not per task.
     store.queueNew(created);

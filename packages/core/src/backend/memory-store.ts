@@ -78,9 +78,13 @@ export class MemoryStore {
    * ones enter their lanes with one `pushMany` per lane.
    */
   queueNew(ts: readonly TaskRecord[]): void {
-    const available: TaskRecord[] = [];
-    for (const t of ts) if (this.hold(t, t.availableAt, t.updatedAt)) available.push(t);
-    this.makeAvailableMany(available);
+    let delayed = 0;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i] as TaskRecord;
+      if (!this.hold(t, t.availableAt, t.updatedAt)) delayed++;
+    }
+    // Nearly always none is delayed: the batch then enters its lanes as it is, uncopied.
+    this.makeAvailableMany(delayed === 0 ? ts : ts.filter((t) => t.availableAt <= t.updatedAt));
   }
 
   /** Counts `t` as queued; delays it when `availableAt > now`, else answers true. */
@@ -313,6 +317,18 @@ export class MemoryStore {
   private makeAvailableMany(ts: readonly TaskRecord[]): void {
     if (ts.length <= 1) {
       if (ts.length === 1) this.makeAvailable(ts[0] as TaskRecord);
+      return;
+    }
+    const capability = (ts[0] as TaskRecord).capability;
+    let one = true;
+    for (let i = 1; i < ts.length && one; i++)
+      one = (ts[i] as TaskRecord).capability === capability;
+    if (one) {
+      // One capability (the common batch): no grouping, no copy.
+      const lane = this.lane(capability);
+      lane.queue.pushMany(ts, levelsOf(ts));
+      lane.live += ts.length;
+      this.touch(lane);
       return;
     }
     for (const [lane, group] of groupByLane(ts, (capability) => this.lane(capability))) {

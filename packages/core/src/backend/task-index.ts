@@ -85,6 +85,26 @@ export class TaskIndex<T> {
     return true;
   }
 
+  /** Stores `value` under `id` and returns what it replaced, if anything. */
+  swap(id: string, value: T): T | undefined {
+    const seq = taskSeq(id);
+    if (seq < 0) {
+      const previous = this.#other.get(id);
+      this.#other.set(id, value);
+      if (previous === undefined) this.#size++;
+      return previous;
+    }
+    const page = this.#page(seq, true) as Page<T>;
+    const slot = seq & PAGE_MASK;
+    const previous = page.slots[slot];
+    page.slots[slot] = value;
+    if (previous === undefined) {
+      page.count++;
+      this.#size++;
+    }
+    return previous;
+  }
+
   /** Stores `value` under `id`, replacing what was there. */
   set(id: string, value: T): void {
     if (!this.add(id, value)) {

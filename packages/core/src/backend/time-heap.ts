@@ -1,3 +1,5 @@
+const INITIAL_CAPACITY = 64;
+
 /**
  * A binary min-heap of items keyed by an instant (epoch ms), ties broken by insertion order,
  * held in parallel arrays so an entry costs no object of its own.
@@ -9,8 +11,10 @@
  * live entries and the cost stays amortized O(1) per entry.
  */
 export class TimeHeap<T> {
-  private ats: number[] = [];
-  private seqs: number[] = [];
+  // Instants and tie-breaking sequence numbers in typed arrays: a plain array holding
+  // epoch-ms doubles can box each one as a heap number, an allocation per entry.
+  private ats = new Float64Array(INITIAL_CAPACITY);
+  private seqs = new Float64Array(INITIAL_CAPACITY);
   private items: T[] = [];
   private seq = 0;
 
@@ -23,13 +27,13 @@ export class TimeHeap<T> {
   push(at: number, item: T): void {
     const seq = ++this.seq;
     let i = this.items.length;
-    this.ats.push(at);
-    this.seqs.push(seq);
     this.items.push(item);
+    if (i === this.ats.length) this.grow(2 * i);
+    const { ats, seqs } = this;
     // Sift up: move parents down until the new entry's slot is found.
     while (i > 0) {
       const parent = (i - 1) >>> 1;
-      if (!less(at, seq, this.ats[parent] as number, this.seqs[parent] as number)) break;
+      if (!less(at, seq, ats[parent] as number, seqs[parent] as number)) break;
       this.move(parent, i);
       i = parent;
     }
@@ -38,7 +42,7 @@ export class TimeHeap<T> {
 
   /** The instant of the earliest entry, or `undefined` when empty. */
   peekAt(): number | undefined {
-    return this.ats[0];
+    return this.items.length > 0 ? this.ats[0] : undefined;
   }
 
   /** The item of the earliest entry, or `undefined` when empty. */
@@ -49,11 +53,10 @@ export class TimeHeap<T> {
   /** Removes and returns the earliest entry's item. Precondition: not empty. */
   pop(): T {
     const top = this.items[0] as T;
-    const at = this.ats.pop() as number;
-    const seq = this.seqs.pop() as number;
     const item = this.items.pop() as T;
     const n = this.items.length;
-    if (n > 0) this.siftDown(0, at, seq, item, n);
+    if (n > 0) this.siftDown(0, this.ats[n] as number, this.seqs[n] as number, item, n);
+    if (n >= INITIAL_CAPACITY && n * 4 < this.ats.length) this.grow(2 * n);
     return top;
   }
 
@@ -68,20 +71,30 @@ export class TimeHeap<T> {
       items[k] = items[i] as T;
       k++;
     }
-    ats.length = k;
-    seqs.length = k;
     items.length = k;
+    if (k >= INITIAL_CAPACITY && k * 4 < ats.length) this.grow(2 * k);
     // Floyd's heap construction: O(n).
     for (let i = (k >>> 1) - 1; i >= 0; i--) {
-      this.siftDown(i, ats[i] as number, seqs[i] as number, items[i] as T, k);
+      this.siftDown(i, this.ats[i] as number, this.seqs[i] as number, items[i] as T, k);
     }
   }
 
   /** Drops every entry and the memory held for them. */
   clear(): void {
-    this.ats = [];
-    this.seqs = [];
+    this.ats = new Float64Array(INITIAL_CAPACITY);
+    this.seqs = new Float64Array(INITIAL_CAPACITY);
     this.items = [];
+  }
+
+  /** Moves the entries to arrays of `capacity` slots (more, or fewer once mostly empty). */
+  private grow(capacity: number): void {
+    const n = this.items.length;
+    const ats = new Float64Array(Math.max(capacity, INITIAL_CAPACITY));
+    const seqs = new Float64Array(ats.length);
+    ats.set(this.ats.subarray(0, Math.min(n, this.ats.length)));
+    seqs.set(this.seqs.subarray(0, Math.min(n, this.seqs.length)));
+    this.ats = ats;
+    this.seqs = seqs;
   }
 
   private siftDown(i: number, at: number, seq: number, item: T, n: number): void {

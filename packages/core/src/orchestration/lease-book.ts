@@ -1,4 +1,5 @@
 import type { TaskError, TaskRecord } from '../backend/task.js';
+import { TaskIndex } from '../backend/task-index.js';
 import { isSwitchboardError, SwitchboardError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { CompletionBatch } from './completion-batch.js';
@@ -23,7 +24,8 @@ export function taskError(error: Error): TaskError {
  * expiry is enforced by ONE timer set at the earliest expiry, never a timer per task.
  */
 export class LeaseBook {
-  readonly inflight = new Map<string, InFlight>();
+  /** The live lease of each task held, by id (kept by the id's counter, see TaskIndex). */
+  readonly inflight = new TaskIndex<InFlight>();
   readonly #engine: Engine;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepAt = Number.POSITIVE_INFINITY;
@@ -53,15 +55,21 @@ export class LeaseBook {
       abandoned: false,
       settled: false,
       startedAt: 0,
+      held: true,
+      list: undefined,
+      prev: undefined,
+      next: undefined,
     };
-    this.inflight.set(task.id, entry);
+    // A lease taken again for the same task (the backend expired the first) supersedes it.
+    const previous = this.inflight.swap(task.id, entry);
+    if (previous !== undefined) previous.held = false;
     if (expiresAt < this.#sweepAt - SWEEP_GRANULARITY_MS) this.#schedule(expiresAt);
     return entry;
   }
 
   /** True while `entry` is the live lease of its task. */
   current(entry: InFlight): boolean {
-    return this.inflight.get(entry.task.id) === entry;
+    return entry.held;
   }
 
   /**
@@ -70,7 +78,10 @@ export class LeaseBook {
    * stays taken until it settles.
    */
   detach(entry: InFlight, reason?: SwitchboardError): void {
-    if (this.inflight.get(entry.task.id) === entry) this.inflight.delete(entry.task.id);
+    if (entry.held) {
+      entry.held = false;
+      this.inflight.delete(entry.task.id);
+    }
     const member = entry.member;
     const engine = this.#engine;
     if (entry.stage === 'pending') engine.distributor.dropPending(entry);

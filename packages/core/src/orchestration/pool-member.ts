@@ -32,6 +32,66 @@ export interface InFlight {
   /** Its handler has returned or thrown. */
   settled: boolean;
   startedAt: number;
+  /** True while it is the live lease of its task in the lease book (set and cleared there). */
+  held: boolean;
+  /** The {@link LeaseList} it is in, and its neighbours there (managed by the list). */
+  list: LeaseList | undefined;
+  prev: InFlight | undefined;
+  next: InFlight | undefined;
+}
+
+/**
+ * The leases an agent holds, in the order it got them: a list threaded through the entries
+ * themselves, so adding and removing one allocates nothing and hashes nothing (a `Set`
+ * grows and rehashes as a thousand leases a second come and go). An entry is in one list
+ * at most.
+ */
+export class LeaseList implements Iterable<InFlight> {
+  #head: InFlight | undefined;
+  #tail: InFlight | undefined;
+  #size = 0;
+
+  /** The number of leases. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends `entry` (nothing happens when it is in this list already). */
+  add(entry: InFlight): void {
+    if (entry.list === this) return;
+    if (entry.list !== undefined) entry.list.delete(entry);
+    entry.list = this;
+    entry.prev = this.#tail;
+    entry.next = undefined;
+    if (this.#tail === undefined) this.#head = entry;
+    else this.#tail.next = entry;
+    this.#tail = entry;
+    this.#size++;
+  }
+
+  /** Removes `entry`; `false` when it was not in this list. */
+  delete(entry: InFlight): boolean {
+    if (entry.list !== this) return false;
+    const { prev, next } = entry;
+    if (prev === undefined) this.#head = next;
+    else prev.next = next;
+    if (next === undefined) this.#tail = prev;
+    else next.prev = prev;
+    entry.list = undefined;
+    entry.prev = undefined;
+    entry.next = undefined;
+    this.#size--;
+    return true;
+  }
+
+  *[Symbol.iterator](): IterableIterator<InFlight> {
+    for (let entry = this.#head; entry !== undefined; ) {
+      // Read ahead: the caller may remove the entry it is given.
+      const next = entry.next;
+      yield entry;
+      entry = next;
+    }
+  }
 }
 
 /** A remote agent's pending long-poll. */
@@ -98,8 +158,8 @@ export class PoolMember implements AgentCandidate {
   abandoned = 0;
   /** Tasks pinned to it by the load balancer while it was busy. */
   readonly backlog: InFlight[] = [];
-  /** Every lease it holds, whatever the stage. */
-  readonly leases = new Set<InFlight>();
+  /** Every lease it holds, whatever the stage, in the order it got them. */
+  readonly leases = new LeaseList();
   waiter: LeaseWaiter | undefined;
   draining = false;
   /** A warm standby: takes no work until promoted by a failover. */

@@ -1,6 +1,8 @@
+import type { EnqueueResult } from '../backend/backend.js';
 import type { TaskRecord } from '../backend/task.js';
 import { nextTaskId } from '../backend/task-id.js';
 import { SwitchboardError } from '../errors.js';
+import { BatchResult } from './batch-result.js';
 import type { Engine } from './engine.js';
 import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
@@ -10,6 +12,22 @@ import { isTerminal, type TaskHandle, type Waiter } from './task-tracker.js';
 
 function notFound(id: string): SwitchboardError {
   return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
+}
+
+/** The error `toTaskRecord` gives for an input, its paths prefixed by `prefix`. */
+function invalidAt(
+  input: SubmitInput,
+  id: string,
+  now: number,
+  defaults: TaskDefaults,
+  prefix: string,
+): SwitchboardError | undefined {
+  try {
+    toTaskRecord(input, id, now, defaults, prefix);
+  } catch (error) {
+    return error as SwitchboardError;
+  }
+  return undefined;
 }
 
 function countByCapability(records: readonly TaskRecord[]): Map<string, number> {
@@ -80,6 +98,36 @@ export class TaskIntake {
   }
 
   async submitMany(inputs: readonly SubmitInput[]): Promise<TaskHandle[]> {
+    const handles: TaskHandle[] = new Array(inputs.length);
+    await this.#enqueueMany(inputs, (i, id, created, live) => {
+      handles[i] = new Handle(id, created, this, live);
+    });
+    return handles;
+  }
+
+  /**
+   * Submits tasks as {@link submitMany} does and resolves with their results in input
+   * order; rejects as soon as one task ends without a result (see `Switchboard.runMany`).
+   */
+  async runMany(inputs: readonly SubmitInput[]): Promise<unknown[]> {
+    const batch = new BatchResult(Array.isArray(inputs) ? inputs.length : 0);
+    const tracker = this.#engine.tracker;
+    await this.#enqueueMany(inputs, (i, id, _created, live) => {
+      if (live === undefined) this.#watch(id, batch.slot(i), undefined);
+      else if (batch.live(i, live)) tracker.wait(id, batch);
+    });
+    return batch.promise;
+  }
+
+  /**
+   * Validates and enqueues a batch, all or nothing (an invalid item's index is in
+   * `details`), then tells `each` of every task: its id, whether it was created (not an
+   * idempotency key's earlier task), and its record when the backend hands out live ones.
+   */
+  async #enqueueMany(
+    inputs: readonly SubmitInput[],
+    each: (index: number, id: string, created: boolean, live: TaskRecord | undefined) => void,
+  ): Promise<void> {
     const engine = this.#engine;
     if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
     if (!this.#open) await this.open();
@@ -93,48 +141,55 @@ export class TaskIntake {
     let firstError: SwitchboardError | undefined;
     let keyed = false;
     for (let i = 0; i < n; i++) {
+      const input = inputs[i] as SubmitInput;
+      const id = nextTaskId();
       try {
-        const input = inputs[i] as SubmitInput;
-        const record = toTaskRecord(input, nextTaskId(), now, this.#defaults, `tasks.${i}.`);
+        const record = toTaskRecord(input, id, now, this.#defaults);
         this.#check(input, record);
         if (record.idempotencyKey !== undefined) keyed = true;
         records[i] = record;
       } catch (error) {
         if (!(error instanceof SwitchboardError) || error.code !== 'invalid_request') throw error;
-        firstError ??= error;
-        issues.push(...(error.details as unknown[]));
+        // Built again for its error only, with the item's path (no path string per task).
+        const prefixed = invalidAt(input, id, now, this.#defaults, `tasks.${i}.`) ?? error;
+        firstError ??= prefixed;
+        issues.push(...(prefixed.details as unknown[]));
       }
     }
     if (firstError !== undefined) {
       throw new SwitchboardError('invalid_request', firstError.message, { details: issues });
     }
-    const handles: (TaskHandle | undefined)[] = new Array(n);
     // Without idempotency keys every record is fresh: no second array, no lookups.
     let fresh = records;
+    let known: (string | undefined)[] | undefined;
     if (keyed) {
       fresh = [];
+      known = new Array(n);
       for (let i = 0; i < n; i++) {
         const record = records[i] as TaskRecord;
         const key = record.idempotencyKey;
-        const known = key === undefined ? undefined : this.#gate.known(key);
-        if (known !== undefined) handles[i] = new Handle(known, false, this, undefined);
-        else fresh.push(record);
+        known[i] = key === undefined ? undefined : this.#gate.known(key);
+        if (known[i] === undefined) fresh.push(record);
       }
     }
+    let results: readonly EnqueueResult[] = [];
     if (fresh.length > 0) {
       if (this.#gate.limited)
         this.#gate.admit(records[0]?.submitter, countByCapability(fresh), now);
-      const results = await engine.backend.enqueue(fresh);
-      const live = engine.backend.liveRecords === true;
-      let k = 0;
-      for (let i = 0; i < records.length; i++) {
-        if (handles[i] !== undefined) continue;
-        const { task, created } = results[k++] as { task: TaskRecord; created: boolean };
-        this.#accepted(inputs[i] as SubmitInput, task, created, now);
-        handles[i] = new Handle(task.id, created, this, live ? task : undefined);
-      }
+      results = await engine.backend.enqueue(fresh);
     }
-    return handles as TaskHandle[];
+    const live = engine.backend.liveRecords === true;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const knownId = known?.[i];
+      if (knownId !== undefined) {
+        each(i, knownId, false, undefined);
+        continue;
+      }
+      const { task, created } = results[k++] as EnqueueResult;
+      this.#accepted(inputs[i] as SubmitInput, task, created, now);
+      each(i, task.id, created, live ? task : undefined);
+    }
   }
 
   /** The checks that need the Switchboard: policy, payload size, a signal already aborted. */
@@ -199,21 +254,25 @@ export class TaskIntake {
 
   /** Settles `handle` once its task is terminal (at once when it already is). */
   await(handle: Handle<unknown>, live: TaskRecord | undefined): void {
+    this.#watch(handle.id, handle, live);
+  }
+
+  /** Tells `waiter` once the task of `id` is terminal (at once when it already is). */
+  #watch(id: string, waiter: Waiter, live: TaskRecord | undefined): void {
     const engine = this.#engine;
-    const id = handle.id;
     if (live !== undefined) {
       // The backend's own record: its status is current, no lookup needed.
-      if (isTerminal(live.status)) handle.resolve(live);
-      else engine.tracker.wait(id, handle);
+      if (isTerminal(live.status)) waiter.resolve(live);
+      else engine.tracker.wait(id, waiter);
       return;
     }
-    engine.tracker.wait(id, handle);
+    engine.tracker.wait(id, waiter);
     engine.backend.get(id).then(
       (record) => {
-        if (record === undefined) handle.reject(notFound(id));
+        if (record === undefined) waiter.reject(notFound(id));
         else if (isTerminal(record.status)) engine.tracker.ended(record);
       },
-      (error: unknown) => handle.reject(error as Error),
+      (error: unknown) => waiter.reject(error as Error),
     );
   }
 

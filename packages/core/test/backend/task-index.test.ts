@@ -53,4 +53,16 @@ describe('TaskIndex', () => {
     expect(index.size).toBe(0);
     expect(index.get(mine)).toBeUndefined();
   });
+
+  it('swaps in a value and hands back the one it replaced, minted or foreign id', () => {
+    const index = new TaskIndex<string>();
+    const id = nextTaskId();
+    expect(index.swap(id, 'first')).toBeUndefined();
+    expect(index.swap(id, 'second')).toBe('first');
+    expect(index.swap('t9', 'a')).toBeUndefined();
+    expect(index.swap('t9', 'b')).toBe('a');
+    expect(index.size).toBe(2);
+    expect(index.get(id)).toBe('second');
+    expect(index.get('t9')).toBe('b');
+  });
 });

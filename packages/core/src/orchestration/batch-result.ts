@@ -1,0 +1,97 @@
+import type { TaskRecord } from '../backend/task.js';
+import { isTerminal, terminalError, type Waiter } from './task-tracker.js';
+
+/**
+ * The results of a batch run (`runMany`): one waiter for every task of the batch, and one
+ * promise, settled with the results in input order once every task has completed, or
+ * rejected as soon as one ends without a result.
+ *
+ * With a backend of live records the waiter needs nothing per task: it counts the ends and
+ * reads each result from the record it already holds. A task known only by id (an
+ * idempotency key matched an earlier one, or the backend hands out copies) gets a small
+ * {@link BatchSlot} that keeps its result.
+ */
+export class BatchResult implements Waiter {
+  readonly promise: Promise<unknown[]>;
+  readonly #records: (TaskRecord | undefined)[];
+  readonly #results: unknown[];
+  #left: number;
+  #done = false;
+  #resolve!: (results: unknown[]) => void;
+  #reject!: (error: Error) => void;
+
+  constructor(size: number) {
+    this.#records = new Array(size);
+    this.#results = new Array(size);
+    this.#left = size;
+    this.promise = new Promise<unknown[]>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /**
+   * Task `index` is the live record `record`: counted when it ends (at once when it has).
+   * Answers whether it still has to end (the caller then makes this waiter wait for it).
+   */
+  live(index: number, record: TaskRecord): boolean {
+    this.#records[index] = record;
+    if (!isTerminal(record.status)) return true;
+    this.resolve(record);
+    return false;
+  }
+
+  /** The waiter of a task known only by id: it keeps the task's result at `index`. */
+  slot(index: number): BatchSlot {
+    return new BatchSlot(this, index);
+  }
+
+  /** A task of the batch ended. */
+  resolve(record: TaskRecord): void {
+    if (this.#done) return;
+    if (record.status !== 'completed') {
+      this.reject(terminalError(record));
+      return;
+    }
+    if (--this.#left > 0) return;
+    this.#done = true;
+    const results = this.#results;
+    const records = this.#records;
+    for (let i = 0; i < results.length; i++) {
+      const record = records[i];
+      if (record !== undefined) results[i] = record.result;
+    }
+    this.#resolve(results);
+  }
+
+  reject(error: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reject(error);
+  }
+
+  /** Keeps the result of the task at `index` (see {@link BatchSlot}). */
+  keep(index: number, result: unknown): void {
+    this.#results[index] = result;
+  }
+}
+
+/** The waiter of one task of a batch whose record is not live: it keeps the result. */
+export class BatchSlot implements Waiter {
+  readonly #batch: BatchResult;
+  readonly #index: number;
+
+  constructor(batch: BatchResult, index: number) {
+    this.#batch = batch;
+    this.#index = index;
+  }
+
+  resolve(record: TaskRecord): void {
+    if (record.status === 'completed') this.#batch.keep(this.#index, record.result);
+    this.#batch.resolve(record);
+  }
+
+  reject(error: Error): void {
+    this.#batch.reject(error);
+  }
+}
