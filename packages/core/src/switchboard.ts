@@ -80,6 +80,7 @@ export class Switchboard {
     engine.link?.start();
     await engine.cluster?.start();
     engine.running = true;
+    engine.book.start();
     this.#unsubscribe = this.backend.onAvailable(() => engine.distributor.wake());
     engine.monitor.start();
     await this.pool.startAll();

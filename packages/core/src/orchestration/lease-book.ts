@@ -8,6 +8,8 @@ import type { InFlight, LeaseStage, PoolMember } from './pool-member.js';
 
 /** Sweeps closer together than this are merged: one timer serves every lease. */
 const SWEEP_GRANULARITY_MS = 5;
+/** On a backend several processes share, a sweep runs at least this often. */
+export const CLUSTER_SWEEP_MS = 1_000;
 
 /** The stored error of an attempt, from anything thrown. */
 export function taskError(error: Error): TaskError {
@@ -208,6 +210,46 @@ export class LeaseBook {
       this.failed(record, entry, error);
     }
     if (records.length > 0) engine.distributor.wake();
+    await this.#forgetEndedElsewhere();
+  }
+
+  /**
+   * A lease past its expiry that the backend did not hand back was ended by someone else:
+   * completed, failed or extended through another process whose notice never came, or
+   * expired by another process's sweep. Its entry is settled from the stored record, so the
+   * sweep is not re-armed at once for it again and again.
+   */
+  async #forgetEndedElsewhere(): Promise<void> {
+    const engine = this.#engine;
+    const now = engine.now();
+    const overdue: InFlight[] = [];
+    for (const entry of this.inflight.values()) if (entry.expiresAt <= now) overdue.push(entry);
+    for (const entry of overdue) {
+      const record = await engine.backend.get(entry.task.id);
+      if (!entry.held) continue;
+      if (record?.status === 'leased' && record.leaseToken === entry.token) {
+        // Still ours, its expiry moved elsewhere (or not yet swept there): check again later.
+        entry.expiresAt = Math.max(record.leaseExpiresAt ?? 0, now + CLUSTER_SWEEP_MS);
+        continue;
+      }
+      this.detach(entry, new SwitchboardError('conflict', `task ${entry.task.id}: lease ended`));
+      if (entry.member !== undefined && !entry.member.remote) this.#checkHung(entry.member);
+    }
+  }
+
+  /**
+   * Sweeps at the earliest expiry of a held lease; on a backend shared by several processes
+   * also at least every {@link CLUSTER_SWEEP_MS}, since a dead process's leases are expired
+   * only by the sweeps of the others, which may hold no lease of their own.
+   */
+  start(): void {
+    if (this.#engine.link !== undefined) this.#schedule(this.#next());
+  }
+
+  #next(): number {
+    const earliest = this.#earliest();
+    if (this.#engine.link === undefined) return earliest;
+    return Math.min(earliest, this.#engine.now() + CLUSTER_SWEEP_MS);
   }
 
   /** The earliest expiry of a held lease, if any. */
@@ -228,10 +270,10 @@ export class LeaseBook {
       this.#sweepTimer = undefined;
       this.#sweepAt = Number.POSITIVE_INFINITY;
       this.sweep().then(
-        () => this.#schedule(this.#earliest()),
+        () => this.#schedule(this.#next()),
         (error: unknown) => {
           this.#engine.onError(error);
-          this.#schedule(this.#earliest());
+          this.#schedule(this.#next());
         },
       );
     }, delay);
