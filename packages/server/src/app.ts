@@ -2,7 +2,8 @@ import { SwitchboardError } from '@switchboard/core';
 import { Hono } from 'hono';
 import { createAuth, type TokenConfig } from './auth.js';
 import type { ServerEngine } from './engine.js';
-import { addGuarded, createGuard, isGuardedPath } from './guard.js';
+import { addGuarded, createAdmission, createGuard, isGuardedPath } from './guard.js';
+import { createHotRoutes, type HotRoutes, hotRequestOf, toResponse } from './hot-routes.js';
 import { type AppEnv, type RouteSettings, send } from './http.js';
 import { toErrorReply } from './http-error.js';
 import { Lifecycle } from './lifecycle.js';
@@ -30,6 +31,13 @@ export interface AppOptions {
 }
 
 /**
+ * The app of {@link createApp}: a Hono app, plus its two submit routes for a runtime adapter
+ * that can serve them without building a `Request` (Node's, see `node-hot-path.ts`); their
+ * answers are counted in `/metrics` as the app's are.
+ */
+export type SwitchboardApp = Hono<AppEnv> & { readonly hot: HotRoutes };
+
+/**
  * The Switchboard HTTP API of API.md as a Hono app that only speaks
  * `fetch(Request) → Response`: serve it with `@hono/node-server`, `Bun.serve`,
  * `Deno.serve`, or any edge runtime.
@@ -42,7 +50,7 @@ export interface AppOptions {
  * Deno.serve({ port: 8787 }, app.fetch)
  * ```
  */
-export function createApp(engine: ServerEngine, options: AppOptions = {}): Hono<AppEnv> {
+export function createApp(engine: ServerEngine, options: AppOptions = {}): SwitchboardApp {
   const lifecycle = options.lifecycle ?? new Lifecycle('ready');
   const auth = createAuth(options.tokens);
   const limiter = createRequestLimiter(options.rateLimits);
@@ -69,7 +77,8 @@ export function createApp(engine: ServerEngine, options: AppOptions = {}): Hono<
     return res;
   });
 
-  const guard = createGuard(auth, limiter, lifecycle);
+  const admission = createAdmission(auth, limiter, lifecycle);
+  const guard = createGuard(admission);
   app.notFound((c) => {
     const reply = () => {
       const { status, body } = toErrorReply(
@@ -89,6 +98,12 @@ export function createApp(engine: ServerEngine, options: AppOptions = {}): Hono<
     return c.json({ status: state }, state === 'ready' ? 200 : 503);
   });
 
+  // The submit routes guard themselves (the same checks in the same order) so that a
+  // runtime can serve them without Hono; see hot-routes.ts.
+  const hot = createHotRoutes({ settings, admission, onBug });
+  app.post('/v1/tasks', (c) => hot.submit(hotRequestOf(c)).then(toResponse));
+  app.post('/v1/tasks/batch', (c) => hot.batch(hotRequestOf(c)).then(toResponse));
+
   const routes = new Hono<AppEnv>();
   agentRoutes(routes, settings);
   taskRoutes(routes, settings);
@@ -101,7 +116,7 @@ export function createApp(engine: ServerEngine, options: AppOptions = {}): Hono<
 
   // Responses are counted by status around the whole app (error and 404 answers included)
   // rather than by a `*` middleware, which would put every request through Hono's compose.
-  const count = (res: Response): Response => {
+  const count = <R extends { readonly status: number }>(res: R): R => {
     responses.set(res.status, (responses.get(res.status) ?? 0) + 1);
     return res;
   };
@@ -110,5 +125,9 @@ export function createApp(engine: ServerEngine, options: AppOptions = {}): Hono<
     const res = dispatch(request, env, executionCtx);
     return res instanceof Promise ? res.then(count) : count(res);
   };
-  return app;
+  const counted: HotRoutes = {
+    submit: (request) => hot.submit(request).then(count),
+    batch: (request) => hot.batch(request).then(count),
+  };
+  return Object.assign(app, { hot: counted });
 }

@@ -212,6 +212,7 @@ export async function startServer(
   const listening: Listening = await runtime.serve(app.fetch, {
     port: config.port,
     host: config.host,
+    hot: app.hot,
   });
   await sb.start();
   lifecycle.ready();

@@ -17,23 +17,50 @@ import type { RequestLimiter } from './rate-limit.js';
  */
 export type Guard = (c: AppContext) => undefined | Promise<void>;
 
-/** Builds the {@link Guard} of an app. */
-export function createGuard(auth: Auth, limiter: RequestLimiter, lifecycle: Lifecycle): Guard {
-  const admit = (c: AppContext, principal: Principal, ip: string): undefined => {
-    c.set('principal', principal);
+/**
+ * The guard's checks apart from any framework, for a request known by its peer address and
+ * `Authorization` header: the per-IP limit, the bearer token, the per-token limit, and 503
+ * while the server starts, in that order. The principal, synchronously while auth is off.
+ *
+ * @throws SwitchboardError `rate_limited`, `unauthorized` or `unavailable`.
+ */
+export type Admission = (
+  ip: string,
+  authorization: string | null,
+) => Principal | Promise<Principal>;
+
+/** Builds the {@link Admission} of an app. */
+export function createAdmission(
+  auth: Auth,
+  limiter: RequestLimiter,
+  lifecycle: Lifecycle,
+): Admission {
+  const admit = (principal: Principal, ip: string): Principal => {
     limiter.checkToken(principal.tokenId === 'anonymous' ? `ip:${ip}` : principal.tokenId);
     if (lifecycle.state === 'starting') {
       throw new SwitchboardError('unavailable', 'the server is starting');
     }
-    return undefined;
+    return principal;
   };
+  return (ip, authorization) => {
+    limiter.checkIp(ip);
+    if (!auth.enabled) return admit(ANONYMOUS, ip);
+    return auth.authenticate(authorization).then((principal) => admit(principal, ip));
+  };
+}
+
+/** Builds the {@link Guard} of an app on its {@link Admission}. */
+export function createGuard(admission: Admission): Guard {
   return (c) => {
     const ip = remoteAddress(c.env, c.req.raw);
     c.set('ip', ip);
-    limiter.checkIp(ip);
-    if (!auth.enabled) return admit(c, ANONYMOUS, ip);
-    return auth.authenticate(c.req.header('authorization') ?? null).then((principal) => {
-      admit(c, principal, ip);
+    const admitted = admission(ip, c.req.header('authorization') ?? null);
+    if (!(admitted instanceof Promise)) {
+      c.set('principal', admitted);
+      return undefined;
+    }
+    return admitted.then((principal) => {
+      c.set('principal', principal);
     });
   };
 }

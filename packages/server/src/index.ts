@@ -1,4 +1,4 @@
-export { type AppOptions, createApp } from './app.js';
+export { type AppOptions, createApp, type SwitchboardApp } from './app.js';
 export {
   type Auth,
   createAuth,
@@ -19,6 +19,7 @@ export {
 } from './codec.js';
 export { toDocument } from './document.js';
 export type { EngineSubmit, ServerEngine } from './engine.js';
+export type { HotAnswer, HotHeader, HotRequest, HotRoutes } from './hot-routes.js';
 export type { AppEnv, ServerState } from './http.js';
 export {
   type ErrorBody,

@@ -5,9 +5,17 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 const EMPTY = new Uint8Array(0);
 
-function tooLarge(limit: number): SwitchboardError {
+/** The error of a body over `limit` bytes (413). */
+export function tooLarge(limit: number): SwitchboardError {
   return new SwitchboardError('payload_too_large', `body over the limit of ${limit} bytes`, {
     details: { maxBytes: limit },
+  });
+}
+
+/** The error of a body the client stopped sending midway (400). */
+export function unreadable(cause: unknown): SwitchboardError {
+  return new SwitchboardError('invalid_request', 'the request body could not be read', {
+    cause,
   });
 }
 
@@ -28,9 +36,7 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
     try {
       return new Uint8Array(await request.arrayBuffer());
     } catch (err) {
-      throw new SwitchboardError('invalid_request', 'the request body could not be read', {
-        cause: err,
-      });
+      throw unreadable(err);
     }
   }
   const stream = request.body;
@@ -52,9 +58,7 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
     }
   } catch (err) {
     if (err instanceof SwitchboardError) throw err;
-    throw new SwitchboardError('invalid_request', 'the request body could not be read', {
-      cause: err,
-    });
+    throw unreadable(err);
   }
   if (chunks.length === 1) return chunks[0] as Uint8Array;
   const body = new Uint8Array(total);

@@ -1,3 +1,5 @@
+import type { HotRoutes } from './hot-routes.js';
+
 /** A listening server, whatever the runtime. */
 export interface Listening {
   /** The port actually bound (useful with port 0). */
@@ -13,6 +15,11 @@ export interface RuntimeAdapter {
   readonly name: 'node' | 'bun' | 'deno';
   serve(
     fetch: (request: Request, env?: unknown) => Response | Promise<Response>,
-    options: { port: number; host: string },
+    options: {
+      port: number;
+      host: string;
+      /** The app's submit routes, for a runtime that serves them without Hono (Node). */
+      hot?: HotRoutes;
+    },
   ): Promise<Listening>;
 }

@@ -3,33 +3,16 @@ import {
   extendSchema,
   failSchema,
   resultQuerySchema,
-  taskBatchSchema,
-  taskSubmitSchema,
   validate,
 } from '@switchboard/core';
 import type { Hono } from 'hono';
-import type { EngineSubmit } from '../engine.js';
-import {
-  type AppContext,
-  type AppEnv,
-  acceptingWork,
-  allow,
-  notFound,
-  parseBody,
-  type RouteSettings,
-  send,
-} from '../http.js';
+import { type AppEnv, allow, notFound, parseBody, type RouteSettings, send } from '../http.js';
 import { toLeaseView, toTaskView } from '../views.js';
 
-/** The submitter recorded on a task: the token's id when auth is on, else the client IP. */
-function submitterOf(c: AppContext): string {
-  const { tokenId } = c.get('principal');
-  return tokenId === 'anonymous' ? `ip:${c.get('ip')}` : tokenId;
-}
-
 /**
- * The task endpoints: submit (single and batch), read, wait for a result, cancel (client
- * scope), and complete, fail, extend a lease (agent scope).
+ * The task endpoints: read, wait for a result, cancel (client scope), and complete, fail,
+ * extend a lease (agent scope). Submits (single and batch) are the hot routes of
+ * `hot-routes.ts`.
  */
 export function taskRoutes(app: Hono<AppEnv>, settings: RouteSettings): void {
   const { engine } = settings;
@@ -38,29 +21,6 @@ export function taskRoutes(app: Hono<AppEnv>, settings: RouteSettings): void {
     const task = await engine.get(id);
     return task === undefined ? notFound('task', id) : toTaskView(task);
   };
-
-  app.post('/v1/tasks', async (c) => {
-    allow(c, 'client');
-    acceptingWork(settings);
-    // zod built the body afresh (unknown keys dropped): it is ours to complete, no copy.
-    const body: EngineSubmit = await parseBody(c, settings, taskSubmitSchema);
-    body.submitter = submitterOf(c);
-    const handle = await engine.submit(body);
-    // A repeated idempotency key created nothing: 200 with the first task as it stands.
-    if (!handle.created) return send(c, 200, await view(handle.id));
-    return send(c, 202, { id: handle.id, status: 'queued' });
-  });
-
-  app.post('/v1/tasks/batch', async (c) => {
-    allow(c, 'client');
-    acceptingWork(settings);
-    const tasks: EngineSubmit[] = (await parseBody(c, settings, taskBatchSchema)).tasks;
-    const submitter = submitterOf(c);
-    // As for one task: each is a fresh object of zod's; a spread copy cost ~0.5 µs a task.
-    for (const task of tasks) task.submitter = submitter;
-    const handles = await engine.submitMany(tasks);
-    return send(c, 202, { ids: handles.map((h) => h.id) });
-  });
 
   app.get('/v1/tasks/:id', async (c) => {
     allow(c, 'client');
