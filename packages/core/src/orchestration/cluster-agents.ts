@@ -2,7 +2,7 @@ import { type AgentDirectory, type AgentRecord, isAgentLive } from '../backend/a
 import type { AgentNotice } from '../backend/cluster-channel.js';
 import type { HealthFailure } from '../fault/health-monitor.js';
 import type { ClusterEventBus } from './cluster-event-bus.js';
-import type { ClusterLink } from './cluster-link.js';
+import { backgroundError, type ClusterLink } from './cluster-link.js';
 import type { Engine } from './engine.js';
 import type { PoolMember } from './pool-member.js';
 import type { AgentView } from './remote-agents.js';
@@ -40,7 +40,7 @@ export class ClusterAgents {
   async start(): Promise<void> {
     await this.refresh();
     this.#timer ??= setInterval(() => {
-      this.refresh().catch((error: unknown) => this.#engine.onError(error));
+      this.refresh().catch((error: unknown) => backgroundError(this.#engine, error));
     }, this.#engine.heartbeatIntervalMs);
     (this.#timer as { unref?: () => void }).unref?.();
   }
@@ -90,7 +90,7 @@ export class ClusterAgents {
     this.#written.set(member.id, this.#engine.now());
     this.#directory.put(record).then(
       () => this.#link.agent({ op: 'put', id: member.id, record }),
-      (error: unknown) => this.#engine.onError(error),
+      (error: unknown) => backgroundError(this.#engine, error),
     );
   }
 
@@ -112,7 +112,7 @@ export class ClusterAgents {
           this.#link.agent({ op: 'touch', id: record.id, record });
         } else if (!member.gone) void this.#retire(member);
       },
-      (error: unknown) => engine.onError(error),
+      (error: unknown) => backgroundError(engine, error),
     );
   }
 
@@ -122,7 +122,7 @@ export class ClusterAgents {
     this.#written.delete(id);
     this.#directory.remove(id).then(
       () => this.#link.agent({ op: 'remove', id }),
-      (error: unknown) => this.#engine.onError(error),
+      (error: unknown) => backgroundError(this.#engine, error),
     );
   }
 
@@ -148,7 +148,7 @@ export class ClusterAgents {
       claimed = await this.#directory.remove(member.id, { staleAt: now });
     } catch (error) {
       // The directory is out of reach: fail it over here, as a single process would.
-      engine.onError(error);
+      backgroundError(engine, error);
       claimed = true;
     }
     this.#forget(member.id);
@@ -233,7 +233,7 @@ export class ClusterAgents {
       });
     } catch (error) {
       // Their leases expire and requeue them.
-      engine.onError(error);
+      backgroundError(engine, error);
     }
     engine.distributor.wake();
   }

@@ -10,6 +10,15 @@ import type { ClusterBusSink, ClusterEventBus } from './cluster-event-bus.js';
 import type { Engine } from './engine.js';
 import { isTerminal } from './task-tracker.js';
 
+/**
+ * Reports an error of the cluster's background work (directory writes, refreshes, wake-ups)
+ * to `onError`, unless this Switchboard is shutting down: then the backend may already be
+ * closed, and what fails is work nobody waits for any more.
+ */
+export function backgroundError(engine: Engine, error: unknown): void {
+  if (engine.running) engine.onError(error);
+}
+
 /** A peer's interest is forgotten after this many announce periods without a word from it. */
 const PEER_TTL_PERIODS = 3;
 
@@ -125,7 +134,7 @@ export class ClusterLink implements ClusterBusSink {
       try {
         this.#bus.deliverRemote(event.topic, { ...event.data, origin });
       } catch (error) {
-        engine.onError(error);
+        backgroundError(engine, error);
       }
     }
     for (const id of message.ended ?? []) {
@@ -146,7 +155,7 @@ export class ClusterLink implements ClusterBusSink {
       (record) => {
         if (record !== undefined && isTerminal(record.status)) this.#tracker.ended(record);
       },
-      (error: unknown) => engine.onError(error),
+      (error: unknown) => backgroundError(engine, error),
     );
   }
 
@@ -200,7 +209,7 @@ export class ClusterLink implements ClusterBusSink {
       this.#channel.publish(message);
     } catch (error) {
       // Best effort: a lost message costs latency (waiters still time out, views refresh).
-      this.#engine.onError(error);
+      backgroundError(this.#engine, error);
     }
   }
 }

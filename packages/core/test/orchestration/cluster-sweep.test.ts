@@ -95,3 +95,31 @@ describe('lease sweeps on a backend several processes share', () => {
     expect(view.sweeps - before).toBe(2);
   });
 });
+
+describe('cluster background work at shutdown', () => {
+  it('drops a directory refresh that fails after shutdown began, instead of reporting it', async () => {
+    let fail: ((error: Error) => void) | undefined;
+    const slow: AgentDirectory = {
+      ...directory,
+      // The first load answers at once; the refreshes hang until the test fails them.
+      list: vi
+        .fn<AgentDirectory['list']>()
+        .mockResolvedValueOnce([])
+        .mockImplementation(() => new Promise((_, reject) => (fail = reject))),
+    };
+    const errors: unknown[] = [];
+    const sb = createSwitchboard({
+      backend: Object.assign(createMemoryBackend(), { agents: slow, cluster: channel }),
+      heartbeatIntervalMs: 50,
+      onError: (error) => errors.push(error),
+    });
+    await sb.start();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(slow.list).toHaveBeenCalledTimes(2);
+    await sb.shutdown();
+    fail?.(new Error('connection closed'));
+    await vi.advanceTimersByTimeAsync(200);
+    expect(errors).toEqual([]);
+    expect(slow.list).toHaveBeenCalledTimes(2);
+  });
+});
