@@ -1,29 +1,21 @@
-// End-to-end throughput on Redis: the Switchboard Redis backend beside BullMQ, on the same
-// redis-server (started here, no persistence), in one run. One task = enqueue (batches of
-// 500: backend.enqueue / Queue.addBulk) → lease → complete with a small result. Each side runs
-// 1, 2 and 3 worker processes (this file, forked with --worker); timing starts once every
-// worker is connected and stops when every task is completed. Completed records are kept by
-// both (Switchboard's retention, BullMQ's default), so both write the same state.
+// End-to-end throughput on Redis: Switchboard on its Redis backend beside BullMQ, on the same
+// redis-server (started here, no persistence), in one run. One task = submit (batches of 500:
+// `sb.submitMany` / `Queue.addBulk`) → lease → a no-op handler → complete with a small
+// result. Each side runs 1, 2 and 3 worker processes (this file, forked with --worker): a
+// Switchboard with an in-process agent of BENCH_BULL_CONCURRENCY slots (its dispatcher leases
+// in batches and completes through `completeMany`, as a server does), or a BullMQ Worker at
+// that concurrency. Timing starts once every worker is connected and stops when every task is
+// completed. Completed records are kept by both (Switchboard's retention, BullMQ's default),
+// so both write the same state.
 // Run `node scripts/build.mjs` first: the packages resolve to their dist bundles.
-// Usage: node bench/redis.bench.mjs   (BENCH_TASKS=20000 per run, BENCH_SAMPLES=3 runs a case)
-import { fork, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRedisBackend } from '@switchboard/plugins/redis';
-import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-
-const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
+// Usage: node bench/redis.bench.mjs   (BENCH_TASKS=60000 per run, BENCH_SAMPLES=3 runs a case)
+const TASKS = Number(process.env.BENCH_TASKS ?? 60_000);
 // Each case runs SAMPLES times, interleaved with the other side; the median is reported (the
 // machine may be shared, and one run of a few seconds is easily disturbed).
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 const BATCH = 500;
-// BullMQ: jobs in flight per worker process (its lease loop is per job).
+// Tasks in flight per worker process, both sides: BullMQ's concurrency, the agent's slots.
 const BULL_CONCURRENCY = Number(process.env.BENCH_BULL_CONCURRENCY ?? 100);
-// Switchboard: each worker process runs LOOPS lease loops of up to LEASE_MAX tasks at once,
-// as many tasks in flight per process as BullMQ's concurrency.
-const LOOPS = 2;
-const LEASE_MAX = Math.max(1, Math.floor(BULL_CONCURRENCY / LOOPS));
 const PROCESSES = [1, 2, 3];
 const NAME = 'bench';
 
@@ -64,38 +56,30 @@ async function startRedis() {
 // ---- worker processes ------------------------------------------------------------------
 
 async function switchboardWorker(port) {
-  const backend = createRedisBackend({ port, prefix: NAME });
-  await backend.open();
-  let done = 0;
-  let stopping = false;
-  const waiting = new Set();
-  backend.onAvailable(() => {
-    for (const resolve of waiting) resolve();
-    waiting.clear();
+  // A Switchboard as a server runs it: its dispatcher leases for an in-process agent with
+  // BULL_CONCURRENCY slots, and completions go back in batches (completeMany).
+  const sb = createSwitchboard({
+    backend: createRedisBackend({ port, prefix: NAME }),
+    agents: [
+      defineAgent({
+        name: 'worker',
+        capabilities: [NAME],
+        config: { maxConcurrency: BULL_CONCURRENCY },
+        handle: async () => ({ ok: true }),
+      }),
+    ],
   });
-  const loop = async () => {
-    while (!stopping) {
-      const now = Date.now();
-      const tasks = await backend.lease({ capability: NAME, agentId: 'w', max: LEASE_MAX, now });
-      if (tasks.length === 0) {
-        await new Promise((resolve) => {
-          waiting.add(resolve);
-          setTimeout(resolve, 20);
-        });
-        continue;
-      }
-      await Promise.all(tasks.map((t) => backend.complete(t.id, t.leaseToken, { ok: true }, now)));
-      done += tasks.length;
-    }
-  };
+  await sb.start();
+  let done = 0;
+  // Completions stored by this process (stats' counter counts after the backend answered).
+  const poll = setInterval(async () => {
+    done = (await sb.stats()).tasks.completed;
+  }, 5);
   return {
-    loops: Array.from({ length: LOOPS }, loop),
     done: () => done,
     async stop() {
-      stopping = true;
-      for (const resolve of waiting) resolve();
-      await Promise.all(this.loops);
-      await backend.close();
+      clearInterval(poll);
+      await sb.shutdown({ drain: false });
     },
   };
 }
@@ -127,29 +111,16 @@ async function workerMain(kind, port) {
 // ---- producers and the measurement -----------------------------------------------------
 
 async function produceSwitchboard(port) {
-  const backend = createRedisBackend({ port, prefix: NAME });
-  await backend.open();
-  const now = Date.now();
+  const sb = createSwitchboard({ backend: createRedisBackend({ port, prefix: NAME }) });
+  await sb.start();
   for (let i = 0; i < TASKS; i += BATCH) {
-    const records = [];
+    const inputs = [];
     for (let k = i; k < Math.min(TASKS, i + BATCH); k++) {
-      records.push({
-        id: `t-${k}`,
-        capability: NAME,
-        payload: { i: k },
-        priority: 'normal',
-        status: 'queued',
-        attempts: 0,
-        maxAttempts: 3,
-        timeoutMs: 30_000,
-        availableAt: now,
-        createdAt: now,
-        updatedAt: now,
-      });
+      inputs.push({ capability: NAME, payload: { i: k } });
     }
-    await backend.enqueue(records);
+    await sb.submitMany(inputs);
   }
-  await backend.close();
+  await sb.shutdown({ drain: false });
 }
 
 async function produceBull(port) {
@@ -243,7 +214,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     await workerMain(process.argv[3], Number(process.argv[4]));
   } else {
     const n = TASKS.toLocaleString('en-US');
-    console.log(`${n} tasks per run, median of ${SAMPLES}, enqueue → lease → complete\n`);
+    console.log(`${n} tasks per run, median of ${SAMPLES}, submit → lease → handler → complete\n`);
     console.log(toMarkdown(await run()));
   }
 }
