@@ -13,14 +13,16 @@ let b: Server;
 
 interface Server {
   url: string;
+  /** Whether the process is still running. */
+  alive(): boolean;
   /** Signals the server's process group (SIGKILL: a crash, nothing cleaned up). */
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /** A server process of the built bundle, in its own process group, on a free port. */
-function start(): Promise<Server> {
+function start(url = redis.url): Promise<Server> {
   const config = writeConfig({ heartbeatTimeoutMs: 900 });
-  const args = [bundle('node'), 'serve', '--backend', redis.url, '--port', '0'];
+  const args = [bundle('node'), 'serve', '--backend', url, '--port', '0'];
   const child: ChildProcess = spawn(
     execPath,
     [...args, '--host', '127.0.0.1', '--config', config],
@@ -50,7 +52,8 @@ function start(): Promise<Server> {
       const m = /serving (http:\/\/\S+)/.exec(output);
       if (m === null) return;
       clearTimeout(timer);
-      resolve({ url: m[1] as string, kill });
+      const alive = () => child.exitCode === null && child.signalCode === null;
+      resolve({ url: m[1] as string, kill, alive });
     });
     child.stderr?.on('data', (d: Buffer) => {
       output += d.toString();
@@ -176,5 +179,47 @@ describe('two servers on one Redis', () => {
     expect(next.body.tasks[0].id).toBe(third);
     expect(sse.events.filter((e) => e.topic === 'agent.failed')).toEqual([]);
     sse.close();
+  }, 30_000);
+});
+
+describe('a server through a Redis outage', () => {
+  let durable: RedisServerHandle;
+  let c: Server;
+  beforeAll(async () => {
+    // Append-only with fsync per write: what Redis acknowledged survives its restart.
+    durable = await startRedisServer({ appendonly: true });
+    c = await start(durable.url);
+  }, 30_000);
+  afterAll(async () => {
+    await c?.kill('SIGTERM');
+    await durable?.dispose();
+  });
+
+  it('answers 503 to new work while Redis is down, stays up, and resumes with what it had', async () => {
+    const before = await call(c.url, 'POST', '/v1/tasks', { capability: 'job', payload: 1 });
+    expect(before.status).toBe(202);
+    await durable.stop({ kill: true });
+    const during = await call(c.url, 'POST', '/v1/tasks', { capability: 'job' });
+    expect(during).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
+    // Lease sweeps and directory refreshes fail meanwhile: logged, never fatal.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(c.alive()).toBe(true);
+    expect((await call(c.url, 'GET', '/healthz')).status).toBe(200);
+
+    await durable.restart();
+    let after = { status: 0, body: undefined as unknown };
+    await until(async () => {
+      after = await call(c.url, 'POST', '/v1/tasks', { capability: 'job', payload: 2 });
+      return after.status === 202;
+    });
+    const agent = (
+      await call(c.url, 'POST', '/v1/agents', {
+        name: 'w',
+        capabilities: ['job'],
+        maxConcurrency: 10,
+      })
+    ).body.id;
+    const leased = await call(c.url, 'POST', `/v1/agents/${agent}/lease`, { max: 10, waitMs: 0 });
+    expect(leased.body.tasks.map((t: { payload: unknown }) => t.payload)).toEqual([1, 2]);
   }, 30_000);
 });

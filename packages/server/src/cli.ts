@@ -186,6 +186,9 @@ export async function startServer(
     own.createRateLimiter !== undefined,
   );
   const sb = createSwitchboard({
+    // One line per background error (a backend outage: the server answers 503 meanwhile and
+    // retries); a config file's own `switchboard.onError` replaces it.
+    onError: (error: unknown) => console.error(`switchboard: ${backgroundLine(error)}`),
     ...(config.switchboard as object),
     ...(hot.createRateLimiter === undefined ? {} : { createRateLimiter: hot.createRateLimiter }),
     plugins: [builtinPlugin, ...durable, ...plugins] as never,
@@ -277,4 +280,11 @@ export async function main(runtime: RuntimeAdapter, argv = process.argv.slice(2)
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+/** A background error as one log line: its code and message. */
+function backgroundLine(error: unknown): string {
+  if (!(error instanceof Error)) return `background error: ${String(error)}`;
+  const code = (error as { code?: unknown }).code;
+  return `background error${typeof code === 'string' ? ` (${code})` : ''}: ${error.message}`;
 }

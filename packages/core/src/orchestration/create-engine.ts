@@ -29,12 +29,11 @@ export function createEngine(
   submit: (input: SubmitInput) => Promise<TaskHandle>,
 ): Engine {
   const now = options.now ?? Date.now;
+  // Background errors are mostly a backend that is briefly unreachable (a Redis restart):
+  // the work is retried, so by default they are logged, never thrown into the process.
   const onError =
     options.onError ??
-    ((error: unknown) =>
-      queueMicrotask(() => {
-        throw error;
-      }));
+    ((error: unknown) => console.error('[switchboard] background error:', error));
   const backend = plugins.backend(options.backend ?? 'memory');
   const channel = backend.cluster;
   const busOptions = { now, onError: (error: Error) => onError(error) };

@@ -8,6 +8,8 @@ import type { InFlight, LeaseStage, PoolMember } from './pool-member.js';
 
 /** Sweeps closer together than this are merged: one timer serves every lease. */
 const SWEEP_GRANULARITY_MS = 5;
+/** After a sweep failed (the backend is unreachable), the next one waits at least this long. */
+const SWEEP_RETRY_MS = 500;
 /** On a backend several processes share, a sweep runs at least this often. */
 export const CLUSTER_SWEEP_MS = 1_000;
 
@@ -273,7 +275,8 @@ export class LeaseBook {
         () => this.#schedule(this.#next()),
         (error: unknown) => {
           this.#engine.onError(error);
-          this.#schedule(this.#next());
+          // The backend is failing (an outage): retry later, not at once for an overdue lease.
+          this.#schedule(Math.max(this.#next(), this.#engine.now() + SWEEP_RETRY_MS));
         },
       );
     }, delay);

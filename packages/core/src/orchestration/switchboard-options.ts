@@ -77,7 +77,10 @@ export interface SwitchboardOptions {
   readonly now?: () => number;
   /** The randomness of backoff jitter, 0..1 (tests). */
   readonly random?: () => number;
-  /** Errors with no caller to report to (a backend failing in the background). */
+  /**
+   * Errors with no caller to report to (a backend failing in the background, e.g. a lease
+   * sweep during a Redis outage; the work is retried). Default: `console.error`.
+   */
   readonly onError?: (error: unknown) => void;
 }
 

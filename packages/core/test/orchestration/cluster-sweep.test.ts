@@ -123,3 +123,28 @@ describe('cluster background work at shutdown', () => {
     expect(slow.list).toHaveBeenCalledTimes(2);
   });
 });
+
+describe('lease sweeps while the backend is unreachable', () => {
+  it('backs off instead of retrying an overdue lease at once, and logs by default', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const view = processView(createMemoryBackend());
+    const sb = createSwitchboard({ backend: view, heartbeatTimeoutMs: 60_000 });
+    open.push(sb);
+    await sb.start();
+    const agent = sb.registerRemote({ name: 'r', capabilities: ['x'] });
+    await sb.submit({ capability: 'x', timeoutMs: 50 });
+    await sb.lease(agent.id, { max: 1 });
+    // The backend goes away: every sweep from now on fails.
+    view.expireLeases = async () => {
+      view.sweeps++;
+      throw new Error('connection lost');
+    };
+    const before = view.sweeps;
+    await vi.advanceTimersByTimeAsync(1_050);
+    // At the lease's expiry, then every 500 ms: not a tight loop on the overdue lease.
+    expect(view.sweeps - before).toBeGreaterThanOrEqual(2);
+    expect(view.sweeps - before).toBeLessThanOrEqual(3);
+    expect(logged).toHaveBeenCalledWith('[switchboard] background error:', expect.any(Error));
+    logged.mockRestore();
+  });
+});
