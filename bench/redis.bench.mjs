@@ -9,6 +9,14 @@
 // so both write the same state.
 // Run `node scripts/build.mjs` first: the packages resolve to their dist bundles.
 // Usage: node bench/redis.bench.mjs   (BENCH_TASKS=60000 per run, BENCH_SAMPLES=3 runs a case)
+import { fork, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createSwitchboard, defineAgent } from '@switchboard/core';
+import { createRedisBackend } from '@switchboard/plugins/redis';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+
 const TASKS = Number(process.env.BENCH_TASKS ?? 60_000);
 // Each case runs SAMPLES times, interleaved with the other side; the median is reported (the
 // machine may be shared, and one run of a few seconds is easily disturbed).
