@@ -1,10 +1,11 @@
-import { RECORD_FIELDS } from './record-codec.js';
-
-/** A record as a script answers it: the values of {@link RECORD_FIELDS}, in order. */
+/** A record as a script answers it: the values of `RECORD_FIELDS`, in order. */
 export type RecordReply = readonly (string | null)[];
 
-const ID = RECORD_FIELDS.indexOf('id');
-const TOKEN = RECORD_FIELDS.indexOf('leaseToken');
+/** One held lease: its token, and the record its lease answered. */
+interface Held {
+  readonly token: string;
+  readonly reply: RecordReply;
+}
 
 /**
  * The records this process leased and has not settled yet, by id, at most `max` (the oldest
@@ -14,33 +15,29 @@ const TOKEN = RECORD_FIELDS.indexOf('leaseToken');
  * The replies are kept undecoded, so nothing the caller does to its records shows through.
  */
 export class HeldLeases {
-  private readonly replies = new Map<string, RecordReply>();
+  private readonly held = new Map<string, Held>();
 
   constructor(private readonly max: number) {}
 
-  /** Remembers leased records (replacing an earlier lease of the same id). */
-  hold(replies: readonly RecordReply[]): void {
-    for (const values of replies) {
-      const id = values[ID];
-      if (id === null || id === undefined) continue;
-      this.replies.delete(id);
-      if (this.replies.size >= this.max) {
-        this.replies.delete(this.replies.keys().next().value as string);
-      }
-      this.replies.set(id, values);
+  /** Remembers a leased record (replacing an earlier lease of the same id). */
+  hold(id: string, token: string, reply: RecordReply): void {
+    this.held.delete(id);
+    if (this.held.size >= this.max) {
+      this.held.delete(this.held.keys().next().value as string);
     }
+    this.held.set(id, { token, reply });
   }
 
   /** The held record of `id` under `leaseToken`, forgotten; `undefined` when not held. */
   take(id: string, leaseToken: string): RecordReply | undefined {
-    const values = this.replies.get(id);
-    if (values === undefined) return undefined;
-    this.replies.delete(id);
-    return values[TOKEN] === leaseToken ? values : undefined;
+    const held = this.held.get(id);
+    if (held === undefined) return undefined;
+    this.held.delete(id);
+    return held.token === leaseToken ? held.reply : undefined;
   }
 
   /** Forgets `id` (its lease ended or changed some other way). */
   drop(id: string): void {
-    this.replies.delete(id);
+    this.held.delete(id);
   }
 }

@@ -5,32 +5,27 @@ import { LUA_PRELUDE } from './lua-prelude.js';
 // comes before the first write: a script that answers an error has changed nothing.
 
 const ENQUEUE = `
+-- Per task: id, idempotency key ('' for none), capability, priority, availableAt, updatedAt,
+-- then the hash fields d and s (status queued already).
 local n = tonumber(ARGV[5])
 local keys = {}
-local i = 6
-for t = 1, n do
-  keys[t] = tkey(ARGV[i])
-  i = i + 7 + tonumber(ARGV[i + 6])
-end
+for t = 1, n do keys[t] = tkey(ARGV[t * 8 - 2]) end
 -- One EXISTS for the batch; only when some task exists is each looked at.
 local found = 0
 for j = 1, n, 1000 do
   found = found + redis.call('EXISTS', unpack(keys, j, math.min(j + 999, n)))
 end
-i = 6
 for t = 1, found > 0 and n or 0 do
-  local idem = ARGV[i + 1]
+  local idem = ARGV[t * 8 - 1]
   if redis.call('EXISTS', keys[t]) == 1
     and (idem == '' or redis.call('HEXISTS', K_IDEM, idem) == 0) then
     return redis.error_reply('CONFLICT exists ' .. (t - 1))
   end
-  i = i + 7 + tonumber(ARGV[i + 6])
 end
 local out = {}
-i = 6
 for t = 1, n do
+  local i = t * 8 - 2
   local id, idem, cap, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local nf = tonumber(ARGV[i + 6])
   local prior = nil
   if idem ~= '' then
     local first = redis.call('HGET', K_IDEM, idem)
@@ -39,69 +34,96 @@ for t = 1, n do
   if prior and prior[1] then
     out[t] = prior
   else
-    if idem ~= '' then redis.call('HSET', K_IDEM, idem, id) end
-    -- The fields hold status queued and availableAt already: only the sets are left.
-    redis.call('HSET', tkey(id), unpack(ARGV, i + 7, i + 6 + nf))
+    if idem ~= '' then
+      redis.call('HSET', K_IDEM, idem, id)
+      redis.call('HSET', keys[t], 'd', ARGV[i + 6], 's', ARGV[i + 7], 'c', cap, 'k', idem)
+    else
+      redis.call('HSET', keys[t], 'd', ARGV[i + 6], 's', ARGV[i + 7], 'c', cap)
+    end
     place(id, cap, prio, tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
     out[t] = 1
   end
-  i = i + 7 + nf
 end
 return finish(out)
 `;
 
+// Answers each leased task as { d, s, e } (it has no result yet): read once, changed in place.
 const LEASE = `
 promote()
-local cap, agent = ARGV[5], ARGV[6]
-local q = P .. 'q:' .. cap
-local popped = redis.call('ZPOPMIN', q, #ARGV - 6)
+local cap, agent = ARGV[5], ' ' .. ARGV[6]
+local qs = queues(cap)
+local popped, want = {}, #ARGV - 6
+for lv = 1, 4 do
+  local ids = redis.call('LPOP', qs[lv], want)
+  if ids then
+    for i = 1, #ids do popped[#popped + 1] = ids[i] end
+    want = want - #ids
+    if want == 0 then break end
+  end
+end
 local out = {}
-for j = 1, #popped, 2 do
+if #popped > 0 then defer('ZADD', K_LEASES, 'inf', KEEP) end
+-- Worked out once per batch: the expiry and priority of a maxAttempts .. priority piece, and
+-- the next value of an attempt count (number formatting is the dear part of a lease).
+local fixedOf, nextOf = {}, {}
+for j = 1, #popped do
   local id = popped[j]
   local k = tkey(id)
-  -- Read once, changed in place: the reply is the record as written, with no second read.
-  local r = record(k)
+  local r = redis.call('HMGET', k, 'd', 's', 'e')
   -- (A task deleted by hand is skipped.)
   if r[1] then
-    local attempts = tostring(tonumber(r[IX.attempts]) + 1)
-    local exp = str(now + tonumber(r[IX.timeoutMs]))
-    local token = ARGV[6 + (j + 1) / 2]
-    redis.call('HSET', k, 'status', 'leased', 'attempts', attempts, 'agentId', agent,
-      'leaseToken', token, 'leaseExpiresAt', exp, 'updatedAt', NOW)
+    local a, at, fixed = string.match(r[2], '^%S+ %S+ %S* (%S+) %S* (%S+) (%S+ %S+ %S+)')
+    local f = fixedOf[fixed]
+    if not f then
+      local tmo, prio = string.match(fixed, '^%S+ (%S+) (%S+)$')
+      f = { str(now + tonumber(tmo)), prio }
+      fixedOf[fixed] = f
+    end
+    local n = nextOf[a]
+    if not n then
+      n = tostring(tonumber(a) + 1)
+      nextOf[a] = n
+    end
+    local exp = f[1]
+    local s = 'leased ' .. NOW .. ' ' .. ARGV[6 + j] .. ' ' .. n .. ' ' .. exp .. ' ' .. at .. ' '
+      .. fixed .. agent
+    redis.call('HSET', k, 's', s)
     defer('ZADD', K_LEASES, exp, id)
-    count(r[IX.priority], -1)
-    r[IX.status], r[IX.attempts], r[IX.agentId] = 'leased', attempts, agent
-    r[IX.leaseToken], r[IX.leaseExpiresAt], r[IX.updatedAt] = token, exp, NOW
+    count(f[2], -1)
+    r[2] = s
     out[#out + 1] = r
   end
 end
-if #popped > 0 and redis.call('EXISTS', q) == 0 then redis.call('SREM', K_CAPS, cap) end
+if #popped > 0 then drained(cap) end
 return finish(out)
 `;
 
-// Completes a batch of leases, each as if alone (id, token, has-result flag, result, now,
-// short flag): each item answers its record, or a string (the error's code and text). A
-// short item (the client holds the record from its lease) reads three fields instead of the
-// record and answers { leaseExpiresAt } alone, the one field another holder of the token may
-// have changed since. A complete whose reply was lost finds the task completed under its own
-// token: ENDED, so the client can tell that retry from a second complete (see
-// RedisBackend.complete).
+// Completes a batch of leases, each as if alone (id, token, result JSON or '' for none, now,
+// short flag): each item answers its record but the result, or a string (the error's code
+// and text). A
+// short item (the client holds the record from its lease) reads the state alone and answers
+// { leaseExpiresAt }, the one field another holder of the token may have changed since. A
+// complete whose reply was lost finds the task completed under its own token: ENDED, so the
+// client can tell that retry from a second complete (see RedisBackend.complete).
 const COMPLETE = `
 local out = {}
-for j = 5, #ARGV, 6 do
+for j = 5, #ARGV, 5 do
   local id, token = ARGV[j], ARGV[j + 1]
-  NOW = ARGV[j + 4]
-  now = tonumber(NOW)
+  NOW = ARGV[j + 3]
   local k = tkey(id)
-  local short = ARGV[j + 5] == '1'
-  local r
+  local short = ARGV[j + 4] == '1'
+  local r, s
   if short then
-    r = redis.call('HMGET', k, 'status', 'leaseToken', 'leaseExpiresAt')
+    s = redis.call('HGET', k, 's')
   else
-    r = record(k)
+    -- Not the result: the client has its own.
+    r = redis.call('HMGET', k, 'd', 's', 'e')
+    s = r[2]
   end
-  local status, held = r[short and 1 or IX.status], r[short and 2 or IX.leaseToken]
-  if not status then
+  -- status, token, then the line from attempts on (kept) and leaseExpiresAt (see SPLIT).
+  local status, held, rest, exp
+  if s then status, held, rest, exp = string.match(s, '^(%S+) %S+ (%S*)( %S+ (%S*) .*)$') end
+  if not s then
     out[#out + 1] = 'NOTFOUND no task ' .. id
   elseif status == 'completed' and held == token then
     out[#out + 1] = 'ENDED completed'
@@ -110,23 +132,20 @@ for j = 5, #ARGV, 6 do
   elseif held ~= token then
     out[#out + 1] = 'CONFLICT stale'
   else
-    local result = ARGV[j + 2] == '1' and ARGV[j + 3]
-    if result then
-      redis.call('HSET', k, 'status', 'completed', 'updatedAt', NOW, 'result', result)
-    else
-      redis.call('HSET', k, 'status', 'completed', 'updatedAt', NOW)
-      redis.call('HDEL', k, 'result')
-    end
+    local result = ARGV[j + 2]
+    s = 'completed ' .. NOW .. ' ' .. held .. rest
+    redis.call('HSET', k, 's', s, 'r', result)
     defer('ZREM', K_LEASES, id)
     if short then
-      out[#out + 1] = { r[3] }
+      out[#out + 1] = { exp }
     else
-      r[IX.status], r[IX.updatedAt], r[IX.result] = 'completed', NOW, result
+      r[2] = s
       out[#out + 1] = r
     end
-    defer('ZADD', K_RETAINED, NOW, id)
+    defer('RPUSH', K_RETAINED, id)
   end
 end
+now = tonumber(NOW)
 flush()
 evict()
 return out
@@ -135,38 +154,52 @@ return out
 const FAIL = `
 local id, token, err = ARGV[5], ARGV[6], ARGV[7]
 local k = tkey(id)
-local f = redis.call('HMGET', k, 'status', 'leaseToken', 'error')
-if (f[1] == 'queued' or f[1] == 'dead') and f[2] == token and f[3] == err then
-  return redis.error_reply('ENDED ' .. f[1])
+local f = redis.call('HMGET', k, 's', 'c', 'e')
+if f[1] then
+  local status, held = string.match(f[1], '^(%S+) %S+ (%S*)')
+  if (status == 'queued' or status == 'dead') and held == token and f[3] == err then
+    return redis.error_reply('ENDED ' .. status)
+  end
 end
-local e = checkLease(id, token)
-if e then return e end
-redis.call('HSET', k, 'error', err, 'updatedAt', NOW)
+local st, e = checkLease(f[1], id, token)
+if not st then return e end
 redis.call('ZREM', K_LEASES, id)
-local g = redis.call('HMGET', k, 'attempts', 'maxAttempts', 'capability', 'priority')
-if ARGV[8] == '1' and tonumber(g[1]) < tonumber(g[2]) then
-  queue(id, g[3], g[4], tonumber(ARGV[9]), now)
+st[UPD] = NOW
+if ARGV[8] == '1' and tonumber(st[ATT]) < tonumber(st[MAXATT]) then
+  local at = tonumber(ARGV[9])
+  st[STATUS], st[AT] = 'queued', str(at)
+  redis.call('HSET', k, 's', line(st), 'e', err)
+  place(id, f[2], st[PRIO], at, now)
   return finish(record(k))
 end
-return finish(kill(id))
+st[STATUS] = 'dead'
+redis.call('HSET', k, 's', line(st), 'e', err)
+return finish(kill(id, k))
 `;
 
 const EXTEND = `
 local id = ARGV[5]
-local e = checkLease(id, ARGV[6])
-if e then return e end
+local k = tkey(id)
+local st, e = checkLease(redis.call('HGET', k, 's'), id, ARGV[6])
+if not st then return e end
 local exp = str(now + tonumber(ARGV[7]))
-redis.call('HSET', tkey(id), 'leaseExpiresAt', exp, 'updatedAt', NOW)
+st[EXP], st[UPD] = exp, NOW
+redis.call('HSET', k, 's', line(st))
 redis.call('ZADD', K_LEASES, exp, id)
-return record(tkey(id))
+return record(k)
 `;
 
 const RELEASE = `
 local out = {}
 for j = 6, #ARGV, 2 do
   local id = ARGV[j]
-  local f = redis.call('HMGET', tkey(id), 'status', 'leaseToken')
-  if f[1] == 'leased' and f[2] == ARGV[j + 1] then out[#out + 1] = endLease(id, ARGV[5]) end
+  local f = redis.call('HMGET', tkey(id), 's', 'c')
+  if f[1] then
+    local st = parse(f[1])
+    if st[STATUS] == 'leased' and st[TOKEN] == ARGV[j + 1] then
+      out[#out + 1] = endLease(id, ARGV[5], f)
+    end
+  end
 end
 return finish(out)
 `;
@@ -174,22 +207,24 @@ return finish(out)
 const CANCEL = `
 local id = ARGV[5]
 local k = tkey(id)
-local f = redis.call('HMGET', k, 'status', 'capability', 'priority')
+local f = redis.call('HMGET', k, 's', 'c')
 if not f[1] then return redis.error_reply('NOTFOUND no task ' .. id) end
-if f[1] == 'queued' then
-  redis.call('HINCRBY', K_COUNTS, f[3], -1)
-  local q = P .. 'q:' .. f[2]
-  if redis.call('ZREM', q, id) == 1 then
-    if redis.call('EXISTS', q) == 0 then redis.call('SREM', K_CAPS, f[2]) end
+local st = parse(f[1])
+if st[STATUS] == 'queued' then
+  redis.call('HINCRBY', K_COUNTS, st[PRIO], -1)
+  -- LREM scans the list: a cancel costs O(queue length), the hot path nothing.
+  if redis.call('LREM', queues(f[2])[LEVEL[st[PRIO]]], 1, id) == 1 then
+    drained(f[2])
   else
     redis.call('ZREM', K_DELAYED, id)
   end
-elseif f[1] == 'leased' then
+elseif st[STATUS] == 'leased' then
   redis.call('ZREM', K_LEASES, id)
 else
-  return redis.error_reply('CONFLICT ' .. f[1])
+  return redis.error_reply('CONFLICT ' .. st[STATUS])
 end
-redis.call('HSET', k, 'status', 'cancelled', 'updatedAt', NOW)
+st[STATUS], st[UPD] = 'cancelled', NOW
+redis.call('HSET', k, 's', line(st))
 local rec = record(k)
 retire(id)
 return rec
@@ -201,8 +236,9 @@ const EXPIRE = `
 local due = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', NOW)
 local out = {}
 for i = 1, #due do
-  if redis.call('EXISTS', tkey(due[i])) == 1 then
-    out[#out + 1] = endLease(due[i], ARGV[5])
+  local f = redis.call('HMGET', tkey(due[i]), 's', 'c')
+  if f[1] then
+    out[#out + 1] = endLease(due[i], ARGV[5], f)
   else
     -- Deleted by hand: drop the entry rather than fail every sweep from now on.
     redis.call('ZREM', K_LEASES, due[i])
@@ -231,18 +267,20 @@ local id = ARGV[5]
 if not redis.call('ZSCORE', K_DEAD, id) then return redis.error_reply('NOTFOUND no dead letter ' .. id) end
 local k = tkey(id)
 redis.call('ZREM', K_DEAD, id)
-redis.call('ZREM', K_RETAINED, id)
-redis.call('HSET', k, 'attempts', 0, 'updatedAt', NOW)
-redis.call('HDEL', k, 'error')
-local f = redis.call('HMGET', k, 'capability', 'priority')
-queue(id, f[1], f[2], now, now)
+redis.call('LREM', K_RETAINED, 1, id)
+local f = redis.call('HMGET', k, 's', 'c')
+local st = parse(f[1])
+st[STATUS], st[ATT], st[AT], st[UPD] = 'queued', '0', NOW, NOW
+redis.call('HSET', k, 's', line(st))
+redis.call('HDEL', k, 'e')
+place(id, f[2], st[PRIO], now, now)
 return finish(record(k))
 `;
 
 const DELETE_DEAD = `
 local id = ARGV[5]
 if not redis.call('ZSCORE', K_DEAD, id) then return redis.error_reply('NOTFOUND no dead letter ' .. id) end
-redis.call('ZREM', K_RETAINED, id)
+redis.call('LREM', K_RETAINED, 1, id)
 forget(id)
 return 1
 `;
@@ -250,7 +288,7 @@ return 1
 const STATS = `
 local c = redis.call('HMGET', K_COUNTS, 'critical', 'high', 'normal', 'low')
 return { c[1] or 0, c[2] or 0, c[3] or 0, c[4] or 0,
-  redis.call('ZCARD', K_LEASES), redis.call('ZCARD', K_DELAYED), redis.call('ZCARD', K_DEAD) }
+  redis.call('ZCOUNT', K_LEASES, '-inf', '(inf'), redis.call('ZCARD', K_DELAYED), redis.call('ZCARD', K_DEAD) }
 `;
 
 /** The scripts of the Redis backend by command name, each with the prelude in front. */

@@ -2,6 +2,7 @@ import {
   type AgentDirectory,
   type Backend,
   type ClusterChannel,
+  type Completion,
   createLeaseToken,
   type EnqueueResult,
   type FailOutcome,
@@ -16,11 +17,14 @@ import { CallBatcher } from './call-batcher.js';
 import { HeldLeases } from './held-leases.js';
 import { defineScripts, type ScriptName } from './lua-scripts.js';
 import {
+  completed,
   decodeRecord,
   decodeRecords,
   encodeRecord,
+  one,
   RECORD_FIELDS,
   toJson,
+  withResult,
 } from './record-codec.js';
 import { defineAgentScripts, RedisAgentDirectory, redisClusterChannel } from './redis-agents.js';
 import { outage } from './redis-client.js';
@@ -128,9 +132,9 @@ export class RedisBackend implements Backend {
         });
       }
       seen.set(t.id, key);
-      const fields = encodeRecord({ ...t, status: 'queued' });
-      const head = [t.id, key ?? '', t.capability, t.priority, String(t.availableAt)];
-      args.push(...head, String(t.updatedAt), String(fields.length), ...fields);
+      const { d, s } = encodeRecord({ ...t, status: 'queued' });
+      const at = String(t.availableAt);
+      args.push(t.id, key ?? '', t.capability, t.priority, at, String(t.updatedAt), d, s);
     }
     if (records.length === 0) return [];
     const replies = await this.script<(number | Reply)[]>('sbEnqueue', 0, args, records);
@@ -151,8 +155,14 @@ export class RedisBackend implements Backend {
     const args = [request.capability, request.agentId];
     for (let i = Math.min(max, MAX_LEASE_BATCH); i > 0; i--) args.push(createLeaseToken());
     const replies = await this.script<Reply[]>('sbLease', now, args);
-    this.held.hold(replies);
-    return decodeRecords(replies);
+    const out: TaskRecord[] = [];
+    for (const reply of replies) {
+      const t = decodeRecord(reply);
+      if (t === undefined) continue;
+      this.held.hold(t.id, t.leaseToken as string, reply);
+      out.push(t);
+    }
+    return out;
   }
 
   /**
@@ -166,18 +176,68 @@ export class RedisBackend implements Backend {
     result: unknown,
     now: number,
   ): Promise<TaskRecord> {
-    const json = toJson(result, `result of task ${id}`);
-    const held = this.held.take(id, leaseToken);
-    const flag = held === undefined ? '0' : '1';
-    const item = [id, leaseToken, json === undefined ? '0' : '1', json ?? '', String(now), flag];
-    return this.settle(id, leaseToken, async () => {
-      const reply = await this.completes.add(item);
-      if (typeof reply !== 'string') {
-        return held === undefined ? one(reply) : completed(held, reply[0] ?? null, json, now);
+    const c = this.completion(id, leaseToken, result, now);
+    return this.settle(id, leaseToken, async () => c.settle(await this.completes.add(c.item)));
+  }
+
+  /**
+   * Completes many leases in one script call (a few, past {@link MAX_COMPLETE_BATCH}), each
+   * as `complete` would: a lease that fails holds its error in its slot. Rejects when none
+   * could be sent (`unavailable`).
+   */
+  async completeMany(
+    completions: readonly Completion[],
+    now: number,
+  ): Promise<(TaskRecord | SwitchboardError)[]> {
+    const out: (TaskRecord | SwitchboardError)[] = new Array(completions.length);
+    const sent: { slot: number; c: PendingCompletion }[] = [];
+    for (let i = 0; i < completions.length; i++) {
+      const { id, leaseToken, result } = completions[i] as Completion;
+      try {
+        sent.push({ slot: i, c: this.completion(id, leaseToken, result, now) });
+      } catch (err) {
+        out[i] = err as SwitchboardError;
       }
-      const space = reply.indexOf(' ');
-      throw errorOf('sbComplete', reply.slice(0, space), reply.slice(space + 1), id);
-    });
+    }
+    const calls: Promise<unknown>[] = [];
+    for (let k = 0; k < sent.length; k += MAX_COMPLETE_BATCH) {
+      const chunk = sent.slice(k, k + MAX_COMPLETE_BATCH);
+      const args = chunk.flatMap(({ c }) => c.item);
+      const replies = this.script<(Reply | string)[]>('sbComplete', 0, args);
+      chunk.forEach(({ slot, c }, j) => {
+        const settled = this.settle(c.id, c.token, async () => c.settle((await replies)[j]));
+        calls.push(
+          settled.then(
+            (t) => (out[slot] = t),
+            (err) => (out[slot] = fault(err)),
+          ),
+        );
+      });
+    }
+    if (sent.length === 0) await this.link.client();
+    await Promise.all(calls);
+    const first = out[sent[0]?.slot ?? -1];
+    if (first instanceof SwitchboardError && first.code === 'unavailable') {
+      if (sent.every(({ slot }) => out[slot] === first)) throw first;
+    }
+    return out;
+  }
+
+  /** A complete to send: its script item, and how to read its reply. */
+  private completion(id: string, token: string, result: unknown, now: number): PendingCompletion {
+    const json = toJson(result, `result of task ${id}`);
+    const held = this.held.take(id, token);
+    const item = [id, token, json ?? '', String(now), held === undefined ? '0' : '1'];
+    const settle = (reply: Reply | string | undefined): TaskRecord => {
+      if (typeof reply === 'string') {
+        const space = reply.indexOf(' ');
+        throw errorOf('sbComplete', reply.slice(0, space), reply.slice(space + 1), id);
+      }
+      if (reply === undefined) throw new SwitchboardError('internal', '[redis] no reply');
+      if (held === undefined) return withResult(one(reply), json);
+      return completed(held, reply[0] ?? null, json, now);
+    };
+    return { id, token, item, settle };
   }
 
   /** Ends a leased attempt; a retry after a lost reply is recognized as `complete`'s is. */
@@ -327,27 +387,19 @@ export class RedisBackend implements Backend {
   }
 }
 
-function one(reply: Reply): TaskRecord {
-  const t = decodeRecord(reply);
-  if (t === undefined) throw new SwitchboardError('internal', '[redis] empty reply for a task');
-  return t;
+/** One complete on its way: the script's item, and the record (or error) of its reply. */
+interface PendingCompletion {
+  readonly id: string;
+  readonly token: string;
+  readonly item: string[];
+  readonly settle: (reply: Reply | string | undefined) => TaskRecord;
 }
 
-/** A held lease's record as its complete wrote it (`leaseExpiresAt` as the server has it). */
-function completed(
-  held: Reply,
-  leaseExpiresAt: string | null,
-  json: string | undefined,
-  now: number,
-): TaskRecord {
-  const t = one(held) as unknown as Record<string, unknown>;
-  t.status = 'completed';
-  t.updatedAt = now;
-  if (leaseExpiresAt !== null) t.leaseExpiresAt = Number(leaseExpiresAt);
-  // Parsed back, as a full read would: the caller gets the JSON's value, not its own object.
-  if (json === undefined) delete t.result;
-  else t.result = JSON.parse(json);
-  return t as unknown as TaskRecord;
+/** A slot's error: a `SwitchboardError` as it is, anything else as `internal`. */
+function fault(err: unknown): SwitchboardError {
+  return err instanceof SwitchboardError
+    ? err
+    : new SwitchboardError('internal', '[redis] complete failed', { cause: err });
 }
 
 /**
