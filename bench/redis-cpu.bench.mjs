@@ -6,13 +6,11 @@
 // batches of 500, then a Worker (concurrency 100, no-op) processes them all.
 // Run `node scripts/build.mjs` first. Usage: node bench/redis-cpu.bench.mjs
 //   (BENCH_TASKS=60000, BENCH_SAMPLES=3: the best of the samples is kept per step)
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createRedisBackend } from '@switchboard/plugins/redis';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { startRedis } from './redis-server.mjs';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 60_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
@@ -24,40 +22,6 @@ function cpuUs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks * 10_000; // USER_HZ is 100 on Linux
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn(process.env.REDIS_SERVER ?? 'redis-server', args, { stdio: 'ignore' });
-  const ping = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 20 });
-  ping.on('error', () => undefined);
-  await ping.connect().catch(() => undefined);
-  for (let i = 0; i < 250 && ping.status !== 'ready'; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await ping.ping();
-  return {
-    pid: child.pid,
-    port,
-    flush: () => ping.flushall(),
-    async stop() {
-      ping.disconnect();
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
 }
 
 /** Redis CPU µs per task of each step of the Switchboard backend, one sample. */

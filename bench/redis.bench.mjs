@@ -9,13 +9,12 @@
 // so both write the same state.
 // Run `node scripts/build.mjs` first: the packages resolve to their dist bundles.
 // Usage: node bench/redis.bench.mjs   (BENCH_TASKS=60000 per run, BENCH_SAMPLES=3 runs a case)
-import { fork, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createSwitchboard, defineAgent } from '@switchboard/core';
 import { createRedisBackend } from '@switchboard/plugins/redis';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { startRedis } from './redis-server.mjs';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 60_000);
 // Each case runs SAMPLES times, interleaved with the other side; the median is reported (the
@@ -28,38 +27,6 @@ const PROCESSES = [1, 2, 3];
 const NAME = 'bench';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of this run, without persistence; resolves once it answers PING. */
-async function startRedis() {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn(process.env.REDIS_SERVER ?? 'redis-server', args, { stdio: 'ignore' });
-  const ping = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 20 });
-  ping.on('error', () => undefined);
-  await ping.connect().catch(() => undefined);
-  for (let i = 0; i < 250 && ping.status !== 'ready'; i++) await sleep(20);
-  await ping.ping();
-  return {
-    port,
-    flush: () => ping.flushall(),
-    async stop() {
-      ping.disconnect();
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
 
 // ---- worker processes ------------------------------------------------------------------
 
