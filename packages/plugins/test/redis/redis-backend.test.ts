@@ -1,25 +1,14 @@
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
-import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
+import { redisFile } from './redis-fixture.js';
 
-let redis: RedisServerHandle;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(() => redis.dispose());
-
+const file = redisFile();
 const T0 = 1_000_000;
-let open: RedisBackend[] = [];
-afterEach(async () => {
-  await Promise.all(open.map((b) => b.close()));
-  open = [];
-});
 
 async function make(options = {}): Promise<RedisBackend> {
-  const b = createRedisBackend({ port: redis.port, prefix: `unit-${++seq}`, ...options });
-  await b.open();
-  open.push(b);
+  const b = createRedisBackend({ port: file.redis.port, prefix: `unit-${++seq}`, ...options });
+  await file.later(b, (x) => x.close()).open();
   return b;
 }
 
@@ -47,7 +36,7 @@ describe('createRedisBackend options', () => {
   });
 
   it('connects by URL', async () => {
-    const b = await make({ url: redis.url });
+    const b = await make({ url: file.redis.url });
     await b.enqueue([task()]);
     expect((await b.stats()).depth).toBe(1);
   });

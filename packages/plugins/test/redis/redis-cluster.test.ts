@@ -1,35 +1,23 @@
 import { type BusEvent, createSwitchboard, type Switchboard } from '@switchboard/core';
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { redisFile } from './redis-fixture.js';
 
 // Two Switchboards on two backends of one real server stand for two processes: each has its
 // own connections, and they share only Redis (state, directory, pub/sub).
-let redis: RedisServerHandle;
-let admin: Redis;
-beforeAll(async () => {
-  redis = await startRedisServer();
-  admin = new Redis(redis.port, '127.0.0.1');
-});
-afterAll(async () => {
-  admin.disconnect();
-  await redis.dispose();
-});
+const file = redisFile();
 
 const HEARTBEAT = { heartbeatIntervalMs: 40, heartbeatTimeoutMs: 200 };
-let open: Switchboard[] = [];
-
 async function cluster(n: number): Promise<Switchboard[]> {
   const list = Array.from({ length: n }, () =>
     createSwitchboard({
-      backend: createRedisBackend({ port: redis.port, prefix: 'cluster' }),
+      backend: createRedisBackend({ port: file.redis.port, prefix: 'cluster' }),
       healthSweepIntervalMs: 10,
       ...HEARTBEAT,
     }),
   );
+  for (const sb of list) file.later(sb, (x) => x.shutdown({ drain: false }));
   await Promise.all(list.map((sb) => sb.start()));
-  open.push(...list);
   return list;
 }
 
@@ -45,11 +33,7 @@ async function until(check: () => boolean | Promise<boolean>, ms = 2_000): Promi
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeEach(async () => {
-  await admin.flushall();
-});
-afterEach(async () => {
-  await Promise.all(open.map((sb) => sb.shutdown({ drain: false })));
-  open = [];
+  await file.admin.flushall();
 });
 
 describe('Redis cluster: the agent registry', () => {
@@ -75,7 +59,7 @@ describe('Redis cluster: the agent registry', () => {
   it('adopts on a lease poll an agent the mirror has not heard of yet (the directory knows)', async () => {
     const [a, b] = (await cluster(2)) as [Switchboard, Switchboard];
     const agent = a.registerRemote({ name: 'w', capabilities: ['job'] });
-    await until(async () => (await admin.exists('{cluster}:ag:' + agent.id)) === 1);
+    await until(async () => (await file.admin.exists('{cluster}:ag:' + agent.id)) === 1);
     const polls = await b.lease(agent.id, { max: 1, waitMs: 0 });
     expect(polls).toEqual([]);
     expect(b.getAgent(agent.id).activeTasks).toBe(0);
@@ -203,7 +187,7 @@ describe('Redis cluster: connections', () => {
 });
 
 async function clients(): Promise<number> {
-  const list = (await admin.client('LIST')) as string;
+  const list = (await file.admin.client('LIST')) as string;
   return list.split('\n').filter((l) => l.includes('name=switchboard-')).length;
 }
 

@@ -1,42 +1,27 @@
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
-import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
+import { redisFile } from './redis-fixture.js';
 
 // Several backends on one server stand for several Switchboard processes: each has its own
 // connections, and they share only what is in Redis.
-let redis: RedisServerHandle;
-let admin: Redis;
-beforeAll(async () => {
-  redis = await startRedisServer();
-  admin = new Redis(redis.port, '127.0.0.1');
-});
-afterAll(async () => {
-  admin.disconnect();
-  await redis.dispose();
-});
+const file = redisFile();
 
 const T0 = 1_000_000;
-let open: RedisBackend[] = [];
 
 async function backends(n: number, options = {}): Promise<RedisBackend[]> {
   const list = Array.from({ length: n }, () =>
-    createRedisBackend({ port: redis.port, prefix: 'multi', ...options }),
+    createRedisBackend({ port: file.redis.port, prefix: 'multi', ...options }),
   );
+  for (const b of list) file.later(b, (x) => x.close());
   await Promise.all(list.map((b) => b.open()));
-  open.push(...list);
   return list;
 }
 
 const task = taskRecords('t');
 
 beforeEach(async () => {
-  await admin.flushall();
-});
-afterEach(async () => {
-  await Promise.all(open.map((b) => b.close()));
-  open = [];
+  await file.admin.flushall();
 });
 
 describe('Redis backend: several processes on one server', () => {
@@ -134,7 +119,7 @@ describe('Redis backend: several processes on one server', () => {
 
 describe('Redis backend: connections', () => {
   const named = async () =>
-    ((await admin.client('LIST')) as string)
+    ((await file.admin.client('LIST')) as string)
       .split('\n')
       .filter((line) => / name=switchboard-(command|subscriber) /.test(line)).length;
 
@@ -170,7 +155,7 @@ describe('Redis backend: a complete whose reply was lost', () => {
   // A script that keeps the server busy: a command sent meanwhile runs after it, by which
   // time the caller's commandTimeout has given up on the reply.
   const block = (ms: number) =>
-    admin.eval(
+    file.admin.eval(
       `local t = redis.call('TIME') local start = t[1] * 1e6 + t[2]
        repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - start > ${ms * 1000}
        return 1`,
@@ -223,7 +208,7 @@ describe('Redis backend: keys deleted by hand', () => {
     ];
     await b!.enqueue([queued, delayed, leased, fine]);
     await b!.lease({ capability: 'cap', agentId: 'x', max: 1, now: T0 });
-    await admin.del(...[queued, delayed, leased].map((t) => `{multi}:t:${t.id}`));
+    await file.admin.del(...[queued, delayed, leased].map((t) => `{multi}:t:${t.id}`));
     expect(await b!.expireLeases(T0 + 100)).toEqual([]);
     const rest = await b!.lease({ capability: 'cap', agentId: 'x', max: 10, now: T0 + 100 });
     expect(rest.map((t) => t.id)).toEqual([fine.id]);

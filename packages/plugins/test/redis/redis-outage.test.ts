@@ -1,31 +1,18 @@
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
-import {
-  freePort,
-  type RedisServerHandle,
-  startRedisServer,
-} from '../../../../test/helpers/redis-server.js';
+import { freePort, startRedisServer } from '../../../../test/helpers/redis-server.js';
+import { redisFile } from './redis-fixture.js';
 
 // The server persists every write, so stopping and restarting it stands for an outage of a
 // production server, not a loss of its data.
-let redis: RedisServerHandle;
-beforeAll(async () => {
-  redis = await startRedisServer({ appendonly: true, appendfsync: 'always' });
-});
-afterAll(() => redis.dispose());
-
+const file = redisFile({ appendonly: true, appendfsync: 'always' });
 const T0 = 1_000_000;
-let open: RedisBackend[] = [];
-afterEach(async () => {
-  await Promise.all(open.map((b) => b.close()));
-  open = [];
-});
 
 function make(prefix: string, options = {}): RedisBackend {
-  const b = createRedisBackend({ port: redis.port, prefix, maxReconnectDelayMs: 50, ...options });
-  open.push(b);
-  return b;
+  const port = file.redis.port;
+  const b = createRedisBackend({ port, prefix, maxReconnectDelayMs: 50, ...options });
+  return file.later(b, (x) => x.close());
 }
 
 const task = taskRecords('t');
@@ -40,7 +27,7 @@ describe('Redis backend: an outage of the server', () => {
     const heard: string[] = [];
     b.onAvailable((cap) => heard.push(cap));
 
-    await redis.stop();
+    await file.redis.stop();
     const calls = [
       b.enqueue([task()]),
       b.lease({ capability: 'cap', agentId: 'x', max: 1, now: T0 }),
@@ -57,7 +44,7 @@ describe('Redis backend: an outage of the server', () => {
       });
     }
 
-    await redis.restart();
+    await file.redis.restart();
     await vi.waitFor(() => b.stats(), { timeout: 5_000, interval: 20 });
     expect(await b.stats()).toMatchObject({ depth: 7, leased: 3 });
     // After the reconnection the process is told what is waiting (its pub/sub missed it).
@@ -80,7 +67,7 @@ describe('Redis backend: an outage of the server', () => {
       await b.enqueue([t]);
       acked.push(t.id);
     }
-    await redis.restart({ kill: true });
+    await file.redis.restart({ kill: true });
     await vi.waitFor(() => b.stats(), { timeout: 5_000, interval: 20 });
     const again = await b.enqueue(acked.map((_, i) => task({ idempotencyKey: `k-${i}` })));
     expect(again.every((r) => !r.created)).toBe(true);
@@ -90,7 +77,7 @@ describe('Redis backend: an outage of the server', () => {
   it('fails open() with unavailable when no server answers, and opens once one does', async () => {
     const port = await freePort();
     const b = createRedisBackend({ port, connectTimeoutMs: 200, maxReconnectDelayMs: 50 });
-    open.push(b);
+    file.later(b, (x) => x.close());
     await expect(b.open()).rejects.toMatchObject({ code: 'unavailable', retryable: true });
     await expect(b.stats()).rejects.toMatchObject({ code: 'unavailable' });
     const late = await startRedisServer({ port });

@@ -1,27 +1,16 @@
 import { SwitchboardError } from '@switchboard/core';
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
-import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
+import { redisFile } from './redis-fixture.js';
 
-let redis: RedisServerHandle;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(() => redis.dispose());
-
+const file = redisFile();
 const T0 = 1_000_000;
-let open: RedisBackend[] = [];
-afterEach(async () => {
-  await Promise.all(open.map((b) => b.close()));
-  open = [];
-});
 
 let seq = 0;
 async function make(options = {}): Promise<RedisBackend> {
-  const b = createRedisBackend({ port: redis.port, prefix: `records-${++seq}`, ...options });
-  await b.open();
-  open.push(b);
+  const b = createRedisBackend({ port: file.redis.port, prefix: `records-${++seq}`, ...options });
+  await file.later(b, (x) => x.close()).open();
   return b;
 }
 
