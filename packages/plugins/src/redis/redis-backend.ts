@@ -13,24 +13,21 @@ import {
   type TaskError,
   type TaskRecord,
 } from '@switchboard/core';
-import { CallBatcher } from './call-batcher.js';
-import { HeldLeases } from './held-leases.js';
 import { defineScripts, type ScriptName } from './lua-scripts.js';
 import {
-  completed,
   decodeRecord,
   decodeRecords,
   encodeRecord,
   one,
   RECORD_FIELDS,
   toJson,
-  withResult,
 } from './record-codec.js';
 import { defineAgentScripts, RedisAgentDirectory, redisClusterChannel } from './redis-agents.js';
 import { outage } from './redis-client.js';
+import { LeaseAnswers } from './redis-lease-answers.js';
 import { RedisLink } from './redis-link.js';
 import { type RedisBackendOptions, resolveRedisOptions } from './redis-options.js';
-import { type ErrorSubject, errorOf, scriptError } from './script-errors.js';
+import { type ErrorSubject, scriptError } from './script-errors.js';
 
 // One array argument: ioredis flattens it, where spreading a large batch's arguments into the
 // call would overflow the stack.
@@ -40,12 +37,6 @@ type Reply = readonly (string | null)[];
 const EXPIRED_JSON = JSON.stringify({ message: 'lease expired', code: 'expired', retryable: true });
 // One lease call takes at most this many tasks, so its tokens stay a modest argument list.
 const MAX_LEASE_BATCH = 1000;
-// Leases whose complete/fail answer was lost, kept so the caller's retry can be recognized.
-const MAX_UNCERTAIN = 10_000;
-// Completes gathered into one script call at most.
-const MAX_COMPLETE_BATCH = 256;
-// Leased records kept for their complete (see HeldLeases) at most.
-const MAX_HELD = 10_000;
 
 /**
  * The Redis {@link Backend}: several Switchboard processes share queues, leases, the task
@@ -85,10 +76,7 @@ export class RedisBackend implements Backend {
 
   private readonly link: RedisLink;
   private readonly base: readonly string[];
-  /** id → token of leases whose complete or fail may have run though the reply was lost. */
-  private readonly uncertain = new Map<string, string>();
-  private readonly completes: CallBatcher<string[], Reply | string>;
-  private readonly held = new HeldLeases(MAX_HELD);
+  private readonly answers: LeaseAnswers;
 
   constructor(options: RedisBackendOptions = {}) {
     const o = resolveRedisOptions(options);
@@ -99,10 +87,11 @@ export class RedisBackend implements Backend {
     this.agents = new RedisAgentDirectory(this.link, o.keyPrefix);
     this.cluster = redisClusterChannel(this.link);
     this.base = [o.keyPrefix, '', String(o.maxRetained), String(o.retainMs)];
-    this.completes = new CallBatcher(
-      (items) => this.script<(Reply | string)[]>('sbComplete', 0, items.flat()),
-      MAX_COMPLETE_BATCH,
-    );
+    this.answers = new LeaseAnswers({
+      script: (name, now, args, subject) => this.script(name, now, args, subject),
+      get: (id) => this.get(id),
+      ready: () => this.link.client(),
+    });
     if (o.leaseSweepMs > 0)
       this.link.sweepEvery(o.leaseSweepMs, () => this.expireLeases(Date.now()));
   }
@@ -159,7 +148,7 @@ export class RedisBackend implements Backend {
     for (const reply of replies) {
       const t = decodeRecord(reply);
       if (t === undefined) continue;
-      this.held.hold(t.id, t.leaseToken as string, reply);
+      this.answers.held.hold(t.id, t.leaseToken as string, reply);
       out.push(t);
     }
     return out;
@@ -170,90 +159,27 @@ export class RedisBackend implements Backend {
    * rejected `unavailable`), the caller's retry with the same token returns the completed
    * task instead of `conflict`; any other complete of a completed task is a `conflict`.
    */
-  async complete(
-    id: string,
-    leaseToken: string,
-    result: unknown,
-    now: number,
-  ): Promise<TaskRecord> {
-    const c = this.completion(id, leaseToken, result, now);
-    return this.settle(id, leaseToken, async () => c.settle(await this.completes.add(c.item)));
+  complete(id: string, leaseToken: string, result: unknown, now: number): Promise<TaskRecord> {
+    return this.answers.complete(id, leaseToken, result, now);
   }
 
-  /**
-   * Completes many leases in one script call (a few, past {@link MAX_COMPLETE_BATCH}), each
-   * as `complete` would: a lease that fails holds its error in its slot. Rejects when none
-   * could be sent (`unavailable`).
-   */
-  async completeMany(
+  /** Completes many leases in one script call, each as `complete` would (see LeaseAnswers). */
+  completeMany(
     completions: readonly Completion[],
     now: number,
   ): Promise<(TaskRecord | SwitchboardError)[]> {
-    const out: (TaskRecord | SwitchboardError)[] = new Array(completions.length);
-    const sent: { slot: number; c: PendingCompletion }[] = [];
-    for (let i = 0; i < completions.length; i++) {
-      const { id, leaseToken, result } = completions[i] as Completion;
-      try {
-        sent.push({ slot: i, c: this.completion(id, leaseToken, result, now) });
-      } catch (err) {
-        out[i] = err as SwitchboardError;
-      }
-    }
-    const calls: Promise<unknown>[] = [];
-    for (let k = 0; k < sent.length; k += MAX_COMPLETE_BATCH) {
-      const chunk = sent.slice(k, k + MAX_COMPLETE_BATCH);
-      const args = chunk.flatMap(({ c }) => c.item);
-      const replies = this.script<(Reply | string)[]>('sbComplete', 0, args);
-      chunk.forEach(({ slot, c }, j) => {
-        const settled = this.settle(c.id, c.token, async () => c.settle((await replies)[j]));
-        calls.push(
-          settled.then(
-            (t) => (out[slot] = t),
-            (err) => (out[slot] = fault(err)),
-          ),
-        );
-      });
-    }
-    if (sent.length === 0) await this.link.client();
-    await Promise.all(calls);
-    const first = out[sent[0]?.slot ?? -1];
-    if (first instanceof SwitchboardError && first.code === 'unavailable') {
-      if (sent.every(({ slot }) => out[slot] === first)) throw first;
-    }
-    return out;
-  }
-
-  /** A complete to send: its script item, and how to read its reply. */
-  private completion(id: string, token: string, result: unknown, now: number): PendingCompletion {
-    const json = toJson(result, `result of task ${id}`);
-    const held = this.held.take(id, token);
-    const item = [id, token, json ?? '', String(now), held === undefined ? '0' : '1'];
-    const settle = (reply: Reply | string | undefined): TaskRecord => {
-      if (typeof reply === 'string') {
-        const space = reply.indexOf(' ');
-        throw errorOf('sbComplete', reply.slice(0, space), reply.slice(space + 1), id);
-      }
-      if (reply === undefined) throw new SwitchboardError('internal', '[redis] no reply');
-      if (held === undefined) return withResult(one(reply), json);
-      return completed(held, reply[0] ?? null, json, now);
-    };
-    return { id, token, item, settle };
+    return this.answers.completeMany(completions, now);
   }
 
   /** Ends a leased attempt; a retry after a lost reply is recognized as `complete`'s is. */
-  async fail(
+  fail(
     id: string,
     leaseToken: string,
     error: TaskError,
     outcome: FailOutcome,
     now: number,
   ): Promise<TaskRecord> {
-    const err = toJson(error, `error of task ${id}`) ?? '{}';
-    const args = [id, leaseToken, err, outcome.retry ? '1' : '0', String(outcome.availableAt)];
-    this.held.drop(id);
-    return this.settle(id, leaseToken, async () =>
-      one(await this.script<Reply>('sbFail', now, args, id)),
-    );
+    return this.answers.fail(id, leaseToken, error, outcome, now);
   }
 
   async extend(id: string, leaseToken: string, ms: number, now: number): Promise<TaskRecord> {
@@ -272,7 +198,7 @@ export class RedisBackend implements Backend {
   ): Promise<TaskRecord[]> {
     const args = [toJson(error, 'release error') ?? '{}'];
     for (const { id, leaseToken } of leases) {
-      this.held.drop(id);
+      this.answers.held.drop(id);
       args.push(id, leaseToken);
     }
     return decodeRecords(await this.script<Reply[]>('sbRelease', now, args));
@@ -341,34 +267,6 @@ export class RedisBackend implements Backend {
     return this.link.listen(listener);
   }
 
-  /** Runs `call`, and recognizes a retry of a complete/fail whose earlier reply was lost. */
-  private async settle(
-    id: string,
-    token: string,
-    call: () => Promise<TaskRecord>,
-  ): Promise<TaskRecord> {
-    try {
-      const t = await call();
-      this.uncertain.delete(id);
-      return t;
-    } catch (err) {
-      if (!(err instanceof SwitchboardError)) throw err;
-      if (err.code === 'unavailable') {
-        if (this.uncertain.size >= MAX_UNCERTAIN) {
-          this.uncertain.delete(this.uncertain.keys().next().value as string);
-        }
-        this.uncertain.set(id, token);
-      } else if ((err.details as { ended?: boolean } | undefined)?.ended) {
-        if (this.uncertain.get(id) === token) {
-          this.uncertain.delete(id);
-          const t = await this.get(id);
-          if (t !== undefined) return t;
-        }
-      }
-      throw err;
-    }
-  }
-
   /** Runs a script; `subject` (an id, or the enqueued records) names what an error is about. */
   private async script<T>(
     name: ScriptName,
@@ -385,21 +283,6 @@ export class RedisBackend implements Backend {
       throw scriptError(name, err, subject);
     }
   }
-}
-
-/** One complete on its way: the script's item, and the record (or error) of its reply. */
-interface PendingCompletion {
-  readonly id: string;
-  readonly token: string;
-  readonly item: string[];
-  readonly settle: (reply: Reply | string | undefined) => TaskRecord;
-}
-
-/** A slot's error: a `SwitchboardError` as it is, anything else as `internal`. */
-function fault(err: unknown): SwitchboardError {
-  return err instanceof SwitchboardError
-    ? err
-    : new SwitchboardError('internal', '[redis] complete failed', { cause: err });
 }
 
 /**
