@@ -20,6 +20,7 @@ import type {
 } from './orchestration/switchboard-options.js';
 import type { SubmitInput } from './orchestration/task-input.js';
 import { TaskIntake } from './orchestration/task-intake.js';
+import { drained, getTask, replayTask, waitForTask } from './orchestration/task-queries.js';
 import type { TaskHandle } from './orchestration/task-tracker.js';
 import { PluginHost } from './plugin/plugin-host.js';
 
@@ -135,7 +136,7 @@ export class Switchboard {
 
   /** The task as it stands. @throws `not_found`. */
   get(id: string): Promise<TaskRecord> {
-    return this.#intake.get(id);
+    return getTask(this.#engine, id);
   }
 
   /** Cancels a task that is not terminal. @throws `not_found`, `conflict` when terminal. */
@@ -145,7 +146,7 @@ export class Switchboard {
 
   /** The task once terminal, or as it stands after `waitMs`. @throws `not_found`. */
   waitFor(id: string, waitMs: number): Promise<TaskRecord> {
-    return this.#intake.waitFor(id, waitMs);
+    return waitForTask(this.#engine, id, waitMs);
   }
 
   /** Completes a lease. @throws `conflict` for a stale or foreign token, `not_found`. */
@@ -193,7 +194,7 @@ export class Switchboard {
 
   /** Queues a dead task again, attempts starting over. @throws `not_found`. */
   replay(id: string): Promise<TaskRecord> {
-    return this.#intake.replay(id);
+    return replayTask(this.#engine, id);
   }
 
   /** Deletes a dead task for good. @throws `not_found`. */
@@ -303,7 +304,7 @@ export class Switchboard {
     this.#intake.accepting = false;
     await this.#starting?.catch(() => undefined);
     if ((options.drain ?? true) && this.#starting !== undefined) {
-      await this.#intake.drained(options.timeoutMs ?? 30_000);
+      await drained(this.#engine, options.timeoutMs ?? 30_000);
     }
     engine.running = false;
     // Its remote agents live on through the other processes: nothing of this is announced.

@@ -8,11 +8,8 @@ import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
 import { Handle } from './task-handle.js';
 import { type SubmitInput, type TaskDefaults, toTaskRecord } from './task-input.js';
+import { cancelTask, notFound } from './task-queries.js';
 import { isTerminal, type TaskHandle, type Waiter } from './task-tracker.js';
-
-function notFound(id: string): SwitchboardError {
-  return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
-}
 
 /** The error `toTaskRecord` gives for an input, its paths prefixed by `prefix`. */
 function invalidAt(
@@ -37,8 +34,9 @@ function countByCapability(records: readonly TaskRecord[]): Map<string, number> 
 }
 
 /**
- * The task side of the Switchboard API: submit (validation, idempotency, rate limits,
- * policies), queries, cancel, and the lease answers (complete, fail, extend).
+ * The submit side of the Switchboard API: validation, idempotency, rate limits, policies,
+ * and the waits of handles and batches (queries and cancel are in task-queries.ts, the
+ * lease answers in lease-answers.ts).
  */
 export class TaskIntake {
   accepting = true;
@@ -276,91 +274,8 @@ export class TaskIntake {
     );
   }
 
-  async get(id: string): Promise<TaskRecord> {
-    const record = await this.#engine.backend.get(id);
-    if (record === undefined) throw notFound(id);
-    const view = { ...record };
-    const entry = this.#engine.book.inflight.get(id);
-    if (entry?.member !== undefined) view.agentId = entry.member.id;
-    else if (entry?.stage === 'pending') {
-      // Held by the dispatcher for want of an eligible agent: to its submitter, still queued.
-      view.status = 'queued';
-      delete view.agentId;
-      delete view.leaseToken;
-      delete view.leaseExpiresAt;
-    }
-    return view;
-  }
-
-  async waitFor(id: string, waitMs: number): Promise<TaskRecord> {
-    const engine = this.#engine;
-    if (!(waitMs >= 0)) throw new SwitchboardError('invalid_request', 'waitMs must be ≥ 0');
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let waiter: Waiter | undefined;
-    const ended = new Promise<void>((resolve) => {
-      waiter = { resolve: () => resolve(), reject: () => resolve() };
-      engine.tracker.wait(id, waiter);
-      if (waitMs > 0) timer = setTimeout(resolve, waitMs);
-    });
-    try {
-      const now = await this.get(id);
-      if (isTerminal(now.status) || waitMs === 0) return now;
-      await ended;
-      return await this.get(id);
-    } finally {
-      engine.tracker.unwait(id, waiter as Waiter);
-      if (timer !== undefined) clearTimeout(timer);
-    }
-  }
-
-  async cancel(id: string): Promise<TaskRecord> {
-    const engine = this.#engine;
-    const record = await engine.backend.cancel(id, engine.now());
-    const entry = engine.book.inflight.get(id);
-    if (entry !== undefined) {
-      engine.book.detach(entry, new SwitchboardError('cancelled', `task ${id} was cancelled`));
-      if (entry.member !== undefined) engine.distributor.freed(entry.member);
-    }
-    engine.tracker.counters.cancelled++;
-    engine.tracker.ended(record);
-    engine.taskPolicies.delete(id);
-    engine.emit('task.cancelled', () => ({ taskId: id, capability: record.capability }));
-    return { ...record };
-  }
-
-  async replay(id: string): Promise<TaskRecord> {
-    const engine = this.#engine;
-    const record = await engine.backend.replay(id, engine.now());
-    if (engine.listens('task.queued')) {
-      engine.events.publish('task.queued', {
-        taskId: id,
-        capability: record.capability,
-        priority: record.priority,
-      });
-    }
-    return { ...record };
-  }
-
-  /** Resolves when nothing is queued, delayed or leased, or after `timeoutMs`. */
-  async drained(timeoutMs: number): Promise<void> {
-    const engine = this.#engine;
-    const deadline = engine.now() + timeoutMs;
-    for (;;) {
-      await engine.distributor.whenIdle();
-      const stats = await engine.backend.stats();
-      if (stats.depth + stats.delayed + stats.leased === 0 && engine.book.inflight.size === 0)
-        return;
-      const left = deadline - engine.now();
-      if (left <= 0) return;
-      // Re-checked whenever a task ends, and at least every 50 ms (delays, remote agents).
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 50));
-        const off = engine.events.subscribe('task.*', () => {
-          clearTimeout(timer);
-          off();
-          resolve();
-        });
-      });
-    }
+  /** Cancels a task (see {@link cancelTask}); a handle's `cancel` and an aborted signal call it. */
+  cancel(id: string): Promise<TaskRecord> {
+    return cancelTask(this.#engine, id);
   }
 }
