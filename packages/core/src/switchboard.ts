@@ -59,6 +59,7 @@ export class Switchboard {
       options.rateLimits,
       engine.now,
       options.createRateLimiter,
+      engine.backend.sharedRateLimiter?.bind(engine.backend),
     );
     this.#intake = new TaskIntake(engine, options, gate);
     this.#entries = (options.agents ?? []).map((a) =>

@@ -1,5 +1,6 @@
 import type { SwitchboardError } from '../errors.js';
 import type { Priority } from '../messaging/priority.js';
+import type { RateDecision, TokenBucketOptions } from '../protocol/rate-limiter.js';
 import type { AgentDirectory } from './agent-directory.js';
 import type { ClusterChannel } from './cluster-channel.js';
 import type { TaskError, TaskRecord } from './task.js';
@@ -35,6 +36,12 @@ export interface FailOutcome {
   retry: boolean;
   /** When requeued: not leased again before this instant (backoff). */
   availableAt: number;
+}
+
+/** A rate limiter whose buckets live in a shared backend (see {@link Backend.sharedRateLimiter}). */
+export interface SharedRateLimiter {
+  /** Takes `cost` tokens from `key`'s bucket when it has them, atomically across processes. */
+  acquire(key: string, cost: number, now: number): Promise<RateDecision>;
 }
 
 /** Queue figures of a backend. */
@@ -80,6 +87,13 @@ export interface Backend {
    * another, and a lease answered through another process is settled where it is held.
    */
   readonly cluster?: ClusterChannel;
+  /**
+   * Optional: a token bucket kept in the backend, which every process on it draws from
+   * atomically. With it, a Switchboard's submit rate limits given as bucket options
+   * (`rateLimits.perSubmitter`, `perCapability`) hold across processes; `name` keeps the
+   * limits apart.
+   */
+  sharedRateLimiter?(name: string, options: TokenBucketOptions): SharedRateLimiter;
 
   /** Opens connections / replays the journal. Idempotent. */
   open(): Promise<void>;

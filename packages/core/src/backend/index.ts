@@ -6,6 +6,7 @@ export type {
   FailOutcome,
   LeaseRequest,
   QueueStats,
+  SharedRateLimiter,
 } from './backend.js';
 export type {
   AgentNotice,

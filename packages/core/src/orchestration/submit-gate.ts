@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
+import type { SharedRateLimiter } from '../backend/backend.js';
 import { SwitchboardError } from '../errors.js';
 import type { RateLimiter, TokenBucketOptions } from '../protocol/rate-limiter.js';
-import { createTokenBucket } from '../protocol/token-bucket.js';
+import { createTokenBucket, resolveTokenBucketOptions } from '../protocol/token-bucket.js';
 
 /** Rate limits of submits: per submitter and per capability. */
 export interface RateLimitOptions {
@@ -12,6 +13,9 @@ export interface RateLimitOptions {
 
 /** Makes the limiter of a rate limit given as bucket options (see `createRateLimiter`). */
 export type RateLimiterFactory = (options: TokenBucketOptions) => RateLimiter;
+
+/** A shared backend's limiters (see `Backend.sharedRateLimiter`), by name. */
+export type SharedLimiterFactory = (name: string, options: TokenBucketOptions) => SharedRateLimiter;
 
 /** The idempotency window kept in front of the backend. */
 export interface IdempotencyOptions {
@@ -58,6 +62,8 @@ export class SubmitGate {
   readonly #now: () => number;
   readonly #perSubmitter: RateLimiter | undefined;
   readonly #perCapability: RateLimiter | undefined;
+  readonly #sharedSubmitter: SharedRateLimiter | undefined;
+  readonly #sharedCapability: SharedRateLimiter | undefined;
 
   /**
    * @param createRateLimiter makes the limiters of limits given as bucket options (default:
@@ -69,6 +75,7 @@ export class SubmitGate {
     limits: RateLimitOptions = {},
     now: () => number = Date.now,
     createRateLimiter: RateLimiterFactory = createTokenBucket,
+    shared?: SharedLimiterFactory,
   ) {
     const max = idempotency.max ?? 100_000;
     const ttl = idempotency.ttlMs ?? 86_400_000;
@@ -85,8 +92,20 @@ export class SubmitGate {
         details: { field: 'createRateLimiter', type: typeof createRateLimiter },
       });
     }
-    this.#perSubmitter = limiter('perSubmitter', limits.perSubmitter, createRateLimiter);
-    this.#perCapability = limiter('perCapability', limits.perCapability, createRateLimiter);
+    // Bucket options on a shared backend make buckets every process draws from; a limiter
+    // object given as is stays this process's own.
+    const sharedOf = (name: string, spec: TokenBucketOptions | RateLimiter | undefined) =>
+      spec === undefined || isLimiter(spec) || shared === undefined
+        ? undefined
+        : shared(`submit:${name}`, resolveTokenBucketOptions(spec));
+    this.#sharedSubmitter = sharedOf('perSubmitter', limits.perSubmitter);
+    this.#sharedCapability = sharedOf('perCapability', limits.perCapability);
+    if (this.#sharedSubmitter === undefined) {
+      this.#perSubmitter = limiter('perSubmitter', limits.perSubmitter, createRateLimiter);
+    }
+    if (this.#sharedCapability === undefined) {
+      this.#perCapability = limiter('perCapability', limits.perCapability, createRateLimiter);
+    }
   }
 
   /** The id of the task first submitted with `key`, within the window. */
@@ -113,7 +132,10 @@ export class SubmitGate {
     submitter: string | undefined,
     capabilities: ReadonlyMap<string, number>,
     now: number,
-  ): void {
+  ): undefined | Promise<void> {
+    if (this.#sharedSubmitter !== undefined || this.#sharedCapability !== undefined) {
+      return this.#admitShared(submitter, capabilities, now);
+    }
     let total = 0;
     for (const n of capabilities.values()) total += n;
     const bySubmitter = this.#perSubmitter;
@@ -129,11 +151,46 @@ export class SubmitGate {
         if (!decision.allowed) throw limited('capability', capability, decision.retryAfterMs);
       }
     }
+    return undefined;
+  }
+
+  /** `admit` with buckets in a shared backend (one round trip per bucket). */
+  async #admitShared(
+    submitter: string | undefined,
+    capabilities: ReadonlyMap<string, number>,
+    now: number,
+  ): Promise<void> {
+    let total = 0;
+    for (const n of capabilities.values()) total += n;
+    const key = submitter ?? 'anonymous';
+    const check = async (
+      scope: string,
+      id: string,
+      cost: number,
+      local: RateLimiter | undefined,
+      shared: SharedRateLimiter | undefined,
+    ) => {
+      const decision =
+        shared !== undefined
+          ? await shared.acquire(id, cost, now)
+          : local?.tryAcquire(id, cost, now);
+      if (decision !== undefined && !decision.allowed)
+        throw limited(scope, id, decision.retryAfterMs);
+    };
+    await check('submitter', key, total, this.#perSubmitter, this.#sharedSubmitter);
+    for (const [capability, n] of capabilities) {
+      await check('capability', capability, n, this.#perCapability, this.#sharedCapability);
+    }
   }
 
   /** True when a rate limit is configured (the hot path skips `admit` otherwise). */
   get limited(): boolean {
-    return this.#perSubmitter !== undefined || this.#perCapability !== undefined;
+    return (
+      this.#perSubmitter !== undefined ||
+      this.#perCapability !== undefined ||
+      this.#sharedSubmitter !== undefined ||
+      this.#sharedCapability !== undefined
+    );
   }
 }
 

@@ -82,7 +82,9 @@ export class TaskIntake {
       if (known !== undefined) return new Handle(known, false, this, undefined);
     }
     if (this.#gate.limited) {
-      this.#gate.admit(record.submitter, new Map([[record.capability, 1]]), now);
+      // A promise only when the buckets live in a shared backend.
+      const admitted = this.#gate.admit(record.submitter, new Map([[record.capability, 1]]), now);
+      if (admitted !== undefined) await admitted;
     }
     const [result] = await engine.backend.enqueue([record]);
     const { task, created } = result as { task: TaskRecord; created: boolean };
@@ -173,7 +175,7 @@ export class TaskIntake {
     let results: readonly EnqueueResult[] = [];
     if (fresh.length > 0) {
       if (this.#gate.limited)
-        this.#gate.admit(records[0]?.submitter, countByCapability(fresh), now);
+        await this.#gate.admit(records[0]?.submitter, countByCapability(fresh), now);
       results = await engine.backend.enqueue(fresh);
     }
     const live = engine.backend.liveRecords === true;

@@ -44,7 +44,8 @@ describe('SubmitGate with createRateLimiter', () => {
     const perCapability = { capacity: 5, refillPerSec: 1 };
     const gate = new SubmitGate({}, { perSubmitter, perCapability }, () => 0, createRateLimiter);
     expect(made.map((m) => m.options)).toEqual([perSubmitter, perCapability]);
-    gate.admit('alice', new Map([['echo', 2]]), 0);
+    // Limits of this process answer at once, without a promise.
+    expect(gate.admit('alice', new Map([['echo', 2]]), 0)).toBeUndefined();
     expect(made[0]?.keys).toEqual(['alice']);
     expect(made[1]?.keys).toEqual(['echo']);
     const err = thrown(() => gate.admit('alice', new Map([['echo', 1]]), 0));
@@ -56,7 +57,7 @@ describe('SubmitGate with createRateLimiter', () => {
     const { made, createRateLimiter } = recording();
     const given = createTokenBucket({ capacity: 1, refillPerSec: 1 });
     const gate = new SubmitGate({}, { perCapability: given }, () => 0, createRateLimiter);
-    gate.admit(undefined, new Map([['echo', 1]]), 0);
+    expect(gate.admit(undefined, new Map([['echo', 1]]), 0)).toBeUndefined();
     expect(made).toHaveLength(0);
     expect(given.keyCount).toBe(1);
   });
@@ -97,5 +98,92 @@ describe('SubmitGate with createRateLimiter', () => {
     expect((err as SwitchboardError).details).toMatchObject({ scope: 'capability', key: 'echo' });
     expect((await sb.stats()).tasks.submitted).toBe(0);
     await sb.shutdown();
+  });
+});
+
+describe('SubmitGate on a backend with shared rate limiters', () => {
+  /** A backend's shared buckets, standing in one process for what Redis shares between many. */
+  function sharedBuckets() {
+    const asked: string[] = [];
+    const buckets = new Map<string, RateLimiter>();
+    const factory = (name: string, options: TokenBucketOptions) => {
+      asked.push(name);
+      let bucket = buckets.get(name);
+      if (bucket === undefined) {
+        bucket = createTokenBucket(options);
+        buckets.set(name, bucket);
+      }
+      const shared = bucket;
+      return {
+        acquire: async (key: string, cost: number, now: number) =>
+          shared.tryAcquire(key, cost, now),
+      };
+    };
+    return { asked, factory };
+  }
+
+  it('draws bucket-option limits from the backend, so two gates share one budget', async () => {
+    const { asked, factory } = sharedBuckets();
+    const limits = { perSubmitter: { capacity: 2, refillPerSec: 1 } };
+    const local = recording();
+    const a = new SubmitGate({}, limits, () => 0, local.createRateLimiter, factory);
+    const b = new SubmitGate({}, limits, () => 0, local.createRateLimiter, factory);
+    expect(asked).toEqual(['submit:perSubmitter', 'submit:perSubmitter']);
+    expect(local.made).toEqual([]);
+    expect(a.limited).toBe(true);
+    await a.admit('alice', new Map([['x', 1]]), 0);
+    await b.admit('alice', new Map([['x', 1]]), 0);
+    const refused = await (b.admit('alice', new Map([['x', 1]]), 0) as Promise<void>).catch(
+      (e: unknown) => e as SwitchboardError,
+    );
+    expect(isSwitchboardError(refused, 'rate_limited')).toBe(true);
+    expect((refused as SwitchboardError).details).toMatchObject({
+      scope: 'submitter',
+      key: 'alice',
+      retryAfterMs: 1000,
+    });
+    // Another submitter has a budget of its own; after a second, alice has one more.
+    await a.admit('bob', new Map([['x', 1]]), 0);
+    await a.admit('alice', new Map([['x', 1]]), 1000);
+  });
+
+  it('keeps a limiter object given as is in this process, beside a shared bucket', async () => {
+    const { asked, factory } = sharedBuckets();
+    const own = recording();
+    const limiter = own.createRateLimiter({ capacity: 1, refillPerSec: 1 });
+    const gate = new SubmitGate(
+      {},
+      { perSubmitter: { capacity: 5, refillPerSec: 1 }, perCapability: limiter },
+      () => 0,
+      createTokenBucket,
+      factory,
+    );
+    expect(asked).toEqual(['submit:perSubmitter']);
+    await gate.admit('alice', new Map([['x', 1]]), 0);
+    expect(own.made[0]?.keys).toEqual(['x']);
+    const refused = await (gate.admit('alice', new Map([['x', 1]]), 0) as Promise<void>).catch(
+      (e: unknown) => e as SwitchboardError,
+    );
+    expect((refused as SwitchboardError).details).toMatchObject({ scope: 'capability', key: 'x' });
+  });
+
+  it('is used by a Switchboard whose backend offers shared limiters', async () => {
+    const { asked, factory } = sharedBuckets();
+    const backend = Object.assign(
+      (await import('../../src/backend/memory-backend.js')).createMemoryBackend(),
+      { sharedRateLimiter: factory },
+    );
+    const sb = createSwitchboard({
+      backend,
+      now: () => 0,
+      rateLimits: { perCapability: { capacity: 1, refillPerSec: 1 } },
+    });
+    expect(asked).toEqual(['submit:perCapability']);
+    await sb.submit({ capability: 'x' });
+    const refused = await sb.submit({ capability: 'x' }).catch((e: unknown) => e);
+    expect(isSwitchboardError(refused, 'rate_limited')).toBe(true);
+    const batch = await sb.submitMany([{ capability: 'y' }, { capability: 'y' }]).catch((e) => e);
+    expect((batch as SwitchboardError).details).toMatchObject({ scope: 'capability', key: 'y' });
+    await sb.shutdown({ drain: false });
   });
 });

@@ -9,9 +9,11 @@ import {
   type LeaseRequest,
   priorityLevel,
   type QueueStats,
+  type SharedRateLimiter,
   SwitchboardError,
   type TaskError,
   type TaskRecord,
+  type TokenBucketOptions,
 } from '@switchboard/core';
 import { defineScripts, type ScriptName } from './lua-scripts.js';
 import {
@@ -27,6 +29,7 @@ import { outage } from './redis-client.js';
 import { LeaseAnswers } from './redis-lease-answers.js';
 import { RedisLink } from './redis-link.js';
 import { type RedisBackendOptions, resolveRedisOptions } from './redis-options.js';
+import { defineRateScript, RedisRateLimiter } from './redis-rate-limiter.js';
 import { type ErrorSubject, scriptError } from './script-errors.js';
 
 // One array argument: ioredis flattens it, where spreading a large batch's arguments into the
@@ -83,6 +86,7 @@ export class RedisBackend implements Backend {
     this.link = new RedisLink(o, (client) => {
       defineScripts(client);
       defineAgentScripts(client);
+      defineRateScript(client);
     });
     this.agents = new RedisAgentDirectory(this.link, o.keyPrefix);
     this.cluster = redisClusterChannel(this.link);
@@ -263,6 +267,11 @@ export class RedisBackend implements Backend {
   }
 
   /** Hears tasks made available by any process on the same server and prefix (pub/sub). */
+  /** Token buckets every process on this server and prefix draws from (see RedisRateLimiter). */
+  sharedRateLimiter(name: string, options: TokenBucketOptions): SharedRateLimiter {
+    return new RedisRateLimiter(this.link, this.base[0] as string, name, options);
+  }
+
   onAvailable(listener: (capability: string) => void): () => void {
     return this.link.listen(listener);
   }
