@@ -1,3 +1,4 @@
+import type { ClusterChannel } from '../backend/cluster-channel.js';
 import { SwitchboardError } from '../errors.js';
 import { HealthMonitor } from '../fault/health-monitor.js';
 import { EventBus } from '../messaging/event-bus.js';
@@ -35,7 +36,9 @@ export function createEngine(
     options.onError ??
     ((error: unknown) => console.error('[switchboard] background error:', error));
   const backend = plugins.backend(options.backend ?? 'memory');
-  const channel = backend.cluster;
+  // A backend with an agent directory but no channel (the journal: one process, agents kept
+  // across restarts) gets the directory through a channel that reaches no one.
+  const channel = backend.cluster ?? (backend.agents === undefined ? undefined : LOCAL_CHANNEL);
   const busOptions = { now, onError: (error: Error) => onError(error) };
   // Only a backend shared by several processes pays for the cluster-aware bus and tracker.
   const events = channel === undefined ? new EventBus(busOptions) : new ClusterEventBus(busOptions);
@@ -121,6 +124,12 @@ export function createEngine(
   }
   return engine;
 }
+
+/** The channel of a process alone on its backend: nothing to send to, nothing to hear. */
+const LOCAL_CHANNEL: ClusterChannel = {
+  publish: () => undefined,
+  subscribe: () => () => undefined,
+};
 
 /** The `errorRate` option as HealthMonitor track options (which validate the numbers). */
 function errorRateRule(rule: SwitchboardOptions['errorRate']): {

@@ -1,4 +1,5 @@
 import {
+  type AgentDirectory,
   type Backend,
   type Completion,
   type EnqueueResult,
@@ -13,6 +14,7 @@ import {
 import { DeferredNotifier } from './deferred-notifier.js';
 import type { JournalLock } from './dir-lock.js';
 import { FrameCodec } from './frame.js';
+import { JournalAgentDirectory } from './journal-agents.js';
 import type { JournalOp } from './journal-ops.js';
 import {
   type JournalBackendOptions,
@@ -43,6 +45,12 @@ const VOID = Promise.resolve();
 export class JournalBackend implements Backend {
   readonly name = JOURNAL_BACKEND;
   readonly durable = true;
+  /** Remote agents' registrations, kept in the log: they outlive a restart. */
+  readonly agents: AgentDirectory = new JournalAgentDirectory(
+    () => this.index,
+    (op) => this.log(op),
+    () => this.guard(),
+  );
 
   private readonly opts: ResolvedJournalOptions;
   private readonly codec = new FrameCodec();

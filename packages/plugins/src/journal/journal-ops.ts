@@ -1,4 +1,5 @@
 import {
+  type AgentRecord,
   SwitchboardError,
   type TaskError,
   type TaskRecord,
@@ -37,7 +38,9 @@ export type JournalOp =
   | { op: 'cancel'; id: string; now: number }
   | { op: 'replay'; id: string; now: number }
   | { op: 'delete'; id: string; now: number }
-  | { op: 'recover'; ids: string[]; attempts: number[]; now: number };
+  | { op: 'recover'; ids: string[]; attempts: number[]; now: number }
+  | { op: 'agent'; record: AgentRecord; now: number }
+  | { op: 'agent-gone'; id: string; now: number };
 
 /**
  * Puts a task whose lease died with the process back to the queue. The crash is not the
@@ -131,6 +134,12 @@ export function applyOp(index: RecordIndex, frame: FrameBody): void {
       body.ids.forEach((id, i) => {
         requeueLost(find(index, id), body.attempts[i] as number);
       });
+      return;
+    case 'agent':
+      index.agents.set(body.record.id, body.record);
+      return;
+    case 'agent-gone':
+      index.agents.delete(body.id);
       return;
     default:
       throw new SwitchboardError('internal', `[journal] unknown frame op ${String(frame.op)}`, {

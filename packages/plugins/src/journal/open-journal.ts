@@ -36,6 +36,10 @@ export async function openJournal(
     requeued.push(t);
   }
   await restoreInto(memory, index.records.values());
+  // Agents could not reach a process that was down: each gets a full heartbeat timeout,
+  // from now, to come back before it counts as dead.
+  const now = Date.now();
+  for (const agent of index.agents.values()) agent.lastHeartbeatAt = now;
   await pruneEvicted(index, memory);
   const file = await fs.open(fs.join(dir, logName(gen)));
   const writer = new LogWriter({
@@ -50,7 +54,12 @@ export async function openJournal(
     prepareSnapshot: () => pruneEvicted(index, memory),
     // A codec of its own: the snapshot is encoded in the background, between appends.
     snapshot: (next) =>
-      encodeSnapshot(new FrameCodec(), next, captureRecords(index.records.values())),
+      encodeSnapshot(
+        new FrameCodec(),
+        next,
+        captureRecords(index.records.values()),
+        [...index.agents.values()].map((a) => ({ ...a })),
+      ),
   });
   return { index, writer, requeued };
 }

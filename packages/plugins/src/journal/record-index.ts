@@ -1,4 +1,4 @@
-import type { TaskRecord } from '@switchboard/core';
+import type { AgentRecord, TaskRecord } from '@switchboard/core';
 
 /**
  * Every task record the journal knows, in the order each last became queued or terminal:
@@ -8,6 +8,8 @@ import type { TaskRecord } from '@switchboard/core';
  */
 export class RecordIndex {
   readonly records = new Map<string, TaskRecord>();
+  /** The remote agents registered, by id (the journal's agent directory). */
+  readonly agents = new Map<string, AgentRecord>();
   private readonly keys = new Map<string, string>();
 
   get size(): number {

@@ -1,4 +1,4 @@
-import { SwitchboardError, type TaskRecord } from '@switchboard/core';
+import { type AgentRecord, SwitchboardError, type TaskRecord } from '@switchboard/core';
 import type { FrameCodec } from './frame.js';
 import type { RecordIndex } from './record-index.js';
 
@@ -22,15 +22,18 @@ export function captureRecords(records: Iterable<TaskRecord>): TaskRecord[] {
 
 /**
  * The frames of a snapshot of `records`, in their order, encoded lazily one chunk at a time:
- * a header, the records in chunks, and a trailer with the count, so a snapshot cut short is
- * recognised as such.
+ * a header, the registered agents, the records in chunks, and a trailer with the count, so
+ * a snapshot cut short is recognised as such.
  */
 export function* encodeSnapshot(
   codec: FrameCodec,
   gen: number,
   records: readonly TaskRecord[],
+  agents: readonly AgentRecord[] = [],
 ): Generator<Uint8Array> {
   yield codec.encode({ op: 'snapshot', version: SNAPSHOT_VERSION, gen, now: Date.now() });
+  // The registered remote agents, few: one frame (absent when there are none).
+  if (agents.length > 0) yield codec.encode({ op: 'agents', agents });
   for (let i = 0; i < records.length; i += CHUNK) {
     yield codec.encode({ op: 'put', tasks: records.slice(i, i + CHUNK) });
   }
@@ -64,7 +67,9 @@ export function readSnapshot(
       return;
     }
     if (ended >= 0) throw corrupt('frames after the trailer', offset);
-    if (body.op === 'put') {
+    if (body.op === 'agents') {
+      for (const a of body.agents as AgentRecord[]) index.agents.set(a.id, a);
+    } else if (body.op === 'put') {
       for (const t of body.tasks as TaskRecord[]) index.add(t);
       count += (body.tasks as TaskRecord[]).length;
     } else if (body.op === 'end') {
