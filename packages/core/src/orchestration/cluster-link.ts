@@ -4,11 +4,10 @@ import type {
   ClusterMessage,
   LeaseNotice,
 } from '../backend/cluster-channel.js';
-import type { AwaitedTracker } from './awaited-tracker.js';
 import type { ClusterAgents } from './cluster-agents.js';
 import type { ClusterBusSink, ClusterEventBus } from './cluster-event-bus.js';
 import type { Engine } from './engine.js';
-import { isTerminal } from './task-tracker.js';
+import { isTerminal, type TaskTracker } from './task-tracker.js';
 
 /**
  * Reports an error of the cluster's background work (directory writes, refreshes, wake-ups)
@@ -37,7 +36,7 @@ export class ClusterLink implements ClusterBusSink {
   readonly #engine: Engine;
   readonly #channel: ClusterChannel;
   readonly #bus: ClusterEventBus;
-  readonly #tracker: AwaitedTracker;
+  readonly #tracker: TaskTracker;
   readonly #announceMs: number;
   readonly #peers = new Map<string, { patterns: string[]; expiresAt: number }>();
   #out: ClusterMessage | undefined;
@@ -45,12 +44,7 @@ export class ClusterLink implements ClusterBusSink {
   #timer: ReturnType<typeof setInterval> | undefined;
   #leaving = false;
 
-  constructor(
-    engine: Engine,
-    channel: ClusterChannel,
-    bus: ClusterEventBus,
-    tracker: AwaitedTracker,
-  ) {
+  constructor(engine: Engine, channel: ClusterChannel, bus: ClusterEventBus, tracker: TaskTracker) {
     this.#engine = engine;
     this.#channel = channel;
     this.#bus = bus;

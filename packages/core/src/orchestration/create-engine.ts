@@ -5,7 +5,6 @@ import { EventBus } from '../messaging/event-bus.js';
 import type { PluginHost } from '../plugin/plugin-host.js';
 import { AgentFailures } from './agent-failures.js';
 import { AgentPool } from './agent-pool.js';
-import { AwaitedTracker } from './awaited-tracker.js';
 import { resolveBackoff } from './backoff.js';
 import { ClusterAgents } from './cluster-agents.js';
 import { ClusterEventBus } from './cluster-event-bus.js';
@@ -101,7 +100,7 @@ export function createEngine(
     submit,
     // The parts below take the engine itself, so they are assigned right after.
   } as unknown as Engine;
-  const tracker = channel === undefined ? new TaskTracker(now()) : new AwaitedTracker(now());
+  const tracker = new TaskTracker(now());
   engine.tracker = tracker;
   engine.book = new LeaseBook(engine);
   engine.distributor = new TaskDistributor(engine, `switchboard:${crypto.randomUUID()}`);
@@ -110,12 +109,7 @@ export function createEngine(
   engine.failures = new AgentFailures(engine);
   engine.pool = new AgentPool(engine);
   if (channel !== undefined) {
-    const link = new ClusterLink(
-      engine,
-      channel,
-      events as ClusterEventBus,
-      tracker as AwaitedTracker,
-    );
+    const link = new ClusterLink(engine, channel, events as ClusterEventBus, tracker);
     engine.link = link;
     if (backend.agents !== undefined) {
       engine.cluster = new ClusterAgents(engine, backend.agents, link, events as ClusterEventBus);

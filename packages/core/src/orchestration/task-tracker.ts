@@ -82,6 +82,14 @@ export class TaskTracker {
     else this.#waiters.set(id, [current as Waiter, waiter]);
   }
 
+  /**
+   * True when someone here awaits the task of `id` (so a task ended by another process, of
+   * which a cluster notice carries only the id, costs a read of its record only then).
+   */
+  awaits(id: string): boolean {
+    return this.#waiters.has(id);
+  }
+
   /** Forgets a waiter added by {@link wait} (harmless when it was already called back). */
   unwait(id: string, waiter: Waiter): void {
     const now = this.#waiters.get(id);

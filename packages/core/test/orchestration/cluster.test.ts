@@ -7,8 +7,8 @@ import {
 import type { ClusterChannel, ClusterMessage } from '../../src/backend/cluster-channel.js';
 import { createMemoryBackend } from '../../src/backend/memory-backend.js';
 import type { BusEvent } from '../../src/messaging/event-bus.js';
-import { AwaitedTracker } from '../../src/orchestration/awaited-tracker.js';
 import { ClusterEventBus } from '../../src/orchestration/cluster-event-bus.js';
+import { TaskTracker } from '../../src/orchestration/task-tracker.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 
 // A tiny in-test stand-in for what a shared backend provides: a directory in a Map and a
@@ -228,9 +228,9 @@ describe('cluster: agents', () => {
   });
 });
 
-describe('AwaitedTracker', () => {
+describe('TaskTracker.awaits', () => {
   it('knows which tasks someone awaits until they end or stop waiting', () => {
-    const tracker = new AwaitedTracker(0);
+    const tracker = new TaskTracker(0);
     const w1 = { resolve: () => undefined, reject: () => undefined };
     const w2 = { resolve: () => undefined, reject: () => undefined };
     tracker.wait('t1', w1);
