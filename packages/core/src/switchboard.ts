@@ -153,7 +153,7 @@ export class Switchboard {
   /** Completes a lease. @throws `conflict` for a stale or foreign token, `not_found`. */
   complete(taskId: string, leaseToken: string, result?: unknown): Promise<TaskRecord> {
     const done = completeLease(this.#engine, taskId, leaseToken, result);
-    return this.#engine.link === undefined ? done : this.#settled(done, taskId, leaseToken);
+    return this.backend.cluster === undefined ? done : this.#settled(done, taskId, leaseToken);
   }
 
   /** Fails a lease: retried with backoff while attempts remain and `retryable` (default), else dead. */
@@ -163,13 +163,13 @@ export class Switchboard {
     error: { message: string; retryable?: boolean },
   ): Promise<TaskRecord> {
     const done = failLease(this.#engine, taskId, leaseToken, error);
-    return this.#engine.link === undefined ? done : this.#settled(done, taskId, leaseToken);
+    return this.backend.cluster === undefined ? done : this.#settled(done, taskId, leaseToken);
   }
 
   /** Extends a lease to `ms` from now. @throws `conflict` for a stale token. */
   extend(taskId: string, leaseToken: string, ms: number): Promise<TaskLease> {
     const done = extendLease(this.#engine, taskId, leaseToken, ms);
-    return this.#engine.link === undefined ? done : this.#settled(done, taskId, leaseToken);
+    return this.backend.cluster === undefined ? done : this.#settled(done, taskId, leaseToken);
   }
 
   /**

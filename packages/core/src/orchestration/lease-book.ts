@@ -222,6 +222,8 @@ export class LeaseBook {
    * sweep is not re-armed at once for it again and again.
    */
   async #forgetEndedElsewhere(): Promise<void> {
+    // Alone on its backend, this process ends its leases itself: expireLeases returned them all.
+    if (!this.#shared) return;
     const engine = this.#engine;
     const now = engine.now();
     const overdue: InFlight[] = [];
@@ -245,13 +247,18 @@ export class LeaseBook {
    * only by the sweeps of the others, which may hold no lease of their own.
    */
   start(): void {
-    if (this.#engine.link !== undefined) this.#schedule(this.#next());
+    if (this.#shared) this.#schedule(this.#next());
   }
 
   #next(): number {
     const earliest = this.#earliest();
-    if (this.#engine.link === undefined) return earliest;
+    if (!this.#shared) return earliest;
     return Math.min(earliest, this.#engine.now() + CLUSTER_SWEEP_MS);
+  }
+
+  /** Whether other processes share the backend (it has a cluster channel). */
+  get #shared(): boolean {
+    return this.#engine.backend.cluster !== undefined;
   }
 
   /** The earliest expiry of a held lease, if any. */
