@@ -4,29 +4,38 @@
  * Recovery and retry logic decide by `code`/`retryable`, never by message text; the HTTP
  * server maps `code` to a status in one place.
  */
-export type ErrorCode =
-  // Client-facing codes of the HTTP contract (API.md).
-  | 'invalid_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'unavailable'
-  // Runtime codes.
-  | 'invalid_config'
-  | 'invalid_transition'
-  | 'decode_error'
-  | 'expired'
-  | 'timeout'
-  | 'cancelled'
-  | 'no_agent'
-  | 'task_failed'
-  | 'agent_failed'
-  | 'deadlock'
-  | 'internal';
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The client-facing codes of the HTTP contract (API.md): what an error body carries. */
+export type ContractErrorCode = (typeof CONTRACT_ERROR_CODES)[number];
+
+const CONTRACT_ERROR_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'unavailable',
+] as const;
+
+/** Every {@link ErrorCode}: the contract's codes, then the runtime ones. */
+export const ERROR_CODES = [
+  ...CONTRACT_ERROR_CODES,
+  'invalid_config',
+  'invalid_transition',
+  'decode_error',
+  'expired',
+  'timeout',
+  'cancelled',
+  'no_agent',
+  'task_failed',
+  'agent_failed',
+  'deadlock',
+  'internal',
+] as const;
 
 /** Options of a {@link SwitchboardError}. */
 export interface SwitchboardErrorOptions {

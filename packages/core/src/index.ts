@@ -7,7 +7,13 @@
  */
 export * from './agent/index.js';
 export * from './backend/index.js';
-export { type ErrorCode, isSwitchboardError, SwitchboardError, toError } from './errors.js';
+export {
+  type ContractErrorCode,
+  type ErrorCode,
+  isSwitchboardError,
+  SwitchboardError,
+  toError,
+} from './errors.js';
 export * from './fault/index.js';
 export * from './messaging/index.js';
 export * from './orchestration/index.js';

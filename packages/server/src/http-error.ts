@@ -1,17 +1,7 @@
-import { type ErrorCode, isSwitchboardError } from '@switchboard/core';
+import { type ContractErrorCode, type ErrorCode, isSwitchboardError } from '@switchboard/core';
 
 /** The codes an error body may carry on the wire: API.md's table, plus `internal` for a bug. */
-export type WireCode =
-  | 'invalid_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'internal';
+export type WireCode = ContractErrorCode | 'internal';
 
 /** HTTP status codes the server answers errors with. */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
