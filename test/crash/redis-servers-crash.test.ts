@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { execPath } from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle, writeConfig } from '../e2e/servers.js';
+import { bundle, type ServerProcess, spawnServer } from '../e2e/servers.js';
 import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
 import {
   type AgentRun,
@@ -27,89 +26,50 @@ const AGENTS = 3;
 const ROUNDS = 22;
 const REDIS_ROUND = ROUNDS / 2;
 
-interface ServerProcess {
+/** A server of the fleet: its process, and whether the test signalled it. */
+interface Member {
   url: string;
-  child: ChildProcess;
+  proc: ServerProcess;
   /** Set before the test signals it: an exit without it is a crash. */
   killed: boolean;
-  output: string;
   /** The agent next to it (see `accompany`). */
   companion?: Companion;
 }
 
 let redis: RedisServerHandle;
-let config: string;
-const fleet: ServerProcess[] = [];
-let live: ServerProcess[] = [];
+const fleet: Member[] = [];
+let live: Member[] = [];
 /** Servers that exited without being told to, with how and their last output. */
 const crashes: string[] = [];
 
 /** A server process of the bundle in its own process group; resolves once it serves. */
-function start(): Promise<ServerProcess> {
-  const args = [bundle('node'), 'serve', '--backend', redis.url, '--port', '0'];
-  const child = spawn(execPath, [...args, '--host', '127.0.0.1', '--config', config], {
-    env: { ...process.env, PORT: '', HOST: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+async function start(): Promise<Member> {
+  // A short heartbeat timeout: dead agents and servers are noticed within a second.
+  const proc = await spawnServer(execPath, [bundle('node'), 'serve', '--backend', redis.url], {
+    heartbeatTimeoutMs: 900,
   });
-  const server: ServerProcess = { url: '', child, killed: false, output: '' };
-  fleet.push(server);
-  const keep = (d: Buffer) => {
-    server.output = (server.output + d.toString()).slice(-4000);
-  };
-  child.stderr?.on('data', keep);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no start in 20 s:\n${server.output}`)),
-      20_000,
-    );
-    child.stdout?.on('data', (d: Buffer) => {
-      keep(d);
-      const m = /serving (http:\/\/\S+)/.exec(server.output);
-      if (m === null || server.url !== '') return;
-      clearTimeout(timer);
-      server.url = m[1] as string;
-      resolve(server);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (server.killed) return;
-      crashes.push(
-        `${server.url || 'a starting server'} exited (${code}, ${signal}):\n${server.output}`,
-      );
-      reject(new Error(`server exited (${code}, ${signal}):\n${server.output}`));
-    });
-  });
+  proc.onCrash((why) => crashes.push(why));
+  const member: Member = { url: proc.url, proc, killed: false };
+  fleet.push(member);
+  return member;
 }
 
 /** Signals a server's whole process group and waits for its exit. */
-function kill(server: ServerProcess, signal: NodeJS.Signals): Promise<void> {
+function kill(server: Member, signal: NodeJS.Signals): Promise<void> {
   server.killed = true;
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    child.once('exit', () => done());
-    try {
-      process.kill(-(child.pid as number), signal);
-    } catch {
-      done();
-    }
-  });
+  return server.proc.kill(signal);
 }
 
 beforeAll(async () => {
   redis = await startRedisServer({ appendonly: true, appendfsync: 'always' });
-  // A short heartbeat timeout: dead agents and servers are noticed within a second.
-  config = writeConfig({ heartbeatTimeoutMs: 900 });
   live = await Promise.all(Array.from({ length: SERVERS }, start));
 }, 30_000);
 
 afterAll(async () => {
   await Promise.all(
-    fleet.map(async (s) => {
-      const hard = setTimeout(() => void kill(s, 'SIGKILL'), 3_000);
-      await kill(s, 'SIGTERM');
-      clearTimeout(hard);
+    fleet.map((s) => {
+      s.killed = true;
+      return s.proc.stop();
     }),
   );
   await redis?.dispose();
@@ -213,7 +173,7 @@ describe('Redis backend crash test: real server processes', () => {
     const companions: Promise<AgentRun>[] = [];
     /** Task id → the companion that held it when its server died. */
     const abandoned = new Map<string, string>();
-    const accompany = (server: ServerProcess) => {
+    const accompany = (server: Member) => {
       const name = `companion-${companions.length}`;
       const hold: Companion = { workMs: 100 + Math.random() * 150, abandoned: [], holding: [] };
       server.companion = hold;
@@ -257,12 +217,12 @@ describe('Redis backend crash test: real server processes', () => {
         await redis.restart({ kill: true });
         continue;
       }
-      let victim: ServerProcess | undefined;
+      let victim: Member | undefined;
       for (const end = Date.now() + 1_000; targeted && Date.now() < end; await sleep(2)) {
         victim = live.find((s) => (s.companion?.holding.length ?? 0) > 0);
         if (victim !== undefined) break;
       }
-      victim ??= live[Math.floor(Math.random() * live.length)] as ServerProcess;
+      victim ??= live[Math.floor(Math.random() * live.length)] as Member;
       live = live.filter((s) => s !== victim);
       await kill(victim, 'SIGKILL');
       round++;
@@ -349,8 +309,7 @@ describe('Redis backend crash test: real server processes', () => {
     expect(restarts).toBe(ROUNDS - 1);
     expect(crashes).toEqual([]);
     for (const s of live) {
-      expect(s.child.exitCode).toBeNull();
-      expect(s.child.signalCode).toBeNull();
+      expect(s.proc.alive()).toBe(true);
       expect((await call(s.url, 'GET', '/healthz')).status).toBe(200);
     }
   }, 90_000);

@@ -1,63 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { execPath } from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
-import { bundle, writeConfig } from './servers.js';
+import { bundle, type ServerProcess, spawnServer } from './servers.js';
 
 // Two real server processes (the built Node bundle) on a redis-server of their own: an agent
 // registered on A works through B, B's event stream carries A's events once each, and the
 // agent carries on through B after A is killed with SIGKILL.
 let redis: RedisServerHandle;
-let a: Server;
-let b: Server;
+let a: ServerProcess;
+let b: ServerProcess;
 
-interface Server {
-  url: string;
-  /** Whether the process is still running. */
-  alive(): boolean;
-  /** Signals the server's process group (SIGKILL: a crash, nothing cleaned up). */
-  kill(signal: NodeJS.Signals): Promise<void>;
-}
-
-/** A server process of the built bundle, in its own process group, on a free port. */
-function start(url = redis.url): Promise<Server> {
-  const config = writeConfig({ heartbeatTimeoutMs: 900 });
-  const args = [bundle('node'), 'serve', '--backend', url, '--port', '0'];
-  const child: ChildProcess = spawn(
-    execPath,
-    [...args, '--host', '127.0.0.1', '--config', config],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
-  const kill = (signal: NodeJS.Signals) =>
-    new Promise<void>((done) => {
-      if (child.exitCode !== null || child.signalCode !== null) return done();
-      child.once('exit', () => done());
-      try {
-        process.kill(-(child.pid as number), signal);
-      } catch {
-        done();
-      }
-    });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void kill('SIGKILL');
-      reject(new Error(`server did not start:\n${output}`));
-    }, 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const m = /serving (http:\/\/\S+)/.exec(output);
-      if (m === null) return;
-      clearTimeout(timer);
-      const alive = () => child.exitCode === null && child.signalCode === null;
-      resolve({ url: m[1] as string, kill, alive });
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
+/** A server process of the built bundle on the Redis at `url` (default: the suite's). */
+function start(url = redis.url): Promise<ServerProcess> {
+  return spawnServer(execPath, [bundle('node'), 'serve', '--backend', url], {
+    heartbeatTimeoutMs: 900,
   });
 }
 
@@ -66,7 +22,7 @@ beforeAll(async () => {
   [a, b] = await Promise.all([start(), start()]);
 }, 30_000);
 afterAll(async () => {
-  await Promise.all([a?.kill('SIGTERM'), b?.kill('SIGTERM')]);
+  await Promise.all([a?.stop(), b?.stop()]);
   await redis?.dispose();
 });
 
@@ -184,14 +140,14 @@ describe('two servers on one Redis', () => {
 
 describe('a server through a Redis outage', () => {
   let durable: RedisServerHandle;
-  let c: Server;
+  let c: ServerProcess;
   beforeAll(async () => {
     // Append-only with fsync per write: what Redis acknowledged survives its restart.
     durable = await startRedisServer({ appendonly: true });
     c = await start(durable.url);
   }, 30_000);
   afterAll(async () => {
-    await c?.kill('SIGTERM');
+    await c?.stop();
     await durable?.dispose();
   });
 

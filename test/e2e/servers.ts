@@ -39,15 +39,32 @@ export function findRuntime(name: 'bun' | 'deno'): string | undefined {
   return undefined;
 }
 
+/** A server process started by {@link spawnServer}. */
+export interface ServerProcess extends StartedServer {
+  /** Signals the server's whole process group and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Whether the process is still running. */
+  alive(): boolean;
+  /** The last 4,000 characters it printed (stdout and stderr). */
+  output(): string;
+  /**
+   * Calls `listener` (once) if the process exits without `stop` or `kill` having signalled
+   * it: a server that died by itself.
+   */
+  onCrash(listener: (why: string) => void): void;
+}
+
 /**
  * Starts a server bundle as a child process on a free port of 127.0.0.1 and resolves once
- * its startup line names the URL. The process is killed by `stop()` (SIGTERM, then SIGKILL).
+ * its startup line names the URL. The process runs in its own process group (the npm
+ * `bun`/`deno` commands are wrappers that start the real binary as a child, and signalling
+ * only the wrapper would leave the server running); `stop()` sends SIGTERM, then SIGKILL.
  */
 export function spawnServer(
   command: string,
   args: string[],
   config: E2EConfig,
-): Promise<StartedServer> {
+): Promise<ServerProcess> {
   const child: ChildProcess = spawn(
     command,
     [...args, '--port', '0', '--host', '127.0.0.1', '--config', writeConfig(config)],
@@ -55,55 +72,70 @@ export function spawnServer(
       cwd: join(root, 'packages/server'),
       env: { ...process.env, PORT: '', HOST: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: the npm `bun`/`deno` commands are wrappers that start the real
-      // binary as a child, and killing only the wrapper would leave the server running.
       detached: true,
     },
   );
-  const kill = (signal: NodeJS.Signals) => {
+  const signal = (sig: NodeJS.Signals) => {
     try {
-      process.kill(-(child.pid as number), signal);
+      process.kill(-(child.pid as number), sig);
     } catch {
       // The group is already gone.
     }
   };
+  const alive = () => child.exitCode === null && child.signalCode === null;
   let output = '';
+  let url: string | undefined;
+  let signalled = false;
+  let crashed: ((why: string) => void) | undefined;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const kill = async (sig: NodeJS.Signals) => {
+    signalled = true;
+    if (!alive()) return;
+    signal(sig);
+    await exited;
+  };
+  const stop = async () => {
+    signalled = true;
+    if (alive()) {
+      const hard = setTimeout(() => signal('SIGKILL'), 5000);
+      signal('SIGTERM');
+      await exited;
+      clearTimeout(hard);
+    }
+    // The wrapper may exit before the binary it started: end the whole group.
+    signal('SIGKILL');
+  };
+  const keep = (data: Buffer) => {
+    output = (output + data.toString()).slice(-4000);
+  };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      kill('SIGKILL');
+      signal('SIGKILL');
       reject(new Error(`server did not start within 20 s:\n${output}`));
     }, 20_000);
-    const onData = (data: Buffer) => {
-      output += data.toString();
+    child.stdout?.on('data', (data: Buffer) => {
+      keep(data);
       const m = /serving (http:\/\/\S+)/.exec(output);
-      if (m === null) return;
+      if (m === null || url !== undefined) return;
       clearTimeout(timer);
+      url = m[1] as string;
       resolve({
-        url: m[1] as string,
-        stop: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null) {
-              kill('SIGKILL');
-              return done();
-            }
-            const hard = setTimeout(() => kill('SIGKILL'), 5000);
-            child.once('exit', () => {
-              clearTimeout(hard);
-              // The wrapper may exit before the binary it started: end the whole group.
-              kill('SIGKILL');
-              done();
-            });
-            kill('SIGTERM');
-          }),
+        url,
+        stop,
+        kill,
+        alive,
+        output: () => output,
+        onCrash: (listener) => {
+          crashed = listener;
+        },
       });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (d: Buffer) => {
-      output += d.toString();
     });
-    child.once('exit', (code) => {
+    child.stderr?.on('data', keep);
+    child.once('exit', (code, sig) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
+      const why = `exited (${code}, ${sig}):\n${output}`;
+      if (url === undefined) reject(new Error(`server ${why}`));
+      else if (!signalled) crashed?.(`${url} ${why}`);
     });
   });
 }
