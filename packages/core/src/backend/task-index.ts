@@ -1,4 +1,4 @@
-import { taskSeq } from './task-id.js';
+import { idCounter, ownId } from './task-id.js';
 
 // 1,024 slots a page: 8 KiB of pointers, small enough that a page of ids mostly ended is
 // little waste, large enough that the page map stays small (a thousand pages for 1M tasks).
@@ -9,6 +9,8 @@ const MAX_SPARE = 8;
 
 interface Page<T> {
   readonly slots: (T | undefined)[];
+  /** The id each value was stored under (compared on lookup: see TaskIndex). */
+  readonly keys: (string | undefined)[];
   /** Slots in use. */
   count: number;
 }
@@ -16,10 +18,14 @@ interface Page<T> {
 /**
  * A map from task id to a value, built for the ids this process mints (`nextTaskId`: one
  * fixed prefix and a counter). Those are kept by counter, in pages of 1,024 slots: ids
- * minted one after the other share a page, so a store as deep as the queue costs a parse
- * and an array index per lookup instead of a hash-table probe that misses the cache at
- * every step (the cause of the throughput falling as the queue deepened). A page goes when
- * its last entry does. Any other id (another process's, a test's `'t1'`) goes to a `Map`.
+ * minted one after the other share a page, so a store as deep as the queue costs a read of
+ * the counter digits and an array index per lookup instead of a hash-table probe that
+ * misses the cache at every step (the cause of the throughput falling as the queue
+ * deepened). A page keeps each value's id beside it, and a lookup answers only when the
+ * id matches (the same string object nearly always, so one pointer comparison): the
+ * prefix need not be read back, and no other id is ever mistaken for a minted one. A page
+ * goes when its last entry does. Any other id (another process's, a test's `'t1'`, one
+ * whose counter slot is taken) goes to a `Map`.
  *
  * @example
  * ```ts
@@ -43,9 +49,13 @@ export class TaskIndex<T> {
   }
 
   get(id: string): T | undefined {
-    const seq = taskSeq(id);
-    if (seq < 0) return this.#other.get(id);
-    return this.#page(seq, false)?.slots[seq & PAGE_MASK];
+    const seq = idCounter(id);
+    if (seq >= 0) {
+      const page = this.#page(seq, false);
+      const slot = seq & PAGE_MASK;
+      if (page !== undefined && page.keys[slot] === id) return page.slots[slot];
+    }
+    return this.#other.size === 0 ? undefined : this.#other.get(id);
   }
 
   has(id: string): boolean {
@@ -54,31 +64,41 @@ export class TaskIndex<T> {
 
   /** Removes the entry of `id` and returns its value. */
   take(id: string): T | undefined {
-    const seq = taskSeq(id);
-    if (seq < 0) {
-      const value = this.#other.get(id);
-      if (value !== undefined) this.#other.delete(id);
-      if (value !== undefined) this.#size--;
-      return value;
+    const seq = idCounter(id);
+    if (seq >= 0) {
+      const page = this.#page(seq, false);
+      if (page !== undefined && page.keys[seq & PAGE_MASK] === id) {
+        const value = page.slots[seq & PAGE_MASK];
+        this.#clear(page, seq);
+        return value;
+      }
     }
-    const page = this.#page(seq, false);
-    if (page === undefined) return undefined;
-    const value = page.slots[seq & PAGE_MASK];
-    if (value !== undefined) this.#clear(page, seq);
+    if (this.#other.size === 0) return undefined;
+    const value = this.#other.get(id);
+    if (value !== undefined) {
+      this.#other.delete(id);
+      this.#size--;
+    }
     return value;
+  }
+
+  /** Removes the entry of `id`; `false` when there was none. */
+  delete(id: string): boolean {
+    return this.take(id) !== undefined;
   }
 
   /** Stores `value` under `id` unless the id is there already; `false` then (nothing changes). */
   add(id: string, value: T): boolean {
-    const seq = taskSeq(id);
+    const seq = this.#home(id);
     if (seq < 0) {
       if (this.#other.has(id)) return false;
       this.#other.set(id, value);
     } else {
       const page = this.#page(seq, true) as Page<T>;
       const slot = seq & PAGE_MASK;
-      if (page.slots[slot] !== undefined) return false;
+      if (page.keys[slot] === id) return false;
       page.slots[slot] = value;
+      page.keys[slot] = id;
       page.count++;
     }
     this.#size++;
@@ -87,7 +107,7 @@ export class TaskIndex<T> {
 
   /** Stores `value` under `id` and returns what it replaced, if anything. */
   swap(id: string, value: T): T | undefined {
-    const seq = taskSeq(id);
+    const seq = this.#home(id);
     if (seq < 0) {
       const previous = this.#other.get(id);
       this.#other.set(id, value);
@@ -96,9 +116,10 @@ export class TaskIndex<T> {
     }
     const page = this.#page(seq, true) as Page<T>;
     const slot = seq & PAGE_MASK;
-    const previous = page.slots[slot];
+    const previous = page.keys[slot] === id ? page.slots[slot] : undefined;
     page.slots[slot] = value;
     if (previous === undefined) {
+      page.keys[slot] = id;
       page.count++;
       this.#size++;
     }
@@ -107,29 +128,26 @@ export class TaskIndex<T> {
 
   /** Stores `value` under `id`, replacing what was there. */
   set(id: string, value: T): void {
-    if (!this.add(id, value)) {
-      const seq = taskSeq(id);
-      if (seq < 0) this.#other.set(id, value);
-      else (this.#page(seq, false) as Page<T>).slots[seq & PAGE_MASK] = value;
-    }
+    this.swap(id, value);
   }
 
-  /** Removes the entry of `id`; `false` when there was none. */
-  delete(id: string): boolean {
-    const seq = taskSeq(id);
-    if (seq < 0) {
-      if (!this.#other.delete(id)) return false;
-      this.#size--;
-      return true;
-    }
+  /**
+   * The counter under which `id` is kept in a page, or -1 when it is kept in the map: not
+   * one of this process's ids, already in the map, or its slot holds another id (a
+   * spelling with a leading zero, a foreign id that passed the prefix sample).
+   */
+  #home(id: string): number {
+    const seq = idCounter(id);
+    if (seq < 0 || !ownId(id)) return -1;
+    if (this.#other.size > 0 && this.#other.has(id)) return -1;
     const page = this.#page(seq, false);
-    if (page === undefined || page.slots[seq & PAGE_MASK] === undefined) return false;
-    this.#clear(page, seq);
-    return true;
+    const key = page?.keys[seq & PAGE_MASK];
+    return key === undefined || key === id ? seq : -1;
   }
 
   #clear(page: Page<T>, seq: number): void {
     page.slots[seq & PAGE_MASK] = undefined;
+    page.keys[seq & PAGE_MASK] = undefined;
     this.#size--;
     if (--page.count === 0) {
       const key = Math.floor(seq / PAGE_SIZE);
@@ -147,7 +165,9 @@ export class TaskIndex<T> {
   /** Every value (in no particular order). */
   *values(): IterableIterator<T> {
     for (const page of this.#pages.values()) {
-      for (const value of page.slots) if (value !== undefined) yield value;
+      for (let i = 0; i < PAGE_SIZE; i++) {
+        if (page.keys[i] !== undefined) yield page.slots[i] as T;
+      }
     }
     yield* this.#other.values();
   }
@@ -171,6 +191,7 @@ export class TaskIndex<T> {
       if (!create) return undefined;
       page = this.#spare.pop() ?? {
         slots: new Array<T | undefined>(PAGE_SIZE).fill(undefined),
+        keys: new Array<string | undefined>(PAGE_SIZE).fill(undefined),
         count: 0,
       };
       this.#pages.set(key, page);

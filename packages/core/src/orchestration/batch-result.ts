@@ -1,5 +1,5 @@
 import type { TaskRecord } from '../backend/task.js';
-import { isTerminal, terminalError, type Waiter } from './task-tracker.js';
+import { isTerminal, type RunWaiter, terminalError, type Waiter } from './task-tracker.js';
 
 /**
  * The results of a batch run (`runMany`): one waiter for every task of the batch, and one
@@ -7,14 +7,18 @@ import { isTerminal, terminalError, type Waiter } from './task-tracker.js';
  * rejected as soon as one ends without a result.
  *
  * With a backend of live records the waiter needs nothing per task: it counts the ends and
- * reads each result from the record it already holds. A task known only by id (an
- * idempotency key matched an earlier one, or the backend hands out copies) gets a small
- * {@link BatchSlot} that keeps its result.
+ * reads each result from the record it already holds, and the tasks it created are waited
+ * for as one run of ids (`TaskTracker.waitRun`: no index entry per task; a flag byte per
+ * task keeps each end counted once). A task known only by id (an idempotency key matched an
+ * earlier one, or the backend hands out copies) gets a small {@link BatchSlot} that keeps
+ * its result.
  */
-export class BatchResult implements Waiter {
+export class BatchResult implements Waiter, RunWaiter {
   readonly promise: Promise<unknown[]>;
   readonly #records: (TaskRecord | undefined)[];
   readonly #results: unknown[];
+  /** 1 for the tasks of the run whose end is still awaited (see {@link inRun}). */
+  readonly #running: Uint8Array;
   #left: number;
   #done = false;
   #resolve!: (results: unknown[]) => void;
@@ -23,6 +27,7 @@ export class BatchResult implements Waiter {
   constructor(size: number) {
     this.#records = new Array(size);
     this.#results = new Array(size);
+    this.#running = new Uint8Array(size);
     this.#left = size;
     this.promise = new Promise<unknown[]>((resolve, reject) => {
       this.#resolve = resolve;
@@ -39,6 +44,33 @@ export class BatchResult implements Waiter {
     if (!isTerminal(record.status)) return true;
     this.resolve(record);
     return false;
+  }
+
+  /** Task `index` (stored by {@link live}) is awaited as part of the batch's run of ids. */
+  inRun(index: number): void {
+    this.#running[index] = 1;
+  }
+
+  /** Whether the task at `index` of the run is the one of `id`, still awaited. */
+  awaits(index: number, id: string): boolean {
+    return this.#running[index] === 1 && this.#records[index]?.id === id && !this.#done;
+  }
+
+  /** The task at `index` of the run ended. */
+  endedAt(index: number, record: TaskRecord): void {
+    if (this.#running[index] !== 1) return;
+    this.#running[index] = 0;
+    this.resolve(record);
+  }
+
+  /** True once the promise is settled. */
+  get settled(): boolean {
+    return this.#done;
+  }
+
+  /** The record stored for `index` by {@link live}. */
+  record(index: number): TaskRecord | undefined {
+    return this.#records[index];
   }
 
   /** The waiter of a task known only by id: it keeps the task's result at `index`. */

@@ -1,6 +1,6 @@
 import type { EnqueueResult } from '../backend/backend.js';
 import type { TaskRecord } from '../backend/task.js';
-import { nextTaskId } from '../backend/task-id.js';
+import { idCounter, nextTaskId } from '../backend/task-id.js';
 import { SwitchboardError } from '../errors.js';
 import { BatchResult } from './batch-result.js';
 import type { Engine } from './engine.js';
@@ -112,10 +112,26 @@ export class TaskIntake {
   async runMany(inputs: readonly SubmitInput[]): Promise<unknown[]> {
     const batch = new BatchResult(Array.isArray(inputs) ? inputs.length : 0);
     const tracker = this.#engine.tracker;
-    await this.#enqueueMany(inputs, (i, id, _created, live) => {
+    let run = 0;
+    const first = await this.#enqueueMany(inputs, (i, id, created, live) => {
       if (live === undefined) this.#watch(id, batch.slot(i), undefined);
-      else if (batch.live(i, live)) tracker.wait(id, batch);
+      else if (!batch.live(i, live)) return;
+      else if (created) {
+        // Its id is the one minted for input i: awaited with the batch's run of ids.
+        batch.inRun(i);
+        run++;
+      } else tracker.wait(id, batch);
     });
+    if (run > 0) {
+      if (first >= 0) tracker.waitRun(first, inputs.length, batch);
+      else {
+        // The ids were not minted one after the other: each task is waited for by id.
+        for (let i = 0; i < inputs.length; i++) {
+          const record = batch.record(i);
+          if (record !== undefined && batch.awaits(i, record.id)) tracker.wait(record.id, batch);
+        }
+      }
+    }
     return batch.promise;
   }
 
@@ -123,11 +139,13 @@ export class TaskIntake {
    * Validates and enqueues a batch, all or nothing (an invalid item's index is in
    * `details`), then tells `each` of every task: its id, whether it was created (not an
    * idempotency key's earlier task), and its record when the backend hands out live ones.
+   * Resolves with the id counter of the first input's task when the batch's ids were minted
+   * one after the other (input i's id has the counter `first + i`), else -1.
    */
   async #enqueueMany(
     inputs: readonly SubmitInput[],
     each: (index: number, id: string, created: boolean, live: TaskRecord | undefined) => void,
-  ): Promise<void> {
+  ): Promise<number> {
     const engine = this.#engine;
     if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
     if (!this.#open) await this.open();
@@ -140,9 +158,13 @@ export class TaskIntake {
     const issues: unknown[] = [];
     let firstError: SwitchboardError | undefined;
     let keyed = false;
+    let firstId = '';
+    let lastId = '';
     for (let i = 0; i < n; i++) {
       const input = inputs[i] as SubmitInput;
       const id = nextTaskId();
+      if (i === 0) firstId = id;
+      lastId = id;
       try {
         const record = toTaskRecord(input, id, now, this.#defaults);
         this.#check(input, record);
@@ -190,6 +212,10 @@ export class TaskIntake {
       this.#accepted(inputs[i] as SubmitInput, task, created, now);
       each(i, task.id, created, live ? task : undefined);
     }
+    // The counter only ever grows by one a call: n calls gave n consecutive counters exactly
+    // when the last is n - 1 past the first.
+    const first = idCounter(firstId);
+    return first >= 0 && idCounter(lastId) === first + n - 1 ? first : -1;
   }
 
   /** The checks that need the Switchboard: policy, payload size, a signal already aborted. */

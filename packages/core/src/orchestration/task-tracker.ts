@@ -1,4 +1,5 @@
 import type { TaskRecord, TaskStatus } from '../backend/task.js';
+import { idCounter } from '../backend/task-id.js';
 import { TaskIndex } from '../backend/task-index.js';
 import { SwitchboardError } from '../errors.js';
 
@@ -15,6 +16,26 @@ export interface TaskCounters {
   failed: number;
   dead: number;
   cancelled: number;
+}
+
+/**
+ * The waiter of a run of tasks whose ids were minted one after the other (a `runMany`
+ * batch): the task at `offset` of the run has the id counter `first + offset`.
+ */
+export interface RunWaiter {
+  /** Whether the task at `offset` is the one of `id` and this waiter still awaits it. */
+  awaits(offset: number, id: string): boolean;
+  /** The task at `offset` ended (called once per task, while `awaits` answers true). */
+  endedAt(offset: number, record: TaskRecord): void;
+  /** True once the waiter wants no more calls (every task ended, or one failed it). */
+  readonly settled: boolean;
+  reject(error: Error): void;
+}
+
+interface Run {
+  readonly first: number;
+  readonly count: number;
+  readonly waiter: RunWaiter;
 }
 
 const LATENCY_SAMPLES = 1024;
@@ -58,6 +79,8 @@ export class TaskTracker {
   // One waiter per task is the rule (its handle); a list only when several wait on one task.
   // Kept by the id's counter (see TaskIndex): a lookup stays cheap however deep the queue.
   readonly #waiters = new TaskIndex<Waiter | Waiter[]>();
+  // Batches waited for as runs of id counters: no entry per task (see waitRun).
+  #runs: Run[] = [];
   readonly #latencies = new Float64Array(LATENCY_SAMPLES);
   #latencyCount = 0;
   readonly #buckets = new Float64Array(THROUGHPUT_WINDOW_S);
@@ -83,11 +106,44 @@ export class TaskTracker {
   }
 
   /**
+   * Calls `waiter.endedAt(offset, record)` as each task of a run ends: the tasks whose ids
+   * have the counters `first` to `first + count - 1` (ids minted one after the other, see
+   * `idCounter`), for as long as `waiter.awaits(offset, id)`. A batch is then waited for
+   * without an index entry per task.
+   */
+  waitRun(first: number, count: number, waiter: RunWaiter): void {
+    if (this.#closed !== undefined) {
+      waiter.reject(this.#closed);
+      return;
+    }
+    this.#runs.push({ first, count, waiter });
+  }
+
+  /**
    * True when someone here awaits the task of `id` (so a task ended by another process, of
    * which a cluster notice carries only the id, costs a read of its record only then).
    */
   awaits(id: string): boolean {
-    return this.#waiters.has(id);
+    return this.#waiters.has(id) || (this.#runs.length > 0 && this.#runOf(id) !== undefined);
+  }
+
+  /** The run whose waiter awaits the task of `id` (its counter `seq`), if any. */
+  #runOf(id: string, seq = idCounter(id)): Run | undefined {
+    if (seq < 0) return undefined;
+    for (const run of this.#runs) {
+      const offset = seq - run.first;
+      if (offset >= 0 && offset < run.count && run.waiter.awaits(offset, id)) return run;
+    }
+    return undefined;
+  }
+
+  /** Tells the run waiting for `record`'s task, if any; forgets runs that settled. */
+  #endRun(record: TaskRecord): void {
+    const seq = idCounter(record.id);
+    const run = this.#runOf(record.id, seq);
+    if (run === undefined) return;
+    run.waiter.endedAt(seq - run.first, record);
+    if (run.waiter.settled) this.#runs = this.#runs.filter((r) => r !== run);
   }
 
   /** Forgets a waiter added by {@link wait} (harmless when it was already called back). */
@@ -103,7 +159,9 @@ export class TaskTracker {
 
   /** Tells the waiters of a record that is terminal. */
   ended(record: TaskRecord): void {
-    if (this.#waiters.size === 0 || !isTerminal(record.status)) return;
+    if (!isTerminal(record.status)) return;
+    if (this.#runs.length > 0) this.#endRun(record);
+    if (this.#waiters.size === 0) return;
     const waiting = this.#waiters.take(record.id);
     if (waiting === undefined) return;
     if (Array.isArray(waiting)) for (const waiter of waiting) waiter.resolve(record);
@@ -115,6 +173,9 @@ export class TaskTracker {
     this.#closed = error;
     const all = [...this.#waiters.values()];
     this.#waiters.clear();
+    const runs = this.#runs;
+    this.#runs = [];
+    for (const run of runs) run.waiter.reject(error);
     for (const waiting of all) {
       if (Array.isArray(waiting)) for (const waiter of waiting) waiter.reject(error);
       else waiting.reject(error);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextTaskId, TASK_ID_PREFIX_LENGTH, taskSeq } from '../../src/backend/task-id.js';
+import { idCounter, nextTaskId, ownId, TASK_ID_PREFIX_LENGTH } from '../../src/backend/task-id.js';
 
 describe('nextTaskId', () => {
   it('makes distinct ids that share a random fixed-length prefix and count in base36', () => {
@@ -13,33 +13,37 @@ describe('nextTaskId', () => {
   });
 });
 
-describe('taskSeq', () => {
-  it('reads back the counter of ids minted here', () => {
-    const a = nextTaskId();
-    const b = nextTaskId();
-    expect(taskSeq(a)).toBe(Number.parseInt(a.slice(TASK_ID_PREFIX_LENGTH), 36));
-    expect(taskSeq(b)).toBe(taskSeq(a) + 1);
+describe('idCounter and ownId', () => {
+  it('read back the counter of ids minted here, past the 1,296 ids of two digits', () => {
+    const ids = Array.from({ length: 3_000 }, () => nextTaskId());
+    for (const id of ids) {
+      expect(idCounter(id)).toBe(Number.parseInt(id.slice(TASK_ID_PREFIX_LENGTH), 36));
+      expect(ownId(id)).toBe(true);
+    }
+    for (let i = 1; i < ids.length; i++)
+      expect(idCounter(ids[i]!)).toBe(idCounter(ids[i - 1]!) + 1);
   });
 
-  it('answers -1 for any other spelling, so two distinct ids never share a counter', () => {
+  it('read any prefix, and answer -1 for strings not spelled as ids', () => {
     const id = nextTaskId();
     const prefix = id.slice(0, TASK_ID_PREFIX_LENGTH);
-    const other = `${id[0] === 'a' ? 'b' : 'a'}${id.slice(1)}`;
+    const other = `${'z'.repeat(TASK_ID_PREFIX_LENGTH - 1)}-`;
+    expect(idCounter(`${other}zz`)).toBe(36 * 36 - 1);
+    expect(idCounter(`${prefix}0`)).toBe(0);
     for (const bad of [
-      other,
       prefix,
-      `${prefix}00`,
-      `${prefix}01`,
       `${prefix}1A`,
       `${prefix}1-`,
-      `${prefix}${'z'.repeat(11)}`,
       `${prefix}${'1'.repeat(12)}`,
+      `${prefix.slice(0, -1)}_1`,
       'order-42',
       '',
     ]) {
-      expect(taskSeq(bad)).toBe(-1);
+      expect(idCounter(bad)).toBe(-1);
     }
-    expect(taskSeq(`${prefix}0`)).toBe(0);
-    expect(taskSeq(`${prefix}zz`)).toBe(36 * 36 - 1);
+    // Four characters of the prefix are compared: a prefix that differs in all of them is
+    // foreign (one that differs elsewhere only may pass; the index compares whole ids).
+    const flipped = [...prefix].map((c) => (c === 'a' ? 'b' : 'a')).join('');
+    expect(ownId(`${flipped}1`)).toBe(false);
   });
 });

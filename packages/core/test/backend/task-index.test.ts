@@ -65,4 +65,26 @@ describe('TaskIndex', () => {
     expect(index.get(id)).toBe('second');
     expect(index.get('t9')).toBe('b');
   });
+
+  it('never mistakes another id with the same counter for a minted one, whichever came first', () => {
+    const index = new TaskIndex<string>();
+    const mine = nextTaskId();
+    // Differs from `mine` only outside the prefix characters that are sampled: it is placed
+    // as one of ours would be, so only the comparison of whole ids tells the two apart.
+    const twin = `${mine.slice(0, 3)}${mine[3] === 'a' ? 'b' : 'a'}${mine.slice(4)}`;
+    expect(index.add(twin, 'twin')).toBe(true);
+    expect(index.get(mine)).toBeUndefined();
+    expect(index.add(mine, 'mine')).toBe(true);
+    expect(index.get(twin)).toBe('twin');
+    expect(index.get(mine)).toBe('mine');
+    expect(index.take(twin)).toBe('twin');
+    expect(index.get(mine)).toBe('mine');
+    expect(index.add(twin, 'again')).toBe(true);
+    expect(index.swap(mine, 'mine 2')).toBe('mine');
+    expect([...index.values()].sort()).toEqual(['again', 'mine 2']);
+    // An id read back from elsewhere (a request, JSON) is another string object: it is found.
+    const copy = JSON.parse(JSON.stringify(mine)) as string;
+    expect(index.take(copy)).toBe('mine 2');
+    expect(index.size).toBe(1);
+  });
 });
