@@ -13,6 +13,10 @@ const MIN_CAPACITY = 8;
 // Compacting a ring costs O(n); doing it only when tombstones outnumber live items keeps
 // `remove` amortized O(log n) while bounding the memory that removed items still span.
 const COMPACT_MIN_LENGTH = 32;
+/** Batches at least this large grow each level once up front (see `BucketQueue.reserve`). */
+const RESERVE_MIN_BATCH = 64;
+// Per-level counts of the batch being pushed; all zero between calls.
+const LEVEL_COUNTS = new Uint32Array(LEVELS);
 
 function capacityFor(live: number): number {
   let capacity = MIN_CAPACITY;
@@ -64,6 +68,16 @@ class Level<T> {
     this.seqs[i] = seq;
     if (++this.length > this.highWater) this.highWater = this.length;
     this.live++;
+  }
+
+  /** Grows the ring once so that `extra` more items fit (a batch does not regrow it by doubling). */
+  reserve(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.seqs.length) return;
+    let capacity = Math.max(MIN_CAPACITY, this.seqs.length);
+    while (capacity < need) capacity *= 2;
+    this.resize(capacity);
+    this.hint = 0;
   }
 
   /** Takes the head item. Precondition: `live > 0`. */
@@ -205,6 +219,7 @@ export class BucketQueue<T> implements PriorityQueue<T> {
     }
     for (let i = 0; i < n; i++)
       if (!isPriorityLevel(priorities[i])) throw invalidPriorityLevel(priorities[i], i);
+    if (n >= RESERVE_MIN_BATCH) this.reserve(priorities, n);
     const handles = new Float64Array(n);
     for (let i = 0; i < n; i++) handles[i] = this.pushAt(items[i] as T, priorities[i] as number);
     return handles;
@@ -286,6 +301,23 @@ export class BucketQueue<T> implements PriorityQueue<T> {
     if (level.live === 1) this.nonEmpty[index >>> 5] |= 1 << (index & 31);
     this.count++;
     return seq * LEVELS + index;
+  }
+
+  /** Grows each level a batch goes to once, to fit its share of the batch. */
+  private reserve(priorities: ArrayLike<PriorityLevel>, n: number): void {
+    const counts = LEVEL_COUNTS;
+    for (let i = 0; i < n; i++) counts[priorities[i] as number]++;
+    for (let index = 0; index < LEVELS; index++) {
+      const count = counts[index] as number;
+      if (count === 0) continue;
+      counts[index] = 0;
+      let level = this.levels[index];
+      if (level === undefined) {
+        level = new Level<T>(MIN_CAPACITY);
+        this.levels[index] = level;
+      }
+      level.reserve(count);
+    }
   }
 
   private markEmpty(index: number): void {

@@ -4,6 +4,8 @@ import type { Engine } from './engine.js';
 import { type InFlight, PoolMember } from './pool-member.js';
 import type { AssignmentPolicy } from './task-input.js';
 
+/** The level of the least urgent priority: an agent that takes it sheds nothing. */
+const MAX_LEVEL = priorityLevel('low');
 /** At most this many tasks per backend lease call. */
 const MAX_LEASE_BATCH = 1000;
 /** At most this many leased tasks per capability held for want of an eligible agent. */
@@ -122,12 +124,15 @@ export class TaskDistributor {
    */
   freed(member: PoolMember): void {
     const engine = this.#engine;
-    while (member.backlog.length > 0 && !member.gone) {
-      const capacity = member.maxConcurrency * member.batchMax;
-      if (member.running >= capacity || (member.remote && member.waiter === undefined)) break;
-      const entry = member.backlog.shift() as InFlight;
-      void this.#renew(entry);
-      this.#start(member, entry);
+    if (member.backlog.length > 0) {
+      const now = engine.now();
+      while (member.backlog.length > 0 && !member.gone) {
+        const capacity = member.maxConcurrency * member.batchMax;
+        if (member.running >= capacity || (member.remote && member.waiter === undefined)) break;
+        const entry = member.backlog.shift() as InFlight;
+        void this.#renew(entry);
+        this.#start(member, entry, now);
+      }
     }
     if (member.remote) engine.remotes.flush();
     member.notifyIdle();
@@ -212,10 +217,16 @@ export class TaskDistributor {
   /** Places each entry; those no agent took are held. */
   #placeAll(entries: InFlight[], candidates: readonly PoolMember[]): void {
     const batching: PoolMember[] = [];
-    // One clock read per batch for the balancer (it weighs recent history, not microseconds).
+    // One clock read per batch, for the balancer (it weighs recent history, not microseconds)
+    // and as the batch's start time (a clock read costs as much as a third of a dispatch).
     const now = this.#engine.now();
+    const open = this.#open(candidates, entries[0]?.task.capability);
     for (const entry of entries) {
-      const member = this.#place(entry, candidates, now);
+      const member = this.#place(
+        entry,
+        open ? candidates : this.#eligible(entry.task, candidates),
+        now,
+      );
       if (member === undefined) {
         const list = this.#pending.get(entry.task.capability);
         if (list === undefined) this.#pending.set(entry.task.capability, [entry]);
@@ -227,10 +238,10 @@ export class TaskDistributor {
     for (const member of batching) this.#engine.runner.flushBatch(member);
   }
 
-  #place(entry: InFlight, all: readonly PoolMember[], now: number): PoolMember | undefined {
+  /** Places a task with one of `candidates` (those it is eligible for). */
+  #place(entry: InFlight, candidates: readonly PoolMember[], now: number): PoolMember | undefined {
     const engine = this.#engine;
     const task = entry.task;
-    const candidates = this.#eligible(task, all);
     if (candidates.length === 0) return undefined;
     const pick = engine.balancer.select(candidates, { task, now });
     // Balancers return one of the candidates (members are their own candidates); anything
@@ -239,7 +250,7 @@ export class TaskDistributor {
       pick instanceof PoolMember ? pick : pick === undefined ? undefined : engine.pool.get(pick.id);
     if (member === undefined || !member.live || !candidates.includes(member)) return undefined;
     if (member.freeSlots > 0) {
-      this.#start(member, entry);
+      this.#start(member, entry, now);
       return member;
     }
     // A pinning balancer chose a busy agent: the task waits for it, in a bounded backlog.
@@ -249,6 +260,20 @@ export class TaskDistributor {
     member.leases.add(entry);
     member.backlog.push(entry);
     return member;
+  }
+
+  /**
+   * True when every task of `capability` may go to every candidate: no task has a policy of
+   * its own, the capability's policy picks no kind of agent, and no candidate sheds a
+   * priority (then a batch skips {@link #eligible} for each of its tasks).
+   */
+  #open(all: readonly PoolMember[], capability: string | undefined): boolean {
+    const engine = this.#engine;
+    if (engine.taskPolicies.size > 0 || capability === undefined) return false;
+    const policy = engine.policies.get(capability);
+    if (policy === 'delegated' || policy === 'consolidated') return false;
+    for (const member of all) if (member.minPriorityLevel < MAX_LEVEL) return false;
+    return true;
   }
 
   /** The candidates a task may go to under its policy and the agents' degraded modes. */
@@ -271,12 +296,16 @@ export class TaskDistributor {
     );
   }
 
-  /** Hands a task to an agent: a remote's long-poll, a batch, or an in-process handler. */
-  #start(member: PoolMember, entry: InFlight): void {
+  /**
+   * Hands a task to an agent: a remote's long-poll, a batch, or an in-process handler.
+   * `now` is when its dispatch batch started: a task's latency (its agent's health figure)
+   * runs from its dispatch, so it includes the synchronous work of handlers started before
+   * it in the same batch, as the task's submitter sees it.
+   */
+  #start(member: PoolMember, entry: InFlight, now: number): void {
     const engine = this.#engine;
     entry.member = member;
-    // Read per task, not per batch: a synchronous handler before it in the batch takes time.
-    entry.startedAt = engine.now();
+    entry.startedAt = now;
     member.leases.add(entry);
     member.running++;
     // The balancer picked the agent after the lease was taken under the dispatcher's id.
