@@ -21,6 +21,15 @@ export interface LeaseRequest {
   max: number;
   /** The current time (epoch ms); tasks with `availableAt > now` are not leased. */
   now: number;
+  /**
+   * A lease token for every task of this lease, made unguessable by the caller
+   * (`createLeaseToken()`) and kept within its process (it hands the tasks to in-process
+   * agents only). A backend may use it instead of minting one per task (the memory backend
+   * does; one token a task is the rest of the cost of a lease there): tasks sharing it are
+   * told apart by their ids, and each lease of a task still has a token no earlier lease of
+   * it had. Remote agents must never get such a token: it would open the other tasks too.
+   */
+  token?: string;
 }
 
 /** One lease to complete in a {@link Backend.completeMany} batch. */

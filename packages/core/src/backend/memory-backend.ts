@@ -130,6 +130,13 @@ export class MemoryBackend implements Backend {
         details: { max },
       });
     }
+    const shared = request.token;
+    if (shared !== undefined && (typeof shared !== 'string' || shared.length === 0)) {
+      throw new SwitchboardError(
+        'invalid_request',
+        `[memory] lease token must be a non-empty string`,
+      );
+    }
     store.promote(now);
     const leased = store.take(request.capability, max);
     store.leasedCount += leased.length;
@@ -137,7 +144,7 @@ export class MemoryBackend implements Backend {
       t.status = 'leased';
       t.attempts++;
       t.agentId = agentId;
-      t.leaseToken = createLeaseToken();
+      t.leaseToken = shared ?? createLeaseToken();
       t.leaseExpiresAt = now + t.timeoutMs;
       t.updatedAt = now;
       store.track(t, t.leaseExpiresAt);

@@ -60,6 +60,7 @@ export class LeaseBook {
       settled: false,
       startedAt: 0,
       held: true,
+      shared: false,
       list: undefined,
       prev: undefined,
       next: undefined,

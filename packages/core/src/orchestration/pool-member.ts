@@ -34,6 +34,11 @@ export interface InFlight {
   startedAt: number;
   /** True while it is the live lease of its task in the lease book (set and cleared there). */
   held: boolean;
+  /**
+   * Its token is shared by the other tasks of its lease batch (`LeaseRequest.token`): it may
+   * go to in-process agents only.
+   */
+  shared: boolean;
   /** The {@link LeaseList} it is in, and its neighbours there (managed by the list). */
   list: LeaseList | undefined;
   prev: InFlight | undefined;

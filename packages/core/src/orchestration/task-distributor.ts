@@ -1,3 +1,5 @@
+import type { LeaseRequest } from '../backend/backend.js';
+import { createLeaseToken } from '../backend/lease-token.js';
 import type { TaskRecord } from '../backend/task.js';
 import { type Priority, priorityLevel } from '../messaging/priority.js';
 import type { Engine } from './engine.js';
@@ -180,26 +182,55 @@ export class TaskDistributor {
       this.#placeAll(pending, candidates);
       // Placing may have failed an agent (a synchronous crash): count only who is still live.
       candidates = engine.pool.candidates(capability);
+      this.#handBackShared(capability, candidates);
     }
     let free = freeSlots(candidates);
     while (free > 0 && !this.#stopped) {
       const room = MAX_HELD - (this.#pending.get(capability)?.length ?? 0);
       if (room <= 0) return;
       const max = Math.min(free, MAX_LEASE_BATCH, room);
-      const tasks = await engine.backend.lease({
-        capability,
-        agentId: this.holderId,
-        max,
-        now: engine.now(),
-      });
+      const request: LeaseRequest = { capability, agentId: this.holderId, max, now: engine.now() };
+      // Tasks that can only go to in-process agents share one token (see LeaseRequest.token).
+      if (allInProcess(candidates)) request.token = createLeaseToken();
+      const tasks = await engine.backend.lease(request);
       if (tasks.length === 0) return;
       candidates = engine.pool.candidates(capability);
-      const entries = tasks.map((task) => engine.book.add(task, 'pending'));
+      const token = request.token;
+      const entries = tasks.map((task) => {
+        const entry = engine.book.add(task, 'pending');
+        if (token !== undefined && entry.token === token) entry.shared = true;
+        return entry;
+      });
       this.#placeAll(entries, candidates);
       if (tasks.length < max) return;
       // Re-read: an agent that failed while its batch was placed must not be leased more for.
       free = freeSlots(engine.pool.candidates(capability));
     }
+  }
+
+  /**
+   * Held tasks with a shared token that no in-process agent of their capability is left to
+   * run (only remote ones, which must not see such a token) go back to the queue, to be
+   * leased again with tokens of their own (the attempt counts, as for any lease handed back).
+   */
+  #handBackShared(capability: string, candidates: readonly PoolMember[]): void {
+    const held = this.#pending.get(capability);
+    if (held === undefined || candidates.length === 0 || !candidates.every((m) => m.remote)) {
+      return;
+    }
+    const stuck = held.filter((entry) => entry.shared);
+    if (stuck.length === 0) return;
+    for (const entry of stuck) this.dropPending(entry);
+    const engine = this.#engine;
+    const error = {
+      message: 'lease handed back: no in-process agent is left to run it',
+      code: 'released',
+      retryable: true,
+    };
+    engine.book.release(stuck, error).then(
+      () => this.wake(),
+      (e: unknown) => engine.onError(e),
+    );
   }
 
   /**
@@ -222,11 +253,7 @@ export class TaskDistributor {
     const now = this.#engine.now();
     const open = this.#open(candidates, entries[0]?.task.capability);
     for (const entry of entries) {
-      const member = this.#place(
-        entry,
-        open ? candidates : this.#eligible(entry.task, candidates),
-        now,
-      );
+      const member = this.#place(entry, open ? candidates : this.#eligible(entry, candidates), now);
       if (member === undefined) {
         const list = this.#pending.get(entry.task.capability);
         if (list === undefined) this.#pending.set(entry.task.capability, [entry]);
@@ -272,25 +299,32 @@ export class TaskDistributor {
     if (engine.taskPolicies.size > 0 || capability === undefined) return false;
     const policy = engine.policies.get(capability);
     if (policy === 'delegated' || policy === 'consolidated') return false;
-    for (const member of all) if (member.minPriorityLevel < MAX_LEVEL) return false;
+    for (const member of all)
+      if (member.minPriorityLevel < MAX_LEVEL || member.remote) return false;
     return true;
   }
 
-  /** The candidates a task may go to under its policy and the agents' degraded modes. */
-  #eligible(task: TaskRecord, all: readonly PoolMember[]): readonly PoolMember[] {
+  /**
+   * The candidates a task may go to under its policy and the agents' degraded modes (and
+   * in-process ones only for a shared token).
+   */
+  #eligible(entry: InFlight, all: readonly PoolMember[]): readonly PoolMember[] {
     const engine = this.#engine;
+    const task = entry.task;
+    const local = entry.shared;
     const policy: AssignmentPolicy | undefined =
       (engine.taskPolicies.size > 0 ? engine.taskPolicies.get(task.id) : undefined) ??
       engine.policies.get(task.capability);
     const level = priorityLevel(task.priority);
     let filtered = false;
     for (const member of all) {
-      if (member.minPriorityLevel < level) filtered = true;
+      if (member.minPriorityLevel < level || (local && member.remote)) filtered = true;
     }
     if (!filtered && policy !== 'delegated' && policy !== 'consolidated') return all;
     return all.filter(
       (m) =>
         m.minPriorityLevel >= level &&
+        !(local && m.remote) &&
         (policy !== 'delegated' || m.role === 'coordinator') &&
         (policy !== 'consolidated' || m.batchMax > 1),
     );
@@ -341,6 +375,11 @@ export class TaskDistributor {
       () => undefined,
     );
   }
+}
+
+function allInProcess(candidates: readonly PoolMember[]): boolean {
+  for (const member of candidates) if (member.remote) return false;
+  return candidates.length > 0;
 }
 
 function freeSlots(candidates: readonly PoolMember[]): number {

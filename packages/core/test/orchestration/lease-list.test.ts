@@ -14,6 +14,7 @@ function entry(id: string): InFlight {
     abandoned: false,
     settled: false,
     startedAt: 0,
+    shared: false,
     held: true,
     list: undefined,
     prev: undefined,
