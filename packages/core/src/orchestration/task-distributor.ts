@@ -1,6 +1,5 @@
 import type { LeaseRequest } from '../backend/backend.js';
 import { createLeaseToken } from '../backend/lease-token.js';
-import type { TaskRecord } from '../backend/task.js';
 import { type Priority, priorityLevel } from '../messaging/priority.js';
 import type { Engine } from './engine.js';
 import { type InFlight, PoolMember } from './pool-member.js';
