@@ -78,13 +78,31 @@ const S3 = PREFIX.charCodeAt(SAMPLE_AT[3]);
 export function idCounter(id: string): number {
   const n = id.length;
   const p = TASK_ID_PREFIX_LENGTH;
-  if (n <= p || n > p + MAX_DIGITS || id.charCodeAt(p - 1) !== 45) return -1;
+  if (n <= p || id.charCodeAt(p - 1) !== 45) return -1;
+  // Up to five digits (36^5 < 2^31) the counter is read in 32-bit integers.
+  if (n > p + 5) return n > p + MAX_DIGITS ? -1 : longCounter(id, n);
   let seq = 0;
   for (let i = p; i < n; i++) {
     const c = id.charCodeAt(i);
-    if (c >= 48 && c <= 57) seq = seq * 36 + (c - 48);
-    else if (c >= 97 && c <= 122) seq = seq * 36 + (c - 87);
-    else return -1;
+    const d = c < 128 ? (DIGIT[c] as number) : -1;
+    if (d < 0) return -1;
+    seq = (seq * 36 + d) | 0;
+  }
+  return seq;
+}
+
+// The value of each base36 digit's char code, -1 for any other character below 128.
+const DIGIT = new Int8Array(128).fill(-1);
+for (let d = 0; d < 36; d++) DIGIT[d.toString(36).charCodeAt(0)] = d;
+
+/** {@link idCounter} for counters of six digits or more, in doubles. */
+function longCounter(id: string, n: number): number {
+  let seq = 0;
+  for (let i = TASK_ID_PREFIX_LENGTH; i < n; i++) {
+    const c = id.charCodeAt(i);
+    const d = c < 128 ? (DIGIT[c] as number) : -1;
+    if (d < 0) return -1;
+    seq = seq * 36 + d;
   }
   return seq <= Number.MAX_SAFE_INTEGER ? seq : -1;
 }

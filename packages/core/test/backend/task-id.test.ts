@@ -30,6 +30,13 @@ describe('idCounter and ownId', () => {
     const other = `${'z'.repeat(TASK_ID_PREFIX_LENGTH - 1)}-`;
     expect(idCounter(`${other}zz`)).toBe(36 * 36 - 1);
     expect(idCounter(`${prefix}0`)).toBe(0);
+    // Past five digits the counter is read in doubles, up to Number.MAX_SAFE_INTEGER.
+    expect(idCounter(`${prefix}zzzzz`)).toBe(36 ** 5 - 1);
+    expect(idCounter(`${prefix}zzzzzz`)).toBe(36 ** 6 - 1);
+    expect(idCounter(`${prefix}${Number.MAX_SAFE_INTEGER.toString(36)}`)).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
+    expect(idCounter(`${prefix}${'z'.repeat(11)}`)).toBe(-1);
     for (const bad of [
       prefix,
       `${prefix}1A`,
