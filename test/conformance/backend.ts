@@ -73,6 +73,24 @@ export function testBackend(
       expect(await f.backend.get('no-such-task')).toBeUndefined();
     });
 
+    it('enqueueNew, when offered, stores and queues in order, all or none', async (ctx) => {
+      const enqueueNew = f.backend.enqueueNew?.bind(f.backend);
+      if (enqueueNew === undefined) return ctx.skip();
+      const tasks = [f.task({ priority: 'low' }), f.task(), f.task()];
+      await enqueueNew(tasks);
+      expect((await f.backend.get(tasks[1]!.id))?.status).toBe('queued');
+      // A batch with a known id stores nothing of it, nor does one with an idempotency key.
+      const fresh = f.task();
+      await expect(enqueueNew([fresh, tasks[0]!])).rejects.toMatchObject({ code: 'conflict' });
+      await expect(
+        enqueueNew([fresh, f.task({ idempotencyKey: `${f.cap}-k` })]),
+      ).rejects.toMatchObject({ code: 'invalid_request' });
+      expect(await f.backend.get(fresh.id)).toBeUndefined();
+      expect((await f.backend.stats()).depth).toBe(3);
+      const leased = await f.lease(3);
+      expect(leased.map((t) => t.id)).toEqual([tasks[1]!.id, tasks[2]!.id, tasks[0]!.id]);
+    });
+
     it('deduplicates by idempotency key, within a batch and after completion', async () => {
       const first = f.task({ idempotencyKey: `${f.cap}-order-42` });
       const again = f.task({ idempotencyKey: `${f.cap}-order-42` });

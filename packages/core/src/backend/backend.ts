@@ -112,6 +112,14 @@ export interface Backend {
   /** Stores and queues tasks, in order; a known `idempotencyKey` returns the first task. */
   enqueue(tasks: readonly TaskRecord[]): Promise<EnqueueResult[]>;
   /**
+   * Stores and queues tasks none of which carries an `idempotencyKey`, in order, all or
+   * none: what `enqueue` does, without a result per task (each is new, or the call
+   * rejects: an id that exists is `conflict`, a record with an idempotency key or an
+   * unknown priority `invalid_request`, and nothing is stored). Optional: Switchboard calls
+   * `enqueue` when a backend lacks it.
+   */
+  enqueueNew?(tasks: readonly TaskRecord[]): Promise<void>;
+  /**
    * Leases up to `max` available tasks of a capability: strict priority, FIFO within one.
    * Each leased task gets a fresh unguessable `leaseToken`, `leaseExpiresAt = now +
    * timeoutMs`, `agentId`, and `attempts + 1`.

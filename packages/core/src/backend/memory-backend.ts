@@ -122,6 +122,40 @@ export class MemoryBackend implements Backend {
     return results;
   }
 
+  /** {@link Backend.enqueueNew}: `enqueue` for records without idempotency keys, no results. */
+  async enqueueNew(records: readonly TaskRecord[]): Promise<void> {
+    const store = this.begin();
+    const { tasks } = store;
+    let i = 0;
+    try {
+      for (; i < records.length; i++) {
+        const t = records[i] as TaskRecord;
+        if (priorityLevel(t.priority) === undefined) {
+          throw new SwitchboardError('invalid_request', `[memory] unknown priority ${t.priority}`, {
+            details: { index: i, priority: t.priority },
+          });
+        }
+        if (t.idempotencyKey !== undefined) {
+          throw new SwitchboardError(
+            'invalid_request',
+            `[memory] enqueueNew takes no idempotency key (task ${t.id}): use enqueue`,
+            { details: { index: i, id: t.id } },
+          );
+        }
+        if (!tasks.add(t.id, t)) {
+          throw new SwitchboardError('conflict', `[memory] task ${t.id} already exists`, {
+            details: { index: i, id: t.id },
+          });
+        }
+      }
+    } catch (error) {
+      for (let k = 0; k < i; k++) tasks.delete((records[k] as TaskRecord).id);
+      throw error;
+    }
+    store.queueNew(records);
+    store.flush();
+  }
+
   async lease(request: LeaseRequest): Promise<TaskRecord[]> {
     const store = this.begin();
     const { max, now, agentId } = request;

@@ -194,11 +194,14 @@ export class TaskIntake {
         if (known[i] === undefined) fresh.push(record);
       }
     }
-    let results: readonly EnqueueResult[] = [];
+    let results: readonly EnqueueResult[] | undefined;
     if (fresh.length > 0) {
       if (this.#gate.limited)
         await this.#gate.admit(records[0]?.submitter, countByCapability(fresh), now);
-      results = await engine.backend.enqueue(fresh);
+      const backend = engine.backend;
+      // No idempotency key: every task is new, and no result per task is needed.
+      if (!keyed && backend.enqueueNew !== undefined) await backend.enqueueNew(fresh);
+      else results = await backend.enqueue(fresh);
     }
     const live = engine.backend.liveRecords === true;
     let k = 0;
@@ -208,7 +211,9 @@ export class TaskIntake {
         each(i, knownId, false, undefined);
         continue;
       }
-      const { task, created } = results[k++] as EnqueueResult;
+      let task = records[i] as TaskRecord;
+      let created = true;
+      if (results !== undefined) ({ task, created } = results[k++] as EnqueueResult);
       this.#accepted(inputs[i] as SubmitInput, task, created, now);
       each(i, task.id, created, live ? task : undefined);
     }

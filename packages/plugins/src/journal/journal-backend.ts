@@ -101,6 +101,16 @@ export class JournalBackend implements Backend {
     return results;
   }
 
+  /** `enqueue` for records without idempotency keys (see `Backend.enqueueNew`). */
+  async enqueueNew(records: readonly TaskRecord[]): Promise<void> {
+    this.guard();
+    await this.memory.enqueueNew(records);
+    for (const t of records) this.index.add(t);
+    await this.log(
+      records.length > 0 ? { op: 'enqueue', tasks: [...records], now: Date.now() } : undefined,
+    );
+  }
+
   async lease(request: LeaseRequest): Promise<TaskRecord[]> {
     this.guard();
     const leased = await this.memory.lease(request);
