@@ -76,11 +76,7 @@ export class MemoryBackend implements Backend {
     try {
       for (; i < records.length; i++) {
         const t = records[i] as TaskRecord;
-        if (priorityLevel(t.priority) === undefined) {
-          throw new SwitchboardError('invalid_request', `[memory] unknown priority ${t.priority}`, {
-            details: { index: i, priority: t.priority },
-          });
-        }
+        if (priorityLevel(t.priority) === undefined) throw unknownPriority(t, i);
         const key = t.idempotencyKey;
         if (key !== undefined) keyed = true;
         const firstId = key === undefined ? undefined : idempotency.get(key);
@@ -88,11 +84,7 @@ export class MemoryBackend implements Backend {
           results[i] = { task: tasks.get(firstId) as TaskRecord, created: false };
           continue;
         }
-        if (!tasks.add(t.id, t)) {
-          throw new SwitchboardError('conflict', `[memory] task ${t.id} already exists`, {
-            details: { index: i, id: t.id },
-          });
-        }
+        if (!tasks.add(t.id, t)) throw exists(t, i);
         if (key !== undefined) idempotency.set(key, t.id);
         results[i] = { task: t, created: true };
       }
@@ -130,11 +122,7 @@ export class MemoryBackend implements Backend {
     try {
       for (; i < records.length; i++) {
         const t = records[i] as TaskRecord;
-        if (priorityLevel(t.priority) === undefined) {
-          throw new SwitchboardError('invalid_request', `[memory] unknown priority ${t.priority}`, {
-            details: { index: i, priority: t.priority },
-          });
-        }
+        if (priorityLevel(t.priority) === undefined) throw unknownPriority(t, i);
         if (t.idempotencyKey !== undefined) {
           throw new SwitchboardError(
             'invalid_request',
@@ -142,11 +130,7 @@ export class MemoryBackend implements Backend {
             { details: { index: i, id: t.id } },
           );
         }
-        if (!tasks.add(t.id, t)) {
-          throw new SwitchboardError('conflict', `[memory] task ${t.id} already exists`, {
-            details: { index: i, id: t.id },
-          });
-        }
+        if (!tasks.add(t.id, t)) throw exists(t, i);
       }
     } catch (error) {
       for (let k = 0; k < i; k++) tasks.delete((records[k] as TaskRecord).id);
@@ -407,6 +391,18 @@ export class MemoryBackend implements Backend {
     }
     return t;
   }
+}
+
+function unknownPriority(t: TaskRecord, index: number): SwitchboardError {
+  return new SwitchboardError('invalid_request', `[memory] unknown priority ${t.priority}`, {
+    details: { index, priority: t.priority },
+  });
+}
+
+function exists(t: TaskRecord, index: number): SwitchboardError {
+  return new SwitchboardError('conflict', `[memory] task ${t.id} already exists`, {
+    details: { index, id: t.id },
+  });
 }
 
 function noTask(id: string): SwitchboardError {
