@@ -108,6 +108,24 @@ export class RedisBackend implements Backend {
     await this.link.close();
   }
 
+  /**
+   * `enqueue` for records without idempotency keys (see `Backend.enqueueNew`): the same one
+   * script, atomic, so a known id leaves nothing of the batch behind.
+   */
+  async enqueueNew(records: readonly TaskRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i++) {
+      const t = records[i] as TaskRecord;
+      if (t.idempotencyKey !== undefined) {
+        throw new SwitchboardError(
+          'invalid_request',
+          `[redis] enqueueNew takes no idempotency key (task ${t.id}): use enqueue`,
+          { details: { index: i, id: t.id } },
+        );
+      }
+    }
+    await this.enqueue(records);
+  }
+
   async enqueue(records: readonly TaskRecord[]): Promise<EnqueueResult[]> {
     const args = [String(records.length)];
     const seen = new Map<string, string | undefined>();
