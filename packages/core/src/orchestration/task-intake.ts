@@ -113,7 +113,7 @@ export class TaskIntake {
     const batch = new BatchResult(Array.isArray(inputs) ? inputs.length : 0);
     const tracker = this.#engine.tracker;
     let run = 0;
-    const first = await this.#enqueueMany(inputs, (i, id, created, live) => {
+    const each = (i: number, id: string, created: boolean, live: TaskRecord | undefined) => {
       if (live === undefined) this.#watch(id, batch.slot(i), undefined);
       else if (!batch.live(i, live)) return;
       else if (created) {
@@ -121,17 +121,21 @@ export class TaskIntake {
         batch.inRun(i);
         run++;
       } else tracker.wait(id, batch);
-    });
-    if (run > 0) {
-      if (first >= 0) tracker.waitRun(first, inputs.length, batch);
-      else {
-        // The ids were not minted one after the other: each task is waited for by id.
-        for (let i = 0; i < inputs.length; i++) {
-          const record = batch.record(i);
-          if (record !== undefined && batch.awaits(i, record.id)) tracker.wait(record.id, batch);
-        }
+    };
+    // Called in the same turn as `each`, before any task of the batch can have ended.
+    const enqueued = (first: number) => {
+      if (run === 0) return;
+      if (first >= 0) {
+        tracker.waitRun(first, inputs.length, batch);
+        return;
       }
-    }
+      // The ids were not minted one after the other: each task is waited for by id.
+      for (let i = 0; i < inputs.length; i++) {
+        const record = batch.record(i);
+        if (record !== undefined && batch.awaits(i, record.id)) tracker.wait(record.id, batch);
+      }
+    };
+    await this.#enqueueMany(inputs, each, enqueued);
     return batch.promise;
   }
 
@@ -139,13 +143,15 @@ export class TaskIntake {
    * Validates and enqueues a batch, all or nothing (an invalid item's index is in
    * `details`), then tells `each` of every task: its id, whether it was created (not an
    * idempotency key's earlier task), and its record when the backend hands out live ones.
-   * Resolves with the id counter of the first input's task when the batch's ids were minted
-   * one after the other (input i's id has the counter `first + i`), else -1.
+   * Then, in the same turn (no task of the batch can have ended yet), tells `enqueued` the
+   * id counter of the first input's task when the batch's ids were minted one after the
+   * other (input i's id has the counter `first + i`), else -1.
    */
   async #enqueueMany(
     inputs: readonly SubmitInput[],
     each: (index: number, id: string, created: boolean, live: TaskRecord | undefined) => void,
-  ): Promise<number> {
+    enqueued?: (first: number) => void,
+  ): Promise<void> {
     const engine = this.#engine;
     if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
     if (!this.#open) await this.open();
@@ -217,10 +223,11 @@ export class TaskIntake {
       this.#accepted(inputs[i] as SubmitInput, task, created, now);
       each(i, task.id, created, live ? task : undefined);
     }
+    if (enqueued === undefined) return;
     // The counter only ever grows by one a call: n calls gave n consecutive counters exactly
     // when the last is n - 1 past the first.
     const first = idCounter(firstId);
-    return first >= 0 && idCounter(lastId) === first + n - 1 ? first : -1;
+    enqueued(first >= 0 && idCounter(lastId) === first + n - 1 ? first : -1);
   }
 
   /** The checks that need the Switchboard: policy, payload size, a signal already aborted. */

@@ -182,4 +182,31 @@ describe('runMany', () => {
     await sb.shutdown({ drain: false });
     expect((await errorOf(hanging)).code).toBe('unavailable');
   });
+
+  it('resolves batches queued while agents run, side by side, with a synchronous handler', async () => {
+    const sb = createSwitchboard({
+      agents: [
+        {
+          definition: defineAgent({
+            name: 'sync',
+            capabilities: ['sync'],
+            config: { maxConcurrency: 64 },
+            handle: (payload: unknown) => (payload as number) + 1,
+          }),
+          count: 2,
+        },
+      ],
+    });
+    await sb.start();
+    const batches = Array.from({ length: 5 }, (_, b) =>
+      Array.from({ length: 200 }, (_, i) => ({ capability: 'sync', payload: b * 1000 + i })),
+    );
+    const results = await Promise.all(batches.map((inputs) => sb.runMany<number>(inputs)));
+    results.forEach((out, b) => {
+      expect(out).toEqual(batches[b]!.map((input) => input.payload + 1));
+    });
+    // A batch after them resolves as well.
+    expect(await sb.runMany<number>([{ capability: 'sync', payload: 1 }])).toEqual([2]);
+    await sb.shutdown();
+  });
 });
