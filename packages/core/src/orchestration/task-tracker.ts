@@ -127,17 +127,27 @@ export class TaskTracker {
     return this.#waiters.has(id) || (this.#runs.length > 0 && this.#runOf(id) !== undefined);
   }
 
-  /** The run whose waiter awaits the task of `id` (its counter `seq`), if any. */
+  /**
+   * The run whose waiter awaits the task of `id` (its counter `seq`), if any. Runs whose
+   * waiter settled otherwise (rejected through a task it waited for by id, or by its own
+   * caller) are dropped on the way.
+   */
   #runOf(id: string, seq = idCounter(id)): Run | undefined {
     if (seq < 0) return undefined;
+    let found: Run | undefined;
+    let settled = false;
     for (const run of this.#runs) {
-      const offset = seq - run.first;
-      if (offset >= 0 && offset < run.count && run.waiter.awaits(offset, id)) return run;
+      if (run.waiter.settled) settled = true;
+      else if (found === undefined) {
+        const offset = seq - run.first;
+        if (offset >= 0 && offset < run.count && run.waiter.awaits(offset, id)) found = run;
+      }
     }
-    return undefined;
+    if (settled) this.#runs = this.#runs.filter((run) => !run.waiter.settled);
+    return found;
   }
 
-  /** Tells the run waiting for `record`'s task, if any; forgets runs that settled. */
+  /** Tells the run waiting for `record`'s task, if any; forgets it once it settled. */
   #endRun(record: TaskRecord): void {
     const seq = idCounter(record.id);
     const run = this.#runOf(record.id, seq);

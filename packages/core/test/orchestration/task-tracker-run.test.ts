@@ -91,4 +91,19 @@ describe('TaskTracker runs (runMany batches waited for without an entry per task
     const late = queuedRun(tracker, 1);
     await expect(late.batch.promise).rejects.toThrow('shut down');
   });
+
+  it('drops a run whose batch settled otherwise, and still serves the runs after it', async () => {
+    const tracker = new TaskTracker(Date.now());
+    const first = queuedRun(tracker, 2);
+    // Rejected by a task it waited for by id (an idempotency key's earlier task, say).
+    first.batch.reject(new Error('an earlier task failed'));
+    await expect(first.batch.promise).rejects.toThrow('an earlier task failed');
+    expect(tracker.awaits(first.records[0]!.id)).toBe(false);
+    const second = queuedRun(tracker, 1);
+    complete(first.records[0]!, 'ignored');
+    tracker.ended(first.records[0]!);
+    complete(second.records[0]!, 'second');
+    tracker.ended(second.records[0]!);
+    await expect(second.batch.promise).resolves.toEqual(['second']);
+  });
 });
