@@ -42,7 +42,7 @@ for (const n of depths) {
   let rate = 0;
   let cpu = Number.POSITIVE_INFINITY;
   for (let r = 0; r < reps; r++) {
-    const sb = createSwitchboard({ agents: [{ definition: worker(), count: 4 }] });
+    const sb = createSwitchboard({ agents: [{ definition: worker(), min: 4 }] });
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     let done = 0;

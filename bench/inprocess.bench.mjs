@@ -53,7 +53,7 @@ async function best(reps, fn) {
  * `cpuUs`: on a shared machine the CPU time varies less than the wall time.
  */
 async function switchboardQueued(list, cpu) {
-  const sb = createSwitchboard({ agents: [{ definition: worker(), count: AGENTS }] });
+  const sb = createSwitchboard({ agents: [{ definition: worker(), min: AGENTS }] });
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const handles = await sb.submitMany(list);
@@ -68,7 +68,7 @@ async function switchboardQueued(list, cpu) {
 
 /** The same through `runMany`: one promise for the batch instead of a handle per task. */
 async function switchboardQueuedMany(list, cpu) {
-  const sb = createSwitchboard({ agents: [{ definition: worker(), count: AGENTS }] });
+  const sb = createSwitchboard({ agents: [{ definition: worker(), min: AGENTS }] });
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const results = sb.runMany(list);
@@ -84,7 +84,7 @@ async function switchboardQueuedMany(list, cpu) {
 
 /** Switchboard with the agents running while tasks arrive in batches of 10k. */
 async function switchboardStreaming(list) {
-  const sb = createSwitchboard({ agents: [{ definition: worker(), count: AGENTS }] });
+  const sb = createSwitchboard({ agents: [{ definition: worker(), min: AGENTS }] });
   await sb.start();
   const t0 = performance.now();
   const results = [];

@@ -40,6 +40,9 @@ export interface PoolDefinition {
 /** A definition as the pool keeps it. */
 export type PoolEntry = Omit<PoolDefinition, 'count'>;
 
+/** The keys of an agents entry: the definition, then the {@link PoolEntryOptions}. */
+const ENTRY_KEYS = ['definition', 'min', 'max', 'weight', 'batch', 'standby', 'autoscale'];
+
 function checkCount(field: string, value: number, min: number): number {
   if (value !== Number.POSITIVE_INFINITY && (!Number.isInteger(value) || value < min)) {
     throw new SwitchboardError('invalid_config', `${field} must be an integer ≥ ${min}`, {
@@ -61,6 +64,16 @@ export function resolvePoolEntry(
   options: PoolEntryOptions,
 ): PoolEntry {
   const where = `agents["${definition.name}"]`;
+  for (const key of Object.keys(options ?? {})) {
+    // A misspelt or invented setting (`count` for `min`) would otherwise be ignored quietly.
+    if (!ENTRY_KEYS.includes(key)) {
+      throw new SwitchboardError(
+        'invalid_config',
+        `${where}: unknown setting "${key}"; known: ${ENTRY_KEYS.slice(1).join(', ')}`,
+        { details: { field: `${where}.${key}` } },
+      );
+    }
+  }
   const autoscale =
     options.autoscale === undefined
       ? undefined

@@ -3,6 +3,7 @@ import { defineAgent } from '../../src/agent/definition.js';
 import type { TaskContext } from '../../src/agent/model.js';
 import { SwitchboardError } from '../../src/errors.js';
 import { PRIORITIES, type Priority } from '../../src/messaging/priority.js';
+import type { AgentEntry } from '../../src/orchestration/switchboard-options.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 const echo = defineAgent({
@@ -322,6 +323,26 @@ describe('submit → dispatch → execute → result', () => {
     );
     expect(() => createSwitchboard({ recovery: 'nope' })).toThrow(/known: restart/);
     expect(() => createSwitchboard({ backend: 'nope' })).toThrow(/known: memory/);
+  });
+
+  it('fails fast at createSwitchboard on an unknown setting of an agents entry', async () => {
+    const entry = { definition: echo, count: 4 } as unknown as AgentEntry;
+    let error: unknown;
+    try {
+      createSwitchboard({ agents: [entry] });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toMatchObject({
+      code: 'invalid_config',
+      message: expect.stringMatching(/unknown setting "count"; known: min, max/),
+      details: { field: `agents["${echo.name}"].count` },
+    });
+    // The setting meant: `min` instances start with the Switchboard.
+    const sb = createSwitchboard({ agents: [{ definition: echo, min: 2 }] });
+    await sb.start();
+    expect(sb.listAgents()).toHaveLength(2);
+    await sb.shutdown();
   });
 
   it('refuses a payload over maxPayloadBytes', async () => {

@@ -193,7 +193,7 @@ describe('runMany', () => {
             config: { maxConcurrency: 64 },
             handle: (payload: unknown) => (payload as number) + 1,
           }),
-          count: 2,
+          min: 2,
         },
       ],
     });
