@@ -24,10 +24,11 @@ export interface LeaseRequest {
   /**
    * A lease token for every task of this lease, made unguessable by the caller
    * (`createLeaseToken()`) and kept within its process (it hands the tasks to in-process
-   * agents only). A backend may use it instead of minting one per task (the memory backend
-   * does; one token a task is the rest of the cost of a lease there): tasks sharing it are
-   * told apart by their ids, and each lease of a task still has a token no earlier lease of
-   * it had. Remote agents must never get such a token: it would open the other tasks too.
+   * agents only). A backend may use it instead of minting one per task (the memory and
+   * journal backends do: a token a task was the largest cost left in a lease there). Tasks
+   * sharing it are told apart by their ids, and each lease of a task still has a token no
+   * earlier lease of it had. Remote agents must never get such a token: it would open the
+   * other tasks of the lease too.
    */
   token?: string;
 }
