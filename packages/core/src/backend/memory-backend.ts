@@ -1,5 +1,4 @@
 import { SwitchboardError } from '../errors.js';
-import { priorityLevel } from '../messaging/priority.js';
 import type {
   Backend,
   Completion,
@@ -9,9 +8,11 @@ import type {
   QueueStats,
 } from './backend.js';
 import { createLeaseToken } from './lease-token.js';
+import { storeBatch, storeNewBatch } from './memory-enqueue.js';
+import { noTask, notLeased, staleToken } from './memory-errors.js';
 import { type MemoryBackendOptions, resolveMemoryOptions } from './memory-options.js';
 import { type MemoryBackendUsage, MemoryStore } from './memory-store.js';
-import { type TaskError, type TaskRecord, TERMINAL_STATUSES } from './task.js';
+import type { TaskError, TaskRecord } from './task.js';
 
 const EXPIRED: TaskError = Object.freeze({
   message: 'lease expired',
@@ -66,78 +67,12 @@ export class MemoryBackend implements Backend {
   }
 
   async enqueue(records: readonly TaskRecord[]): Promise<EnqueueResult[]> {
-    const store = this.begin();
-    const { tasks, idempotency } = store;
-    // One pass checks and stores each record (so the id's map slot is looked up once, while
-    // it is in cache); a bad record undoes what this batch stored, leaving nothing behind.
-    const results: EnqueueResult[] = new Array(records.length);
-    let i = 0;
-    let keyed = false;
-    try {
-      for (; i < records.length; i++) {
-        const t = records[i] as TaskRecord;
-        if (priorityLevel(t.priority) === undefined) throw unknownPriority(t, i);
-        const key = t.idempotencyKey;
-        if (key !== undefined) keyed = true;
-        const firstId = key === undefined ? undefined : idempotency.get(key);
-        if (firstId !== undefined) {
-          results[i] = { task: tasks.get(firstId) as TaskRecord, created: false };
-          continue;
-        }
-        if (!tasks.add(t.id, t)) throw exists(t, i);
-        if (key !== undefined) idempotency.set(key, t.id);
-        results[i] = { task: t, created: true };
-      }
-    } catch (error) {
-      for (let k = 0; k < i; k++) {
-        const r = results[k] as EnqueueResult;
-        if (!r.created) continue;
-        tasks.delete(r.task.id);
-        const key = r.task.idempotencyKey;
-        if (key !== undefined) idempotency.delete(key);
-      }
-      throw error;
-    }
-    // Without idempotency keys every record was created: the batch itself is queued.
-    let created: readonly TaskRecord[] = records;
-    if (keyed) {
-      const fresh: TaskRecord[] = [];
-      for (let k = 0; k < records.length; k++) {
-        const r = results[k] as EnqueueResult;
-        if (r.created) fresh.push(r.task);
-      }
-      created = fresh;
-    }
-    // One pushMany per capability: a native queue is crossed once per batch, not per task.
-    store.queueNew(created);
-    store.flush();
-    return results;
+    return storeBatch(this.begin(), records);
   }
 
   /** {@link Backend.enqueueNew}: `enqueue` for records without idempotency keys, no results. */
   async enqueueNew(records: readonly TaskRecord[]): Promise<void> {
-    const store = this.begin();
-    const { tasks } = store;
-    let i = 0;
-    try {
-      for (; i < records.length; i++) {
-        const t = records[i] as TaskRecord;
-        if (priorityLevel(t.priority) === undefined) throw unknownPriority(t, i);
-        if (t.idempotencyKey !== undefined) {
-          throw new SwitchboardError(
-            'invalid_request',
-            `[memory] enqueueNew takes no idempotency key (task ${t.id}): use enqueue`,
-            { details: { index: i, id: t.id } },
-          );
-        }
-        if (!tasks.add(t.id, t)) throw exists(t, i);
-      }
-    } catch (error) {
-      for (let k = 0; k < i; k++) tasks.delete((records[k] as TaskRecord).id);
-      throw error;
-    }
-    store.queueNew(records);
-    store.flush();
+    storeNewBatch(this.begin(), records);
   }
 
   async lease(request: LeaseRequest): Promise<TaskRecord[]> {
@@ -391,35 +326,6 @@ export class MemoryBackend implements Backend {
     }
     return t;
   }
-}
-
-function unknownPriority(t: TaskRecord, index: number): SwitchboardError {
-  return new SwitchboardError('invalid_request', `[memory] unknown priority ${t.priority}`, {
-    details: { index, priority: t.priority },
-  });
-}
-
-function exists(t: TaskRecord, index: number): SwitchboardError {
-  return new SwitchboardError('conflict', `[memory] task ${t.id} already exists`, {
-    details: { index, id: t.id },
-  });
-}
-
-function noTask(id: string): SwitchboardError {
-  return new SwitchboardError('not_found', `[memory] no task ${id}`, { details: { id } });
-}
-
-function staleToken(id: string): SwitchboardError {
-  return new SwitchboardError('conflict', `[memory] stale or foreign lease token for ${id}`, {
-    details: { id },
-  });
-}
-
-function notLeased(t: TaskRecord): SwitchboardError {
-  const reason = TERMINAL_STATUSES.has(t.status) ? `is ${t.status}` : 'is not leased';
-  return new SwitchboardError('conflict', `[memory] task ${t.id} ${reason}`, {
-    details: { id: t.id, status: t.status },
-  });
 }
 
 /**
