@@ -1,12 +1,10 @@
 import type { LeaseRequest } from '../backend/backend.js';
 import { createLeaseToken } from '../backend/lease-token.js';
-import { type Priority, priorityLevel } from '../messaging/priority.js';
+import type { Priority } from '../messaging/priority.js';
 import type { Engine } from './engine.js';
+import { allInProcess, eligible, freeSlots, openToAll } from './placement.js';
 import { type InFlight, PoolMember } from './pool-member.js';
-import type { AssignmentPolicy } from './task-input.js';
 
-/** The level of the least urgent priority: an agent that takes it sheds nothing. */
-const MAX_LEVEL = priorityLevel('low');
 /** At most this many tasks per backend lease call. */
 const MAX_LEASE_BATCH = 1000;
 /** At most this many leased tasks per capability held for want of an eligible agent. */
@@ -250,9 +248,13 @@ export class TaskDistributor {
     // One clock read per batch, for the balancer (it weighs recent history, not microseconds)
     // and as the batch's start time (a clock read costs as much as a third of a dispatch).
     const now = this.#engine.now();
-    const open = this.#open(candidates, entries[0]?.task.capability);
+    const open = openToAll(this.#engine, candidates, entries[0]?.task.capability);
     for (const entry of entries) {
-      const member = this.#place(entry, open ? candidates : this.#eligible(entry, candidates), now);
+      const member = this.#place(
+        entry,
+        open ? candidates : eligible(this.#engine, entry, candidates),
+        now,
+      );
       if (member === undefined) {
         const list = this.#pending.get(entry.task.capability);
         if (list === undefined) this.#pending.set(entry.task.capability, [entry]);
@@ -286,47 +288,6 @@ export class TaskDistributor {
     member.leases.add(entry);
     member.backlog.push(entry);
     return member;
-  }
-
-  /**
-   * True when every task of `capability` may go to every candidate: no task has a policy of
-   * its own, the capability's policy picks no kind of agent, and no candidate sheds a
-   * priority (then a batch skips {@link #eligible} for each of its tasks).
-   */
-  #open(all: readonly PoolMember[], capability: string | undefined): boolean {
-    const engine = this.#engine;
-    if (engine.taskPolicies.size > 0 || capability === undefined) return false;
-    const policy = engine.policies.get(capability);
-    if (policy === 'delegated' || policy === 'consolidated') return false;
-    for (const member of all)
-      if (member.minPriorityLevel < MAX_LEVEL || member.remote) return false;
-    return true;
-  }
-
-  /**
-   * The candidates a task may go to under its policy and the agents' degraded modes (and
-   * in-process ones only for a shared token).
-   */
-  #eligible(entry: InFlight, all: readonly PoolMember[]): readonly PoolMember[] {
-    const engine = this.#engine;
-    const task = entry.task;
-    const local = entry.shared;
-    const policy: AssignmentPolicy | undefined =
-      (engine.taskPolicies.size > 0 ? engine.taskPolicies.get(task.id) : undefined) ??
-      engine.policies.get(task.capability);
-    const level = priorityLevel(task.priority);
-    let filtered = false;
-    for (const member of all) {
-      if (member.minPriorityLevel < level || (local && member.remote)) filtered = true;
-    }
-    if (!filtered && policy !== 'delegated' && policy !== 'consolidated') return all;
-    return all.filter(
-      (m) =>
-        m.minPriorityLevel >= level &&
-        !(local && m.remote) &&
-        (policy !== 'delegated' || m.role === 'coordinator') &&
-        (policy !== 'consolidated' || m.batchMax > 1),
-    );
   }
 
   /**
@@ -374,15 +335,4 @@ export class TaskDistributor {
       () => undefined,
     );
   }
-}
-
-function allInProcess(candidates: readonly PoolMember[]): boolean {
-  for (const member of candidates) if (member.remote) return false;
-  return candidates.length > 0;
-}
-
-function freeSlots(candidates: readonly PoolMember[]): number {
-  let free = 0;
-  for (const member of candidates) free += member.freeSlots;
-  return free;
 }
