@@ -1,7 +1,6 @@
-import { SwitchboardError } from '../errors.js';
 import { priorityLevel } from '../messaging/priority.js';
 import type { EnqueueResult } from './backend.js';
-import { exists, unknownPriority } from './memory-errors.js';
+import { exists, keyedNew, unknownPriority } from './memory-errors.js';
 import type { MemoryStore } from './memory-store.js';
 import type { TaskRecord } from './task.js';
 
@@ -68,13 +67,7 @@ export function storeNewBatch(store: MemoryStore, records: readonly TaskRecord[]
     for (; i < records.length; i++) {
       const t = records[i] as TaskRecord;
       if (priorityLevel(t.priority) === undefined) throw unknownPriority(t, i);
-      if (t.idempotencyKey !== undefined) {
-        throw new SwitchboardError(
-          'invalid_request',
-          `[memory] enqueueNew takes no idempotency key (task ${t.id}): use enqueue`,
-          { details: { index: i, id: t.id } },
-        );
-      }
+      if (t.idempotencyKey !== undefined) throw keyedNew(t, i);
       if (!tasks.add(t.id, t)) throw exists(t, i);
     }
   } catch (error) {

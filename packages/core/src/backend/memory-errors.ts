@@ -15,6 +15,14 @@ export function exists(t: TaskRecord, index: number): SwitchboardError {
   });
 }
 
+export function keyedNew(t: TaskRecord, index: number): SwitchboardError {
+  return new SwitchboardError(
+    'invalid_request',
+    `[memory] enqueueNew takes no idempotency key (task ${t.id}): use enqueue`,
+    { details: { index, id: t.id } },
+  );
+}
+
 export function noTask(id: string): SwitchboardError {
   return new SwitchboardError('not_found', `[memory] no task ${id}`, { details: { id } });
 }

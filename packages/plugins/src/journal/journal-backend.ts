@@ -107,7 +107,7 @@ export class JournalBackend implements Backend {
     await this.memory.enqueueNew(records);
     for (const t of records) this.index.add(t);
     await this.log(
-      records.length > 0 ? { op: 'enqueue', tasks: [...records], now: Date.now() } : undefined,
+      records.length > 0 ? { op: 'enqueue', tasks: records, now: Date.now() } : undefined,
     );
   }
 

@@ -15,7 +15,7 @@ import type { RecordIndex } from './record-index.js';
  * backend and the log is still exact once the log is replayed over it.
  */
 export type JournalOp =
-  | { op: 'enqueue'; tasks: TaskRecord[]; now: number }
+  | { op: 'enqueue'; tasks: readonly TaskRecord[]; now: number }
   | {
       op: 'lease';
       ids: string[];
