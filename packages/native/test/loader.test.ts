@@ -1,8 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BucketQueue, TokenBucketLimiter } from '@switchboard/core';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   createNativePriorityQueue,
   createNativeRateLimiter,
@@ -47,6 +47,7 @@ describe('loadNative', () => {
   it('keeps every failed attempt, in order, with its cause, when nothing loads', () => {
     const notAddon = join(tmpdir(), `switchboard-not-addon-${process.pid}.cjs`);
     writeFileSync(notAddon, 'module.exports = { queueCreate() {} };');
+    onTestFinished(() => rmSync(notAddon, { force: true }));
     const load = loadNativeFrom(['/nowhere/switchboard-native.node', notAddon]);
     expect(load.backend).toBe('js');
     expect(load.errors?.map((e) => e.message)).toEqual([
