@@ -189,6 +189,40 @@ describe('journal backend under kill -9', () => {
     );
   }, 60_000);
 
+  it('dead-letters a task that takes its process down on each of its attempts', async () => {
+    const run: Run = {
+      runtime: [process.execPath],
+      dir: mkdtempSync(join(work, 'j-')),
+      acked: new Set(),
+      sent: new Set(),
+      warnings: [],
+    };
+    // Each start leases the poison task (with the others of its batch) and exits: its lease
+    // dies with the process, and the restart counts that attempt. After three, it is dead.
+    let crashes = 0;
+    for (;;) {
+      const w = start(run);
+      const code = new Promise<number | null>((r) => w.child.once('exit', (c) => r(c)));
+      await w.ready;
+      if (run.sent.size === 0) send(run, w, ['k1', 'poison', 'k2']);
+      const exit = await Promise.race([code, sleep(1_000).then(() => 'alive' as const)]);
+      if (exit === 'alive') {
+        const states = await report(run, w);
+        w.child.kill('SIGKILL');
+        await w.exited;
+        expect(crashes).toBe(3);
+        expect(Object.fromEntries(states)).toEqual({
+          k1: 'completed "k1"',
+          poison: 'dead null',
+          k2: 'completed "k2"',
+        });
+        return;
+      }
+      expect(exit).toBe(3);
+      expect(++crashes).toBeLessThanOrEqual(3);
+    }
+  }, 30_000);
+
   it.skipIf(bun === undefined)(
     'loses no acknowledged task across SIGKILLs (bun)',
     async () => {

@@ -1,5 +1,6 @@
 // A process on the journal backend, for the crash test: it takes tasks on stdin, prints
-// `ack <key>` once each is durably enqueued, and leases and completes tasks in a loop.
+// `ack <key>` once each is durably enqueued, and leases and completes tasks in a loop. A
+// task whose key starts with `poison` takes the process down (exit code 3) when leased.
 // Usage: node journal-worker.mjs <dir> [fsync|write]   (bundled by journal-crash.test.ts)
 //   stdin  `task <key> <key> ...`   enqueue one batch (task id `task-<key>`, idempotency key <key>)
 //   stdin  `report <key> ...`       prints `state <key> <status> <result>` for each, then `end`
@@ -31,7 +32,9 @@ const record = (key) => {
     priority: ['critical', 'high', 'normal', 'low'][key.length % 4],
     status: 'queued',
     attempts: 0,
-    maxAttempts: 3,
+    // A lease that dies with the process costs its attempt; the kills of the test must not
+    // use up an ordinary task's attempts, while a poison task has three.
+    maxAttempts: key.startsWith('poison') ? 3 : 1_000_000,
     timeoutMs: 30_000,
     availableAt: now,
     idempotencyKey: key,
@@ -67,6 +70,7 @@ for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 2));
     continue;
   }
+  if (leased.some((t) => t.idempotencyKey.startsWith('poison'))) process.exit(3);
   const completions = leased.map((t) => ({
     id: t.id,
     leaseToken: t.leaseToken,

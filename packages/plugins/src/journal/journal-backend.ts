@@ -15,7 +15,7 @@ import { DeferredNotifier } from './deferred-notifier.js';
 import type { JournalLock } from './dir-lock.js';
 import { FrameCodec } from './frame.js';
 import { JournalAgentDirectory } from './journal-agents.js';
-import type { JournalOp } from './journal-ops.js';
+import { type JournalOp, LOST_LEASE } from './journal-ops.js';
 import {
   type JournalBackendOptions,
   type ResolvedJournalOptions,
@@ -35,8 +35,9 @@ const VOID = Promise.resolve();
  * change is appended to a log of checksummed CBOR frames before the operation resolves
  * (write-ahead, with group commit), so what was acknowledged survives `kill -9` (and, under
  * durability `fsync`, a power loss). `open()` rebuilds the state from the newest snapshot
- * and the log after it; tasks that were leased go back to the queue, their attempt not
- * counted (the crash was not their failure). The log is compacted into a snapshot once it
+ * and the log after it; tasks that were leased end as expired leases do: the attempt counts,
+ * so they are queued again while attempts remain, else dead (a task that takes its process
+ * down on every attempt ends in the dead-letter queue). The log is compacted into a snapshot once it
  * passes `compactAfterBytes`. See docs/operations.md ("Journal backend").
  *
  * Reads (`get`, `stats`, …) see changes as soon as they are made, before they are durable;
@@ -283,12 +284,14 @@ export class JournalBackend implements Backend {
       throw error;
     }
     this.lock = lock;
-    const { index, writer, requeued } = opened;
+    const { index, writer, lost } = opened;
     this.index = index;
     this.writer = writer;
-    const ids = requeued.map((t) => t.id);
-    const attempts = requeued.map((t) => t.attempts);
-    await this.log(ids.length > 0 ? { op: 'recover', ids, attempts, now: Date.now() } : undefined);
+    if (lost.length === 0) return;
+    const ids = lost.map((t) => t.id);
+    const attempts = lost.map((t) => t.attempts);
+    const status = lost.map((t) => t.status as 'queued' | 'dead');
+    await this.log({ op: 'recover', ids, attempts, status, error: LOST_LEASE, now: Date.now() });
   }
 
   private released(tasks: TaskRecord[], error: TaskError, now: number): JournalOp | undefined {

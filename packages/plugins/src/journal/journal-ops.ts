@@ -38,16 +38,61 @@ export type JournalOp =
   | { op: 'cancel'; id: string; now: number }
   | { op: 'replay'; id: string; now: number }
   | { op: 'delete'; id: string; now: number }
-  | { op: 'recover'; ids: string[]; attempts: number[]; now: number }
+  | {
+      op: 'recover';
+      ids: string[];
+      attempts: number[];
+      /** Where each lost lease ended (absent in frames of versions that requeued them all). */
+      status?: ('queued' | 'dead')[];
+      error?: TaskError;
+      now: number;
+    }
   | { op: 'agent'; record: AgentRecord; now: number }
   | { op: 'agent-gone'; id: string; now: number };
 
+/** The error of a lease that died with its process (the attempt counts, as an expiry's). */
+export const LOST_LEASE: TaskError = Object.freeze({
+  message: 'lease lost: the process stopped while the task ran',
+  code: 'expired',
+  retryable: true,
+});
+
 /**
- * Puts a task whose lease died with the process back to the queue. The crash is not the
- * task's failure, so the attempt it was on does not count: it runs again as that attempt,
- * and a task on its last attempt is queued again rather than dead.
+ * Where a lease that died with its process ends: as an expired lease does, the attempt it
+ * was on counts, so the task is queued again while attempts remain, else it is dead. A task
+ * that brings its process down on every attempt thus reaches the dead-letter queue instead
+ * of running (and crashing) again after each restart.
  */
-export function requeueLost(t: TaskRecord, attempts: number): void {
+export function lostLeaseEnd(t: TaskRecord): 'queued' | 'dead' {
+  return t.attempts < t.maxAttempts ? 'queued' : 'dead';
+}
+
+/**
+ * Ends the lost lease of `t` in `status` (see {@link lostLeaseEnd}). Its times stay those
+ * of the lease, the last instant known of it (the clock of the process that reopens the
+ * journal need not be the one its callers pass as `now`): a queued one is available at
+ * once, a dead one is retained from then. A dead one moves to the end of `index`, where a
+ * task that just became terminal goes; a queued one keeps its place, ahead of the tasks
+ * queued after it, as when it was leased.
+ */
+export function endLost(
+  index: RecordIndex,
+  t: TaskRecord,
+  status: 'queued' | 'dead',
+  error: TaskError,
+): void {
+  t.status = status;
+  t.error = error;
+  delete t.leaseToken;
+  delete t.leaseExpiresAt;
+  if (status === 'dead') index.touch(t);
+}
+
+/**
+ * A lost lease as journals of earlier versions recorded it: queued again, its attempt not
+ * counted (`attempts` is the count before the lease).
+ */
+function requeueUncounted(t: TaskRecord, attempts: number): void {
   t.status = 'queued';
   t.attempts = attempts;
   delete t.leaseToken;
@@ -130,11 +175,15 @@ export function applyOp(index: RecordIndex, frame: FrameBody): void {
       if (t !== undefined) index.remove(t);
       return;
     }
-    case 'recover':
+    case 'recover': {
+      const { status, error } = body;
       body.ids.forEach((id, i) => {
-        requeueLost(find(index, id), body.attempts[i] as number);
+        const t = find(index, id);
+        if (status === undefined) requeueUncounted(t, body.attempts[i] as number);
+        else endLost(index, t, status[i] as 'queued' | 'dead', error ?? LOST_LEASE);
       });
       return;
+    }
     case 'agent':
       index.agents.set(body.record.id, body.record);
       return;

@@ -1,7 +1,7 @@
 import type { MemoryBackend, TaskRecord } from '@switchboard/core';
 import { FrameCodec } from './frame.js';
 import { logName } from './journal-files.js';
-import { requeueLost } from './journal-ops.js';
+import { endLost, LOST_LEASE, lostLeaseEnd } from './journal-ops.js';
 import type { ResolvedJournalOptions } from './journal-options.js';
 import { LogWriter } from './log-writer.js';
 import type { RecordIndex } from './record-index.js';
@@ -13,13 +13,17 @@ import { captureRecords, encodeSnapshot } from './snapshot.js';
 export interface OpenedJournal {
   index: RecordIndex;
   writer: LogWriter;
-  /** The tasks whose lease died with the previous process, now queued again. */
-  requeued: TaskRecord[];
+  /**
+   * The tasks whose lease died with the previous process, ended as expired leases end (the
+   * attempt counts): queued again, or dead when it was their last attempt.
+   */
+  lost: TaskRecord[];
 }
 
 /**
  * Recovers a journal directory into an empty `memory` backend: the records are rebuilt from
- * the files, leased ones are queued again (their attempt not counted), everything is
+ * the files, leased ones end as expired leases do (queued again while attempts remain, else
+ * dead; the attempt counts), everything is
  * restored into `memory`, and the log of the newest generation is opened for appending.
  */
 export async function openJournal(
@@ -29,12 +33,8 @@ export async function openJournal(
 ): Promise<OpenedJournal> {
   const { fs, dir } = opts;
   const { index, gen, size } = await recoverJournal(opts, codec);
-  const requeued: TaskRecord[] = [];
-  for (const t of index.records.values()) {
-    if (t.status !== 'leased') continue;
-    requeueLost(t, Math.max(0, t.attempts - 1));
-    requeued.push(t);
-  }
+  const lost = [...index.records.values()].filter((t) => t.status === 'leased');
+  for (const t of lost) endLost(index, t, lostLeaseEnd(t), LOST_LEASE);
   await restoreInto(memory, index.records.values());
   // Agents could not reach a process that was down: each gets a full heartbeat timeout,
   // from now, to come back before it counts as dead.
@@ -61,7 +61,7 @@ export async function openJournal(
         [...index.agents.values()].map((a) => ({ ...a })),
       ),
   });
-  return { index, writer, requeued };
+  return { index, writer, lost };
 }
 
 /**

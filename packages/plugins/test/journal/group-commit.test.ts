@@ -70,7 +70,7 @@ describe('journal group commit', () => {
     const again = createJournalBackend({ dir });
     await again.open();
     expect(await again.get(a!.id)).toMatchObject({ status: 'completed', result: 1 });
-    expect(await again.get(b!.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await again.get(b!.id)).toMatchObject({ status: 'queued', attempts: 1 });
     await again.close();
   });
 

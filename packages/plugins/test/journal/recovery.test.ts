@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSwitchboardError } from '@switchboard/core';
 import {
   createJournalBackend,
+  FrameCodec,
   type JournalBackendOptions,
   type JournalWarning,
 } from '@switchboard/plugins/journal';
@@ -22,18 +23,19 @@ async function open(dir: string, over: Partial<JournalBackendOptions> = {}) {
 }
 
 describe('journal replay', () => {
-  it('restores queued, leased (queued again), completed, dead, cancelled and keys', async () => {
+  it('restores queued, leased (ended as expired), completed, dead, cancelled and keys', async () => {
     const dir = dirs.make();
     const { backend } = await open(dir);
     const q1 = task({ priority: 'low', idempotencyKey: 'k-q1' });
     const q2 = task({ priority: 'low' });
-    const held = task({ priority: 'critical', maxAttempts: 1 });
+    const held = task({ priority: 'critical', maxAttempts: 2 });
+    const last = task({ priority: 'critical', maxAttempts: 1 });
     const done = task({ priority: 'critical', idempotencyKey: 'k-done' });
     const poison = task({ priority: 'high', maxAttempts: 1 });
     const gone = task({ priority: 'high' });
     const later = task({ availableAt: T0 + 5000 });
-    await backend.enqueue([q1, q2, held, done, poison, gone, later]);
-    const [h, d] = await backend.lease({ capability: 'cap', agentId: 'a', max: 2, now: T0 });
+    await backend.enqueue([q1, q2, held, last, done, poison, gone, later]);
+    const [h, l, d] = await backend.lease({ capability: 'cap', agentId: 'a', max: 3, now: T0 });
     await backend.complete(d!.id, d!.leaseToken!, { answer: 42 }, T0 + 1);
     const [p] = await backend.lease({ capability: 'cap', agentId: 'a', max: 1, now: T0 + 2 });
     await backend.fail(
@@ -52,19 +54,21 @@ describe('journal replay', () => {
     const { backend: again, warnings } = await open(dir);
     expect(warnings).toEqual([]);
     for (const [id, record] of before) expect(await again.get(id)).toEqual(record);
-    // The lease died with the process: queued again, its attempt not counted, so a task on
-    // its only attempt is not dead.
-    expect(await again.get(held.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    // The leases died with the process and end as expired leases do: the attempt counts, so
+    // a task with attempts left is queued again, and one on its last attempt is dead.
+    const lost = { message: 'lease lost: the process stopped while the task ran', code: 'expired' };
+    expect([h!.id, l!.id]).toEqual([held.id, last.id]);
+    expect(await again.get(held.id)).toMatchObject({ status: 'queued', attempts: 1, error: lost });
+    expect(await again.get(last.id)).toMatchObject({ status: 'dead', attempts: 1, error: lost });
     expect((await again.get(held.id))?.leaseToken).toBeUndefined();
-    expect(h!.id).toBe(held.id);
     expect(await again.stats()).toEqual({
       depth: 4,
       byPriority: { critical: 1, high: 0, normal: 1, low: 2 },
       leased: 0,
       delayed: 1,
-      dead: 1,
+      dead: 2,
     });
-    expect((await again.deadLetters()).map((t) => t.id)).toEqual([poison.id]);
+    expect((await again.deadLetters()).map((t) => t.id)).toEqual([poison.id, last.id]);
     const dup = await again.enqueue([
       task({ idempotencyKey: 'k-done' }),
       task({ idempotencyKey: 'k-q1' }),
@@ -75,11 +79,11 @@ describe('journal replay', () => {
     ]);
     const order = await again.lease({ capability: 'cap', agentId: 'b', max: 10, now: T0 + 5000 });
     expect(order.map((t) => t.id)).toEqual([held.id, later.id, q1.id, q2.id]);
-    expect(order[0]).toMatchObject({ attempts: 1, agentId: 'b' });
+    expect(order[0]).toMatchObject({ attempts: 2, agentId: 'b' });
     await again.close();
   });
 
-  it('keeps the requeue across a second restart, and lease tokens from before it conflict', async () => {
+  it('keeps a lost lease ended across restarts, and lease tokens from before it conflict', async () => {
     const dir = dirs.make();
     const { backend } = await open(dir);
     const t = task({ maxAttempts: 2 });
@@ -91,11 +95,35 @@ describe('journal replay', () => {
       code: 'conflict',
     });
     const [again] = await second.lease({ capability: 'cap', agentId: 'b', max: 1, now: T0 + 2 });
-    expect(again).toMatchObject({ id: t.id, attempts: 1 });
+    expect(again).toMatchObject({ id: t.id, attempts: 2 });
     await second.close();
+    // Its second lease dies too: that was its last attempt, so it is dead, and stays so.
     const { backend: third } = await open(dir);
-    expect(await third.get(t.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await third.get(t.id)).toMatchObject({ status: 'dead', attempts: 2 });
     await third.close();
+    const { backend: fourth } = await open(dir);
+    expect((await fourth.deadLetters()).map((d) => d.id)).toEqual([t.id]);
+    expect(await fourth.stats()).toMatchObject({ depth: 0, leased: 0, dead: 1 });
+    await fourth.close();
+  });
+
+  it("replays an earlier version's recover frame as it meant: requeued, attempt not counted", async () => {
+    const dir = dirs.make();
+    const { backend } = await open(dir);
+    const t = task({ maxAttempts: 1 });
+    await backend.enqueue([t]);
+    const [leased] = await backend.lease({ capability: 'cap', agentId: 'a', max: 1, now: T0 });
+    expect(leased).toMatchObject({ id: t.id, attempts: 1 });
+    await backend.close();
+    // Such a journal was closed by a process that had recovered the lease with the old rule
+    // (no `status` in the frame): the task is queued again, back to attempt 0.
+    const old = new FrameCodec().encode({ op: 'recover', ids: [t.id], attempts: [0], now: T0 });
+    appendFileSync(logOf(dir), old);
+    const { backend: again, warnings } = await open(dir);
+    expect(warnings).toEqual([]);
+    expect(await again.get(t.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await again.stats()).toMatchObject({ depth: 1, dead: 0 });
+    await again.close();
   });
 
   it('replays dead-letter replays and deletions, extensions and releases', async () => {
@@ -121,7 +149,7 @@ describe('journal replay', () => {
     await backend.close();
     const { backend: again } = await open(dir);
     expect([await again.get(a.id), await again.get(b.id)]).toEqual(expected);
-    expect(await again.get(c.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await again.get(c.id)).toMatchObject({ status: 'queued', attempts: 1 });
     expect((await again.deadLetters()).map((t) => t.id)).toEqual([a.id]);
     await again.close();
   });
