@@ -191,6 +191,16 @@ describe('MemoryBackend', () => {
     await backend.enqueue([first]);
     const bad = { ...rec(), priority: 'urgent' } as unknown as TaskRecord;
     await expect(backend.enqueue([rec(), bad])).rejects.toMatchObject({ code: 'invalid_request' });
+    // Names an object inherits are no priorities either, through either enqueue path.
+    for (const priority of ['toString', 'constructor', '__proto__']) {
+      const inherited = { ...rec(), priority } as unknown as TaskRecord;
+      await expect(backend.enqueue([inherited])).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
+      await expect(backend.enqueueNew([{ ...inherited }])).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
+    }
     await expect(backend.enqueue([rec(), { ...first }])).rejects.toMatchObject({
       code: 'conflict',
     });
