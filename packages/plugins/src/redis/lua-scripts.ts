@@ -48,53 +48,57 @@ return finish(out)
 `;
 
 // Answers each leased task as { d, s, e } (it has no result yet): read once, changed in place.
+// A cancelled task's id stays in its list (a cancel does not scan the list for it): popped
+// here, its state says it is no longer queued, and it is dropped, as is the id of a task
+// deleted by hand; the lists are then popped again until the batch is full or they are empty.
 const LEASE = `
 promote()
 local cap, agent = ARGV[5], ' ' .. ARGV[6]
 local qs = queues(cap)
-local popped, want = {}, #ARGV - 6
-for lv = 1, 4 do
-  local ids = redis.call('LPOP', qs[lv], want)
-  if ids then
-    for i = 1, #ids do popped[#popped + 1] = ids[i] end
-    want = want - #ids
-    if want == 0 then break end
-  end
-end
+local max = #ARGV - 6
 local out = {}
-if #popped > 0 then defer('ZADD', K_LEASES, 'inf', KEEP) end
+local popped = false
 -- Worked out once per batch: the expiry and priority of a maxAttempts .. priority piece, and
 -- the next value of an attempt count (number formatting is the dear part of a lease).
 local fixedOf, nextOf = {}, {}
-for j = 1, #popped do
-  local id = popped[j]
-  local k = tkey(id)
-  local r = redis.call('HMGET', k, 'd', 's', 'e')
-  -- (A task deleted by hand is skipped.)
-  if r[1] then
-    local a, at, fixed = string.match(r[2], '^%S+ %S+ %S* (%S+) %S* (%S+) (%S+ %S+ %S+)')
-    local f = fixedOf[fixed]
-    if not f then
-      local tmo, prio = string.match(fixed, '^%S+ (%S+) (%S+)$')
-      f = { str(now + tonumber(tmo)), prio }
-      fixedOf[fixed] = f
+local lv = 1
+while lv <= 4 and #out < max do
+  local ids = redis.call('LPOP', qs[lv], max - #out)
+  if not ids then
+    lv = lv + 1
+  else
+    popped = true
+    for i = 1, #ids do
+      local id = ids[i]
+      local k = tkey(id)
+      local r = redis.call('HMGET', k, 'd', 's', 'e')
+      if r[1] and string.sub(r[2], 1, 7) == 'queued ' then
+        local a, at, fixed = string.match(r[2], '^%S+ %S+ %S* (%S+) %S* (%S+) (%S+ %S+ %S+)')
+        local f = fixedOf[fixed]
+        if not f then
+          local tmo, prio = string.match(fixed, '^%S+ (%S+) (%S+)$')
+          f = { str(now + tonumber(tmo)), prio }
+          fixedOf[fixed] = f
+        end
+        local n = nextOf[a]
+        if not n then
+          n = tostring(tonumber(a) + 1)
+          nextOf[a] = n
+        end
+        local exp = f[1]
+        if #out == 0 then defer('ZADD', K_LEASES, 'inf', KEEP) end
+        local s = 'leased ' .. NOW .. ' ' .. ARGV[7 + #out] .. ' ' .. n .. ' ' .. exp .. ' ' .. at
+          .. ' ' .. fixed .. agent
+        redis.call('HSET', k, 's', s)
+        defer('ZADD', K_LEASES, exp, id)
+        count(f[2], -1)
+        r[2] = s
+        out[#out + 1] = r
+      end
     end
-    local n = nextOf[a]
-    if not n then
-      n = tostring(tonumber(a) + 1)
-      nextOf[a] = n
-    end
-    local exp = f[1]
-    local s = 'leased ' .. NOW .. ' ' .. ARGV[6 + j] .. ' ' .. n .. ' ' .. exp .. ' ' .. at .. ' '
-      .. fixed .. agent
-    redis.call('HSET', k, 's', s)
-    defer('ZADD', K_LEASES, exp, id)
-    count(f[2], -1)
-    r[2] = s
-    out[#out + 1] = r
   end
 end
-if #popped > 0 then drained(cap) end
+if popped then drained(cap) end
 return finish(out)
 `;
 
@@ -212,12 +216,9 @@ if not f[1] then return redis.error_reply('NOTFOUND no task ' .. id) end
 local st = parse(f[1])
 if st[STATUS] == 'queued' then
   redis.call('HINCRBY', K_COUNTS, st[PRIO], -1)
-  -- LREM scans the list: a cancel costs O(queue length), the hot path nothing.
-  if redis.call('LREM', queues(f[2])[LEVEL[st[PRIO]]], 1, id) == 1 then
-    drained(f[2])
-  else
-    redis.call('ZREM', K_DELAYED, id)
-  end
+  -- A delayed task leaves the delay set; an available one's id stays in its list, where the
+  -- lease that pops it drops it (the state below says cancelled): no scan of the list.
+  redis.call('ZREM', K_DELAYED, id)
 elseif st[STATUS] == 'leased' then
   redis.call('ZREM', K_LEASES, id)
 else
@@ -248,9 +249,32 @@ evict()
 return finish(out)
 `;
 
+// A capability is ready when one of its lists starts with a queued task: the ids of cancelled
+// tasks at the head of a list are dropped here (see LEASE), so that a capability whose last
+// queued task was cancelled stops being ready at once.
 const READY = `
 promote()
-return finish(redis.call('SMEMBERS', K_CAPS))
+local caps = redis.call('SMEMBERS', K_CAPS)
+local out = {}
+for i = 1, #caps do
+  local qs = queues(caps[i])
+  local live = false
+  for lv = 1, 4 do
+    local id = redis.call('LINDEX', qs[lv], 0)
+    while id do
+      local s = redis.call('HGET', tkey(id), 's')
+      if s and string.sub(s, 1, 7) == 'queued ' then
+        live = true
+        break
+      end
+      redis.call('LPOP', qs[lv])
+      id = redis.call('LINDEX', qs[lv], 0)
+    end
+    if live then break end
+  end
+  if live then out[#out + 1] = caps[i] else drained(caps[i]) end
+end
+return finish(out)
 `;
 
 const DEAD = `

@@ -108,6 +108,48 @@ describe('Redis backend behaviour', () => {
     expect(await b.nextAvailableAt()).toBeUndefined();
   });
 
+  it('skips cancelled tasks at the head of the queue and still fills the lease batch', async () => {
+    const b = await make();
+    const tasks = Array.from({ length: 8 }, () => task({ priority: 'high' }));
+    const low = task({ priority: 'low' });
+    await b.enqueue([...tasks, low]);
+    // Every other high task, and the first three in a row, are cancelled while queued.
+    const gone = tasks.filter((_, i) => i < 3 || i % 2 === 1);
+    for (const t of gone) await b.cancel(t.id, T0);
+    const kept = tasks.filter((t) => !gone.includes(t));
+    expect(await b.stats()).toMatchObject({ depth: 3, byPriority: { high: 2, low: 1 } });
+    const first = await lease(b, 2);
+    expect(first.map((t) => t.id)).toEqual(kept.map((t) => t.id));
+    expect(await lease(b, 3)).toEqual([expect.objectContaining({ id: low.id, status: 'leased' })]);
+    for (const t of gone) expect(await b.get(t.id)).toMatchObject({ status: 'cancelled' });
+    expect(await b.stats()).toMatchObject({ depth: 0, leased: 3 });
+    expect(await lease(b, 3)).toEqual([]);
+    expect(await b.readyCapabilities(T0)).toEqual([]);
+  });
+
+  it('is ready for a capability while a live task follows cancelled ones in its list', async () => {
+    const b = await make();
+    const [a, c, d] = [task(), task(), task({ capability: 'other' })];
+    await b.enqueue([a, c, d]);
+    await b.cancel(a.id, T0);
+    await b.cancel(d.id, T0);
+    // 'cap' still has c behind a's id; 'other' has only d's: no longer ready.
+    expect(await b.readyCapabilities(T0)).toEqual(['cap']);
+    const [leased] = await lease(b, 5);
+    expect(leased?.id).toBe(c.id);
+    expect(await b.readyCapabilities(T0)).toEqual([]);
+  });
+
+  it('drops a cancelled delayed task from the delay set at once', async () => {
+    const b = await make();
+    const later = task({ availableAt: T0 + 50 });
+    await b.enqueue([later]);
+    await b.cancel(later.id, T0);
+    expect(await b.nextAvailableAt()).toBeUndefined();
+    expect(await lease(b, 5, T0 + 50)).toEqual([]);
+    expect(await b.stats()).toMatchObject({ depth: 0, delayed: 0 });
+  });
+
   it('leases at most 1000 tasks a call', async () => {
     const b = await make();
     await b.enqueue(Array.from({ length: 1200 }, () => task()));
