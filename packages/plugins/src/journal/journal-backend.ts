@@ -37,8 +37,8 @@ const VOID = Promise.resolve();
  * durability `fsync`, a power loss). `open()` rebuilds the state from the newest snapshot
  * and the log after it; tasks that were leased end as expired leases do: the attempt counts,
  * so they are queued again while attempts remain, else dead (a task that takes its process
- * down on every attempt ends in the dead-letter queue). The log is compacted into a snapshot once it
- * passes `compactAfterBytes`. See docs/operations.md ("Journal backend").
+ * down on every attempt ends in the dead-letter queue). The log is compacted into a
+ * snapshot once it passes `compactAfterBytes`. See docs/operations.md ("Journal backend").
  *
  * Reads (`get`, `stats`, …) see changes as soon as they are made, before they are durable;
  * `onAvailable` listeners hear of tasks once their frame is in the log.
@@ -284,14 +284,14 @@ export class JournalBackend implements Backend {
       throw error;
     }
     this.lock = lock;
-    const { index, writer, lost } = opened;
+    const { index, writer, lost, now } = opened;
     this.index = index;
     this.writer = writer;
     if (lost.length === 0) return;
     const ids = lost.map((t) => t.id);
     const attempts = lost.map((t) => t.attempts);
     const status = lost.map((t) => t.status as 'queued' | 'dead');
-    await this.log({ op: 'recover', ids, attempts, status, error: LOST_LEASE, now: Date.now() });
+    await this.log({ op: 'recover', ids, attempts, status, error: LOST_LEASE, now });
   }
 
   private released(tasks: TaskRecord[], error: TaskError, now: number): JournalOp | undefined {

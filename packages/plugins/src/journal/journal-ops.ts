@@ -68,24 +68,29 @@ export function lostLeaseEnd(t: TaskRecord): 'queued' | 'dead' {
 }
 
 /**
- * Ends the lost lease of `t` in `status` (see {@link lostLeaseEnd}). Its times stay those
- * of the lease, the last instant known of it (the clock of the process that reopens the
- * journal need not be the one its callers pass as `now`): a queued one is available at
- * once, a dead one is retained from then. A dead one moves to the end of `index`, where a
- * task that just became terminal goes; a queued one keeps its place, ahead of the tasks
- * queued after it, as when it was leased.
+ * Ends the lost lease of `t` in `status` (see {@link lostLeaseEnd}) at `now`, the reopening
+ * process's clock. A dead one became terminal then: it is updated at `now` (so `retainMs`
+ * keeps it from the restart, not from its lease, however long the process was down) and
+ * moves to the end of `index`, where a task that just became terminal goes. A queued one
+ * keeps its times and its place, ahead of the tasks queued after it, as when it was leased
+ * (the clock its callers pass as `now` need not be this process's: it is available at once
+ * by either).
  */
 export function endLost(
   index: RecordIndex,
   t: TaskRecord,
   status: 'queued' | 'dead',
   error: TaskError,
+  now: number,
 ): void {
   t.status = status;
   t.error = error;
   delete t.leaseToken;
   delete t.leaseExpiresAt;
-  if (status === 'dead') index.touch(t);
+  if (status === 'dead') {
+    t.updatedAt = Math.max(t.updatedAt, now);
+    index.touch(t);
+  }
 }
 
 /**
@@ -180,7 +185,7 @@ export function applyOp(index: RecordIndex, frame: FrameBody): void {
       body.ids.forEach((id, i) => {
         const t = find(index, id);
         if (status === undefined) requeueUncounted(t, body.attempts[i] as number);
-        else endLost(index, t, status[i] as 'queued' | 'dead', error ?? LOST_LEASE);
+        else endLost(index, t, status[i] as 'queued' | 'dead', error ?? LOST_LEASE, now);
       });
       return;
     }

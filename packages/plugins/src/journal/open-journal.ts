@@ -18,13 +18,15 @@ export interface OpenedJournal {
    * attempt counts): queued again, or dead when it was their last attempt.
    */
   lost: TaskRecord[];
+  /** When recovery ended those leases (this process's clock). */
+  now: number;
 }
 
 /**
  * Recovers a journal directory into an empty `memory` backend: the records are rebuilt from
  * the files, leased ones end as expired leases do (queued again while attempts remain, else
- * dead; the attempt counts), everything is
- * restored into `memory`, and the log of the newest generation is opened for appending.
+ * dead; the attempt counts), everything is restored into `memory`, and the log of the
+ * newest generation is opened for appending.
  */
 export async function openJournal(
   opts: ResolvedJournalOptions,
@@ -33,12 +35,12 @@ export async function openJournal(
 ): Promise<OpenedJournal> {
   const { fs, dir } = opts;
   const { index, gen, size } = await recoverJournal(opts, codec);
+  const now = Date.now();
   const lost = [...index.records.values()].filter((t) => t.status === 'leased');
-  for (const t of lost) endLost(index, t, lostLeaseEnd(t), LOST_LEASE);
+  for (const t of lost) endLost(index, t, lostLeaseEnd(t), LOST_LEASE, now);
   await restoreInto(memory, index.records.values());
   // Agents could not reach a process that was down: each gets a full heartbeat timeout,
   // from now, to come back before it counts as dead.
-  const now = Date.now();
   for (const agent of index.agents.values()) agent.lastHeartbeatAt = now;
   await pruneEvicted(index, memory);
   const file = await fs.open(fs.join(dir, logName(gen)));
@@ -61,7 +63,7 @@ export async function openJournal(
         [...index.agents.values()].map((a) => ({ ...a })),
       ),
   });
-  return { index, writer, lost };
+  return { index, writer, lost, now };
 }
 
 /**

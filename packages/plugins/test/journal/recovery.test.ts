@@ -51,6 +51,7 @@ describe('journal replay', () => {
       before.set(t.id, structuredClone(await backend.get(t.id)));
     await backend.close();
 
+    const reopenedAt = Date.now();
     const { backend: again, warnings } = await open(dir);
     expect(warnings).toEqual([]);
     for (const [id, record] of before) expect(await again.get(id)).toEqual(record);
@@ -60,6 +61,9 @@ describe('journal replay', () => {
     expect([h!.id, l!.id]).toEqual([held.id, last.id]);
     expect(await again.get(held.id)).toMatchObject({ status: 'queued', attempts: 1, error: lost });
     expect(await again.get(last.id)).toMatchObject({ status: 'dead', attempts: 1, error: lost });
+    // It became dead at the restart: retained (`retainMs`) from then, not from its lease.
+    expect((await again.get(last.id))?.updatedAt).toBeGreaterThanOrEqual(reopenedAt);
+    expect((await again.get(held.id))?.updatedAt).toBe(T0);
     expect((await again.get(held.id))?.leaseToken).toBeUndefined();
     expect(await again.stats()).toEqual({
       depth: 4,

@@ -45,12 +45,14 @@ const LOST = {
 
 /**
  * What a restart must leave of a record: the same, but a lease ends as an expired one does
- * (the attempt counts: queued again while attempts remain, else dead).
+ * (the attempt counts: queued again while attempts remain, else dead, updated at the
+ * restart by the process's own clock).
  */
 function afterRestart(t: TaskRecord): TaskRecord {
   const copy = structuredClone(t);
   if (copy.status !== 'leased') return copy;
   copy.status = copy.attempts < copy.maxAttempts ? 'queued' : 'dead';
+  if (copy.status === 'dead') copy.updatedAt = expect.any(Number) as unknown as number;
   copy.error = LOST;
   delete copy.leaseToken;
   delete copy.leaseExpiresAt;
@@ -152,8 +154,13 @@ async function run(ops: Op[], compactAfterBytes: number): Promise<void> {
             t?.status === 'dead' && !deadBefore.has(t.id) ? [t.id] : [],
           );
           await backend.close();
+          const reopenedAt = Date.now();
           backend = await open();
-          expect(await Promise.all(ids.map((id) => backend.get(id)))).toEqual(expected);
+          const records = await Promise.all(ids.map((id) => backend.get(id)));
+          expect(records).toEqual(expected);
+          for (const id of lostDead) {
+            expect(records[ids.indexOf(id)]?.updatedAt).toBeGreaterThanOrEqual(reopenedAt);
+          }
           const dead = (await backend.deadLetters()).map((t) => t.id);
           expect(dead.slice(0, deadBefore.size)).toEqual([...deadBefore]);
           expect(dead.slice(deadBefore.size).sort()).toEqual(lostDead.sort());
