@@ -68,11 +68,6 @@ export class BatchResult implements Waiter, RunWaiter {
     return this.#done;
   }
 
-  /** The record stored for `index` by {@link live}. */
-  record(index: number): TaskRecord | undefined {
-    return this.#records[index];
-  }
-
   /** The waiter of a task known only by id: it keeps the task's result at `index`. */
   slot(index: number): BatchSlot {
     return new BatchSlot(this, index);

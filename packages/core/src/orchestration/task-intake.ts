@@ -124,16 +124,7 @@ export class TaskIntake {
     };
     // Called in the same turn as `each`, before any task of the batch can have ended.
     const enqueued = (first: number) => {
-      if (run === 0) return;
-      if (first >= 0) {
-        tracker.waitRun(first, inputs.length, batch);
-        return;
-      }
-      // The ids were not minted one after the other: each task is waited for by id.
-      for (let i = 0; i < inputs.length; i++) {
-        const record = batch.record(i);
-        if (record !== undefined && batch.awaits(i, record.id)) tracker.wait(record.id, batch);
-      }
+      if (run > 0) tracker.waitRun(first, inputs.length, batch);
     };
     await this.#enqueueMany(inputs, each, enqueued);
     return batch.promise;
@@ -144,8 +135,8 @@ export class TaskIntake {
    * `details`), then tells `each` of every task: its id, whether it was created (not an
    * idempotency key's earlier task), and its record when the backend hands out live ones.
    * Then, in the same turn (no task of the batch can have ended yet), tells `enqueued` the
-   * id counter of the first input's task when the batch's ids were minted one after the
-   * other (input i's id has the counter `first + i`), else -1.
+   * id counter of the first input's task: input i's id has the counter `first + i`, the
+   * batch's ids being minted one after the other in one synchronous loop.
    */
   async #enqueueMany(
     inputs: readonly SubmitInput[],
@@ -165,12 +156,10 @@ export class TaskIntake {
     let firstError: SwitchboardError | undefined;
     let keyed = false;
     let firstId = '';
-    let lastId = '';
     for (let i = 0; i < n; i++) {
       const input = inputs[i] as SubmitInput;
       const id = nextTaskId();
       if (i === 0) firstId = id;
-      lastId = id;
       try {
         const record = toTaskRecord(input, id, now, this.#defaults);
         this.#check(input, record);
@@ -223,11 +212,7 @@ export class TaskIntake {
       this.#accepted(inputs[i] as SubmitInput, task, created, now);
       each(i, task.id, created, live ? task : undefined);
     }
-    if (enqueued === undefined) return;
-    // The counter only ever grows by one a call: n calls gave n consecutive counters exactly
-    // when the last is n - 1 past the first.
-    const first = idCounter(firstId);
-    enqueued(first >= 0 && idCounter(lastId) === first + n - 1 ? first : -1);
+    enqueued?.(idCounter(firstId));
   }
 
   /** The checks that need the Switchboard: policy, payload size, a signal already aborted. */
