@@ -15,7 +15,7 @@ import { DeferredNotifier } from './deferred-notifier.js';
 import type { JournalLock } from './dir-lock.js';
 import { FrameCodec } from './frame.js';
 import { JournalAgentDirectory } from './journal-agents.js';
-import { type JournalOp, LOST_LEASE } from './journal-ops.js';
+import type { JournalOp } from './journal-ops.js';
 import {
   type JournalBackendOptions,
   type ResolvedJournalOptions,
@@ -287,11 +287,7 @@ export class JournalBackend implements Backend {
     const { index, writer, lost, now } = opened;
     this.index = index;
     this.writer = writer;
-    if (lost.length === 0) return;
-    const ids = lost.map((t) => t.id);
-    const attempts = lost.map((t) => t.attempts);
-    const status = lost.map((t) => t.status as 'queued' | 'dead');
-    await this.log({ op: 'recover', ids, attempts, status, error: LOST_LEASE, now });
+    if (lost.length > 0) await this.log({ op: 'lost', ids: lost.map((t) => t.id), now });
   }
 
   private released(tasks: TaskRecord[], error: TaskError, now: number): JournalOp | undefined {

@@ -38,15 +38,10 @@ export type JournalOp =
   | { op: 'cancel'; id: string; now: number }
   | { op: 'replay'; id: string; now: number }
   | { op: 'delete'; id: string; now: number }
-  | {
-      op: 'recover';
-      ids: string[];
-      attempts: number[];
-      /** Where each lost lease ended (absent in frames of versions that requeued them all). */
-      status?: ('queued' | 'dead')[];
-      error?: TaskError;
-      now: number;
-    }
+  /** Written by earlier versions only: lost leases requeued, the attempt not counted. */
+  | { op: 'recover'; ids: string[]; attempts: number[]; now: number }
+  /** Leases that died with the process, ended at recovery (see {@link endLost}). */
+  | { op: 'lost'; ids: string[]; now: number }
   | { op: 'agent'; record: AgentRecord; now: number }
   | { op: 'agent-gone'; id: string; now: number };
 
@@ -58,33 +53,21 @@ export const LOST_LEASE: TaskError = Object.freeze({
 });
 
 /**
- * Where a lease that died with its process ends: as an expired lease does, the attempt it
- * was on counts, so the task is queued again while attempts remain, else it is dead. A task
- * that brings its process down on every attempt thus reaches the dead-letter queue instead
- * of running (and crashing) again after each restart.
+ * Ends the lease of `t` that died with its process, at `now`, the reopening process's clock,
+ * as an expired lease ends: the attempt it was on counts, so the task is queued again while
+ * attempts remain, else it is dead (error {@link LOST_LEASE}). A task that brings its
+ * process down on every attempt thus reaches the dead-letter queue instead of running (and
+ * crashing) again after each restart. A dead one became terminal then: it is updated at
+ * `now` (so `retainMs` keeps it from the restart, not from its lease, however long the
+ * process was down) and moves to the end of `index`, where a task that just became terminal
+ * goes. A queued one keeps its times and its place, ahead of the tasks queued after it, as
+ * when it was leased (the clock its callers pass as `now` need not be this process's: it is
+ * available at once by either).
  */
-export function lostLeaseEnd(t: TaskRecord): 'queued' | 'dead' {
-  return t.attempts < t.maxAttempts ? 'queued' : 'dead';
-}
-
-/**
- * Ends the lost lease of `t` in `status` (see {@link lostLeaseEnd}) at `now`, the reopening
- * process's clock. A dead one became terminal then: it is updated at `now` (so `retainMs`
- * keeps it from the restart, not from its lease, however long the process was down) and
- * moves to the end of `index`, where a task that just became terminal goes. A queued one
- * keeps its times and its place, ahead of the tasks queued after it, as when it was leased
- * (the clock its callers pass as `now` need not be this process's: it is available at once
- * by either).
- */
-export function endLost(
-  index: RecordIndex,
-  t: TaskRecord,
-  status: 'queued' | 'dead',
-  error: TaskError,
-  now: number,
-): void {
+export function endLost(index: RecordIndex, t: TaskRecord, now: number): void {
+  const status = t.attempts < t.maxAttempts ? 'queued' : 'dead';
   t.status = status;
-  t.error = error;
+  t.error = LOST_LEASE;
   delete t.leaseToken;
   delete t.leaseExpiresAt;
   if (status === 'dead') {
@@ -180,15 +163,18 @@ export function applyOp(index: RecordIndex, frame: FrameBody): void {
       if (t !== undefined) index.remove(t);
       return;
     }
-    case 'recover': {
-      const { status, error } = body;
+    case 'recover':
       body.ids.forEach((id, i) => {
-        const t = find(index, id);
-        if (status === undefined) requeueUncounted(t, body.attempts[i] as number);
-        else endLost(index, t, status[i] as 'queued' | 'dead', error ?? LOST_LEASE, now);
+        requeueUncounted(find(index, id), body.attempts[i] as number);
       });
       return;
-    }
+    case 'lost':
+      // A record still leased stands as it did at recovery (same attempts): it ends the same.
+      for (const id of body.ids) {
+        const t = find(index, id);
+        if (t.status === 'leased') endLost(index, t, now);
+      }
+      return;
     case 'agent':
       index.agents.set(body.record.id, body.record);
       return;

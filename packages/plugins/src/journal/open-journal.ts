@@ -1,7 +1,7 @@
 import type { MemoryBackend, TaskRecord } from '@switchboard/core';
 import { FrameCodec } from './frame.js';
 import { logName } from './journal-files.js';
-import { endLost, LOST_LEASE, lostLeaseEnd } from './journal-ops.js';
+import { endLost } from './journal-ops.js';
 import type { ResolvedJournalOptions } from './journal-options.js';
 import { LogWriter } from './log-writer.js';
 import type { RecordIndex } from './record-index.js';
@@ -37,7 +37,7 @@ export async function openJournal(
   const { index, gen, size } = await recoverJournal(opts, codec);
   const now = Date.now();
   const lost = [...index.records.values()].filter((t) => t.status === 'leased');
-  for (const t of lost) endLost(index, t, lostLeaseEnd(t), LOST_LEASE, now);
+  for (const t of lost) endLost(index, t, now);
   await restoreInto(memory, index.records.values());
   // Agents could not reach a process that was down: each gets a full heartbeat timeout,
   // from now, to come back before it counts as dead.
