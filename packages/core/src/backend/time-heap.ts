@@ -15,19 +15,21 @@ export class TimeHeap<T> {
   // epoch-ms doubles can box each one as a heap number, an allocation per entry.
   private ats = new Float64Array(INITIAL_CAPACITY);
   private seqs = new Float64Array(INITIAL_CAPACITY);
-  private items: T[] = [];
+  // As long as `ats`, the entries in its first `n` slots: its length is set by `grow` alone,
+  // so a heap whose entries come and go (the lease expiries) does not regrow it by pushes.
+  private items: (T | undefined)[] = new Array(INITIAL_CAPACITY);
+  private n = 0;
   private seq = 0;
 
   /** Entries held, stale ones included. */
   get size(): number {
-    return this.items.length;
+    return this.n;
   }
 
   /** Adds `item` due at `at`. O(log n). */
   push(at: number, item: T): void {
     const seq = ++this.seq;
-    let i = this.items.length;
-    this.items.push(item);
+    let i = this.n++;
     if (i === this.ats.length) this.grow(2 * i);
     const { ats, seqs } = this;
     // Sift up: move parents down until the new entry's slot is found.
@@ -42,7 +44,7 @@ export class TimeHeap<T> {
 
   /** The instant of the earliest entry, or `undefined` when empty. */
   peekAt(): number | undefined {
-    return this.items.length > 0 ? this.ats[0] : undefined;
+    return this.n > 0 ? this.ats[0] : undefined;
   }
 
   /** The item of the earliest entry, or `undefined` when empty. */
@@ -52,9 +54,11 @@ export class TimeHeap<T> {
 
   /** Removes and returns the earliest entry's item. Precondition: not empty. */
   pop(): T {
-    const top = this.items[0] as T;
-    const item = this.items.pop() as T;
-    const n = this.items.length;
+    const items = this.items;
+    const top = items[0] as T;
+    const n = --this.n;
+    const item = items[n] as T;
+    items[n] = undefined;
     if (n > 0) this.siftDown(0, this.ats[n] as number, this.seqs[n] as number, item, n);
     if (n >= INITIAL_CAPACITY && n * 4 < this.ats.length) this.grow(2 * n);
     return top;
@@ -62,16 +66,17 @@ export class TimeHeap<T> {
 
   /** Keeps only the entries for which `keep(at, item)` is true, then restores heap order. */
   compact(keep: (at: number, item: T) => boolean): void {
-    const { ats, seqs, items } = this;
+    const { ats, seqs, items, n } = this;
     let k = 0;
-    for (let i = 0; i < items.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (!keep(ats[i] as number, items[i] as T)) continue;
       ats[k] = ats[i] as number;
       seqs[k] = seqs[i] as number;
       items[k] = items[i] as T;
       k++;
     }
-    items.length = k;
+    items.fill(undefined, k, n);
+    this.n = k;
     if (k >= INITIAL_CAPACITY && k * 4 < ats.length) this.grow(2 * k);
     // Floyd's heap construction: O(n).
     for (let i = (k >>> 1) - 1; i >= 0; i--) {
@@ -83,18 +88,23 @@ export class TimeHeap<T> {
   clear(): void {
     this.ats = new Float64Array(INITIAL_CAPACITY);
     this.seqs = new Float64Array(INITIAL_CAPACITY);
-    this.items = [];
+    this.items = new Array(INITIAL_CAPACITY);
+    this.n = 0;
   }
 
   /** Moves the entries to arrays of `capacity` slots (more, or fewer once mostly empty). */
   private grow(capacity: number): void {
-    const n = this.items.length;
+    const n = this.n;
     const ats = new Float64Array(Math.max(capacity, INITIAL_CAPACITY));
     const seqs = new Float64Array(ats.length);
-    ats.set(this.ats.subarray(0, Math.min(n, this.ats.length)));
-    seqs.set(this.seqs.subarray(0, Math.min(n, this.seqs.length)));
+    const items = new Array<T | undefined>(ats.length);
+    const kept = Math.min(n, this.ats.length);
+    ats.set(this.ats.subarray(0, kept));
+    seqs.set(this.seqs.subarray(0, kept));
+    for (let i = 0; i < kept; i++) items[i] = this.items[i];
     this.ats = ats;
     this.seqs = seqs;
+    this.items = items;
   }
 
   private siftDown(i: number, at: number, seq: number, item: T, n: number): void {

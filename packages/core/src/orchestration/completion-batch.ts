@@ -9,8 +9,8 @@ const MAX_PRESIZE = 4096;
 /**
  * The completions of one microtask turn, sent to the backend in one `completeMany` call at
  * its end (or one `complete` each, for a backend without it). The arrays of a turn are
- * sized from the previous one, so a turn of a thousand completions does not grow them
- * from empty ten times over.
+ * made as large as the largest turn so far (up to MAX_PRESIZE), so a turn of a thousand
+ * completions does not grow them by pushes, whatever the size of the turn before.
  */
 export class CompletionBatch {
   readonly #engine: Engine;
@@ -19,6 +19,8 @@ export class CompletionBatch {
   #entries: InFlight[] = [];
   #results: unknown[] = [];
   #count = 0;
+  /** The most completions a turn has had (up to MAX_PRESIZE): the next arrays' size. */
+  #presize = 0;
   readonly #flush = () => this.#send();
 
   /** `completed` is told of each completion the backend accepted, `lost` of each it refused. */
@@ -50,9 +52,9 @@ export class CompletionBatch {
     const entries = this.#entries;
     const results = this.#results;
     entries.length = n;
-    const next = Math.min(n, MAX_PRESIZE);
-    this.#entries = new Array(next);
-    this.#results = new Array(next);
+    if (n > this.#presize) this.#presize = Math.min(n, MAX_PRESIZE);
+    this.#entries = new Array(this.#presize);
+    this.#results = new Array(this.#presize);
     this.#count = 0;
     const completions: Completion[] = new Array(n);
     for (let i = 0; i < n; i++) {

@@ -27,6 +27,26 @@ describe('TimeHeap', () => {
     expect(drain(heap)).toEqual(['a', 'b']);
   });
 
+  it('stays in order as entries come and go across compactions (a lease heap)', () => {
+    const heap = new TimeHeap<string>();
+    const live = new Set<string>();
+    let t = 0;
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 100; i++, t++) {
+        heap.push(1.7e12 + ((t * 37) % 1_000), `t${t}`);
+        live.add(`t${t}`);
+      }
+      // Most entries go stale (their leases ended): compaction drops them.
+      for (const id of [...live].slice(0, 90)) live.delete(id);
+      heap.compact((_at, id) => live.has(id));
+      expect(heap.size).toBe(live.size);
+    }
+    const out = drain(heap);
+    expect(new Set(out)).toEqual(live);
+    const ats = out.map((id) => (Number(id.slice(1)) * 37) % 1_000);
+    expect(ats).toEqual([...ats].sort((a, b) => a - b));
+  });
+
   it('compacts to the kept entries, still in order, and clears', () => {
     const heap = new TimeHeap<string>();
     for (let i = 0; i < 1_000; i++) heap.push(1_000 - i, `t${i}`);
