@@ -221,8 +221,7 @@ export class MemoryBackend implements Backend {
   async readyCapabilities(now: number): Promise<string[]> {
     const store = this.begin();
     store.promote(now);
-    const ready: string[] = [];
-    for (const lane of store.lanes.values()) if (lane.live > 0) ready.push(lane.capability);
+    const ready = store.lanes.ready();
     store.flush();
     return ready;
   }
@@ -272,7 +271,7 @@ export class MemoryBackend implements Backend {
 
   onAvailable(listener: (capability: string) => void): () => void {
     this.guard();
-    const { listeners } = this.store;
+    const { listeners } = this.store.lanes;
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
@@ -291,7 +290,7 @@ export class MemoryBackend implements Backend {
   /** Starts an operation that may make tasks available (and so notify listeners). */
   private begin(): MemoryStore {
     this.guard();
-    this.store.mark++;
+    this.store.lanes.begin();
     return this.store;
   }
 

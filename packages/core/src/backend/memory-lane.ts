@@ -22,7 +22,7 @@ export interface Lane {
  * lanes in the order they first appear: each group then enters its queue with one
  * `pushMany`, which a native queue serves with one crossing.
  */
-export function groupByLane(
+function groupByLane(
   ts: readonly TaskRecord[],
   laneOf: (capability: string) => Lane,
 ): Map<Lane, TaskRecord[]> {
@@ -50,4 +50,161 @@ export function levelsOf(ts: readonly TaskRecord[]): Uint8Array {
   const levels = new Uint8Array(ts.length);
   for (let i = 0; i < ts.length; i++) levels[i] = priorityLevel((ts[i] as TaskRecord).priority);
   return levels;
+}
+
+// A lane is compacted once its stale entries outnumber live ones by this margin.
+const COMPACT_SLACK = 1024;
+
+/**
+ * The lanes of a memory backend, one per capability, made on first use; and the
+ * `onAvailable` notices: a lane that got available tasks during an operation is told of
+ * once, when the operation ends ({@link flush}).
+ */
+export class MemoryLanes {
+  #lanes = new Map<string, Lane>();
+  readonly listeners = new Set<(capability: string) => void>();
+  /** Lanes that got available tasks in the current operation, to notify at its end. */
+  #pending: Lane[] = [];
+  /** The current operation's number, so a lane is notified once per operation. */
+  #mark = 0;
+
+  constructor(private readonly createQueue: <T>() => PriorityQueue<T>) {}
+
+  /** Starts an operation: the lanes it makes available are told of at its {@link flush}. */
+  begin(): void {
+    this.#mark++;
+  }
+
+  /** Makes `t` available in its lane. */
+  add(t: TaskRecord): void {
+    const lane = this.#lane(t.capability);
+    lane.queue.push(t, priorityLevel(t.priority));
+    lane.live++;
+    this.#touch(lane);
+  }
+
+  /** Makes tasks available with one `pushMany` per lane, FIFO kept. */
+  addMany(ts: readonly TaskRecord[]): void {
+    if (ts.length <= 1) {
+      if (ts.length === 1) this.add(ts[0] as TaskRecord);
+      return;
+    }
+    const capability = (ts[0] as TaskRecord).capability;
+    let one = true;
+    for (let i = 1; i < ts.length && one; i++)
+      one = (ts[i] as TaskRecord).capability === capability;
+    if (one) {
+      // One capability (the common batch): no grouping, no copy.
+      this.#pushMany(this.#lane(capability), ts);
+      return;
+    }
+    for (const [lane, group] of groupByLane(ts, (name) => this.#lane(name))) {
+      this.#pushMany(lane, group);
+    }
+  }
+
+  /** Takes up to `max` available tasks of a capability, in lease order. */
+  take(capability: string, max: number): TaskRecord[] {
+    const lane = this.#lanes.get(capability);
+    if (lane === undefined || lane.live === 0) return [];
+    const want = Math.min(max, lane.live);
+    let taken = lane.queue.popMany(want);
+    if (lane.queue.size > lane.live - taken.length) taken = dropStale(lane, taken, want);
+    lane.live -= taken.length;
+    return taken;
+  }
+
+  /**
+   * Takes an available task out of its lane. The caller makes it terminal (its status no
+   * longer `queued`), which is what marks its entry stale: the entry stays, and the lane is
+   * compacted once stale entries outnumber live ones, which bounds the memory.
+   */
+  remove(t: TaskRecord): void {
+    const lane = this.#lanes.get(t.capability) as Lane;
+    lane.live--;
+    if (lane.queue.size <= 2 * lane.live + COMPACT_SLACK) return;
+    // Rebuilt with its live entries only, in order (`t` is leaving).
+    const keep = lane.queue
+      .popMany(lane.queue.size)
+      .filter((other) => other.status === 'queued' && other !== t);
+    lane.queue = this.createQueue<TaskRecord>();
+    if (keep.length > 0) lane.queue.pushMany(keep, levelsOf(keep));
+  }
+
+  /** The capabilities with available tasks. */
+  ready(): string[] {
+    const ready: string[] = [];
+    for (const lane of this.#lanes.values()) if (lane.live > 0) ready.push(lane.capability);
+    return ready;
+  }
+
+  /** Calls the listeners once per lane that got tasks in this operation. */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const lanes = this.#pending;
+    this.#pending = [];
+    for (const lane of lanes) {
+      for (const listener of this.listeners) {
+        try {
+          listener(lane.capability);
+        } catch {
+          // The transition is already committed; a failing listener must not turn it into
+          // an error for the caller, nor keep the other listeners from hearing of it.
+        }
+      }
+    }
+  }
+
+  /**
+   * Slots allocated by the lanes' queues, as their `capacity` reports it; a queue
+   * implementation without `capacity` counts its `size`.
+   */
+  slots(): number {
+    let slots = 0;
+    for (const { queue } of this.#lanes.values()) {
+      const { capacity } = queue as { capacity?: unknown };
+      slots += typeof capacity === 'number' ? capacity : queue.size;
+    }
+    return slots;
+  }
+
+  /** Drops every lane and listener. */
+  clear(): void {
+    this.#lanes = new Map();
+    this.listeners.clear();
+    this.#pending = [];
+  }
+
+  #pushMany(lane: Lane, ts: readonly TaskRecord[]): void {
+    lane.queue.pushMany(ts, levelsOf(ts));
+    lane.live += ts.length;
+    this.#touch(lane);
+  }
+
+  #lane(capability: string): Lane {
+    let lane = this.#lanes.get(capability);
+    if (lane === undefined) {
+      lane = { capability, queue: this.createQueue<TaskRecord>(), live: 0, mark: 0 };
+      this.#lanes.set(capability, lane);
+    }
+    return lane;
+  }
+
+  /** Notes that `lane` got tasks in this operation, so `flush` notifies it once. */
+  #touch(lane: Lane): void {
+    if (lane.mark !== this.#mark) {
+      lane.mark = this.#mark;
+      this.#pending.push(lane);
+    }
+  }
+}
+
+/** Drops the stale entries of a batch taken from `lane`, taking more until `want` are live. */
+function dropStale(lane: Lane, batch: TaskRecord[], want: number): TaskRecord[] {
+  const out: TaskRecord[] = [];
+  for (;;) {
+    for (const t of batch) if (t.status === 'queued') out.push(t);
+    if (out.length >= want || lane.queue.size === 0) return out;
+    batch = lane.queue.popMany(want - out.length);
+  }
 }

@@ -1,7 +1,6 @@
-import { Agent } from '../agent/agent.js';
 import { type AgentDefinition, type AgentSpec, defineAgent } from '../agent/definition.js';
 import { AgentRegistry } from '../agent/registry.js';
-import { SwitchboardError, toError } from '../errors.js';
+import { SwitchboardError } from '../errors.js';
 import { BackupCoordinator } from '../fault/backup-coordinator.js';
 import { FailoverManager } from '../fault/failover-manager.js';
 import { Autoscaler, type ScaleReason } from './autoscaler.js';
@@ -12,7 +11,8 @@ import {
   type PoolEntryOptions,
   resolvePoolEntry,
 } from './pool-entry.js';
-import { PoolMember } from './pool-member.js';
+import type { PoolMember } from './pool-member.js';
+import { spawnMember } from './pool-spawn.js';
 import {
   RollingUpdate,
   type RollingUpdateHandle,
@@ -351,49 +351,10 @@ export class AgentPool {
     return this.agents(name).filter((m) => !m.remote && !m.draining && !m.standby);
   }
 
-  async #create(entry: Entry, standby: boolean, definition: AgentDefinition): Promise<PoolMember> {
-    const engine = this.#engine;
-    const agent = new Agent(definition, { onListenerError: (e) => engine.onError(e) });
-    const member = new PoolMember({
-      id: agent.id,
-      name: entry.name,
-      role: agent.role,
-      version: agent.version,
-      capabilities: agent.capabilities,
-      maxConcurrency: agent.config.maxConcurrency,
-      weight: entry.weight,
-      registeredAt: engine.now(),
-      agent,
-      batchMax: entry.batchMax,
-      metrics: () => engine.monitor.metrics(agent.id),
+  #create(entry: Entry, standby: boolean, definition: AgentDefinition): Promise<PoolMember> {
+    return spawnMember(this.#engine, entry, definition, standby, (member) => {
+      this.register(member);
+      this.#updates.get(entry.name)?.adopt(member);
     });
-    member.standby = standby;
-    agent.lifecycle.onTransition((e) =>
-      engine.emit('agent.state', () => ({
-        agentId: e.agentId,
-        from: e.from,
-        to: e.to,
-        reason: e.reason,
-      })),
-    );
-    this.register(member);
-    this.#updates.get(entry.name)?.adopt(member);
-    const check = definition.healthCheck;
-    engine.monitor.track(agent.id, {
-      heartbeatIntervalMs: agent.config.heartbeatIntervalMs,
-      heartbeatTimeoutMs: agent.config.heartbeatTimeoutMs,
-      ...engine.errorRate,
-      // A passing check is the in-process agent's heartbeat.
-      healthCheck:
-        check === undefined ? () => true : () => agent.checkHealth().then((h) => h.healthy),
-    });
-    try {
-      await agent.start();
-    } catch (thrown) {
-      await engine.failures.fail(member, 'crashed', toError(thrown));
-      return member;
-    }
-    engine.distributor.wake();
-    return member;
   }
 }
