@@ -5,7 +5,8 @@
 //     a handle and a `result` promise per task, once through `runMany` (one promise for
 //     the batch, results in input order); p-queue at concurrency 1024 with
 //     its priority option; Moleculer (transporter null) with one `broker.call` per task,
-//     Promise.all per 1,024.
+//     Promise.all per 1,024; and the bare-loop floor (`bareFloor`: the records, the
+//     priority order, the handler calls and their results, with no engine).
 //  2. dispatch latency: submit → handler start, single tasks on an idle Switchboard.
 //  3. agent start: `sb.addAgent` of an in-process agent, create + start.
 //  4. failover: an in-process agent that throws `agent_failed` while holding tasks, and a
@@ -98,6 +99,58 @@ async function switchboardStreaming(list) {
   return (list.length * 1000) / ms;
 }
 
+/**
+ * The floor of this workload in this runtime, with no engine: what any in-process queue of
+ * these tasks has to do at the least. Per task a plain record of the same fields as
+ * Switchboard's (its id made as Switchboard makes them, a counter after a fixed prefix),
+ * kept in an array per priority; then, per batch of CONCURRENCY in priority order, the lease
+ * fields written, the handler called, and its result written back in a `then`. No index by
+ * id, no timeouts, no retries, no metrics. Rates against it show the engine's own cost.
+ */
+async function bareFloor(list) {
+  const t0 = performance.now();
+  const now = Date.now();
+  const lanes = PRIORITIES.map(() => []);
+  for (let i = 0; i < list.length; i++) {
+    const { capability, payload, priority } = list[i];
+    const id = `0k3j9x1a8bq0z2m5r7t1c4e-${i.toString(36)}`.toLowerCase();
+    const record = {
+      id,
+      capability,
+      payload,
+      priority,
+      status: 'queued',
+      attempts: 0,
+      maxAttempts: 3,
+      timeoutMs: 30_000,
+      availableAt: now,
+      createdAt: now,
+      updatedAt: now,
+    };
+    lanes[PRIORITIES.indexOf(priority)].push(record);
+  }
+  const results = [];
+  for (const lane of lanes) {
+    for (let i = 0; i < lane.length; i += CONCURRENCY) {
+      const at = Date.now();
+      const batch = lane.slice(i, i + CONCURRENCY).map((record) => {
+        record.status = 'leased';
+        record.attempts++;
+        record.leaseExpiresAt = at + record.timeoutMs;
+        record.updatedAt = at;
+        return noop(record.payload).then((result) => {
+          record.status = 'completed';
+          record.result = result;
+          results.push(result);
+        });
+      });
+      await Promise.all(batch);
+    }
+  }
+  if (results.length !== list.length) throw new Error('floor: a result is missing');
+  return (list.length * 1000) / (performance.now() - t0);
+}
+
 /** p-queue: the same tasks added paused (so they queue by priority), then started. */
 async function pQueue(list) {
   const queue = new PQueue({ concurrency: CONCURRENCY, autoStart: false });
@@ -151,6 +204,7 @@ async function throughput() {
     const many = await best(reps, () => switchboardQueuedMany(list, manyCpu));
     const streaming = depth === 100_000 ? await best(reps, () => switchboardStreaming(list)) : NaN;
     const pq = anchors ? await best(reps, () => pQueue(list)) : NaN;
+    const floor = await best(reps, () => bareFloor(list));
     const mol = await best(reps, () => moleculer(list));
     rows.push({
       depth,
@@ -161,6 +215,7 @@ async function throughput() {
       streaming,
       pQueue: pq,
       moleculer: mol,
+      floor,
     });
   }
   return rows;
@@ -364,6 +419,8 @@ export async function run() {
       add('ratio', `switchboard / p-queue, ${d}`, r.switchboard / r.pQueue, '×', '', undefined);
     add('ratio', `switchboard / moleculer, ${d}`, r.switchboard / r.moleculer, '×', '', undefined);
     add('ratio', `runMany / moleculer, ${d}`, r.many / r.moleculer, '×', '', undefined);
+    add('throughput', `bare-loop floor (no engine), ${d}`, r.floor, 'tasks/s', '', undefined);
+    add('ratio', `runMany / bare-loop floor, ${d}`, r.many / r.floor, '×', '', undefined);
   }
   const flatness = (prefix) => {
     const of = rows.filter((r) => r.metric.startsWith(prefix) && r.metric.endsWith('queued'));
