@@ -5,8 +5,9 @@
 //     a handle and a `result` promise per task, once through `runMany` (one promise for
 //     the batch, results in input order); p-queue at concurrency 1024 with
 //     its priority option; Moleculer (transporter null) with one `broker.call` per task,
-//     Promise.all per 1,024; and the bare-loop floor (`bareFloor`: the records, the
-//     priority order, the handler calls and their results, with no engine).
+//     Promise.all per 1,024; and the bare-loop floors (`bareFloor`: the records, the
+//     priority order, the handler calls and their results, with no engine; once with a
+//     record per queued task, once with records made at lease).
 //  2. dispatch latency: submit → handler start, single tasks on an idle Switchboard.
 //  3. agent start: `sb.addAgent` of an in-process agent, create + start.
 //  4. failover: an in-process agent that throws `agent_failed` while holding tasks, and a
@@ -99,41 +100,48 @@ async function switchboardStreaming(list) {
   return (list.length * 1000) / ms;
 }
 
+const FLOOR_PREFIX = '0k3j9x1a8bq0z2m5r7t1c4e-';
+
+/** A task record as the floors make it: Switchboard's fields, its id made the same way. */
+function floorRecord({ capability, payload, priority }, seq, now) {
+  return {
+    id: `${FLOOR_PREFIX}${seq.toString(36)}`.toLowerCase(),
+    capability,
+    payload,
+    priority,
+    status: 'queued',
+    attempts: 0,
+    maxAttempts: 3,
+    timeoutMs: 30_000,
+    availableAt: now,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /**
  * The floor of this workload in this runtime, with no engine: what any in-process queue of
- * these tasks has to do at the least. Per task a plain record of the same fields as
- * Switchboard's (its id made as Switchboard makes them, a counter after a fixed prefix),
- * kept in an array per priority; then, per batch of CONCURRENCY in priority order, the lease
- * fields written, the handler called, and its result written back in a `then`. No index by
- * id, no timeouts, no retries, no metrics. Rates against it show the engine's own cost.
+ * these tasks has to do at the least. Per task a plain record (`floorRecord`), kept in an
+ * array per priority; then, per batch of CONCURRENCY in priority order, the lease fields
+ * written, the handler called, and its result written back in a `then`. No index by id, no
+ * timeouts, no retries, no metrics: rates against it show the engine's own cost. With
+ * `columns`, a queued task is only its input's index in its priority's array, and its record
+ * is made when it is leased: the floor of a design that keeps no object per queued task.
  */
-async function bareFloor(list) {
+async function bareFloor(list, columns = false) {
   const t0 = performance.now();
   const now = Date.now();
   const lanes = PRIORITIES.map(() => []);
   for (let i = 0; i < list.length; i++) {
-    const { capability, payload, priority } = list[i];
-    const id = `0k3j9x1a8bq0z2m5r7t1c4e-${i.toString(36)}`.toLowerCase();
-    const record = {
-      id,
-      capability,
-      payload,
-      priority,
-      status: 'queued',
-      attempts: 0,
-      maxAttempts: 3,
-      timeoutMs: 30_000,
-      availableAt: now,
-      createdAt: now,
-      updatedAt: now,
-    };
-    lanes[PRIORITIES.indexOf(priority)].push(record);
+    const queued = columns ? i : floorRecord(list[i], i, now);
+    lanes[PRIORITIES.indexOf(list[i].priority)].push(queued);
   }
   const results = [];
   for (const lane of lanes) {
     for (let i = 0; i < lane.length; i += CONCURRENCY) {
       const at = Date.now();
-      const batch = lane.slice(i, i + CONCURRENCY).map((record) => {
+      const batch = lane.slice(i, i + CONCURRENCY).map((queued) => {
+        const record = columns ? floorRecord(list[queued], queued, now) : queued;
         record.status = 'leased';
         record.attempts++;
         record.leaseExpiresAt = at + record.timeoutMs;
@@ -205,6 +213,7 @@ async function throughput() {
     const streaming = depth === 100_000 ? await best(reps, () => switchboardStreaming(list)) : NaN;
     const pq = anchors ? await best(reps, () => pQueue(list)) : NaN;
     const floor = await best(reps, () => bareFloor(list));
+    const columnsFloor = await best(reps, () => bareFloor(list, true));
     const mol = await best(reps, () => moleculer(list));
     rows.push({
       depth,
@@ -216,6 +225,7 @@ async function throughput() {
       pQueue: pq,
       moleculer: mol,
       floor,
+      columnsFloor,
     });
   }
   return rows;
@@ -421,6 +431,14 @@ export async function run() {
     add('ratio', `runMany / moleculer, ${d}`, r.many / r.moleculer, '×', '', undefined);
     add('throughput', `bare-loop floor (no engine), ${d}`, r.floor, 'tasks/s', '', undefined);
     add('ratio', `runMany / bare-loop floor, ${d}`, r.many / r.floor, '×', '', undefined);
+    add(
+      'throughput',
+      `bare-loop floor, records made at lease (none while queued), ${d}`,
+      r.columnsFloor,
+      'tasks/s',
+      '',
+      undefined,
+    );
   }
   const flatness = (prefix) => {
     const of = rows.filter((r) => r.metric.startsWith(prefix) && r.metric.endsWith('queued'));
