@@ -4,6 +4,7 @@ import type { RateDecision, TokenBucketOptions } from '../protocol/rate-limiter.
 import type { AgentDirectory } from './agent-directory.js';
 import type { ClusterChannel } from './cluster-channel.js';
 import type { TaskError, TaskRecord } from './task.js';
+import type { TaskColumns } from './task-columns.js';
 
 /** The result of enqueueing one task: the stored task, and whether it is new. */
 export interface EnqueueResult {
@@ -120,6 +121,13 @@ export interface Backend {
    * `enqueue` when a backend lacks it.
    */
   enqueueNew?(tasks: readonly TaskRecord[]): Promise<void>;
+  /**
+   * Optional: stores and queues a batch given as columns (see {@link TaskColumns}), all
+   * new, as `enqueueNew` would their records, without holding an object per task until one
+   * is needed (read, leased, cancelled). Switchboard's `runMany` sends plain batches (one
+   * capability, no per-task options) this way when a backend has it.
+   */
+  enqueueColumns?(columns: TaskColumns): Promise<void>;
   /**
    * Leases up to `max` available tasks of a capability: strict priority, FIFO within one.
    * Each leased task gets a fresh unguessable `leaseToken`, `leaseExpiresAt = now +

@@ -8,11 +8,12 @@ import type {
   QueueStats,
 } from './backend.js';
 import { createLeaseToken } from './lease-token.js';
-import { storeBatch, storeNewBatch } from './memory-enqueue.js';
+import { storeBatch, storeColumns, storeNewBatch } from './memory-enqueue.js';
 import { noTask, notLeased, staleToken } from './memory-errors.js';
 import { type MemoryBackendOptions, resolveMemoryOptions } from './memory-options.js';
 import { type MemoryBackendUsage, MemoryStore } from './memory-store.js';
 import type { TaskError, TaskRecord } from './task.js';
+import type { TaskColumns } from './task-columns.js';
 
 const EXPIRED: TaskError = Object.freeze({
   message: 'lease expired',
@@ -73,6 +74,11 @@ export class MemoryBackend implements Backend {
   /** {@link Backend.enqueueNew}: `enqueue` for records without idempotency keys, no results. */
   async enqueueNew(records: readonly TaskRecord[]): Promise<void> {
     storeNewBatch(this.begin(), records);
+  }
+
+  /** {@link Backend.enqueueColumns}: no record is made until a task is read, leased or cancelled. */
+  async enqueueColumns(columns: TaskColumns): Promise<void> {
+    storeColumns(this.begin(), columns);
   }
 
   async lease(request: LeaseRequest): Promise<TaskRecord[]> {
@@ -208,7 +214,7 @@ export class MemoryBackend implements Backend {
 
   async get(id: string): Promise<TaskRecord | undefined> {
     this.guard();
-    return this.store.tasks.get(id);
+    return this.store.record(id);
   }
 
   async expireLeases(now: number): Promise<TaskRecord[]> {
@@ -295,7 +301,7 @@ export class MemoryBackend implements Backend {
   }
 
   private find(id: string): TaskRecord {
-    const t = this.store.tasks.get(id);
+    const t = this.store.record(id);
     if (t === undefined) throw noTask(id);
     return t;
   }

@@ -1,8 +1,11 @@
-import { priorityLevel } from '../messaging/priority.js';
+import { SwitchboardError } from '../errors.js';
+import { PRIORITIES, priorityLevel } from '../messaging/priority.js';
 import type { EnqueueResult } from './backend.js';
 import { exists, keyedNew, unknownPriority } from './memory-errors.js';
 import type { MemoryStore } from './memory-store.js';
 import type { TaskRecord } from './task.js';
+import type { TaskColumns } from './task-columns.js';
+import { taskIdAt } from './task-id.js';
 
 /**
  * `MemoryBackend.enqueue` on its store: checks and stores each record, all or nothing, then
@@ -26,7 +29,7 @@ export function storeBatch(store: MemoryStore, records: readonly TaskRecord[]): 
         results[i] = { task: tasks.get(firstId) as TaskRecord, created: false };
         continue;
       }
-      if (!tasks.add(t.id, t)) throw exists(t, i);
+      if (store.columns.holds(t.id) || !tasks.add(t.id, t)) throw exists(t, i);
       if (key !== undefined) idempotency.set(key, t.id);
       results[i] = { task: t, created: true };
     }
@@ -68,12 +71,47 @@ export function storeNewBatch(store: MemoryStore, records: readonly TaskRecord[]
       const t = records[i] as TaskRecord;
       if (priorityLevel(t.priority) === undefined) throw unknownPriority(t, i);
       if (t.idempotencyKey !== undefined) throw keyedNew(t, i);
-      if (!tasks.add(t.id, t)) throw exists(t, i);
+      if (store.columns.holds(t.id) || !tasks.add(t.id, t)) throw exists(t, i);
     }
   } catch (error) {
     for (let k = 0; k < i; k++) tasks.delete((records[k] as TaskRecord).id);
     throw error;
   }
   store.queueNew(records);
+  store.flush();
+}
+
+/**
+ * `MemoryBackend.enqueueColumns` on its store: checks the batch's shape (it comes from
+ * Switchboard's intake, but a backend answers any caller with a clear error), then queues
+ * it with no record made.
+ */
+export function storeColumns(store: MemoryStore, columns: TaskColumns): void {
+  const { first, capability, payloads, levels, maxAttempts, timeoutMs, now } = columns;
+  const n = payloads?.length;
+  const bad = (message: string) =>
+    new SwitchboardError('invalid_request', `[memory] enqueueColumns: ${message}`);
+  if (typeof capability !== 'string' || capability.length === 0) throw bad('no capability');
+  if (!Array.isArray(payloads) || n === 0) throw bad('expected at least one task');
+  if (!(levels instanceof Uint8Array) || levels.length !== n) {
+    throw bad('levels must be a Uint8Array as long as payloads');
+  }
+  for (let i = 0; i < n; i++) {
+    if ((levels[i] as number) >= PRIORITIES.length) throw bad(`unknown priority level at ${i}`);
+  }
+  if (!Number.isSafeInteger(first) || first < 0 || !Number.isSafeInteger(first + n)) {
+    throw bad('first must be a reserved id counter');
+  }
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw bad('maxAttempts must be ≥ 1');
+  if (!(timeoutMs > 0) || !Number.isFinite(now)) throw bad('timeoutMs and now must be numbers');
+  // Reserved counters are fresh: a batch given counters already in use is refused.
+  const taken = store.takenCounter(first, n);
+  if (taken !== undefined) {
+    const id = taskIdAt(taken);
+    throw new SwitchboardError('conflict', `[memory] task ${id} already exists`, {
+      details: { id },
+    });
+  }
+  store.queueColumns(columns);
   store.flush();
 }

@@ -3,6 +3,22 @@ import type { PriorityQueue } from '../messaging/priority-queue.js';
 import type { TaskRecord } from './task.js';
 
 /**
+ * An entry of a lane: a task's record, or the id counter of a task kept as columns (see
+ * `ColumnStore`), whose record is made when it is leased.
+ */
+export type LaneItem = TaskRecord | number;
+
+/** How the lanes read their entries (the store answers, as it keeps the columns). */
+export interface LaneItems {
+  /** The record of a queued entry's task, made if need be; `undefined` for a stale entry. */
+  live(item: LaneItem): TaskRecord | undefined;
+  /** Whether an entry is queued and is not `leaving`'s, without making a record. */
+  queued(item: LaneItem, leaving: TaskRecord): boolean;
+  /** The priority level of a queued entry. */
+  level(item: LaneItem): number;
+}
+
+/**
  * One capability's queue of available tasks in the memory backend. Removal is lazy, as in
  * the heaps: a cancelled task stays in the queue, stale (its status is no longer `queued`),
  * until it surfaces or the queue is compacted; so queueing a task costs no handle and no map
@@ -10,7 +26,7 @@ import type { TaskRecord } from './task.js';
  */
 export interface Lane {
   readonly capability: string;
-  queue: PriorityQueue<TaskRecord>;
+  queue: PriorityQueue<LaneItem>;
   /** Tasks of the queue that are live (queued); the rest are stale. */
   live: number;
   /** The operation that last scheduled an `onAvailable` call for this lane. */
@@ -46,7 +62,7 @@ function groupByLane(
 }
 
 /** The priority levels of `ts`, as a batch crosses into a queue. */
-export function levelsOf(ts: readonly TaskRecord[]): Uint8Array {
+function levelsOf(ts: readonly TaskRecord[]): Uint8Array {
   const levels = new Uint8Array(ts.length);
   for (let i = 0; i < ts.length; i++) levels[i] = priorityLevel((ts[i] as TaskRecord).priority);
   return levels;
@@ -68,7 +84,10 @@ export class MemoryLanes {
   /** The current operation's number, so a lane is notified once per operation. */
   #mark = 0;
 
-  constructor(private readonly createQueue: <T>() => PriorityQueue<T>) {}
+  constructor(
+    private readonly createQueue: <T>() => PriorityQueue<T>,
+    private readonly items: LaneItems,
+  ) {}
 
   /** Starts an operation: the lanes it makes available are told of at its {@link flush}. */
   begin(): void {
@@ -95,12 +114,22 @@ export class MemoryLanes {
       one = (ts[i] as TaskRecord).capability === capability;
     if (one) {
       // One capability (the common batch): no grouping, no copy.
-      this.#pushMany(this.#lane(capability), ts);
+      this.#pushMany(this.#lane(capability), ts, levelsOf(ts));
       return;
     }
     for (const [lane, group] of groupByLane(ts, (name) => this.#lane(name))) {
-      this.#pushMany(lane, group);
+      this.#pushMany(lane, group, levelsOf(group));
     }
+  }
+
+  /**
+   * Makes tasks kept as columns available: the counters `first` … `first + n - 1`, with
+   * their priority levels, in one `pushMany`.
+   */
+  addColumns(capability: string, first: number, levels: Uint8Array): void {
+    const seqs: number[] = new Array(levels.length);
+    for (let i = 0; i < levels.length; i++) seqs[i] = first + i;
+    this.#pushMany(this.#lane(capability), seqs, levels);
   }
 
   /** Takes up to `max` available tasks of a capability, in lease order. */
@@ -108,8 +137,15 @@ export class MemoryLanes {
     const lane = this.#lanes.get(capability);
     if (lane === undefined || lane.live === 0) return [];
     const want = Math.min(max, lane.live);
-    let taken = lane.queue.popMany(want);
-    if (lane.queue.size > lane.live - taken.length) taken = dropStale(lane, taken, want);
+    const taken: TaskRecord[] = [];
+    // Stale entries are dropped on the way, and more taken until `want` are live.
+    while (taken.length < want && lane.queue.size > 0) {
+      const batch = lane.queue.popMany(want - taken.length);
+      for (let i = 0; i < batch.length; i++) {
+        const t = this.items.live(batch[i] as LaneItem);
+        if (t !== undefined) taken.push(t);
+      }
+    }
     lane.live -= taken.length;
     return taken;
   }
@@ -124,11 +160,13 @@ export class MemoryLanes {
     lane.live--;
     if (lane.queue.size <= 2 * lane.live + COMPACT_SLACK) return;
     // Rebuilt with its live entries only, in order (`t` is leaving).
-    const keep = lane.queue
-      .popMany(lane.queue.size)
-      .filter((other) => other.status === 'queued' && other !== t);
-    lane.queue = this.createQueue<TaskRecord>();
-    if (keep.length > 0) lane.queue.pushMany(keep, levelsOf(keep));
+    const items = this.items;
+    const keep = lane.queue.popMany(lane.queue.size).filter((item) => items.queued(item, t));
+    lane.queue = this.createQueue<LaneItem>();
+    if (keep.length === 0) return;
+    const levels = new Uint8Array(keep.length);
+    for (let i = 0; i < keep.length; i++) levels[i] = items.level(keep[i] as LaneItem);
+    lane.queue.pushMany(keep, levels);
   }
 
   /** The capabilities with available tasks. */
@@ -175,16 +213,16 @@ export class MemoryLanes {
     this.#pending = [];
   }
 
-  #pushMany(lane: Lane, ts: readonly TaskRecord[]): void {
-    lane.queue.pushMany(ts, levelsOf(ts));
-    lane.live += ts.length;
+  #pushMany(lane: Lane, items: readonly LaneItem[], levels: Uint8Array): void {
+    lane.queue.pushMany(items, levels);
+    lane.live += items.length;
     this.#touch(lane);
   }
 
   #lane(capability: string): Lane {
     let lane = this.#lanes.get(capability);
     if (lane === undefined) {
-      lane = { capability, queue: this.createQueue<TaskRecord>(), live: 0, mark: 0 };
+      lane = { capability, queue: this.createQueue<LaneItem>(), live: 0, mark: 0 };
       this.#lanes.set(capability, lane);
     }
     return lane;
@@ -196,15 +234,5 @@ export class MemoryLanes {
       lane.mark = this.#mark;
       this.#pending.push(lane);
     }
-  }
-}
-
-/** Drops the stale entries of a batch taken from `lane`, taking more until `want` are live. */
-function dropStale(lane: Lane, batch: TaskRecord[], want: number): TaskRecord[] {
-  const out: TaskRecord[] = [];
-  for (;;) {
-    for (const t of batch) if (t.status === 'queued') out.push(t);
-    if (out.length >= want || lane.queue.size === 0) return out;
-    batch = lane.queue.popMany(want - out.length);
   }
 }

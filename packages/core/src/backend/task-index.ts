@@ -62,6 +62,11 @@ export class TaskIndex<T> {
     return this.get(id) !== undefined;
   }
 
+  /** Whether an id of counter `seq` is kept in a page (whatever its prefix). */
+  hasCounter(seq: number): boolean {
+    return this.#page(seq, false)?.keys[seq & PAGE_MASK] !== undefined;
+  }
+
   /** Removes the entry of `id` and returns its value. */
   take(id: string): T | undefined {
     const seq = idCounter(id);

@@ -1,4 +1,5 @@
 import type { TaskRecord } from '../backend/task.js';
+import { mintedHere } from '../backend/task-id.js';
 import { isTerminal, type RunWaiter, terminalError, type Waiter } from './task-tracker.js';
 
 /**
@@ -11,7 +12,8 @@ import { isTerminal, type RunWaiter, terminalError, type Waiter } from './task-t
  * for as one run of ids (`TaskTracker.waitRun`: no index entry per task; a flag byte per
  * task keeps each end counted once). A task known only by id (an idempotency key matched an
  * earlier one, or the backend hands out copies) gets a small {@link BatchSlot} that keeps
- * its result.
+ * its result. A batch sent as columns (`columns`) has no record at all: every task is in
+ * the run from the start, and each result is kept as its task ends.
  */
 export class BatchResult implements Waiter, RunWaiter {
   readonly promise: Promise<unknown[]>;
@@ -20,14 +22,17 @@ export class BatchResult implements Waiter, RunWaiter {
   /** 1 for the tasks of the run whose end is still awaited (see {@link inRun}). */
   readonly #running: Uint8Array;
   #left: number;
+  readonly #columns: boolean;
   #done = false;
   #resolve!: (results: unknown[]) => void;
   #reject!: (error: Error) => void;
 
-  constructor(size: number) {
-    this.#records = new Array(size);
+  constructor(size: number, columns = false) {
+    this.#records = new Array(columns ? 0 : size);
     this.#results = new Array(size);
     this.#running = new Uint8Array(size);
+    if (columns) this.#running.fill(1);
+    this.#columns = columns;
     this.#left = size;
     this.promise = new Promise<unknown[]>((resolve, reject) => {
       this.#resolve = resolve;
@@ -53,13 +58,17 @@ export class BatchResult implements Waiter, RunWaiter {
 
   /** Whether the task at `index` of the run is the one of `id`, still awaited. */
   awaits(index: number, id: string): boolean {
-    return this.#running[index] === 1 && this.#records[index]?.id === id && !this.#done;
+    if (this.#running[index] !== 1 || this.#done) return false;
+    // A batch of columns holds no id: a task of the run has the run's counter and was
+    // minted here (a restored task of another process may share the counter).
+    return this.#columns ? mintedHere(id) : this.#records[index]?.id === id;
   }
 
   /** The task at `index` of the run ended. */
   endedAt(index: number, record: TaskRecord): void {
     if (this.#running[index] !== 1) return;
     this.#running[index] = 0;
+    if (this.#columns && record.status === 'completed') this.#results[index] = record.result;
     this.resolve(record);
   }
 
@@ -84,7 +93,8 @@ export class BatchResult implements Waiter, RunWaiter {
     this.#done = true;
     const results = this.#results;
     const records = this.#records;
-    for (let i = 0; i < results.length; i++) {
+    // Columns kept each result as it came; live records are read now.
+    for (let i = 0; i < records.length; i++) {
       const record = records[i];
       if (record !== undefined) results[i] = record.result;
     }

@@ -1,4 +1,4 @@
-import type { TaskRecord } from '../backend/task.js';
+import { newTaskRecord, type TaskRecord } from '../backend/task.js';
 import { SwitchboardError } from '../errors.js';
 import { PRIORITIES, type Priority } from '../messaging/priority.js';
 import { MAX_KEY_LENGTH } from '../protocol/schemas/common.js';
@@ -73,6 +73,25 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * True for a well-formed task that sets nothing but its capability, payload and priority:
+ * one that a batch kept as columns can carry (see `TaskColumns`).
+ */
+export function isPlainTask(input: SubmitInput): boolean {
+  return (
+    input.timeoutMs === undefined &&
+    input.maxAttempts === undefined &&
+    input.idempotencyKey === undefined &&
+    input.sessionKey === undefined &&
+    input.delayMs === undefined &&
+    input.metadata === undefined &&
+    input.signal === undefined &&
+    input.policy === undefined &&
+    input.submitter === undefined &&
+    isWellFormed(input)
+  );
+}
+
+/**
  * The fast path of validation: true when `input` certainly passes `taskSubmitSchema`.
  * Whatever it does not recognise goes through zod, which then answers with its precise
  * issues; so this check may only ever be stricter than the schema, never looser.
@@ -131,21 +150,17 @@ export function toTaskRecord(
     }
   }
   checkExtras(input, prefix);
-  const task: TaskRecord = {
+  const task = newTaskRecord(
     id,
-    capability: source.capability,
-    payload: source.payload,
-    priority: source.priority ?? 'normal',
-    status: 'queued',
-    attempts: 0,
+    source.capability,
+    source.payload,
+    source.priority ?? 'normal',
     // zod fills maxAttempts with its own default; the Switchboard's default wins.
-    maxAttempts:
-      input.maxAttempts === undefined ? defaults.maxAttempts : (source.maxAttempts as number),
-    timeoutMs: source.timeoutMs ?? defaults.timeoutMs,
-    availableAt: source.delayMs ? now + source.delayMs : now,
-    createdAt: now,
-    updatedAt: now,
-  };
+    input.maxAttempts === undefined ? defaults.maxAttempts : (source.maxAttempts as number),
+    source.timeoutMs ?? defaults.timeoutMs,
+    source.delayMs ? now + source.delayMs : now,
+    now,
+  );
   if (source.idempotencyKey !== undefined) task.idempotencyKey = source.idempotencyKey;
   if (source.sessionKey !== undefined) task.sessionKey = source.sessionKey;
   if (source.metadata !== undefined) task.metadata = source.metadata;

@@ -1,8 +1,10 @@
 import type { EnqueueResult } from '../backend/backend.js';
 import type { TaskRecord } from '../backend/task.js';
+import type { TaskColumns } from '../backend/task-columns.js';
 import { idCounter, nextTaskId } from '../backend/task-id.js';
 import { SwitchboardError } from '../errors.js';
 import { BatchResult } from './batch-result.js';
+import { plainColumns } from './column-batch.js';
 import type { Engine } from './engine.js';
 import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
@@ -110,6 +112,14 @@ export class TaskIntake {
    * order; rejects as soon as one task ends without a result (see `Switchboard.runMany`).
    */
   async runMany(inputs: readonly SubmitInput[]): Promise<unknown[]> {
+    if (this.accepting) {
+      const limited = this.#gate.limited || this.#maxPayloadBytes !== undefined;
+      const columns = plainColumns(this.#engine, inputs, this.#defaults, limited);
+      if (columns !== undefined) {
+        if (!this.#open) await this.open();
+        return this.#runColumns(columns);
+      }
+    }
     const batch = new BatchResult(Array.isArray(inputs) ? inputs.length : 0);
     const tracker = this.#engine.tracker;
     let run = 0;
@@ -127,6 +137,26 @@ export class TaskIntake {
       if (run > 0) tracker.waitRun(first, inputs.length, batch);
     };
     await this.#enqueueMany(inputs, each, enqueued);
+    return batch.promise;
+  }
+
+  /**
+   * `runMany` of a plain batch, sent as columns: no record or id is made per task until
+   * the backend needs one. The batch is awaited as one run of ids from before it is queued,
+   * so no task can end unseen.
+   */
+  async #runColumns(columns: TaskColumns): Promise<unknown[]> {
+    const engine = this.#engine;
+    const n = columns.payloads.length;
+    const batch = new BatchResult(n, true);
+    engine.tracker.waitRun(columns.first, n, batch);
+    try {
+      await (engine.backend.enqueueColumns as (columns: TaskColumns) => Promise<void>)(columns);
+    } catch (error) {
+      batch.reject(error as Error);
+      throw error;
+    }
+    engine.tracker.counters.submitted += n;
     return batch.promise;
   }
 

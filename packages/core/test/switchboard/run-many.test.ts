@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
 import type { Backend } from '../../src/backend/backend.js';
 import { createMemoryBackend } from '../../src/backend/memory-backend.js';
+import { idCounter, taskIdAt } from '../../src/backend/task-id.js';
 import { SwitchboardError } from '../../src/errors.js';
 import type { Priority } from '../../src/messaging/priority.js';
 import { createSwitchboard } from '../../src/switchboard.js';
@@ -207,6 +208,68 @@ describe('runMany', () => {
     });
     // A batch after them resolves as well.
     expect(await sb.runMany<number>([{ capability: 'sync', payload: 1 }])).toEqual([2]);
+    await sb.shutdown();
+  });
+
+  it('sends a plain batch as columns: no record is made per task until it is needed', async () => {
+    const backend = createMemoryBackend();
+    const enqueued = vi.spyOn(backend, 'enqueueColumns');
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const gated = defineAgent({
+      name: 'gated',
+      capabilities: ['double'],
+      config: { maxConcurrency: 1 },
+      handle: async (payload: unknown) => {
+        await gate;
+        return (payload as number) * 2;
+      },
+    });
+    const sb = createSwitchboard({ backend, agents: [gated] });
+    const started = new Promise<string>((resolve) => {
+      sb.events.subscribe('task.leased', (event) => resolve(event.taskId as string));
+    });
+    const all = sb.runMany<number>([
+      { capability: 'double', payload: 1, priority: 'high' },
+      { capability: 'double', payload: 2 },
+      { capability: 'double', payload: 3, priority: 'low' },
+    ]);
+    await vi.waitFor(() => expect(enqueued).toHaveBeenCalledTimes(1));
+    expect(await sb.stats()).toMatchObject({ queue: { depth: 3 } });
+    await sb.start();
+    // The ids are consecutive; the second task, still queued, can be read and cancelled.
+    const first = await started;
+    const second = taskIdAt(idCounter(first) + 1);
+    expect(await sb.get(second)).toMatchObject({ status: 'queued', payload: 2 });
+    await sb.cancel(second);
+    expect((await errorOf(all)).code).toBe('cancelled');
+    open();
+    // The others still run; the batch as a whole settled with the cancel.
+    await vi.waitFor(async () => expect((await sb.stats()).tasks.completed).toBe(2));
+    expect(await sb.get(taskIdAt(idCounter(first) + 2))).toMatchObject({
+      status: 'completed',
+      result: 6,
+    });
+    await sb.shutdown();
+  });
+
+  it('sends records instead when each task must be seen queued, or has options', async () => {
+    const backend = createMemoryBackend();
+    const enqueued = vi.spyOn(backend, 'enqueueColumns');
+    const sb = createSwitchboard({ backend, agents: [doubler()] });
+    await sb.start();
+    expect(await sb.runMany([{ capability: 'double', payload: 1, timeoutMs: 500 }])).toEqual([2]);
+    expect(await sb.runMany([{ capability: 'double', payload: 2, metadata: {} }])).toEqual([4]);
+    const queued: string[] = [];
+    const off = sb.events.subscribe('task.queued', (event) => queued.push(event.taskId as string));
+    expect(await sb.runMany([{ capability: 'double', payload: 3 }])).toEqual([6]);
+    expect(queued).toHaveLength(1);
+    off();
+    expect(enqueued).not.toHaveBeenCalled();
+    expect(await sb.runMany([{ capability: 'double', payload: 4 }])).toEqual([8]);
+    expect(enqueued).toHaveBeenCalledTimes(1);
     await sb.shutdown();
   });
 });
