@@ -13,7 +13,8 @@
 //  4. failover: an in-process agent that throws `agent_failed` while holding tasks, and a
 //     remote agent that stops heartbeating: time until its tasks start on another agent.
 //  5. memory per queued task: heap delta of 100k queued tasks (tiny payloads made before
-//     the baseline, so they are not counted), with `--expose-gc`.
+//     the baseline, so they are not counted), submitted with `submitMany` and with
+//     `runMany`, with `--expose-gc`.
 // Run `node scripts/build.mjs` first: '@switchboard/core' resolves to its dist bundle.
 // Usage: node --expose-gc bench/inprocess.bench.mjs
 import { pathToFileURL } from 'node:url';
@@ -370,7 +371,21 @@ async function memoryPerTask(n = 100_000) {
   handles = undefined;
   const queued = heapUsed();
   await sb.shutdown({ drain: false });
-  return { engine: (queued - before) / n, withHandles: (withHandles - before) / n, tasks: n };
+  // The same tasks through runMany, a plain batch: kept as columns until leased.
+  const other = createSwitchboard({ agents: [worker()] });
+  await other.submit({ capability: 'warm-up' });
+  const start = heapUsed();
+  const results = other.runMany(list);
+  await new Promise((resolve) => setImmediate(resolve));
+  const columns = heapUsed();
+  results.catch(() => undefined);
+  await other.shutdown({ drain: false });
+  return {
+    engine: (queued - before) / n,
+    withHandles: (withHandles - before) / n,
+    columns: (columns - start) / n,
+    tasks: n,
+  };
 }
 
 /** Every figure, as rows of { section, metric, value, unit, bar, met }. */
@@ -517,6 +532,14 @@ export async function run() {
       'memory',
       'per queued task, the caller keeping every handle',
       memory.withHandles,
+      'bytes',
+      '',
+      undefined,
+    );
+    add(
+      'memory',
+      'per queued task of a runMany batch (kept as columns)',
+      memory.columns,
       'bytes',
       '',
       undefined,

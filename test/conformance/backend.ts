@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend, TaskRecord } from '../../packages/core/src/backend/index.js';
+import { reserveTaskIds, taskIdAt } from '../../packages/core/src/backend/task-id.js';
 import { createFixture, PRIORITY_NAMES, rejectsWith, settle, T0 } from './backend-fixture.js';
 import { backendProperty } from './backend-property.js';
 import { backendReopen } from './backend-reopen.js';
@@ -89,6 +90,49 @@ export function testBackend(
       expect((await f.backend.stats()).depth).toBe(3);
       const leased = await f.lease(3);
       expect(leased.map((t) => t.id)).toEqual([tasks[1]!.id, tasks[2]!.id, tasks[0]!.id]);
+    });
+
+    it('enqueueColumns, when offered, queues a batch as its records would be', async (ctx) => {
+      const enqueueColumns = f.backend.enqueueColumns?.bind(f.backend);
+      if (enqueueColumns === undefined) return ctx.skip();
+      const first = reserveTaskIds(4);
+      const columns = {
+        first,
+        capability: f.cap,
+        payloads: [{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }],
+        levels: Uint8Array.from([2, 0, 3, 0]),
+        maxAttempts: 2,
+        timeoutMs: 500,
+        now: T0,
+      };
+      await enqueueColumns(columns);
+      expect(await f.backend.stats()).toMatchObject({
+        depth: 4,
+        byPriority: { critical: 2, normal: 1, low: 1 },
+      });
+      expect(await f.backend.get(taskIdAt(first + 2))).toMatchObject({
+        id: taskIdAt(first + 2),
+        capability: f.cap,
+        payload: { n: 2 },
+        priority: 'low',
+        status: 'queued',
+        attempts: 0,
+        maxAttempts: 2,
+        timeoutMs: 500,
+        createdAt: T0,
+      });
+      await expect(enqueueColumns(columns)).rejects.toMatchObject({ code: 'conflict' });
+      await expect(
+        enqueueColumns({
+          ...columns,
+          first: reserveTaskIds(1),
+          levels: Uint8Array.from([9]),
+          payloads: [0],
+        }),
+      ).rejects.toMatchObject({ code: 'invalid_request' });
+      const leased = await f.lease(4);
+      expect(leased.map((t) => t.payload)).toEqual([{ n: 1 }, { n: 3 }, { n: 0 }, { n: 2 }]);
+      expect(leased[0]).toMatchObject({ status: 'leased', attempts: 1, priority: 'critical' });
     });
 
     it('deduplicates by idempotency key, within a batch and after completion', async () => {

@@ -123,7 +123,7 @@ export class MemoryStore implements LaneItems {
   /** Makes the record of a task kept as columns and stores it. */
   #make(seq: number): TaskRecord {
     const t = this.columns.make(seq);
-    this.tasks.add(t.id, t);
+    this.tasks.addMinted(seq, t.id, t);
     return t;
   }
 

@@ -110,6 +110,26 @@ export class TaskIndex<T> {
     return true;
   }
 
+  /**
+   * {@link add} for an id minted here whose counter the caller knows (`seq`, as
+   * `taskIdAt(seq)` spells it): the id is not read again.
+   */
+  addMinted(seq: number, id: string, value: T): boolean {
+    if (this.#other.size > 0 && this.#other.has(id)) return false;
+    const page = this.#page(seq, true) as Page<T>;
+    const slot = seq & PAGE_MASK;
+    const key = page.keys[slot];
+    if (key === id) return false;
+    if (key !== undefined) this.#other.set(id, value);
+    else {
+      page.slots[slot] = value;
+      page.keys[slot] = id;
+      page.count++;
+    }
+    this.#size++;
+    return true;
+  }
+
   /** Stores `value` under `id` and returns what it replaced, if anything. */
   swap(id: string, value: T): T | undefined {
     const seq = this.#home(id);

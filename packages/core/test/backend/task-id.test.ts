@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { idCounter, nextTaskId, ownId, TASK_ID_PREFIX_LENGTH } from '../../src/backend/task-id.js';
+import {
+  idCounter,
+  mintedHere,
+  nextTaskId,
+  ownId,
+  reserveTaskIds,
+  TASK_ID_PREFIX_LENGTH,
+  taskIdAt,
+} from '../../src/backend/task-id.js';
 
 describe('nextTaskId', () => {
   it('makes distinct ids that share a random fixed-length prefix and count in base36', () => {
@@ -10,6 +18,37 @@ describe('nextTaskId', () => {
     for (const id of ids) expect(id.startsWith(prefix)).toBe(true);
     const counters = ids.map((id) => Number.parseInt(id.slice(TASK_ID_PREFIX_LENGTH), 36));
     for (let i = 1; i < counters.length; i++) expect(counters[i]).toBe(counters[i - 1]! + 1);
+  });
+});
+
+describe('reserveTaskIds and taskIdAt', () => {
+  it('reserve a run of counters that taskIdAt spells as nextTaskId would have', () => {
+    const before = idCounter(nextTaskId());
+    const first = reserveTaskIds(3_000);
+    expect(first).toBe(before + 1);
+    // After the reservation, nextTaskId goes on past it (across a change of the high digits).
+    const after = nextTaskId();
+    expect(idCounter(after)).toBe(first + 3_000);
+    const ids = Array.from({ length: 3_000 }, (_, k) => taskIdAt(first + k));
+    expect(new Set(ids).size).toBe(3_000);
+    for (const [k, id] of ids.entries()) {
+      expect(id.slice(0, TASK_ID_PREFIX_LENGTH)).toBe(after.slice(0, TASK_ID_PREFIX_LENGTH));
+      expect(idCounter(id)).toBe(first + k);
+      expect(mintedHere(id)).toBe(true);
+    }
+    // The first ids have no leading zero, as nextTaskId's first ids have none.
+    expect(taskIdAt(5).slice(TASK_ID_PREFIX_LENGTH)).toBe('5');
+    expect(taskIdAt(36 * 36).slice(TASK_ID_PREFIX_LENGTH)).toBe('100');
+    expect(taskIdAt(36 * 36 + 1).slice(TASK_ID_PREFIX_LENGTH)).toBe('101');
+  });
+
+  it('tell ids minted here from others by the whole prefix', () => {
+    const id = nextTaskId();
+    const twin = `${id.slice(0, 5)}${id[5] === 'a' ? 'b' : 'a'}${id.slice(6)}`;
+    expect(mintedHere(id)).toBe(true);
+    expect(mintedHere(twin)).toBe(false);
+    expect(mintedHere(id.slice(0, TASK_ID_PREFIX_LENGTH))).toBe(false);
+    expect(mintedHere('t1')).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextTaskId } from '../../src/backend/task-id.js';
+import { nextTaskId, reserveTaskIds, taskIdAt } from '../../src/backend/task-id.js';
 import { TaskIndex } from '../../src/backend/task-index.js';
 
 describe('TaskIndex', () => {
@@ -86,5 +86,29 @@ describe('TaskIndex', () => {
     const copy = JSON.parse(JSON.stringify(mine)) as string;
     expect(index.take(copy)).toBe('mine 2');
     expect(index.size).toBe(1);
+  });
+
+  it('adds an id minted here by its known counter, as add would', () => {
+    const index = new TaskIndex<string>();
+    const first = reserveTaskIds(3);
+    const [a, b, c] = [0, 1, 2].map((k) => taskIdAt(first + k)) as [string, string, string];
+    expect(index.addMinted(first, a, 'a')).toBe(true);
+    expect(index.addMinted(first, a, 'again')).toBe(false);
+    expect(index.add(a, 'again')).toBe(false);
+    // The slot of b's counter already holds another id with that counter: b goes aside.
+    const twin = `${b.slice(0, 3)}${b[3] === 'a' ? 'b' : 'a'}${b.slice(4)}`;
+    index.add(twin, 'twin');
+    expect(index.addMinted(first + 1, b, 'b')).toBe(true);
+    expect(index.addMinted(first + 2, c, 'c')).toBe(true);
+    expect([index.get(a), index.get(b), index.get(twin), index.get(c)]).toEqual([
+      'a',
+      'b',
+      'twin',
+      'c',
+    ]);
+    expect(index.size).toBe(4);
+    expect(index.take(b)).toBe('b');
+    expect(index.get(twin)).toBe('twin');
+    expect(index.size).toBe(3);
   });
 });

@@ -263,7 +263,9 @@ describe('runMany', () => {
     expect(await sb.runMany([{ capability: 'double', payload: 1, timeoutMs: 500 }])).toEqual([2]);
     expect(await sb.runMany([{ capability: 'double', payload: 2, metadata: {} }])).toEqual([4]);
     const queued: string[] = [];
-    const off = sb.events.subscribe('task.queued', (event) => queued.push(event.taskId as string));
+    const off = sb.events.subscribe('task.queued', (event) => {
+      queued.push(event.taskId as string);
+    });
     expect(await sb.runMany([{ capability: 'double', payload: 3 }])).toEqual([6]);
     expect(queued).toHaveLength(1);
     off();
