@@ -1,6 +1,7 @@
 import type { TaskColumns } from '../backend/task-columns.js';
 import { reserveTaskIds } from '../backend/task-id.js';
 import { priorityLevel } from '../messaging/priority.js';
+import { BatchResult } from './batch-result.js';
 import type { Engine } from './engine.js';
 import { isPlainTask, type SubmitInput, type TaskDefaults } from './task-input.js';
 
@@ -45,4 +46,23 @@ export function plainColumns(
     timeoutMs: defaults.timeoutMs,
     now: engine.now(),
   };
+}
+
+/**
+ * `runMany` of a batch of columns: no record or id is made per task until the backend
+ * needs one, and the `BatchResult` keeps each result as its task ends. The batch is awaited
+ * as one run of ids from before it is queued, so no task can end unseen.
+ */
+export async function runColumns(engine: Engine, columns: TaskColumns): Promise<unknown[]> {
+  const n = columns.payloads.length;
+  const batch = new BatchResult(n, true);
+  engine.tracker.waitRun(columns.first, n, batch);
+  try {
+    await (engine.backend.enqueueColumns as (columns: TaskColumns) => Promise<void>)(columns);
+  } catch (error) {
+    batch.reject(error as Error);
+    throw error;
+  }
+  engine.tracker.counters.submitted += n;
+  return batch.promise;
 }

@@ -1,10 +1,9 @@
 import type { EnqueueResult } from '../backend/backend.js';
 import type { TaskRecord } from '../backend/task.js';
-import type { TaskColumns } from '../backend/task-columns.js';
 import { idCounter, nextTaskId } from '../backend/task-id.js';
 import { SwitchboardError } from '../errors.js';
 import { BatchResult } from './batch-result.js';
-import { plainColumns } from './column-batch.js';
+import { plainColumns, runColumns } from './column-batch.js';
 import type { Engine } from './engine.js';
 import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
@@ -117,7 +116,10 @@ export class TaskIntake {
       const columns = plainColumns(this.#engine, inputs, this.#defaults, limited);
       if (columns !== undefined) {
         if (!this.#open) await this.open();
-        return this.#runColumns(columns);
+        // Shutdown may have begun while the backend opened.
+        if (!this.accepting)
+          throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
+        return runColumns(this.#engine, columns);
       }
     }
     const batch = new BatchResult(Array.isArray(inputs) ? inputs.length : 0);
@@ -137,26 +139,6 @@ export class TaskIntake {
       if (run > 0) tracker.waitRun(first, inputs.length, batch);
     };
     await this.#enqueueMany(inputs, each, enqueued);
-    return batch.promise;
-  }
-
-  /**
-   * `runMany` of a plain batch, sent as columns: no record or id is made per task until
-   * the backend needs one. The batch is awaited as one run of ids from before it is queued,
-   * so no task can end unseen.
-   */
-  async #runColumns(columns: TaskColumns): Promise<unknown[]> {
-    const engine = this.#engine;
-    const n = columns.payloads.length;
-    const batch = new BatchResult(n, true);
-    engine.tracker.waitRun(columns.first, n, batch);
-    try {
-      await (engine.backend.enqueueColumns as (columns: TaskColumns) => Promise<void>)(columns);
-    } catch (error) {
-      batch.reject(error as Error);
-      throw error;
-    }
-    engine.tracker.counters.submitted += n;
     return batch.promise;
   }
 
