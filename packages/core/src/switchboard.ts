@@ -118,7 +118,9 @@ export class Switchboard {
    * promise for the batch, the results in input order, instead of a handle and a promise
    * per task. It rejects as soon as one task ends without a result, with the error its
    * `result` would give (`task_failed`, `cancelled`, `unavailable` at shutdown); the other
-   * tasks go on. Use `submitMany` to follow or cancel tasks one by one.
+   * tasks go on. Use `submitMany` to follow or cancel tasks one by one. A plain batch (one
+   * capability, nothing set per task but `payload` and `priority`) is queued as columns
+   * when the backend takes them (the memory backend does): no record per task until it runs.
    *
    * @throws SwitchboardError as `submitMany` (before anything is queued).
    * @example
