@@ -90,10 +90,7 @@ export class MemoryStore implements LaneItems {
 
   /** The first of the id counters `first` … `first + n - 1` in use here, if any. */
   takenCounter(first: number, n: number): number | undefined {
-    const overlap = this.columns.overlap(first, n);
-    if (overlap !== undefined) return overlap;
-    for (let seq = first; seq < first + n; seq++) if (this.tasks.hasCounter(seq)) return seq;
-    return undefined;
+    return this.columns.overlap(first, n) ?? this.tasks.counterIn(first, n);
   }
 
   live(item: LaneItem): TaskRecord | undefined {

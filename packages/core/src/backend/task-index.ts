@@ -62,9 +62,22 @@ export class TaskIndex<T> {
     return this.get(id) !== undefined;
   }
 
-  /** Whether an id of counter `seq` is kept in a page (whatever its prefix). */
-  hasCounter(seq: number): boolean {
-    return this.#page(seq, false)?.keys[seq & PAGE_MASK] !== undefined;
+  /**
+   * The first of the counters `first` … `first + n - 1` under which an id is kept in a page
+   * (whatever its prefix), if any: a page that does not exist is skipped whole.
+   */
+  counterIn(first: number, n: number): number | undefined {
+    const end = first + n;
+    for (let seq = first; seq < end; ) {
+      const pageEnd = Math.min(end, (Math.floor(seq / PAGE_SIZE) + 1) * PAGE_SIZE);
+      const page = this.#page(seq, false);
+      if (page !== undefined) {
+        for (let at = seq; at < pageEnd; at++)
+          if (page.keys[at & PAGE_MASK] !== undefined) return at;
+      }
+      seq = pageEnd;
+    }
+    return undefined;
   }
 
   /** Removes the entry of `id` and returns its value. */

@@ -111,4 +111,16 @@ describe('TaskIndex', () => {
     expect(index.get(twin)).toBe('twin');
     expect(index.size).toBe(3);
   });
+
+  it('finds the first counter of a range that an id is kept under, across pages', () => {
+    const index = new TaskIndex<string>();
+    const first = reserveTaskIds(5_000);
+    expect(index.counterIn(first, 5_000)).toBeUndefined();
+    index.add(taskIdAt(first + 3_100), 'x');
+    index.add(taskIdAt(first + 4_000), 'y');
+    expect(index.counterIn(first, 5_000)).toBe(first + 3_100);
+    expect(index.counterIn(first, 3_100)).toBeUndefined();
+    expect(index.counterIn(first + 3_101, 1_000)).toBe(first + 4_000);
+    expect(index.counterIn(first + 4_001, 999)).toBeUndefined();
+  });
 });
