@@ -60,6 +60,8 @@ export async function runColumns(engine: Engine, columns: TaskColumns): Promise<
   try {
     await (engine.backend.enqueueColumns as (columns: TaskColumns) => Promise<void>)(columns);
   } catch (error) {
+    // The caller gets the error from here; the batch's own promise is dropped, handled.
+    batch.promise.catch(() => undefined);
     batch.reject(error as Error);
     throw error;
   }

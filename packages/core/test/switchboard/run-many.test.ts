@@ -274,4 +274,20 @@ describe('runMany', () => {
     expect(enqueued).toHaveBeenCalledTimes(1);
     await sb.shutdown();
   });
+
+  it('rejects with the backend’s error when it refuses a batch of columns', async () => {
+    const backend = createMemoryBackend();
+    vi.spyOn(backend, 'enqueueColumns').mockRejectedValue(
+      new SwitchboardError('unavailable', 'backend down'),
+    );
+    const sb = createSwitchboard({ backend, agents: [doubler()] });
+    await sb.start();
+    const error = await errorOf(sb.runMany([{ capability: 'double', payload: 1 }]));
+    expect(error).toMatchObject({ code: 'unavailable', message: 'backend down' });
+    expect((await sb.stats()).tasks.submitted).toBe(0);
+    // Nothing was queued, and the next batch goes through.
+    vi.mocked(backend.enqueueColumns).mockRestore();
+    expect(await sb.runMany([{ capability: 'double', payload: 2 }])).toEqual([4]);
+    await sb.shutdown();
+  });
 });
