@@ -29,3 +29,5 @@ export {
   TERMINAL_STATUSES,
   toLease,
 } from './task.js';
+export type { TaskColumns } from './task-columns.js';
+export { taskIdAt } from './task-id.js';
