@@ -214,7 +214,7 @@ export class MemoryBackend implements Backend {
 
   async get(id: string): Promise<TaskRecord | undefined> {
     this.guard();
-    return this.store.record(id);
+    return this.store.columns.record(id);
   }
 
   async expireLeases(now: number): Promise<TaskRecord[]> {
@@ -301,7 +301,7 @@ export class MemoryBackend implements Backend {
   }
 
   private find(id: string): TaskRecord {
-    const t = this.store.record(id);
+    const t = this.store.columns.record(id);
     if (t === undefined) throw noTask(id);
     return t;
   }

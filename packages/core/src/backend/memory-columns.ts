@@ -1,7 +1,9 @@
-import { PRIORITIES } from '../messaging/priority.js';
+import { PRIORITIES, priorityLevel } from '../messaging/priority.js';
+import type { LaneItem, LaneItems } from './memory-lane.js';
 import { newTaskRecord, type TaskRecord } from './task.js';
 import type { TaskColumns } from './task-columns.js';
 import { idCounter, mintedHere, taskIdAt } from './task-id.js';
+import type { TaskIndex } from './task-index.js';
 
 /** One enqueued batch of columns, and which of its tasks still have no record. */
 interface Batch {
@@ -17,13 +19,18 @@ interface Batch {
 /**
  * The tasks a memory backend holds as columns (`enqueueColumns`): queued, with no record
  * and no id string until one is needed. A task's record is made once, when it is first
- * read, leased or cancelled ({@link ColumnStore.make}), and from then on the store keeps
- * it like any other; a batch is dropped once all of its tasks have records.
+ * read ({@link record}: a read, a cancel) or leased (a lane entry read by {@link live}),
+ * and put in the store's index, which keeps it from then on like any other; a batch is
+ * dropped once all of its tasks have records. It answers the lanes for their entries,
+ * which are records or the id counters of tasks held here.
  */
-export class ColumnStore {
+export class ColumnStore implements LaneItems {
   /** The batches with tasks still without a record, by `first` (ids are reserved in order). */
   #batches: Batch[] = [];
   #count = 0;
+
+  /** `tasks`: the store's index, where a record made here is put. */
+  constructor(private readonly tasks: TaskIndex<TaskRecord>) {}
 
   /** Tasks still without a record. */
   get count(): number {
@@ -72,10 +79,49 @@ export class ColumnStore {
   }
 
   /**
-   * Makes the record of the task of counter `seq`, held here without one (the caller has
-   * checked with {@link holdsSeq}), and lets go of it: from now on the caller keeps it.
+   * The record of `id`: stored, or made now for a task held here (and stored from then
+   * on); `undefined` for an id the store does not hold.
    */
-  make(seq: number): TaskRecord {
+  record(id: string): TaskRecord | undefined {
+    const t = this.tasks.get(id);
+    if (t !== undefined || !this.holds(id)) return t;
+    return this.#make(idCounter(id));
+  }
+
+  /** The first of the id counters `first` … `first + n - 1` in use in the store, if any. */
+  taken(first: number, n: number): number | undefined {
+    return this.overlap(first, n) ?? this.tasks.counterIn(first, n);
+  }
+
+  live(item: LaneItem): TaskRecord | undefined {
+    if (typeof item !== 'number') return item.status === 'queued' ? item : undefined;
+    if (this.holdsSeq(item)) return this.#make(item);
+    // Its record was made before its lease (read, or cancelled): the entry stands while
+    // that record is queued.
+    const t = this.tasks.get(taskIdAt(item));
+    return t?.status === 'queued' ? t : undefined;
+  }
+
+  queued(item: LaneItem, leaving: TaskRecord): boolean {
+    if (typeof item === 'number') {
+      if (this.holdsSeq(item)) return true;
+      const t = this.tasks.get(taskIdAt(item));
+      return t !== undefined && t !== leaving && t.status === 'queued';
+    }
+    return item !== leaving && item.status === 'queued';
+  }
+
+  level(item: LaneItem): number {
+    if (typeof item !== 'number') return priorityLevel(item.priority) as number;
+    if (this.holdsSeq(item)) return this.levelOf(item);
+    return priorityLevel((this.tasks.get(taskIdAt(item)) as TaskRecord).priority) as number;
+  }
+
+  /**
+   * Makes the record of the task of counter `seq`, held here without one (checked with
+   * {@link holdsSeq}), and lets go of it: the store's index keeps it from now on.
+   */
+  #make(seq: number): TaskRecord {
     const batch = this.#find(seq) as Batch;
     const { columns } = batch;
     const offset = seq - columns.first;
@@ -94,6 +140,7 @@ export class ColumnStore {
     batch.payloads[offset] = undefined;
     this.#count--;
     if (--batch.left === 0) this.#batches.splice(this.#batches.indexOf(batch), 1);
+    this.tasks.addMinted(seq, record.id, record);
     return record;
   }
 

@@ -105,7 +105,7 @@ export function storeColumns(store: MemoryStore, columns: TaskColumns): void {
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw bad('maxAttempts must be ≥ 1');
   if (!(timeoutMs > 0) || !Number.isFinite(now)) throw bad('timeoutMs and now must be numbers');
   // Reserved counters are fresh: a batch given counters already in use is refused.
-  const taken = store.takenCounter(first, n);
+  const taken = store.columns.taken(first, n);
   if (taken !== undefined) {
     const id = taskIdAt(taken);
     throw new SwitchboardError('conflict', `[memory] task ${id} already exists`, {

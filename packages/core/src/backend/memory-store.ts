@@ -1,12 +1,11 @@
 import { type Priority, priorityLevel } from '../messaging/priority.js';
 import type { QueueStats } from './backend.js';
 import { ColumnStore } from './memory-columns.js';
-import { type LaneItem, type LaneItems, MemoryLanes } from './memory-lane.js';
+import { MemoryLanes } from './memory-lane.js';
 import type { ResolvedMemoryOptions } from './memory-options.js';
 import { MemoryRetention } from './memory-retention.js';
 import type { TaskError, TaskRecord } from './task.js';
 import type { TaskColumns } from './task-columns.js';
-import { idCounter, taskIdAt } from './task-id.js';
 import { TaskIndex } from './task-index.js';
 import { TimeHeap } from './time-heap.js';
 
@@ -40,12 +39,12 @@ const COMPACT_SLACK = 1024;
  * an entry is stale once its task has moved on. A lane entry can never come back to life,
  * since a task leaves a lane only by a lease (which pops the entry) or a cancel (terminal
  * for good: only dead tasks are replayed). A task enqueued as columns has no record until
- * it is read, leased or cancelled ({@link record}): until then it is in `columns`, and its
- * lane entry is its id counter.
+ * it is read, leased or cancelled: until then it is in `columns` (which makes its record),
+ * and its lane entry is its id counter.
  */
-export class MemoryStore implements LaneItems {
+export class MemoryStore {
   readonly tasks = new TaskIndex<TaskRecord>();
-  readonly columns = new ColumnStore();
+  readonly columns = new ColumnStore(this.tasks);
   idempotency = new Map<string, string>();
   readonly lanes: MemoryLanes;
   /** Queued tasks waiting for their `availableAt` (rare: delays and backoffs). */
@@ -60,7 +59,7 @@ export class MemoryStore implements LaneItems {
   readonly queuedByLevel = [0, 0, 0, 0];
 
   constructor(options: ResolvedMemoryOptions) {
-    this.lanes = new MemoryLanes(options.createQueue, this);
+    this.lanes = new MemoryLanes(options.createQueue, this.columns);
     this.retention = new MemoryRetention(options, (t) => this.forget(t));
   }
 
@@ -76,52 +75,6 @@ export class MemoryStore implements LaneItems {
     const byLevel = this.queuedByLevel;
     for (let i = 0; i < levels.length; i++) (byLevel[levels[i] as number] as number)++;
     this.lanes.addColumns(columns.capability, columns.first, levels);
-  }
-
-  /**
-   * The record of `id`: stored, or made now for a task kept as columns (and stored from
-   * then on); `undefined` for an id this store does not hold.
-   */
-  record(id: string): TaskRecord | undefined {
-    const t = this.tasks.get(id);
-    if (t !== undefined || !this.columns.holds(id)) return t;
-    return this.#make(idCounter(id));
-  }
-
-  /** The first of the id counters `first` … `first + n - 1` in use here, if any. */
-  takenCounter(first: number, n: number): number | undefined {
-    return this.columns.overlap(first, n) ?? this.tasks.counterIn(first, n);
-  }
-
-  live(item: LaneItem): TaskRecord | undefined {
-    if (typeof item !== 'number') return item.status === 'queued' ? item : undefined;
-    if (this.columns.holdsSeq(item)) return this.#make(item);
-    // Its record was made before its lease (read, or cancelled): the entry stands while
-    // that record is queued.
-    const t = this.tasks.get(taskIdAt(item));
-    return t?.status === 'queued' ? t : undefined;
-  }
-
-  queued(item: LaneItem, leaving: TaskRecord): boolean {
-    if (typeof item === 'number') {
-      if (this.columns.holdsSeq(item)) return true;
-      const t = this.tasks.get(taskIdAt(item));
-      return t !== undefined && t !== leaving && t.status === 'queued';
-    }
-    return item !== leaving && item.status === 'queued';
-  }
-
-  level(item: LaneItem): number {
-    if (typeof item !== 'number') return priorityLevel(item.priority) as number;
-    if (this.columns.holdsSeq(item)) return this.columns.levelOf(item);
-    return priorityLevel((this.tasks.get(taskIdAt(item)) as TaskRecord).priority) as number;
-  }
-
-  /** Makes the record of a task kept as columns and stores it. */
-  #make(seq: number): TaskRecord {
-    const t = this.columns.make(seq);
-    this.tasks.addMinted(seq, t.id, t);
-    return t;
   }
 
   /**
