@@ -1,9 +1,12 @@
+import type { TaskRecord } from '../backend/task.js';
 import type { TaskColumns } from '../backend/task-columns.js';
-import { reserveTaskIds } from '../backend/task-id.js';
+import { mintedHere, reserveTaskIds } from '../backend/task-id.js';
 import { priorityLevel } from '../messaging/priority.js';
 import { BatchResult } from './batch-result.js';
 import type { Engine } from './engine.js';
+import { ColumnHandle, type ColumnOwner } from './task-handle.js';
 import { isPlainTask, type SubmitInput, type TaskDefaults } from './task-input.js';
+import type { RunWaiter, TaskHandle } from './task-tracker.js';
 
 /**
  * A batch as columns for `Backend.enqueueColumns`, when it can go that way: the backend
@@ -50,21 +53,107 @@ export function plainColumns(
 
 /**
  * `runMany` of a batch of columns: no record or id is made per task until the backend
- * needs one, and the `BatchResult` keeps each result as its task ends. The batch is awaited
- * as one run of ids from before it is queued, so no task can end unseen.
+ * needs one, and the `BatchResult` keeps each result as its task ends.
  */
 export async function runColumns(engine: Engine, columns: TaskColumns): Promise<unknown[]> {
-  const n = columns.payloads.length;
-  const batch = new BatchResult(n, true);
-  engine.tracker.waitRun(columns.first, n, batch);
+  const batch = new BatchResult(columns.payloads.length, true);
   try {
-    await (engine.backend.enqueueColumns as (columns: TaskColumns) => Promise<void>)(columns);
+    await enqueueRun(engine, columns, batch);
   } catch (error) {
     // The caller gets the error from here; the batch's own promise is dropped, handled.
     batch.promise.catch(() => undefined);
-    batch.reject(error as Error);
+    throw error;
+  }
+  return batch.promise;
+}
+
+/**
+ * `submitMany` of a batch of columns: a handle per task that holds only its place in the
+ * batch (see {@link ColumnRun}).
+ */
+export async function submitColumns(
+  engine: Engine,
+  columns: TaskColumns,
+  cancel: (id: string) => Promise<TaskRecord>,
+): Promise<TaskHandle[]> {
+  const n = columns.payloads.length;
+  const run = new ColumnRun(columns.first, n, cancel);
+  await enqueueRun(engine, columns, run);
+  const handles: TaskHandle[] = new Array(n);
+  for (let i = 0; i < n; i++) handles[i] = new ColumnHandle(run, i);
+  return handles;
+}
+
+/**
+ * Queues a batch of columns, awaited as one run of ids from before it is queued (so no
+ * task can end unseen). A backend that refuses it leaves the run settled and its error is
+ * the caller's.
+ */
+async function enqueueRun(engine: Engine, columns: TaskColumns, run: RunWaiter): Promise<void> {
+  const n = columns.payloads.length;
+  engine.tracker.waitRun(columns.first, n, run);
+  try {
+    await (engine.backend.enqueueColumns as (columns: TaskColumns) => Promise<void>)(columns);
+  } catch (error) {
+    run.reject(error as Error);
     throw error;
   }
   engine.tracker.counters.submitted += n;
-  return batch.promise;
+}
+
+/**
+ * The tasks of a `submitMany` batch of columns, as the tracker's run waiter: it keeps each
+ * task's record as it ends (so that a `result` read later, even once the backend has evicted
+ * the record, still settles) and calls back the handles whose `result` was read before.
+ */
+class ColumnRun implements RunWaiter, ColumnOwner {
+  readonly #ended: (TaskRecord | undefined)[];
+  #waiting: (ColumnHandle<unknown> | undefined)[] | undefined;
+  #left: number;
+  #error: Error | undefined;
+
+  constructor(
+    readonly first: number,
+    n: number,
+    readonly cancel: (id: string) => Promise<TaskRecord>,
+  ) {
+    this.#ended = new Array(n);
+    this.#left = n;
+  }
+
+  get settled(): boolean {
+    return this.#left === 0 || this.#error !== undefined;
+  }
+
+  awaits(offset: number, id: string): boolean {
+    return this.#ended[offset] === undefined && this.#error === undefined && mintedHere(id);
+  }
+
+  endedAt(offset: number, record: TaskRecord): void {
+    if (this.#ended[offset] !== undefined) return;
+    this.#ended[offset] = record;
+    this.#left--;
+    const handle = this.#waiting?.[offset];
+    if (handle === undefined) return;
+    (this.#waiting as (ColumnHandle<unknown> | undefined)[])[offset] = undefined;
+    handle.resolve(record);
+  }
+
+  /** Shutdown (or a refused batch): every task not ended yet rejects with `error`. */
+  reject(error: Error): void {
+    this.#error = error;
+    const waiting = this.#waiting ?? [];
+    this.#waiting = undefined;
+    for (const handle of waiting) handle?.reject(error);
+  }
+
+  watch(offset: number, handle: ColumnHandle<unknown>): void {
+    const record = this.#ended[offset];
+    if (record !== undefined) handle.resolve(record);
+    else if (this.#error !== undefined) handle.reject(this.#error);
+    else {
+      this.#waiting ??= new Array(this.#ended.length);
+      this.#waiting[offset] = handle;
+    }
+  }
 }

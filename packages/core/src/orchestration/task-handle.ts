@@ -1,4 +1,5 @@
 import type { TaskRecord } from '../backend/task.js';
+import { taskIdAt } from '../backend/task-id.js';
 import { type TaskHandle, terminalError } from './task-tracker.js';
 
 /** What a handle calls on: the task intake. */
@@ -18,15 +19,49 @@ function capture(resolve: (value: never) => void, reject: (error: Error) => void
 }
 
 /**
- * The handle `submit` returns; its `result` promise is made on first access, and the handle
- * itself is what the tracker calls back when the task ends (no closure or waiter per task).
- * With a backend of live records it holds its task's record, whose status then tells at
- * once whether the task has already ended.
+ * What both kinds of handle share: a `result` promise made on first access, and the
+ * callbacks the tracker calls when the task ends (the handle itself is the waiter: no
+ * closure or waiter object per task). `watch` registers the handle, on that first access.
  */
-export class Handle<O> implements TaskHandle<O> {
+abstract class ResultHandle<O> implements TaskHandle<O> {
   #result: Promise<O> | undefined;
   #resolve: ((value: unknown) => void) | undefined;
   #reject: ((error: Error) => void) | undefined;
+
+  abstract readonly id: string;
+  abstract readonly created: boolean;
+  abstract cancel(): Promise<TaskRecord>;
+  /** Asks to be called back once the task is terminal (at once when it already is). */
+  protected abstract watch(): void;
+
+  get result(): Promise<O> {
+    if (this.#result === undefined) {
+      this.#result = new Promise<O>(capture);
+      this.#resolve = nextResolve;
+      this.#reject = nextReject;
+      nextResolve = undefined;
+      nextReject = undefined;
+      this.watch();
+    }
+    return this.#result;
+  }
+
+  /** The task ended (a {@link Waiter} callback). */
+  resolve(record: TaskRecord): void {
+    if (record.status === 'completed') this.#resolve?.(record.result as O);
+    else this.#reject?.(terminalError(record));
+  }
+
+  reject(error: Error): void {
+    this.#reject?.(error);
+  }
+}
+
+/**
+ * The handle `submit` returns. With a backend of live records it holds its task's record,
+ * whose status then tells at once whether the task has already ended.
+ */
+export class Handle<O> extends ResultHandle<O> {
   // Private: the backend's own object, which nobody outside may touch.
   readonly #record: TaskRecord | undefined;
   readonly #intake: HandleOwner;
@@ -38,33 +73,63 @@ export class Handle<O> implements TaskHandle<O> {
     intake: HandleOwner,
     record: TaskRecord | undefined,
   ) {
+    super();
     this.#intake = intake;
     this.#record = record;
-  }
-
-  get result(): Promise<O> {
-    if (this.#result === undefined) {
-      this.#result = new Promise<O>(capture);
-      this.#resolve = nextResolve;
-      this.#reject = nextReject;
-      nextResolve = undefined;
-      nextReject = undefined;
-      this.#intake.await(this, this.#record);
-    }
-    return this.#result;
   }
 
   cancel(): Promise<TaskRecord> {
     return this.#intake.cancel(this.id);
   }
 
-  /** The task ended (a {@link Waiter} callback). */
-  resolve(record: TaskRecord): void {
-    if (record.status === 'completed') this.#resolve?.(record.result as O);
-    else this.#reject?.(terminalError(record));
+  protected watch(): void {
+    this.#intake.await(this, this.#record);
+  }
+}
+
+/** What a {@link ColumnHandle} calls on: the run of its batch, and the intake to cancel. */
+export interface ColumnOwner {
+  /** The id counter of the batch's first task. */
+  readonly first: number;
+  /** Settles `handle` once the task at `offset` is terminal (at once when it already is). */
+  watch(offset: number, handle: ColumnHandle<unknown>): void;
+  cancel(id: string): Promise<TaskRecord>;
+}
+
+/**
+ * The handle of a task submitted in a batch of columns (`submitMany` of a plain batch): it
+ * holds no record and no id string, only its place in the batch; its `id` is spelled when
+ * read.
+ */
+export class ColumnHandle<O> extends ResultHandle<O> {
+  readonly #owner: ColumnOwner;
+  readonly #offset: number;
+
+  constructor(owner: ColumnOwner, offset: number) {
+    super();
+    this.#owner = owner;
+    this.#offset = offset;
   }
 
-  reject(error: Error): void {
-    this.#reject?.(error);
+  get id(): string {
+    return taskIdAt(this.#owner.first + this.#offset);
+  }
+
+  /** Always `true`: a batch of columns carries no idempotency key. */
+  get created(): boolean {
+    return true;
+  }
+
+  /** As a {@link Handle} serializes (its fields are own properties there). */
+  toJSON(): { id: string; created: boolean } {
+    return { id: this.id, created: true };
+  }
+
+  cancel(): Promise<TaskRecord> {
+    return this.#owner.cancel(this.id);
+  }
+
+  protected watch(): void {
+    this.#owner.watch(this.#offset, this as ColumnHandle<unknown>);
   }
 }

@@ -1,9 +1,10 @@
 import type { EnqueueResult } from '../backend/backend.js';
 import type { TaskRecord } from '../backend/task.js';
+import type { TaskColumns } from '../backend/task-columns.js';
 import { idCounter, nextTaskId } from '../backend/task-id.js';
 import { SwitchboardError } from '../errors.js';
 import { BatchResult } from './batch-result.js';
-import { plainColumns, runColumns } from './column-batch.js';
+import { plainColumns, runColumns, submitColumns } from './column-batch.js';
 import type { Engine } from './engine.js';
 import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
@@ -99,6 +100,8 @@ export class TaskIntake {
   }
 
   async submitMany(inputs: readonly SubmitInput[]): Promise<TaskHandle[]> {
+    const columns = await this.#plain(inputs);
+    if (columns !== undefined) return submitColumns(this.#engine, columns, (id) => this.cancel(id));
     const handles: TaskHandle[] = new Array(inputs.length);
     await this.#enqueueMany(inputs, (i, id, created, live) => {
       handles[i] = new Handle(id, created, this, live);
@@ -111,17 +114,8 @@ export class TaskIntake {
    * order; rejects as soon as one task ends without a result (see `Switchboard.runMany`).
    */
   async runMany(inputs: readonly SubmitInput[]): Promise<unknown[]> {
-    if (this.accepting) {
-      const limited = this.#gate.limited || this.#maxPayloadBytes !== undefined;
-      const columns = plainColumns(this.#engine, inputs, this.#defaults, limited);
-      if (columns !== undefined) {
-        if (!this.#open) await this.open();
-        // Shutdown may have begun while the backend opened.
-        if (!this.accepting)
-          throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
-        return runColumns(this.#engine, columns);
-      }
-    }
+    const columns = await this.#plain(inputs);
+    if (columns !== undefined) return runColumns(this.#engine, columns);
     const batch = new BatchResult(Array.isArray(inputs) ? inputs.length : 0);
     const tracker = this.#engine.tracker;
     let run = 0;
@@ -140,6 +134,21 @@ export class TaskIntake {
     };
     await this.#enqueueMany(inputs, each, enqueued);
     return batch.promise;
+  }
+
+  /**
+   * The batch as columns when it is plain and the backend takes columns (see
+   * `plainColumns`), the backend opened; `undefined` when it goes as records.
+   */
+  async #plain(inputs: readonly SubmitInput[]): Promise<TaskColumns | undefined> {
+    if (!this.accepting) return undefined;
+    const limited = this.#gate.limited || this.#maxPayloadBytes !== undefined;
+    const columns = plainColumns(this.#engine, inputs, this.#defaults, limited);
+    if (columns === undefined) return undefined;
+    if (!this.#open) await this.open();
+    // Shutdown may have begun while the backend opened.
+    if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
+    return columns;
   }
 
   /**

@@ -80,6 +80,7 @@ export class TaskTracker {
   // Kept by the id's counter (see TaskIndex): a lookup stays cheap however deep the queue.
   readonly #waiters = new TaskIndex<Waiter | Waiter[]>();
   // Batches waited for as runs of id counters: no entry per task (see waitRun).
+  /** Run waiters by `first`, ascending (runs never overlap: their ids are minted apart). */
   #runs: Run[] = [];
   readonly #latencies = new Float64Array(LATENCY_SAMPLES);
   #latencyCount = 0;
@@ -116,7 +117,12 @@ export class TaskTracker {
       waiter.reject(this.#closed);
       return;
     }
-    this.#runs.push({ first, count, waiter });
+    const runs = this.#runs;
+    // Nearly always the newest run: appended; an older one (an await let a newer one in
+    // first) is put in its place.
+    let at = runs.length;
+    while (at > 0 && (runs[at - 1] as Run).first > first) at--;
+    runs.splice(at, 0, { first, count, waiter });
   }
 
   /**
@@ -134,17 +140,26 @@ export class TaskTracker {
    */
   #runOf(id: string, seq = idCounter(id)): Run | undefined {
     if (seq < 0) return undefined;
-    let found: Run | undefined;
-    let settled = false;
-    for (const run of this.#runs) {
-      if (run.waiter.settled) settled = true;
-      else if (found === undefined) {
-        const offset = seq - run.first;
-        if (offset >= 0 && offset < run.count && run.waiter.awaits(offset, id)) found = run;
-      }
+    // The last run that starts at or before `seq` (a binary search: runs may be many).
+    const runs = this.#runs;
+    let lo = 0;
+    let hi = runs.length - 1;
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((runs[mid] as Run).first <= seq) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
     }
-    if (settled) this.#runs = this.#runs.filter((run) => !run.waiter.settled);
-    return found;
+    if (at < 0) return undefined;
+    const run = runs[at] as Run;
+    if (run.waiter.settled) {
+      runs.splice(at, 1);
+      return undefined;
+    }
+    const offset = seq - run.first;
+    return offset < run.count && run.waiter.awaits(offset, id) ? run : undefined;
   }
 
   /** Tells the run waiting for `record`'s task, if any; forgets it once it settled. */
@@ -153,7 +168,10 @@ export class TaskTracker {
     const run = this.#runOf(record.id, seq);
     if (run === undefined) return;
     run.waiter.endedAt(seq - run.first, record);
-    if (run.waiter.settled) this.#runs = this.#runs.filter((r) => r !== run);
+    if (run.waiter.settled) {
+      const at = this.#runs.indexOf(run);
+      if (at >= 0) this.#runs.splice(at, 1);
+    }
   }
 
   /** Forgets a waiter added by {@link wait} (harmless when it was already called back). */

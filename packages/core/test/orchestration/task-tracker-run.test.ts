@@ -106,4 +106,41 @@ describe('TaskTracker runs (runMany batches waited for without an entry per task
     tracker.ended(second.records[0]!);
     await expect(second.batch.promise).resolves.toEqual(['second']);
   });
+
+  it('finds each task’s run among many, registered in any order, with gaps between', async () => {
+    const tracker = new TaskTracker(Date.now());
+    // 300 runs of 2 tasks, an unawaited id minted between runs, registered in shuffled order.
+    const runs = Array.from({ length: 300 }, () => {
+      const records = [record(nextTaskId(), 'queued'), record(nextTaskId(), 'queued')];
+      nextTaskId();
+      const batch = new BatchResult(2);
+      records.forEach((r, i) => {
+        batch.live(i, r);
+        batch.inRun(i);
+      });
+      return { records, batch };
+    });
+    const order = runs.map((_, i) => (i * 7919) % runs.length);
+    for (const i of order) {
+      const { records, batch } = runs[i]!;
+      tracker.waitRun(idCounter(records[0]!.id), 2, batch);
+    }
+    // A gap id is nobody's; the first run fails early (settled), the rest complete.
+    const gap = record(nextTaskId(), 'completed', 'x');
+    expect(tracker.awaits(gap.id)).toBe(false);
+    const failed = runs[0]!.records[1]!;
+    failed.status = 'cancelled';
+    tracker.ended(failed);
+    await expect(runs[0]!.batch.promise).rejects.toMatchObject({ code: 'cancelled' });
+    expect(tracker.awaits(runs[0]!.records[0]!.id)).toBe(false);
+    for (const { records } of runs.slice(1).reverse()) {
+      for (const r of records) {
+        complete(r, r.id);
+        tracker.ended(r);
+      }
+    }
+    for (const { records, batch } of runs.slice(1)) {
+      await expect(batch.promise).resolves.toEqual(records.map((r) => r.id));
+    }
+  });
 });

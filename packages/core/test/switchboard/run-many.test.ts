@@ -6,6 +6,7 @@ import { idCounter, taskIdAt } from '../../src/backend/task-id.js';
 import { SwitchboardError } from '../../src/errors.js';
 import type { Priority } from '../../src/messaging/priority.js';
 import { createSwitchboard } from '../../src/switchboard.js';
+import { gatedAgent } from './gated-agent.js';
 
 const PRIORITIES: Priority[] = ['critical', 'high', 'normal', 'low'];
 
@@ -214,20 +215,8 @@ describe('runMany', () => {
   it('sends a plain batch as columns: no record is made per task until it is needed', async () => {
     const backend = createMemoryBackend();
     const enqueued = vi.spyOn(backend, 'enqueueColumns');
-    let open = () => {};
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const gated = defineAgent({
-      name: 'gated',
-      capabilities: ['double'],
-      config: { maxConcurrency: 1 },
-      handle: async (payload: unknown) => {
-        await gate;
-        return (payload as number) * 2;
-      },
-    });
-    const sb = createSwitchboard({ backend, agents: [gated] });
+    const { agent, open } = gatedAgent((payload) => (payload as number) * 2);
+    const sb = createSwitchboard({ backend, agents: [agent] });
     const started = new Promise<string>((resolve) => {
       sb.events.subscribe('task.leased', (event) => resolve(event.taskId as string));
     });
