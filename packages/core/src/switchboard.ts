@@ -120,7 +120,8 @@ export class Switchboard {
    * `result` would give (`task_failed`, `cancelled`, `unavailable` at shutdown); the other
    * tasks go on. Use `submitMany` to follow or cancel tasks one by one. A plain batch (one
    * capability, nothing set per task but `payload` and `priority`) is queued as columns
-   * when the backend takes them (the memory backend does): no record per task until it runs.
+   * when the backend takes them (the memory backend does): no record per task until it
+   * runs; `submitMany` does the same.
    *
    * @throws SwitchboardError as `submitMany` (before anything is queued).
    * @example

@@ -124,8 +124,8 @@ export interface Backend {
   /**
    * Optional: stores and queues a batch given as columns (see {@link TaskColumns}), all
    * new, as `enqueueNew` would their records, without holding an object per task until one
-   * is needed (read, leased, cancelled). Switchboard's `runMany` sends plain batches (one
-   * capability, no per-task options) this way when a backend has it.
+   * is needed (read, leased, cancelled). Switchboard's `runMany` and `submitMany` send
+   * plain batches (one capability, no per-task options) this way when a backend has it.
    */
   enqueueColumns?(columns: TaskColumns): Promise<void>;
   /**
