@@ -103,11 +103,17 @@ async function enqueueRun(engine: Engine, columns: TaskColumns, run: RunWaiter):
 
 /**
  * The tasks of a `submitMany` batch of columns, as the tracker's run waiter: it keeps each
- * task's record as it ends (so that a `result` read later, even once the backend has evicted
- * the record, still settles) and calls back the handles whose `result` was read before.
+ * task's outcome as it ends (the result of a completed one, the record of any other), so
+ * that a `result` read later, even once the backend has evicted the record, still settles;
+ * and it calls back the handles whose `result` was read before. It holds no record of a
+ * completed task, which the backend's retention may then let go.
  */
 class ColumnRun implements RunWaiter, ColumnOwner {
-  readonly #ended: (TaskRecord | undefined)[];
+  /** Per task: 0 not ended, 1 completed (its result in `#results`), 2 ended otherwise. */
+  readonly #state: Uint8Array;
+  readonly #results: unknown[];
+  /** The records of the tasks that ended without a result (rare). */
+  readonly #failed = new Map<number, TaskRecord>();
   #waiting: (ColumnHandle<unknown> | undefined)[] | undefined;
   #left: number;
   #error: Error | undefined;
@@ -117,7 +123,8 @@ class ColumnRun implements RunWaiter, ColumnOwner {
     n: number,
     readonly cancel: (id: string) => Promise<TaskRecord>,
   ) {
-    this.#ended = new Array(n);
+    this.#state = new Uint8Array(n);
+    this.#results = new Array(n);
     this.#left = n;
   }
 
@@ -126,17 +133,23 @@ class ColumnRun implements RunWaiter, ColumnOwner {
   }
 
   awaits(offset: number, id: string): boolean {
-    return this.#ended[offset] === undefined && this.#error === undefined && mintedHere(id);
+    return this.#state[offset] === 0 && this.#error === undefined && mintedHere(id);
   }
 
   endedAt(offset: number, record: TaskRecord): void {
-    if (this.#ended[offset] !== undefined) return;
-    this.#ended[offset] = record;
+    if (this.#state[offset] !== 0) return;
+    if (record.status === 'completed') {
+      this.#state[offset] = 1;
+      this.#results[offset] = record.result;
+    } else {
+      this.#state[offset] = 2;
+      this.#failed.set(offset, record);
+    }
     this.#left--;
     const handle = this.#waiting?.[offset];
     if (handle === undefined) return;
     (this.#waiting as (ColumnHandle<unknown> | undefined)[])[offset] = undefined;
-    handle.resolve(record);
+    this.#settle(offset, handle);
   }
 
   /** Shutdown (or a refused batch): every task not ended yet rejects with `error`. */
@@ -148,12 +161,16 @@ class ColumnRun implements RunWaiter, ColumnOwner {
   }
 
   watch(offset: number, handle: ColumnHandle<unknown>): void {
-    const record = this.#ended[offset];
-    if (record !== undefined) handle.resolve(record);
+    if (this.#state[offset] !== 0) this.#settle(offset, handle);
     else if (this.#error !== undefined) handle.reject(this.#error);
     else {
-      this.#waiting ??= new Array(this.#ended.length);
+      this.#waiting ??= new Array(this.#state.length);
       this.#waiting[offset] = handle;
     }
+  }
+
+  #settle(offset: number, handle: ColumnHandle<unknown>): void {
+    if (this.#state[offset] === 1) handle.fulfil(this.#results[offset]);
+    else handle.resolve(this.#failed.get(offset) as TaskRecord);
   }
 }

@@ -52,6 +52,11 @@ abstract class ResultHandle<O> implements TaskHandle<O> {
     else this.#reject?.(terminalError(record));
   }
 
+  /** The task completed with `value`. */
+  fulfil(value: unknown): void {
+    this.#resolve?.(value);
+  }
+
   reject(error: Error): void {
     this.#reject?.(error);
   }
