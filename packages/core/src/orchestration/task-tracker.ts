@@ -20,7 +20,8 @@ export interface TaskCounters {
 
 /**
  * The waiter of a run of tasks whose ids were minted one after the other (a `runMany`
- * batch): the task at `offset` of the run has the id counter `first + offset`.
+ * batch, or a `submitMany` batch kept as columns): the task at `offset` of the run has the
+ * id counter `first + offset`.
  */
 export interface RunWaiter {
   /** Whether the task at `offset` is the one of `id` and this waiter still awaits it. */
