@@ -53,13 +53,13 @@ export class ColumnStore implements LaneItems {
   }
 
   /** Whether the task of counter `seq` is held here, still without a record. */
-  holdsSeq(seq: number): boolean {
+  #holdsSeq(seq: number): boolean {
     const batch = this.#find(seq);
     return batch !== undefined && batch.made[seq - batch.columns.first] === 0;
   }
 
   /** The first counter of `first` … `first + n - 1` that a batch held here spans, if any. */
-  overlap(first: number, n: number): number | undefined {
+  #overlap(first: number, n: number): number | undefined {
     for (const { columns, made } of this.#batches) {
       const from = Math.max(first, columns.first);
       if (from < Math.min(first + n, columns.first + made.length)) return from;
@@ -69,11 +69,11 @@ export class ColumnStore implements LaneItems {
 
   /** Whether the task of `id` is held here, still without a record. */
   holds(id: string): boolean {
-    return this.#count > 0 && mintedHere(id) && this.holdsSeq(idCounter(id));
+    return this.#count > 0 && mintedHere(id) && this.#holdsSeq(idCounter(id));
   }
 
   /** The priority level of the task of counter `seq`, held here without a record. */
-  levelOf(seq: number): number {
+  #levelOf(seq: number): number {
     const batch = this.#find(seq) as Batch;
     return batch.columns.levels[seq - batch.columns.first] as number;
   }
@@ -90,12 +90,12 @@ export class ColumnStore implements LaneItems {
 
   /** The first of the id counters `first` … `first + n - 1` in use in the store, if any. */
   taken(first: number, n: number): number | undefined {
-    return this.overlap(first, n) ?? this.tasks.counterIn(first, n);
+    return this.#overlap(first, n) ?? this.tasks.counterIn(first, n);
   }
 
   live(item: LaneItem): TaskRecord | undefined {
     if (typeof item !== 'number') return item.status === 'queued' ? item : undefined;
-    if (this.holdsSeq(item)) return this.#make(item);
+    if (this.#holdsSeq(item)) return this.#make(item);
     // Its record was made before its lease (read, or cancelled): the entry stands while
     // that record is queued.
     const t = this.tasks.get(taskIdAt(item));
@@ -104,7 +104,7 @@ export class ColumnStore implements LaneItems {
 
   queued(item: LaneItem, leaving: TaskRecord): boolean {
     if (typeof item === 'number') {
-      if (this.holdsSeq(item)) return true;
+      if (this.#holdsSeq(item)) return true;
       const t = this.tasks.get(taskIdAt(item));
       return t !== undefined && t !== leaving && t.status === 'queued';
     }
@@ -113,13 +113,13 @@ export class ColumnStore implements LaneItems {
 
   level(item: LaneItem): number {
     if (typeof item !== 'number') return priorityLevel(item.priority) as number;
-    if (this.holdsSeq(item)) return this.levelOf(item);
+    if (this.#holdsSeq(item)) return this.#levelOf(item);
     return priorityLevel((this.tasks.get(taskIdAt(item)) as TaskRecord).priority) as number;
   }
 
   /**
    * Makes the record of the task of counter `seq`, held here without one (checked with
-   * {@link holdsSeq}), and lets go of it: the store's index keeps it from now on.
+   * `#holdsSeq`), and lets go of it: the store's index keeps it from now on.
    */
   #make(seq: number): TaskRecord {
     const batch = this.#find(seq) as Batch;

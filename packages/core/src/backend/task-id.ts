@@ -27,8 +27,10 @@ const LOW = 36 * 36;
 const LOW_DIGITS: readonly string[] = Array.from({ length: LOW }, (_, i) =>
   i.toString(36).padStart(2, '0'),
 );
-let high = 0;
-let low = 0;
+// The next counter, and the head of the id taskIdAt made last (ids are mostly spelled in
+// counter order, so the head is made again once per 1,296 ids).
+let next = 0;
+let headHigh = 0;
 let head = PREFIX;
 
 /**
@@ -42,15 +44,7 @@ let head = PREFIX;
  * ```
  */
 export function nextTaskId(): string {
-  // The first 1,296 ids have no leading zero ('-0' … '-zz').
-  const tail = high === 0 ? low.toString(36) : (LOW_DIGITS[low] as string);
-  const id = (head + tail).toLowerCase();
-  if (++low === LOW) {
-    low = 0;
-    high++;
-    head = `${PREFIX}${high.toString(36)}`;
-  }
-  return id;
+  return taskIdAt(next++);
 }
 
 /**
@@ -59,28 +53,21 @@ export function nextTaskId(): string {
  * columns has no id string until one is asked for). {@link nextTaskId} goes on after them.
  */
 export function reserveTaskIds(n: number): number {
-  const first = high * LOW + low;
-  const next = first + n;
-  high = Math.floor(next / LOW);
-  low = next % LOW;
-  head = high === 0 ? PREFIX : `${PREFIX}${high.toString(36)}`;
+  const first = next;
+  next += n;
   return first;
 }
 
-// The head of the last id taskIdAt made: ids are mostly asked for in counter order.
-let atHigh = 0;
-let atHead = PREFIX;
-
 /** The id {@link nextTaskId} makes for the counter `seq` (a reserved one, say). */
 export function taskIdAt(seq: number): string {
-  // Made as nextTaskId makes them: flat, and `toString(36)` once per 1,296 ids.
+  // The first 1,296 ids have no leading zero ('-0' … '-zz').
   if (seq < LOW) return (PREFIX + seq.toString(36)).toLowerCase();
-  const h = Math.floor(seq / LOW);
-  if (h !== atHigh) {
-    atHigh = h;
-    atHead = `${PREFIX}${h.toString(36)}`;
+  const high = Math.floor(seq / LOW);
+  if (high !== headHigh) {
+    headHigh = high;
+    head = `${PREFIX}${high.toString(36)}`;
   }
-  return (atHead + (LOW_DIGITS[seq - h * LOW] as string)).toLowerCase();
+  return (head + (LOW_DIGITS[seq - high * LOW] as string)).toLowerCase();
 }
 
 /** Whether `id` is one this process minted or reserved (its whole prefix is compared). */

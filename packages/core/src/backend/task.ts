@@ -81,14 +81,7 @@ const TaskRecordOf = function TaskRecordOf(
   this.createdAt = now;
   this.updatedAt = now;
 } as unknown as new (
-  id: string,
-  capability: string,
-  payload: unknown,
-  priority: Priority,
-  maxAttempts: number,
-  timeoutMs: number,
-  availableAt: number,
-  now: number,
+  ...fields: Parameters<typeof newTaskRecord>
 ) => TaskRecord;
 TaskRecordOf.prototype = Object.prototype;
 
