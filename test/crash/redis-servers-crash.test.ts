@@ -1,7 +1,6 @@
 import { execPath } from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundle, type ServerProcess, spawnServer } from '../e2e/servers.js';
-import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
 import {
   type AgentRun,
   type AgentWorld,
@@ -11,7 +10,8 @@ import {
   runAgent,
   sleep,
   transient,
-} from './http-agent.js';
+} from '../helpers/http-agent.js';
+import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
 
 // Real processes all the way: three servers (the built Node bundle) share one redis-server
 // that fsyncs every write; remote agents work over HTTP through whichever server is alive; a

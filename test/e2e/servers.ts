@@ -41,6 +41,8 @@ export function findRuntime(name: 'bun' | 'deno'): string | undefined {
 
 /** A server process started by {@link spawnServer}. */
 export interface ServerProcess extends StartedServer {
+  /** The process id of the server (of the wrapper for the npm `bun`/`deno` commands). */
+  readonly pid: number;
   /** Signals the server's whole process group and resolves once the process has exited. */
   kill(signal: NodeJS.Signals): Promise<void>;
   /** Whether the process is still running. */
@@ -59,15 +61,17 @@ export interface ServerProcess extends StartedServer {
  * its startup line names the URL. The process runs in its own process group (the npm
  * `bun`/`deno` commands are wrappers that start the real binary as a child, and signalling
  * only the wrapper would leave the server running); `stop()` sends SIGTERM, then SIGKILL.
+ * `config` is the config file's content, or the path of a config file written already.
  */
 export function spawnServer(
   command: string,
   args: string[],
-  config: E2EConfig,
+  config: E2EConfig | string,
 ): Promise<ServerProcess> {
+  const file = typeof config === 'string' ? config : writeConfig(config);
   const child: ChildProcess = spawn(
     command,
-    [...args, '--port', '0', '--host', '127.0.0.1', '--config', writeConfig(config)],
+    [...args, '--port', '0', '--host', '127.0.0.1', '--config', file],
     {
       cwd: join(root, 'packages/server'),
       env: { ...process.env, PORT: '', HOST: '' },
@@ -121,6 +125,7 @@ export function spawnServer(
       url = m[1] as string;
       resolve({
         url,
+        pid: child.pid as number,
         stop,
         kill,
         alive,

@@ -1,0 +1,147 @@
+// Chaos: one server on the journal backend, SIGKILLed at random moments and restarted on the
+// same directory, while clients submit throughout and remote agents (separate from the
+// server, so they outlive it) lease, work and complete. The agents keep their id across the
+// restarts, retry through connection errors and register again only on a 404.
+// Invariants (ledger.ts): no accepted task lost, none delivered again after its completion
+// was acknowledged, none dead that no handler failed (a server crash alone must never
+// dead-letter a remote task), every failure in the dead letters; and a lease held by a live
+// remote agent outlives the server: its complete is accepted after the restart (no 409).
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerProcess } from '../e2e/servers.js';
+import { sleep } from '../helpers/http-agent.js';
+import { produce } from './client.js';
+import {
+  deadLetters,
+  expectClean,
+  Ledger,
+  long,
+  maxP99,
+  report,
+  rounds,
+  settle,
+  verdict,
+} from './ledger.js';
+import { RemoteAgent } from './remote-agent.js';
+import { bundleServer, scratch, startServer } from './server.js';
+
+const ROUNDS = rounds(6);
+const HEARTBEAT_TIMEOUT_MS = 3_000;
+const work = scratch('journal-kill');
+let bundle: string;
+
+beforeAll(async () => {
+  bundle = await bundleServer(work.dir);
+}, 60_000);
+afterAll(() => work.dispose());
+
+describe('chaos: journal server under kill -9', () => {
+  it(
+    `loses nothing and dead-letters nothing across ${ROUNDS} kills with remote agents that outlive it`,
+    async () => {
+      const ledger = new Ledger();
+      const journal = `journal:${join(work.dir, 'journal')}`;
+      const start = () =>
+        startServer(bundle, work.dir, {
+          backend: journal,
+          config: { heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS },
+        });
+      let server: ServerProcess = await start();
+      let up = true;
+      const crashes: string[] = [];
+      server.onCrash((why) => crashes.push(why));
+      const servers = () => (up ? [server.url] : []);
+
+      const agents = Array.from(
+        { length: 3 },
+        (_, n) =>
+          new RemoteAgent({
+            name: `worker-${n}`,
+            capabilities: ['chaos'],
+            servers,
+            ledger,
+            heartbeatMs: HEARTBEAT_TIMEOUT_MS / 3,
+            // Long enough that most kills find leases in the agents' hands.
+            work: (t) => ({
+              ms: 30 + Math.random() * 150,
+              outcome: t.payload.doomed === true ? 'fail' : 'complete',
+            }),
+          }),
+      );
+      const running = agents.map((a) => a.run());
+      let producing = true;
+      // One task in 50 is failed for good by its handler: the only tasks allowed to die.
+      const client = produce(
+        servers,
+        ledger,
+        (n) => ({
+          key: `j-${n}`,
+          capability: 'chaos',
+          // Two attempts: a task leased across two crashes would die if crashes counted.
+          maxAttempts: 2,
+          payload: n % 50 === 7 ? { doomed: true } : {},
+        }),
+        { size: 10, everyMs: 40, stopped: () => !producing },
+      );
+
+      const restartMs: number[] = [];
+      const heldAcrossKill = new Map<string, number>();
+      let heldKills = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        await sleep(150 + Math.random() * 500);
+        // Every other round waits (a little) for a moment when the agents hold leases.
+        for (let i = 0; round % 2 === 0 && i < 100; i++) {
+          if (agents.some((a) => a.held.size > 0)) break;
+          await sleep(5);
+        }
+        const killedAt = Date.now();
+        const held = agents.flatMap((a) => [...a.held.keys()]);
+        for (const id of held) heldAcrossKill.set(id, killedAt);
+        if (held.length > 0) heldKills++;
+        up = false;
+        await server.kill('SIGKILL');
+        server = await start();
+        server.onCrash((why) => crashes.push(why));
+        up = true;
+        restartMs.push(Date.now() - killedAt);
+      }
+      producing = false;
+      await client;
+
+      const views = await settle(servers, ledger, 45_000);
+      for (const a of agents) a.stop();
+      await Promise.all(running);
+      const dead = await deadLetters(server.url);
+      const v = verdict(ledger, views, dead);
+      // From each kill to the complete of a lease held across it, acknowledged after the restart.
+      const recovered = [...heldAcrossKill]
+        .filter(([id]) => ledger.ackedAt.has(id))
+        .map(([id, at]) => (ledger.ackedAt.get(id) as number) - at);
+      const restart = maxP99(restartMs);
+      report('journal-kill', {
+        rounds: ROUNDS,
+        'kills with leases held': heldKills,
+        tasks: ledger.accepted.size,
+        'leases held across a kill': heldAcrossKill.size,
+        lost: v.lost.length,
+        'dead-lettered by crashes': v.deadByFaults.length,
+        'dead-lettered by handlers': ledger.failedByHandler.size,
+        'completes refused (409)': ledger.refused.length,
+        'registrations (3 agents)': agents.reduce((n, a) => n + a.registrations, 0),
+        'restart ms max/p50': `${restart.max}/${restart.p50}`,
+        'held lease completed after kill ms max': maxP99(recovered).max,
+      });
+      await server.stop();
+
+      expectClean(ledger, v);
+      // A live agent's lease survives the restart: its complete is accepted with its token.
+      expect(ledger.refused.slice(0, 10)).toEqual([]);
+      // Registrations are in the journal: no agent had to register again.
+      expect(agents.map((a) => a.registrations)).toEqual([1, 1, 1]);
+      expect(crashes).toEqual([]);
+      expect(heldKills).toBeGreaterThan(0);
+      expect(ledger.accepted.size).toBeGreaterThan(ROUNDS * 20);
+    },
+    (long ? 600 : 90) * 1000,
+  );
+});

@@ -1,0 +1,99 @@
+// The servers of the chaos suite: the real CLI (`switchboard serve`) bundled from the sources
+// of this checkout, so that a scenario always runs what is in the tree (no stale build), and
+// started as its own process that the scenario may SIGKILL.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execPath } from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { type ServerProcess, spawnServer } from '../e2e/servers.js';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const src = (p: string) => here(`../../packages/${p}`);
+
+/**
+ * A scratch directory of a scenario file (bundles, configs, journals). It sits under
+ * test/chaos/dist (ignored by git and by the test runner) so that the one package left out
+ * of the bundle, the native addon's loader, resolves through test/node_modules.
+ */
+export function scratch(name: string): { dir: string; dispose(): void } {
+  const parent = here('./dist');
+  mkdirSync(parent, { recursive: true });
+  const dir = mkdtempSync(join(parent, `${name}-`));
+  return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Bundles the Node server CLI from the sources into `dir`; returns the bundle's path. */
+export async function bundleServer(dir: string): Promise<string> {
+  const outfile = join(dir, 'server.mjs');
+  await build({
+    entryPoints: [src('server/src/bin/node.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+    // The addon's loader finds its `.node` file next to its own module: it stays a package.
+    external: ['@switchboard/native'],
+    // Bundled CommonJS dependencies call require(): give the ESM bundle one.
+    banner: {
+      js: "import { createRequire as __sbRequire } from 'node:module'; const require = __sbRequire(import.meta.url);",
+    },
+    alias: {
+      '@switchboard/core': src('core/src/index.ts'),
+      '@switchboard/plugins': src('plugins/src/index.ts'),
+      '@switchboard/plugins/journal': src('plugins/src/journal/index.ts'),
+      '@switchboard/plugins/redis': src('plugins/src/redis/index.ts'),
+    },
+  });
+  return outfile;
+}
+
+/** What a chaos server is started with. */
+export interface ChaosServerOptions {
+  /** `memory` (default), `journal:<dir>` or `redis://…`. */
+  backend?: string;
+  /** The config file's settings (JSON-safe). */
+  config?: Record<string, unknown>;
+  /**
+   * Source of in-process agents: a JavaScript array expression of agent specs (plain
+   * objects with `name`, `capabilities`, `handle`, `config`), written into an ES module
+   * config file so that handlers can be real functions.
+   */
+  agents?: string;
+}
+
+/**
+ * Starts one server process of `bundle` on a free port of 127.0.0.1; resolves once it serves.
+ * Its config file is written into `dir`.
+ */
+export async function startServer(
+  bundle: string,
+  dir: string,
+  options: ChaosServerOptions = {},
+): Promise<ServerProcess> {
+  const config = { ...options.config };
+  const file = join(mkdtempSync(join(dir, 'config-')), 'config.mjs');
+  writeFileSync(
+    file,
+    `const config = ${JSON.stringify(config)};\n` +
+      (options.agents === undefined ? '' : `config.agents = ${options.agents};\n`) +
+      'export default config;\n',
+  );
+  const args = [bundle, 'serve'];
+  if (options.backend !== undefined) args.push('--backend', options.backend);
+  return spawnServer(execPath, args, file);
+}
+
+/** The resident set size of a process in bytes (Linux /proc), undefined once it is gone. */
+export async function rssOf(pid: number): Promise<number | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    // The process has exited.
+    return undefined;
+  }
+}
