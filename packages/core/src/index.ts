@@ -15,6 +15,7 @@ export {
   toError,
 } from './errors.js';
 export * from './fault/index.js';
+export { checkKnownKeys, didYouMean } from './known-keys.js';
 export * from './messaging/index.js';
 export * from './orchestration/index.js';
 export * from './plugin/index.js';

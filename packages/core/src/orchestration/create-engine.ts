@@ -12,6 +12,7 @@ import { ClusterLink } from './cluster-link.js';
 import type { Engine } from './engine.js';
 import { InProcessRunner } from './in-process-runner.js';
 import { LeaseBook } from './lease-book.js';
+import { checkSwitchboardOptions } from './option-checks.js';
 import { RemoteAgents } from './remote-agents.js';
 import { positive, type SwitchboardOptions } from './switchboard-options.js';
 import { TaskDistributor } from './task-distributor.js';
@@ -28,6 +29,7 @@ export function createEngine(
   plugins: PluginHost,
   submit: (input: SubmitInput) => Promise<TaskHandle>,
 ): Engine {
+  checkSwitchboardOptions(options);
   const now = options.now ?? Date.now;
   // Background errors are mostly a backend that is briefly unreachable (a Redis restart):
   // the work is retried, so by default they are logged, never thrown into the process.

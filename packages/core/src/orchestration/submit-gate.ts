@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { SharedRateLimiter } from '../backend/backend.js';
 import { SwitchboardError } from '../errors.js';
+import { checkKnownKeys } from '../known-keys.js';
 import type { RateLimiter, TokenBucketOptions } from '../protocol/rate-limiter.js';
 import { createTokenBucket, resolveTokenBucketOptions } from '../protocol/token-bucket.js';
 
@@ -25,8 +26,22 @@ export interface IdempotencyOptions {
   readonly ttlMs?: number;
 }
 
+const BUCKET_KEYS: readonly (keyof TokenBucketOptions)[] = ['capacity', 'refillPerSec', 'maxKeys'];
+
 function isLimiter(value: unknown): value is RateLimiter {
   return typeof (value as Partial<RateLimiter> | null | undefined)?.tryAcquire === 'function';
+}
+
+/** Refuses a bucket option that a token bucket does not know (a typo would be ignored). */
+function checkBucketKeys(name: string, spec: TokenBucketOptions): void {
+  if (typeof spec !== 'object' || spec === null) {
+    throw new SwitchboardError(
+      'invalid_config',
+      `rateLimits.${name} must be a RateLimiter or { capacity, refillPerSec, maxKeys? }`,
+      { details: { field: `rateLimits.${name}` } },
+    );
+  }
+  checkKnownKeys(spec, BUCKET_KEYS, `rateLimits.${name}`);
 }
 
 /** The limiter of one rate limit: as given, or made by `create` from bucket options. */
@@ -37,6 +52,7 @@ function limiter(
 ): RateLimiter | undefined {
   if (spec === undefined) return undefined;
   if (isLimiter(spec)) return spec;
+  checkBucketKeys(name, spec);
   const made: unknown = create(spec);
   if (!isLimiter(made)) {
     throw new SwitchboardError(
@@ -79,10 +95,13 @@ export class SubmitGate {
   ) {
     const max = idempotency.max ?? 100_000;
     const ttl = idempotency.ttlMs ?? 86_400_000;
-    if (!Number.isInteger(max) || max < 1 || !(ttl > 0)) {
-      throw new SwitchboardError('invalid_config', 'idempotency: max must be ≥ 1 and ttlMs > 0', {
-        details: { max, ttlMs: ttl },
-      });
+    // The window is an lru-cache, which takes only whole numbers (and throws on the first key).
+    if (!Number.isSafeInteger(max) || max < 1 || !Number.isSafeInteger(ttl) || ttl < 1) {
+      throw new SwitchboardError(
+        'invalid_config',
+        `idempotency: max and ttlMs must be integers ≥ 1, got max ${String(max)}, ttlMs ${String(ttl)}`,
+        { details: { max, ttlMs: ttl } },
+      );
     }
     this.#max = max;
     this.#ttl = ttl;
@@ -94,10 +113,11 @@ export class SubmitGate {
     }
     // Bucket options on a shared backend make buckets every process draws from; a limiter
     // object given as is stays this process's own.
-    const sharedOf = (name: string, spec: TokenBucketOptions | RateLimiter | undefined) =>
-      spec === undefined || isLimiter(spec) || shared === undefined
-        ? undefined
-        : shared(`submit:${name}`, resolveTokenBucketOptions(spec));
+    const sharedOf = (name: string, spec: TokenBucketOptions | RateLimiter | undefined) => {
+      if (spec === undefined || isLimiter(spec) || shared === undefined) return undefined;
+      checkBucketKeys(name, spec);
+      return shared(`submit:${name}`, resolveTokenBucketOptions(spec));
+    };
     this.#sharedSubmitter = sharedOf('perSubmitter', limits.perSubmitter);
     this.#sharedCapability = sharedOf('perCapability', limits.perCapability);
     if (this.#sharedSubmitter === undefined) {

@@ -84,11 +84,15 @@ export interface SwitchboardOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** Options of {@link Switchboard.shutdown}. */
+/**
+ * Options of {@link Switchboard.shutdown}. Nothing queued is leased once shutdown begins,
+ * whatever they say: queued tasks stay queued (kept by a durable backend, dropped by the
+ * memory one) and the summary counts them.
+ */
 export interface ShutdownOptions {
-  /** Let in-flight tasks finish and queued ones run first (default `true`). */
+  /** Let the tasks in flight (leased to an agent) finish first (default `true`). */
   readonly drain?: boolean;
-  /** The longest drain; what is left is put back to the queue (default 30 000 ms). */
+  /** The longest drain; what still holds a lease then is put back to the queue (default 30 000 ms). */
   readonly timeoutMs?: number;
 }
 
@@ -101,13 +105,18 @@ export interface SwitchboardStats {
   latencyMs: { p50: number; p99: number };
 }
 
-/** Checks a positive number option. */
+/** The longest delay a timer takes: a longer one fires at once (Node, browsers). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Checks a positive duration option (a timer delay or a window), up to the longest timer. */
 export function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new SwitchboardError('invalid_config', `${name} must be a number > 0, got ${String(v)}`, {
-      details: { field: name, value: v },
-    });
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_TIMER_MS) {
+    throw new SwitchboardError(
+      'invalid_config',
+      `${name} must be a number of ms > 0 and ≤ ${MAX_TIMER_MS}, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`,
+      { details: { field: name, value: v } },
+    );
   }
   return v;
 }

@@ -186,7 +186,48 @@ function checkExtras(input: SubmitInput, prefix: string): void {
   }
 }
 
-function withPrefix(error: SwitchboardError, prefix: string): SwitchboardError {
+const encoder = new TextEncoder();
+
+function notSerializable(why: string, cause?: unknown): SwitchboardError {
+  const message = `not serializable as JSON (${why}), so its size cannot be checked against maxPayloadBytes`;
+  return new SwitchboardError('invalid_request', `payload: ${message}`, {
+    details: [{ path: 'payload', message }],
+    cause,
+  });
+}
+
+/**
+ * Checks that a payload serializes (as JSON, UTF-8) within `max` bytes. A payload JSON
+ * cannot serialize (a cycle, a BigInt, a function) has no size to compare, and would not
+ * cross a process edge either: it is refused rather than let through unmeasured.
+ *
+ * @throws SwitchboardError `invalid_request` (path `payload`) when it is not serializable;
+ * `payload_too_large` when it is over `max`.
+ */
+export function checkPayloadSize(payload: unknown, max: number): void {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload);
+  } catch (err) {
+    throw notSerializable(String((err as Error).message).split('\n')[0] as string, err);
+  }
+  if (json === undefined && payload !== undefined) {
+    throw notSerializable(`a ${typeof payload} has no JSON form`);
+  }
+  const bytes = json === undefined ? 0 : encoder.encode(json).length;
+  if (bytes > max) {
+    throw new SwitchboardError(
+      'payload_too_large',
+      `payload is ${bytes} bytes; the limit is ${max}`,
+      {
+        details: { bytes, maxBytes: max },
+      },
+    );
+  }
+}
+
+/** `error` (an `invalid_request` whose details list issues) with every path under `prefix`. */
+export function withPrefix(error: SwitchboardError, prefix: string): SwitchboardError {
   const issues = (error.details as { path: string; message: string }[]).map((issue) => ({
     path: issue.path === '' ? prefix.slice(0, -1) : prefix + issue.path,
     message: issue.message,

@@ -9,7 +9,13 @@ import type { Engine } from './engine.js';
 import type { SubmitGate } from './submit-gate.js';
 import type { SwitchboardOptions } from './switchboard-options.js';
 import { Handle } from './task-handle.js';
-import { type SubmitInput, type TaskDefaults, toTaskRecord } from './task-input.js';
+import {
+  checkPayloadSize,
+  type SubmitInput,
+  type TaskDefaults,
+  toTaskRecord,
+  withPrefix,
+} from './task-input.js';
 import { cancelTask, notFound } from './task-queries.js';
 import { isTerminal, type TaskHandle, type Waiter } from './task-tracker.js';
 
@@ -189,7 +195,10 @@ export class TaskIntake {
       } catch (error) {
         if (!(error instanceof SwitchboardError) || error.code !== 'invalid_request') throw error;
         // Built again for its error only, with the item's path (no path string per task).
-        const prefixed = invalidAt(input, id, now, this.#defaults, `tasks.${i}.`) ?? error;
+        // An input toTaskRecord takes failed a check of #check (its payload): prefixed as is.
+        const prefixed =
+          invalidAt(input, id, now, this.#defaults, `tasks.${i}.`) ??
+          withPrefix(error, `tasks.${i}.`);
         firstError ??= prefixed;
         issues.push(...(prefixed.details as unknown[]));
       }
@@ -252,23 +261,7 @@ export class TaskIntake {
     if (input.signal?.aborted)
       throw new SwitchboardError('cancelled', 'the submit signal is aborted');
     const max = this.#maxPayloadBytes;
-    if (max !== undefined) {
-      let bytes = 0;
-      try {
-        bytes = new TextEncoder().encode(JSON.stringify(record.payload) ?? '').length;
-      } catch {
-        // A payload JSON cannot encode stays in-process; there is nothing to measure.
-      }
-      if (bytes > max) {
-        throw new SwitchboardError(
-          'payload_too_large',
-          `payload is ${bytes} bytes; the limit is ${max}`,
-          {
-            details: { bytes, maxBytes: max },
-          },
-        );
-      }
-    }
+    if (max !== undefined) checkPayloadSize(record.payload, max);
   }
 
   #accepted(input: SubmitInput, task: TaskRecord, created: boolean, now: number): void {

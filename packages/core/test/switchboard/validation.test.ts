@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import type { SwitchboardError } from '../../src/errors.js';
+import { SwitchboardError } from '../../src/errors.js';
 import type { SubmitInput } from '../../src/orchestration/task-input.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
@@ -98,5 +98,118 @@ describe('submit validation at the edge', () => {
     expect(() => createSwitchboard({ policies: { x: 'sometimes' as never } })).toThrow(
       /policies.x/,
     );
+  });
+
+  /** The error `createSwitchboard(options)` throws (the test fails when it throws none). */
+  function configError(options: unknown): SwitchboardError {
+    try {
+      createSwitchboard(options as never);
+    } catch (error) {
+      expect(error).toBeInstanceOf(SwitchboardError);
+      return error as SwitchboardError;
+    }
+    throw new Error(`accepted ${String(JSON.stringify(options))}`);
+  }
+
+  it.each([
+    ['defaultTimeoutMs', -1, '1..86400000'],
+    ['defaultTimeoutMs', 0, '1..86400000'],
+    ['defaultTimeoutMs', 'soon', '1..86400000'],
+    ['defaultTimeoutMs', 86_400_001, '1..86400000'],
+    ['defaultTimeoutMs', 1.5, '1..86400000'],
+    ['defaultMaxAttempts', 0, '1..100'],
+    ['defaultMaxAttempts', 101, '1..100'],
+    ['defaultMaxAttempts', 1.5, '1..100'],
+    ['maxPayloadBytes', -1, '1..'],
+    ['maxPayloadBytes', 0, '1..'],
+    ['maxPayloadBytes', Number.NaN, '1..'],
+    ['maxPayloadBytes', 1.5, '1..'],
+    ['maxPayloadBytes', '1024', '1..'],
+  ])('refuses %s: %j, naming the option, the value and the range %s', (name, value, range) => {
+    const err = configError({ [name]: value });
+    expect(err.code).toBe('invalid_config');
+    expect(err.message).toContain(name);
+    expect(err.message).toContain(range);
+    expect(err.message).toContain(typeof value === 'string' ? `"${value}"` : String(value));
+  });
+
+  it('accepts the task defaults at the ends of their ranges and copies them into tasks', async () => {
+    const edge = createSwitchboard({ defaultTimeoutMs: 86_400_000, defaultMaxAttempts: 100 });
+    const task = await edge.get((await edge.submit({ capability: 'e' })).id);
+    expect(task).toMatchObject({ timeoutMs: 86_400_000, maxAttempts: 100 });
+    await edge.shutdown({ drain: false });
+  });
+
+  it('refuses unknown options, at the top level and inside settings objects, naming the known ones', () => {
+    const top = configError({ loadBalancr: 'least-busy' });
+    expect(top.message).toContain('"loadBalancr" (did you mean "loadBalancer"?)');
+    expect(top.message).toContain('known: backend, loadBalancer, recovery');
+    expect(top.details).toMatchObject({ key: 'loadBalancr', suggestion: 'loadBalancer' });
+    expect(configError({ defaultTimeout: 5 }).message).toContain(
+      'did you mean "defaultTimeoutMs"?',
+    );
+    expect(configError({ retry: { baseMs: 5 } }).message).toMatch(
+      /unknown option "retry.baseMs"; known: initialDelayMs, maxDelayMs, factor, jitter/,
+    );
+    expect(
+      configError({ rateLimits: { perIp: { capacity: 1, refillPerSec: 1 } } }).message,
+    ).toContain('unknown option "rateLimits.perIp"; known: perSubmitter, perCapability');
+    expect(
+      configError({ rateLimits: { perSubmitter: { capacity: 1, refillPerSec: 1, burst: 2 } } })
+        .message,
+    ).toContain('"rateLimits.perSubmitter.burst"');
+    expect(configError({ idempotency: { maxx: 5 } }).message).toContain('did you mean "max"?');
+    expect(configError({ errorRate: { threshold: 0.5, minSample: 3 } }).message).toContain(
+      'did you mean "minSamples"?',
+    );
+  });
+
+  it('refuses options of the wrong shape with invalid_config, never a TypeError', () => {
+    for (const options of [
+      'fast',
+      [],
+      { retry: 'fast' },
+      { rateLimits: 'x' },
+      { idempotency: 5 },
+      { idempotency: { ttlMs: 1.5 } },
+      { idempotency: { ttlMs: Number.POSITIVE_INFINITY } },
+      { policies: ['queued'] },
+      { agents: 'echo' },
+      { agents: [1] },
+      { now: 'x' },
+      { random: 0.5 },
+      { onError: true },
+      { hungGraceMs: 1e20 },
+      { healthSweepIntervalMs: 3_000_000_000 },
+    ]) {
+      expect(configError(options).code).toBe('invalid_config');
+    }
+  });
+
+  it('gives a payload JSON cannot serialize a typed error when a size limit is set', async () => {
+    const limited = createSwitchboard({ maxPayloadBytes: 1024 });
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    for (const payload of [cyclic, { n: 10n }, 10n, () => 1]) {
+      const err = (await limited
+        .submit({ capability: 'e', payload })
+        .catch((e: unknown) => e)) as SwitchboardError;
+      expect(err).toBeInstanceOf(SwitchboardError);
+      expect(err.code).toBe('invalid_request');
+      expect(err.message).toMatch(/^payload: not serializable as JSON/);
+    }
+    const batch = (await limited
+      .submitMany([{ capability: 'e' }, { capability: 'e', payload: cyclic }])
+      .catch((e: unknown) => e)) as SwitchboardError;
+    expect(batch.code).toBe('invalid_request');
+    expect(batch.details).toEqual([expect.objectContaining({ path: 'tasks.1.payload' })]);
+    // Measurable payloads still pass or fail on their size; none of the above was queued.
+    await limited.submit({ capability: 'e', payload: { ok: true } });
+    const big = (await limited
+      .submit({ capability: 'e', payload: 'x'.repeat(2000) })
+      .catch((e: unknown) => e)) as SwitchboardError;
+    expect(big.code).toBe('payload_too_large');
+    expect((await limited.stats()).queue.depth).toBe(1);
+    await limited.shutdown({ drain: false });
   });
 });
