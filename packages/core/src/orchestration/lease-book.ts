@@ -105,7 +105,10 @@ export class LeaseBook {
     } else if (entry.stage === 'running' && !entry.settled && !entry.abandoned) {
       entry.abandoned = true;
       member.abandoned++;
-      entry.controller?.abort(reason ?? new SwitchboardError('cancelled', 'lease ended'));
+      // Made here when the handler has not read its signal yet: a first read after the abort
+      // must still see it aborted, with its reason.
+      entry.controller ??= new AbortController();
+      entry.controller.abort(reason ?? new SwitchboardError('cancelled', 'lease ended'));
     }
     member.notifyIdle();
   }

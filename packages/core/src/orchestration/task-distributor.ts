@@ -2,6 +2,7 @@ import type { LeaseRequest } from '../backend/backend.js';
 import { createLeaseToken } from '../backend/lease-token.js';
 import type { Priority } from '../messaging/priority.js';
 import type { Engine } from './engine.js';
+import { CLUSTER_SWEEP_MS } from './lease-book.js';
 import { allInProcess, eligible, freeSlots, openToAll } from './placement.js';
 import { type InFlight, PoolMember } from './pool-member.js';
 
@@ -9,6 +10,8 @@ import { type InFlight, PoolMember } from './pool-member.js';
 const MAX_LEASE_BATCH = 1000;
 /** At most this many leased tasks per capability held for want of an eligible agent. */
 const MAX_HELD = 1000;
+/** `setTimeout` fires at once for delays above 2^31 - 1 ms; longer waits are armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The dispatcher: matches queued tasks to agents with free slots. Woken by the backend
@@ -36,6 +39,8 @@ export class TaskDistributor {
   #rotation = 0;
   #wakeTimer: ReturnType<typeof setTimeout> | undefined;
   #wakeAt = Number.POSITIVE_INFINITY;
+  #asking = false;
+  #askAgain = false;
   #idle: (() => void)[] = [];
   readonly #run = () => {
     this.#scheduled = false;
@@ -78,20 +83,31 @@ export class TaskDistributor {
     queueMicrotask(this.#run);
   }
 
-  /** Wakes at `at` (a delayed task, a backoff); one timer, at the earliest time asked. */
+  /**
+   * Wakes at `at` (a delayed task, a backoff); one timer, at the earliest time asked. Later
+   * times asked meanwhile are not kept here: every pump ends by asking the backend for its
+   * next due time (see {@link #armNext}), which holds them all, other processes' included.
+   */
   wakeAt(at: number): void {
     if (this.#stopped || at >= this.#wakeAt) return;
     if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
     this.#wakeAt = at;
     this.#wakeTimer = setTimeout(
-      () => {
-        this.#wakeTimer = undefined;
-        this.#wakeAt = Number.POSITIVE_INFINITY;
-        this.wake();
-      },
-      Math.max(0, at - this.#engine.now()),
+      this.#onWakeTimer,
+      Math.min(MAX_TIMER_MS, Math.max(0, at - this.#engine.now())),
     );
   }
+
+  readonly #onWakeTimer = () => {
+    this.#wakeTimer = undefined;
+    const at = this.#wakeAt;
+    this.#wakeAt = Number.POSITIVE_INFINITY;
+    // Node's timers run on the event loop's cached clock, so one may fire before the
+    // Switchboard clock reaches `at` (and a long delay is armed in steps): a pump now would
+    // find nothing due, so the timer is armed again for what is left.
+    if (this.#engine.now() < at) this.wakeAt(at);
+    else this.wake();
+  };
 
   /** Resolves when no pump runs or is scheduled. */
   whenIdle(): Promise<void> {
@@ -153,6 +169,45 @@ export class TaskDistributor {
       await this.#pump();
       this.#engine.remotes.flush();
     } while (this.#again && !this.#stopped);
+    this.#armNext();
+  }
+
+  /**
+   * Arms the wake-up for the backend's next due task (a delay, a backoff). Asked after every
+   * pump rather than only when a task is queued, so that no due time is forgotten: not one
+   * asked while an earlier timer was armed, not one of a task queued by another process.
+   * The pump does not wait for the answer (on a remote backend it is a round trip); one
+   * question is out at a time, and pumps that end meanwhile ask once more after it.
+   */
+  #armNext(): void {
+    if (this.#stopped) return;
+    if (this.#asking) {
+      this.#askAgain = true;
+      return;
+    }
+    this.#asking = true;
+    this.#engine.backend.nextAvailableAt().then(
+      (next) => {
+        this.#asking = false;
+        let at = next ?? Number.POSITIVE_INFINITY;
+        // On a backend several processes share, a task delayed through a process that died
+        // becomes due with no one's timer armed for it: look again at least this often.
+        if (this.#engine.backend.cluster !== undefined) {
+          at = Math.min(at, this.#engine.now() + CLUSTER_SWEEP_MS);
+        }
+        if (at !== Number.POSITIVE_INFINITY && !this.#stopped) this.wakeAt(at);
+        if (this.#askAgain) {
+          this.#askAgain = false;
+          this.#armNext();
+        }
+      },
+      (error: unknown) => {
+        // The backend is failing (an outage); the next pump asks again.
+        this.#asking = false;
+        this.#askAgain = false;
+        this.#engine.onError(error);
+      },
+    );
   }
 
   async #pump(): Promise<void> {
