@@ -12,6 +12,7 @@ import { createEngine } from './orchestration/create-engine.js';
 import type { Engine } from './orchestration/engine.js';
 import { completeLease, extendLease, failLease } from './orchestration/lease-answers.js';
 import type { AgentView, LeaseOptions, RemoteAgentInput } from './orchestration/remote-agents.js';
+import { type ShutdownSummary, shutDown } from './orchestration/shutdown.js';
 import { SubmitGate } from './orchestration/submit-gate.js';
 import type {
   ShutdownOptions,
@@ -20,7 +21,7 @@ import type {
 } from './orchestration/switchboard-options.js';
 import type { SubmitInput } from './orchestration/task-input.js';
 import { TaskIntake } from './orchestration/task-intake.js';
-import { drained, getTask, replayTask, waitForTask } from './orchestration/task-queries.js';
+import { getTask, replayTask, waitForTask } from './orchestration/task-queries.js';
 import type { TaskHandle } from './orchestration/task-tracker.js';
 import { PluginHost } from './plugin/plugin-host.js';
 
@@ -42,7 +43,7 @@ export class Switchboard {
     options: PoolEntryOptions;
   }[];
   #starting: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
+  #closing: Promise<ShutdownSummary> | undefined;
   #unsubscribe: (() => void) | undefined;
 
   /** @throws SwitchboardError `invalid_config` naming the bad option (unknown strategy names list the known ones). */
@@ -294,43 +295,34 @@ export class Switchboard {
   }
 
   /**
-   * Stops intake (`unavailable` for new submits); with `drain` (default) lets in-flight
-   * tasks finish and queued ones run, up to `timeoutMs`; then puts whatever is still leased
-   * back to the queue, stops the agents and closes the backend. Idempotent.
+   * Stops intake (`unavailable` for new submits) and leasing: nothing queued is handed to an
+   * agent from then on. With `drain` (default) the tasks in flight (leased to an in-process
+   * or remote agent) finish, up to `timeoutMs`; whatever still holds a lease then is put
+   * back to the queue. Then the agents stop and the backend closes. Resolves with what
+   * became of the tasks: in flight finished, released, and left queued (kept by a durable
+   * backend, dropped by the memory one). Idempotent: every call gets the same summary.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', async () => {
+   *   const s = await sb.shutdown({ timeoutMs: 10_000 })
+   *   console.log(`${s.finished} in flight finished, ${s.queued} queued ${s.durable ? 'kept' : 'dropped'}`)
+   * })
+   * ```
    */
-  shutdown(options: ShutdownOptions = {}): Promise<void> {
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownSummary> {
     this.#closing ??= this.#shutdown(options);
     return this.#closing;
   }
 
-  async #shutdown(options: ShutdownOptions): Promise<void> {
-    const engine = this.#engine;
+  async #shutdown(options: ShutdownOptions): Promise<ShutdownSummary> {
     this.#intake.accepting = false;
     await this.#starting?.catch(() => undefined);
-    if ((options.drain ?? true) && this.#starting !== undefined) {
-      await drained(this.#engine, options.timeoutMs ?? 30_000);
-    }
-    engine.running = false;
-    // Its remote agents live on through the other processes: nothing of this is announced.
-    engine.cluster?.stop();
-    engine.link?.stop();
-    const held = engine.distributor.stop();
-    engine.failures.stop();
-    engine.remotes.stop();
-    engine.book.stop();
-    engine.monitor.stop();
-    const message = 'Switchboard shut down';
-    const leases = [...new Set([...held, ...engine.book.inflight.values()])];
-    await engine.book
-      .release(leases, { message, code: 'unavailable', retryable: true })
-      .catch((e: unknown) => engine.onError(e));
-    await this.pool.stopAll();
-    await this.#plugins.run('stop');
-    this.#unsubscribe?.();
-    engine.tracker.rejectAll(
-      new SwitchboardError('unavailable', `${message} before the task ended`),
-    );
-    await this.backend.close();
+    return shutDown(this.#engine, options, this.#starting !== undefined, async () => {
+      await this.pool.stopAll();
+      await this.#plugins.run('stop');
+      this.#unsubscribe?.();
+    });
   }
 }
 

@@ -59,6 +59,7 @@ export {
   type RollingUpdateProgress,
 } from './rolling-update.js';
 export { roundRobin } from './round-robin.js';
+export type { ShutdownSummary } from './shutdown.js';
 export type { IdempotencyOptions, RateLimiterFactory, RateLimitOptions } from './submit-gate.js';
 export type {
   AgentEntry,

@@ -76,24 +76,3 @@ export async function replayTask(engine: Engine, id: string): Promise<TaskRecord
   }
   return { ...record };
 }
-
-/** Resolves when nothing is queued, delayed or leased, or after `timeoutMs`. */
-export async function drained(engine: Engine, timeoutMs: number): Promise<void> {
-  const deadline = engine.now() + timeoutMs;
-  for (;;) {
-    await engine.distributor.whenIdle();
-    const stats = await engine.backend.stats();
-    if (stats.depth + stats.delayed + stats.leased === 0 && engine.book.inflight.size === 0) return;
-    const left = deadline - engine.now();
-    if (left <= 0) return;
-    // Re-checked whenever a task ends, and at least every 50 ms (delays, remote agents).
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.min(left, 50));
-      const off = engine.events.subscribe('task.*', () => {
-        clearTimeout(timer);
-        off();
-        resolve();
-      });
-    });
-  }
-}
