@@ -18,6 +18,7 @@ export * from './fault/index.js';
 export { checkKnownKeys, didYouMean } from './known-keys.js';
 export * from './messaging/index.js';
 export * from './orchestration/index.js';
+export { checkSwitchboardOptions } from './orchestration/option-checks.js';
 export * from './plugin/index.js';
 export * from './protocol/index.js';
 export { createSwitchboard, Switchboard } from './switchboard.js';

@@ -18,10 +18,14 @@ import {
   resolveConfig,
   type ServerConfig,
 } from './config.js';
+import { checkServerConfig } from './config-file.js';
+import { authLabel, checkExposure } from './exposure.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Listening, RuntimeAdapter } from './runtime.js';
 
-const USAGE = `Usage: switchboard serve [--port 8787] [--host 127.0.0.1] [--backend memory|journal:<dir>|redis://host:port] [--config file.json|file.mjs]
+const USAGE = `Usage: switchboard serve [--port 8787] [--host 127.0.0.1] [--backend memory|journal:<dir>|redis://host:port] [--config file.json|file.mjs] [--allow-unauthenticated]
+
+A host other than loopback needs a token (auth on), or --allow-unauthenticated to serve it open.
 
 Environment: PORT, HOST, SWITCHBOARD_BACKEND, SWITCHBOARD_HEARTBEAT_TIMEOUT_MS,
 SWITCHBOARD_ADMIN_TOKEN, SWITCHBOARD_CLIENT_TOKEN, SWITCHBOARD_AGENT_TOKEN, SWITCHBOARD_MAX_BODY_BYTES.
@@ -51,7 +55,15 @@ export async function loadConfigFile(path: string): Promise<ServerConfig> {
       `config ${full} must be (or export by default) an object`,
     );
   }
-  return value as ServerConfig;
+  try {
+    return checkServerConfig(value);
+  } catch (err) {
+    const { message, details } = err as SwitchboardError;
+    throw new SwitchboardError('invalid_config', `config ${full}: ${message}`, {
+      details,
+      cause: err,
+    });
+  }
 }
 
 /** Plugins of a config: objects as given; a string is a package whose default export is one. */
@@ -176,6 +188,7 @@ export async function startServer(
   const flags = parseArgs(argv);
   const file = flags.config === undefined ? {} : await loadConfigFile(flags.config);
   const config = resolveConfig(flags, env, file);
+  checkExposure(config);
   const backend = backendSpec(config.backend);
   const plugins = await resolvePlugins(config.plugins ?? []);
   const durable = await backendPlugin(backend?.name, plugins);
@@ -221,11 +234,8 @@ export async function startServer(
   lifecycle.ready();
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${listening.port}`;
-  const auth = Object.values(config.tokens).some((t) => t !== undefined && t.length > 0)
-    ? 'on'
-    : 'off';
   log(
-    `switchboard: serving ${url} on ${runtime.name} (backend ${config.backend}, hot path ${hot.label}, auth ${auth})`,
+    `switchboard: serving ${url} on ${runtime.name} (backend ${config.backend}, hot path ${hot.label}, auth ${authLabel(config, listening.port)})`,
   );
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -36,6 +36,12 @@ export interface ServerConfig {
   agents?: unknown[];
   /** Any other option of `createSwitchboard()`, passed as is. */
   switchboard?: Record<string, unknown>;
+  /**
+   * Serve on a non-loopback address with no token configured (`--allow-unauthenticated`):
+   * refused unless set, since anyone who reaches the port could then submit, lease, complete
+   * and replay tasks.
+   */
+  allowUnauthenticated?: boolean;
 }
 
 /** The settings the CLI runs with, every default filled. */
@@ -63,11 +69,13 @@ export interface CliFlags {
   host?: string;
   backend?: string;
   config?: string;
+  allowUnauthenticated?: boolean;
   help?: boolean;
 }
 
 /**
- * Parses `serve [--port N] [--host H] [--backend B] [--config FILE]` (also `--flag=value`).
+ * Parses `serve [--port N] [--host H] [--backend B] [--config FILE] [--allow-unauthenticated]`
+ * (also `--flag=value`).
  *
  * @throws SwitchboardError `invalid_config` naming the unknown flag or bad value.
  */
@@ -79,6 +87,10 @@ export function parseArgs(argv: readonly string[]): CliFlags {
     const arg = args.shift() as string;
     if (arg === '--help' || arg === '-h') {
       flags.help = true;
+      continue;
+    }
+    if (arg === '--allow-unauthenticated') {
+      flags.allowUnauthenticated = true;
       continue;
     }
     const m = /^--(port|host|backend|config)(?:=(.*))?$/.exec(arg);
@@ -118,6 +130,7 @@ export function resolveConfig(
     tokens,
     drainTimeoutMs: file.drainTimeoutMs ?? 10_000,
   };
+  if (flags.allowUnauthenticated === true) config.allowUnauthenticated = true;
   if (timeout !== undefined && timeout !== '') {
     config.heartbeatTimeoutMs = int(timeout, 'SWITCHBOARD_HEARTBEAT_TIMEOUT_MS', 1, 86_400_000);
   }

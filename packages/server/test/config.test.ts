@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { backendSpec, parseArgs, resolveConfig } from '../src/config.js';
+import { checkServerConfig } from '../src/config-file.js';
+import { authLabel, checkExposure, isLoopback } from '../src/exposure.js';
+
+/** The message of the error `check()` throws (the test fails when it throws none). */
+function refusal(check: () => unknown): string {
+  try {
+    check();
+  } catch (error) {
+    expect(error).toMatchObject({ code: 'invalid_config' });
+    return (error as Error).message;
+  }
+  throw new Error('accepted');
+}
 
 describe('parseArgs', () => {
   it('reads serve flags in both spellings', () => {
@@ -21,6 +34,7 @@ describe('parseArgs', () => {
       config: 'c.json',
     });
     expect(parseArgs(['--help'])).toEqual({ help: true });
+    expect(parseArgs(['serve', '--allow-unauthenticated'])).toEqual({ allowUnauthenticated: true });
   });
 
   it('fails fast naming a bad flag or value', () => {
@@ -73,5 +87,104 @@ describe('backendSpec', () => {
     expect(() => backendSpec('mongo://x')).toThrow(
       expect.objectContaining({ code: 'invalid_config' }),
     );
+  });
+});
+
+describe('checkServerConfig', () => {
+  it('refuses unknown keys at every level, naming the key with its path and the known ones', () => {
+    const top = refusal(() => checkServerConfig({ prot: 9000 }));
+    expect(top).toContain('unknown config key "prot" (did you mean "port"?)');
+    expect(top).toContain('known: port, host, backend, heartbeatTimeoutMs, tokens');
+    expect(refusal(() => checkServerConfig({ rateLimits: { perIP: { capacity: 1 } } }))).toBe(
+      'unknown config key "rateLimits.perIP" (did you mean "perIp"?); known: perIp, perToken',
+    );
+    expect(
+      refusal(() =>
+        checkServerConfig({ rateLimits: { perIp: { capacity: 1, refillPerSec: 1, burst: 5 } } }),
+      ),
+    ).toContain('"rateLimits.perIp.burst"; known: capacity, refillPerSec, maxKeys');
+    expect(refusal(() => checkServerConfig({ tokens: { admn: 'x' } }))).toContain(
+      '"tokens.admn" (did you mean "admin"?); known: admin, client, agent',
+    );
+    expect(
+      refusal(() => checkServerConfig({ switchboard: { loadBalancr: 'least-busy' } })),
+    ).toContain('unknown option "switchboard.loadBalancr" (did you mean "loadBalancer"?)');
+    expect(refusal(() => checkServerConfig({ switchboard: { retry: { base: 1 } } }))).toContain(
+      '"switchboard.retry.base"',
+    );
+    expect(refusal(() => checkServerConfig({ xyzzy: true }))).not.toContain('did you mean');
+  });
+
+  it('refuses values of the wrong type or range, naming the key', () => {
+    expect(refusal(() => checkServerConfig({ port: '80' }))).toMatch(/^port must be an integer/);
+    expect(refusal(() => checkServerConfig({ port: 70000 }))).toMatch(/^port /);
+    expect(refusal(() => checkServerConfig({ host: 8 }))).toMatch(/^host /);
+    expect(refusal(() => checkServerConfig({ maxBodyBytes: -1 }))).toMatch(/^maxBodyBytes /);
+    expect(refusal(() => checkServerConfig({ tokens: { admin: 1 } }))).toMatch(/^tokens.admin /);
+    expect(refusal(() => checkServerConfig({ rateLimits: [] }))).toMatch(/^rateLimits /);
+    expect(refusal(() => checkServerConfig({ agents: {} }))).toMatch(/^agents /);
+    expect(refusal(() => checkServerConfig({ allowUnauthenticated: 'yes' }))).toMatch(
+      /^allowUnauthenticated /,
+    );
+    expect(refusal(() => checkServerConfig({ switchboard: { defaultTimeoutMs: 0 } }))).toMatch(
+      /^switchboard.defaultTimeoutMs must be an integer in 1..86400000/,
+    );
+  });
+
+  it('takes every documented key', () => {
+    const config = {
+      port: 8787,
+      host: '127.0.0.1',
+      backend: 'memory',
+      heartbeatTimeoutMs: 900,
+      tokens: { admin: 'a', client: 'c', agent: 'g' },
+      maxBodyBytes: 1024,
+      rateLimits: {
+        perIp: { capacity: 2, refillPerSec: 1 },
+        perToken: { capacity: 2, refillPerSec: 1, maxKeys: 9 },
+      },
+      drainTimeoutMs: 100,
+      plugins: [],
+      agents: [],
+      switchboard: { loadBalancer: 'least-busy', defaultMaxAttempts: 5 },
+      allowUnauthenticated: false,
+    };
+    expect(checkServerConfig(config)).toBe(config);
+  });
+});
+
+describe('checkExposure', () => {
+  it('knows loopback addresses', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      'localhost',
+      '::1',
+      '[::1]',
+      '::ffff:127.0.0.1',
+    ]) {
+      expect(isLoopback(host)).toBe(true);
+    }
+    for (const host of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '127.0.0.300', 'example.org']) {
+      expect(isLoopback(host)).toBe(false);
+    }
+  });
+
+  it('refuses a non-loopback host without a token unless told to allow it', () => {
+    const open = resolveConfig({ host: '0.0.0.0' }, {});
+    expect(refusal(() => checkExposure(open))).toMatch(
+      /^refusing to serve on 0.0.0.0 without auth: set a token .* or pass --allow-unauthenticated/,
+    );
+    expect(() =>
+      checkExposure(resolveConfig({ host: '0.0.0.0' }, { SWITCHBOARD_ADMIN_TOKEN: 't' })),
+    ).not.toThrow();
+    expect(() => checkExposure(resolveConfig({}, {}))).not.toThrow();
+    const allowed = resolveConfig({ host: '0.0.0.0', allowUnauthenticated: true }, {});
+    expect(() => checkExposure(allowed)).not.toThrow();
+    expect(authLabel(allowed, 8787)).toBe(
+      'off: port 8787 is open without auth to anyone who can reach 0.0.0.0',
+    );
+    const fromFile = resolveConfig({}, {}, { host: '::', allowUnauthenticated: true });
+    expect(() => checkExposure(fromFile)).not.toThrow();
   });
 });

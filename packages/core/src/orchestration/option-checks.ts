@@ -71,15 +71,29 @@ function isPlainObject(value: unknown): value is object {
  * `agents`. Strategies, plugins, agent entries and the remaining numbers are checked where
  * they are resolved (see `createEngine`).
  *
+ * @param path where the options sit, for the messages (`switchboard` in a server config file).
  * @throws SwitchboardError `invalid_config` naming the option, the value and what is allowed.
  */
-export function checkSwitchboardOptions(options: unknown): asserts options is SwitchboardOptions {
+export function checkSwitchboardOptions(
+  options: unknown,
+  path = '',
+): asserts options is SwitchboardOptions {
+  const at = (name: string) => (path === '' ? name : `${path}.${name}`);
   if (!isPlainObject(options)) {
-    throw new SwitchboardError('invalid_config', `options must be an object, got ${show(options)}`);
+    throw new SwitchboardError(
+      'invalid_config',
+      `${path === '' ? 'options' : path} must be an object, got ${show(options)}`,
+    );
   }
-  checkKnownKeys(options, Object.keys(OPTION_KEYS));
+  checkKnownKeys(options, Object.keys(OPTION_KEYS), path);
   const o = options as Record<string, unknown>;
-  integerIn('defaultTimeoutMs', o.defaultTimeoutMs, 1, MAX_TIMEOUT_MS, ' (as a task timeoutMs)');
+  integerIn(
+    at('defaultTimeoutMs'),
+    o.defaultTimeoutMs,
+    1,
+    MAX_TIMEOUT_MS,
+    ' (as a task timeoutMs)',
+  );
   integerIn(
     'defaultMaxAttempts',
     o.defaultMaxAttempts,
@@ -100,10 +114,8 @@ export function checkSwitchboardOptions(options: unknown): asserts options is Sw
     if (value !== undefined && typeof value !== 'function') {
       throw new SwitchboardError(
         'invalid_config',
-        `${name} must be a function, got ${show(value)}`,
-        {
-          details: { field: name },
-        },
+        `${at(name)} must be a function, got ${show(value)}`,
+        { details: { field: at(name) } },
       );
     }
   }
@@ -113,26 +125,26 @@ export function checkSwitchboardOptions(options: unknown): asserts options is Sw
     if (!isPlainObject(value)) {
       throw new SwitchboardError(
         'invalid_config',
-        `${name} must be an object with ${known.join(', ')}, got ${show(value)}`,
-        { details: { field: name } },
+        `${at(name)} must be an object with ${known.join(', ')}, got ${show(value)}`,
+        { details: { field: at(name) } },
       );
     }
-    checkKnownKeys(value, known, name);
+    checkKnownKeys(value, known, at(name));
   }
   if (o.policies !== undefined && !isPlainObject(o.policies)) {
     throw new SwitchboardError(
       'invalid_config',
-      `policies must be an object of capability → policy, got ${show(o.policies)}`,
-      { details: { field: 'policies' } },
+      `${at('policies')} must be an object of capability → policy, got ${show(o.policies)}`,
+      { details: { field: at('policies') } },
     );
   }
   if (o.agents !== undefined) {
     if (!Array.isArray(o.agents)) {
       throw new SwitchboardError(
         'invalid_config',
-        `agents must be an array, got ${show(o.agents)}`,
+        `${at('agents')} must be an array, got ${show(o.agents)}`,
         {
-          details: { field: 'agents' },
+          details: { field: at('agents') },
         },
       );
     }
@@ -140,8 +152,8 @@ export function checkSwitchboardOptions(options: unknown): asserts options is Sw
       if (!isPlainObject(entry)) {
         throw new SwitchboardError(
           'invalid_config',
-          `agents.${i} must be an agent definition or { definition, ...pool settings }, got ${show(entry)}`,
-          { details: { field: `agents.${i}` } },
+          `${at(`agents.${i}`)} must be an agent definition or { definition, ...pool settings }, got ${show(entry)}`,
+          { details: { field: at(`agents.${i}`) } },
         );
       }
     });
