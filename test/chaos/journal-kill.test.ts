@@ -108,7 +108,7 @@ describe('chaos: journal server under kill -9', () => {
       producing = false;
       await client;
 
-      const views = await settle(servers, ledger, 45_000);
+      const views = await settle(() => servers()[0] as string, ledger, 45_000);
       for (const a of agents) a.stop();
       await Promise.all(running);
       const dead = await deadLetters(server.url);

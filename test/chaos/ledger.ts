@@ -23,6 +23,8 @@ export class Ledger {
   readonly acked = new Map<string, number>();
   /** When each task's first complete was acknowledged. */
   readonly ackedAt = new Map<string, number>();
+  /** When the last fail of each task was sent (a retry is due its backoff after it). */
+  readonly failSentAt = new Map<string, number>();
   /** Leases received of a task whose completion had already been acknowledged. */
   readonly redelivered: string[] = [];
   /** Tasks a handler failed for good (not retryable, or on their last attempt). */
@@ -134,7 +136,12 @@ export function verdict(
   const ids = [...ledger.accepted.values()];
   const terminal = (t: TaskView | undefined) =>
     t !== undefined && ['completed', 'dead', 'cancelled'].includes(t.status);
-  const lost = ids.filter((id) => !terminal(views.get(id)));
+  const lost = ids
+    .filter((id) => !terminal(views.get(id)))
+    .map(
+      (id) =>
+        `${id} ${views.get(id)?.status ?? 'missing'} after ${views.get(id)?.attempts} attempts`,
+    );
   const duplicates = [
     ...[...ledger.acked].filter(([, n]) => n > 1).map(([id, n]) => `${id} acknowledged ${n}×`),
     ...ledger.redelivered.map((id) => `${id} leased after its completion was acknowledged`),

@@ -36,6 +36,8 @@ export interface RemoteAgentOptions {
   work?: (task: Lease) => Work;
   /** How long a complete is retried before it is given up; default 30 s. */
   persistMs?: number;
+  /** How long one lease call long-polls; default 1 s. */
+  waitMs?: number;
 }
 
 /** A remote worker over plain `fetch`; {@link RemoteAgent.run} until {@link RemoteAgent.stop}. */
@@ -51,6 +53,8 @@ export class RemoteAgent {
   #base: string | undefined;
   #stopped = false;
   #silent = false;
+  /** Aborted by silence(): open connections close, as a killed process's do. */
+  readonly #dying = new AbortController();
   /** Bumped at each registration: a 409 for a lease of an earlier one is expected. */
   #epoch = 0;
   readonly #running = new Set<Promise<void>>();
@@ -64,9 +68,13 @@ export class RemoteAgent {
     this.#stopped = true;
   }
 
-  /** Goes silent at once, as a hung process: no heartbeat, no poll, no complete ever again. */
+  /**
+   * Dies at once, as a killed process: its open connections close (a long-poll in flight
+   * ends) and it never calls again; what it holds stays unanswered.
+   */
   silence(): void {
     this.#silent = true;
+    this.#dying.abort();
     this.#stopped = true;
   }
 
@@ -83,7 +91,7 @@ export class RemoteAgent {
       this.#base = live[Math.floor(Math.random() * live.length)];
     }
     if (this.#base === undefined) return { status: 0, body: undefined };
-    const a = await call(this.#base, method, path, body, timeoutMs);
+    const a = await call(this.#base, method, path, body, timeoutMs ?? 30_000, this.#dying.signal);
     if (transient(a)) {
       const others = live.filter((u) => u !== this.#base);
       if (others.length > 0) this.#base = others[Math.floor(Math.random() * others.length)];
@@ -138,7 +146,10 @@ export class RemoteAgent {
         continue;
       }
       const id = this.id;
-      const a = await this.#call('POST', `/v1/agents/${id}/lease`, { max: free, waitMs: 1000 });
+      const a = await this.#call('POST', `/v1/agents/${id}/lease`, {
+        max: free,
+        waitMs: this.#o.waitMs ?? 1000,
+      });
       if (this.#silent) return;
       if (a.status === 200) {
         for (const task of a.body.tasks as Lease[]) {
@@ -183,6 +194,7 @@ export class RemoteAgent {
     let tries = 0;
     while (!this.#silent) {
       tries++;
+      if (kind === 'fail' && tries === 1) ledger.failSentAt.set(task.id, Date.now());
       const a = await this.#call('POST', `/v1/tasks/${task.id}/${kind}`, body);
       if (a.status === 200) {
         if (tries > 1) this.retried++;

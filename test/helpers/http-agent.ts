@@ -8,19 +8,24 @@ export interface Answer {
   body: any;
 }
 
-/** One request with a deadline; a failure to get an answer is status 0, never a throw. */
+/**
+ * One request with a deadline (and `signal`, to drop it as a dying process would); a failure
+ * to get an answer is status 0, never a throw.
+ */
 export async function call(
   base: string,
   method: string,
   path: string,
   body?: unknown,
   timeoutMs = 5_000,
+  signal?: AbortSignal,
 ): Promise<Answer> {
   try {
+    const deadline = AbortSignal.timeout(timeoutMs);
     const res = await fetch(base + path, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal === undefined ? deadline : AbortSignal.any([deadline, signal]),
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();

@@ -1,0 +1,227 @@
+// Chaos of time: many delayed tasks and retries with short backoffs, on real timers, while
+// agents are free. None may start more than 50 ms after it is due (Node timers may fire early
+// against Date.now(), and a dispatcher that then finds nothing ready must arm itself again).
+// Lateness = start − due, where due is taken no later than the engine's own: a delayed task is
+// due `delayMs` after its submit call began (or when the submit was acknowledged, if later: a
+// durable backend acknowledges after its write), a retry `initialDelayMs` after its handler
+// threw (or its agent sent the fail), so a figure can only overstate the lateness. On this
+// shared machine a start may also be late because no process had the CPU: the check allows
+// the event-loop delay a probe saw around that start (loop-lag.ts), and prints both.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSwitchboard, type SubmitInput, type SwitchboardOptions } from '@switchboard/core';
+import { journalPlugin } from '@switchboard/plugins/journal';
+import { redisBackendPlugin } from '@switchboard/plugins/redis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
+import { type Spec, submit } from './client.js';
+import { Ledger, long, maxP99, report, rounds } from './ledger.js';
+import { LoopLag } from './loop-lag.js';
+import { RemoteAgent } from './remote-agent.js';
+import { bundleServer, scratch, startServer } from './server.js';
+
+const LATE_MS = 50;
+const BACKOFF_MS = 10;
+/** Tasks of the in-process run on the memory backend; the long suite multiplies them. */
+const TASKS = 10_000 * (long ? rounds(1) : 1);
+const work = scratch('time');
+let redis: RedisServerHandle;
+let bundle: string;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  [redis, bundle] = await Promise.all([startRedisServer(), bundleServer(work.dir)]);
+}, 60_000);
+afterAll(async () => {
+  await redis?.dispose();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  work.dispose();
+});
+
+/** The payload of a timed task: its batch, when its submit began, its delay, how many attempts throw. */
+interface Timed {
+  batch: number;
+  submittedAt: number;
+  delayMs: number;
+  fails: number;
+}
+
+/** One start: when, and how late. */
+interface Start {
+  at: number;
+  late: number;
+}
+
+/**
+ * Runs `count` tasks on an embedded Switchboard with `backend`: a mix of delayed tasks
+ * (1..spreadMs), tasks that throw once or twice before they succeed, and both. Returns the
+ * lateness of every start, in ms.
+ */
+async function lateness(
+  backend: Pick<SwitchboardOptions, 'backend' | 'plugins'>,
+  count: number,
+  spreadMs: number,
+): Promise<Start[]> {
+  const late: Start[] = [];
+  const threwAt = new Map<string, number>();
+  /** When each batch's submit was acknowledged. */
+  const acceptedAt: number[] = [];
+  const sb = createSwitchboard({
+    ...backend,
+    retry: { initialDelayMs: BACKOFF_MS, factor: 1, jitter: 0 },
+    agents: [
+      {
+        name: 'timed',
+        capabilities: ['timed'],
+        config: { maxConcurrency: 2_000 },
+        handle(p: Timed, ctx) {
+          const now = Date.now();
+          const due =
+            ctx.attempt === 1
+              ? Math.max(p.submittedAt + p.delayMs, acceptedAt[p.batch] ?? 0)
+              : (threwAt.get(ctx.taskId) as number) + BACKOFF_MS;
+          late.push({ at: now, late: now - due });
+          if (ctx.attempt <= p.fails) {
+            threwAt.set(ctx.taskId, Date.now());
+            throw new Error(`attempt ${ctx.attempt} fails on purpose`);
+          }
+          return ctx.attempt;
+        },
+      },
+    ],
+  });
+  await sb.start();
+  const handles = [];
+  // Small batches, each stamped just before its submit, spread over the run like a client.
+  for (let i = 0; i < count; i += 100) {
+    const submittedAt = Date.now();
+    const inputs: SubmitInput<Timed>[] = Array.from(
+      { length: Math.min(100, count - i) },
+      (_, k) => {
+        const n = i + k;
+        const delayMs = n % 3 === 2 ? 0 : 1 + Math.floor(Math.random() * spreadMs);
+        return {
+          capability: 'timed',
+          payload: { batch: i, submittedAt, delayMs, fails: n % 3 === 0 ? 0 : 1 + (n % 2) },
+          delayMs,
+          maxAttempts: 3,
+        };
+      },
+    );
+    handles.push(...(await sb.submitMany(inputs)));
+    acceptedAt[i] = Date.now();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await Promise.all(handles.map((h) => h.result));
+  await sb.shutdown();
+  return late;
+}
+
+let lag: LoopLag;
+beforeEach(() => {
+  lag = new LoopLag().start();
+});
+afterEach(() => lag.stop());
+
+function check(scenario: string, starts: Start[], expected: number): void {
+  const l = maxP99(starts.map((s) => s.late));
+  // What is left once the CPU starvation seen around each start is taken off.
+  const owed = starts
+    .map((s) => ({ ...s, lag: lag.around(s.at) }))
+    .filter((s) => s.late - s.lag > LATE_MS);
+  report(`time ${scenario}`, {
+    starts: starts.length,
+    'late over 50 ms': starts.filter((s) => s.late > LATE_MS).length,
+    'late over 50 ms + loop delay': owed.length,
+    'lateness ms max/p99/p50': `${l.max}/${l.p99}/${l.p50}`,
+    'loop delay ms max': Math.round(lag.max()),
+  });
+  expect(starts.length).toBe(expected);
+  expect(
+    owed.slice(0, 10).map((s) => `${s.late} ms late, loop delay ${Math.round(s.lag)} ms`),
+  ).toEqual([]);
+}
+
+/** Starts of `count` tasks of `lateness`: one, plus one per throwing attempt. */
+const startsOf = (count: number) =>
+  Array.from({ length: count }, (_, n) => (n % 3 === 0 ? 1 : 2 + (n % 2))).reduce(
+    (a, b) => a + b,
+    0,
+  );
+
+describe('chaos: time (delayed tasks and retries on real timers)', () => {
+  it(`starts none of ${TASKS} delayed and retried tasks more than 50 ms late (memory)`, async () => {
+    check('memory', await lateness({}, TASKS, 2_000), startsOf(TASKS));
+  }, 120_000);
+
+  it('starts none of 2,000 more than 50 ms late (journal)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-chaos-time-'));
+    dirs.push(dir);
+    const backend = { plugins: [journalPlugin], backend: { name: 'journal', options: { dir } } };
+    check('journal', await lateness(backend, 2_000, 3_000), startsOf(2_000));
+  }, 60_000);
+
+  it('starts none of 2,000 more than 50 ms late (Redis)', async () => {
+    const backend = {
+      plugins: [redisBackendPlugin],
+      backend: { name: 'redis', options: { url: redis.url, prefix: `time-${Date.now()}` } },
+    };
+    check('redis', await lateness(backend, 2_000, 3_000), startsOf(2_000));
+  }, 60_000);
+
+  it('hands none of 300 delayed and retried tasks to a long-polling remote agent late', async () => {
+    const ledger = new Ledger();
+    const server = await startServer(bundle, work.dir, {
+      config: { switchboard: { retry: { initialDelayMs: BACKOFF_MS, factor: 1, jitter: 0 } } },
+    });
+    const late: Start[] = [];
+    const acceptedAt: number[] = [];
+    const agent = new RemoteAgent({
+      name: 'poller',
+      capabilities: ['timed'],
+      servers: () => [server.url],
+      ledger,
+      heartbeatMs: 5_000,
+      maxConcurrency: 1_000,
+      // The 20 s long-poll of a remote agent: a due task must end it, not wait for it.
+      waitMs: 20_000,
+      work: (t) => {
+        const p = t.payload as Timed;
+        const due =
+          t.attempt === 1
+            ? Math.max(p.submittedAt + p.delayMs, acceptedAt[p.batch] ?? 0)
+            : (ledger.failSentAt.get(t.id) as number) + BACKOFF_MS;
+        const now = Date.now();
+        late.push({ at: now, late: now - due });
+        return { ms: 0, outcome: t.attempt <= p.fails ? 'fail-retryable' : 'complete' };
+      },
+    });
+    const running = agent.run();
+    for (let i = 0; i < 300; i += 10) {
+      const submittedAt = Date.now();
+      const specs: Spec[] = Array.from({ length: 10 }, (_, k) => {
+        const n = i + k;
+        const delayMs = n % 3 === 2 ? 0 : 1 + Math.floor(Math.random() * 1_000);
+        return {
+          key: `t-${n}`,
+          capability: 'timed',
+          delayMs,
+          maxAttempts: 3,
+          payload: { batch: i, submittedAt, delayMs, fails: n % 3 === 0 ? 0 : 1 + (n % 2) },
+        };
+      });
+      await submit(() => [server.url], ledger, specs);
+      acceptedAt[i] = Date.now();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const deadline = Date.now() + 30_000;
+    while (ledger.acked.size < 300 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    agent.stop();
+    await server.stop();
+    await running;
+    expect(ledger.acked.size).toBe(300);
+    check('http remote agent', late, startsOf(300));
+  }, 60_000);
+});
