@@ -6,6 +6,7 @@ import {
   createSwitchboard,
   type PriorityQueue,
   type RateLimiter,
+  type ShutdownSummary,
   SwitchboardError,
   type TokenBucketOptions,
 } from '@switchboard/core';
@@ -22,6 +23,7 @@ import { checkServerConfig } from './config-file.js';
 import { authLabel, checkExposure } from './exposure.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Listening, RuntimeAdapter } from './runtime.js';
+import { type StopOptions, stopOnSignals, stoppedLine } from './signals.js';
 
 const USAGE = `Usage: switchboard serve [--port 8787] [--host 127.0.0.1] [--backend memory|journal:<dir>|redis://host:port] [--config file.json|file.mjs] [--allow-unauthenticated]
 
@@ -29,7 +31,9 @@ A host other than loopback needs a token (auth on), or --allow-unauthenticated t
 
 Environment: PORT, HOST, SWITCHBOARD_BACKEND, SWITCHBOARD_HEARTBEAT_TIMEOUT_MS,
 SWITCHBOARD_ADMIN_TOKEN, SWITCHBOARD_CLIENT_TOKEN, SWITCHBOARD_AGENT_TOKEN, SWITCHBOARD_MAX_BODY_BYTES.
-SIGTERM or SIGINT drains: /readyz answers 503, new work 503, in-flight requests finish.`;
+SIGTERM or SIGINT drains: /readyz answers 503, new work 503, tasks in flight finish, nothing
+queued is leased; a last line counts what finished and what is left queued (dropped on the
+memory backend, kept on a durable one). A second signal during the drain exits at once.`;
 
 /** Reads a config file: JSON, or an ES module whose default export is the config or makes it. */
 export async function loadConfigFile(path: string): Promise<ServerConfig> {
@@ -145,7 +149,16 @@ async function hotPath(memoryQueue: boolean, configLimiter: boolean): Promise<Ho
 export interface RunningServer {
   readonly url: string;
   readonly config: ResolvedConfig;
-  stop(): Promise<void>;
+  /** Where queued tasks are: `memory`, `journal:<dir>`, `redis://…`, or a plugin backend's name. */
+  readonly where: string;
+  /** Whether the backend keeps queued tasks for the next start. */
+  readonly durable: boolean;
+  /**
+   * Drains: new work is refused (503), the tasks in flight finish (up to `drainTimeoutMs`),
+   * nothing queued is leased any more; then prints the final line ({@link stoppedLine}) and
+   * closes the listener. Resolves with the engine's summary; idempotent.
+   */
+  stop(): Promise<ShutdownSummary>;
 }
 
 /**
@@ -237,28 +250,36 @@ export async function startServer(
   log(
     `switchboard: serving ${url} on ${runtime.name} (backend ${config.backend}, hot path ${hot.label}, auth ${authLabel(config, listening.port)})`,
   );
-  let stopping: Promise<void> | undefined;
+  // A config file's own backend object has no spec string: its name says where tasks are.
+  const where = backend === undefined ? sb.backend.name : config.backend;
+  let stopping: Promise<ShutdownSummary> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       lifecycle.drain();
       // The engine stops while HTTP still serves, so remote agents can complete their leases.
-      // A durable backend keeps queued and leased tasks for the next start: stop at once. In
-      // memory they would be lost, so queued work runs first, up to the drain timeout.
-      await sb.shutdown({ drain: !sb.backend.durable, timeoutMs: config.drainTimeoutMs });
+      // Only the tasks in flight are waited for: no agent leases a queued task any more.
+      const summary = await sb.shutdown({ timeoutMs: config.drainTimeoutMs });
       const timer = setTimeout(() => listening.forceClose(), Math.min(config.drainTimeoutMs, 5000));
       await listening.close();
       clearTimeout(timer);
+      log(stoppedLine(summary, where, config.drainTimeoutMs));
+      return summary;
     })();
     return stopping;
   };
-  return { url, config, stop };
+  return { url, config, where, durable: sb.backend.durable, stop };
 }
 
 /**
  * `switchboard serve`: starts the server and drains on SIGTERM or SIGINT (a second signal
- * exits at once). Exits 2 on a configuration error, with its message.
+ * exits at once), or when `options.parentPid` is no longer its parent. Exits 2 on a
+ * configuration error, with its message.
  */
-export async function main(runtime: RuntimeAdapter, argv = process.argv.slice(2)): Promise<void> {
+export async function main(
+  runtime: RuntimeAdapter,
+  argv = process.argv.slice(2),
+  options: StopOptions = {},
+): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
     return;
@@ -270,26 +291,7 @@ export async function main(runtime: RuntimeAdapter, argv = process.argv.slice(2)
     console.error(`switchboard: ${(err as Error).message}`);
     process.exit(err instanceof SwitchboardError && err.code === 'invalid_config' ? 2 : 1);
   }
-  let signalledAt: number | undefined;
-  const onSignal = (signal: string) => {
-    if (signalledAt !== undefined) {
-      // One Ctrl-C reaches every process of the group (npm, scripts/start.mjs, this one), so
-      // a repeat within a second is the same keypress; a later one means "stop now".
-      if (Date.now() - signalledAt > 1000) process.exit(1);
-      return;
-    }
-    signalledAt = Date.now();
-    console.log(`switchboard: ${signal}, draining`);
-    server.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error('switchboard: shutdown failed', err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
+  stopOnSignals(server, options);
 }
 
 /** A background error as one log line: its code and message. */

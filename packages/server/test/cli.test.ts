@@ -75,24 +75,34 @@ describe('startServer', () => {
     expect(result).toMatchObject({ status: 'completed', result: { echoed: 'hi' } });
   });
 
-  it('drains on stop: readyz 503 and new work refused, then the port closes', async () => {
+  it('drains on stop: readyz 503 and new work refused, held leases completed, then the port closes', async () => {
     const file = join(dir, 'drain.json');
-    writeFileSync(file, JSON.stringify({ drainTimeoutMs: 400 }));
-    const { server } = await start(['--port', '0', '--config', file]);
-    const post = () =>
-      fetch(`${server.url}/v1/tasks`, {
+    writeFileSync(file, JSON.stringify({ drainTimeoutMs: 5000 }));
+    const { server, lines } = await start(['--port', '0', '--config', file]);
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: '{"capability":"nobody"}',
+        body: JSON.stringify(body),
       });
-    expect((await post()).status).toBe(202);
-    // The queued task has no agent: the in-memory drain waits for it up to drainTimeoutMs.
+    const agent = await (await post('/v1/agents', { name: 'a', capabilities: ['x'] })).json();
+    expect((await post('/v1/tasks', { capability: 'x' })).status).toBe(202);
+    expect((await post('/v1/tasks', { capability: 'nobody' })).status).toBe(202);
+    const leased = await (await post(`/v1/agents/${agent.id}/lease`, { max: 1 })).json();
+    const [task] = leased.tasks;
+    // The leased task keeps the drain open until its agent completes it.
     const stopping = server.stop();
     expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
-    const refused = await post();
+    const refused = await post('/v1/tasks', { capability: 'x' });
     expect(refused.status).toBe(503);
     expect((await refused.json()).error.code).toBe('unavailable');
-    await stopping;
+    expect((await post(`/v1/agents/${agent.id}/lease`, { max: 1 })).status).toBe(503);
+    const done = await post(`/v1/tasks/${task.id}/complete`, { leaseToken: task.leaseToken });
+    expect(done.status).toBe(200);
+    expect(await stopping).toMatchObject({ finished: 1, released: 0, queued: 1, durable: false });
+    expect(lines.at(-1)).toBe(
+      'switchboard: stopped; 1 in flight finished, 1 queued dropped (memory backend)',
+    );
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
     running.length = 0;
   });
