@@ -188,6 +188,18 @@ export function runE2E(start: ServerFactory, options: E2EOptions = {}): void {
       expectError(await api('GET', `/v1/agents/${id}`, { token: TOKENS.agent }), 404, 'not_found');
     });
 
+    it('registers an agent without a name, named after its id', async () => {
+      const res = await api('POST', '/v1/agents', {
+        token: TOKENS.agent,
+        body: { capabilities: [cap()] },
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ role: 'worker', maxConcurrency: 1 });
+      expect(res.body.name).toBe(res.body.id);
+      const got = await api('GET', `/v1/agents/${res.body.id}`, { token: TOKENS.agent });
+      expect(got.body.name).toBe(res.body.id);
+    });
+
     it('validates a registration with every issue in details', async () => {
       const res = await api('POST', '/v1/agents', {
         token: TOKENS.agent,

@@ -35,7 +35,8 @@ export interface ServerEngine {
   cancel(id: string): Promise<TaskRecord>;
   waitFor(id: string, waitMs: number): Promise<TaskRecord>;
   registerRemote(input: {
-    name: string;
+    /** The agent's id when left out. */
+    name?: string;
     role?: 'worker' | 'coordinator' | 'monitor' | 'gateway';
     capabilities: readonly CapabilityInput[];
     maxConcurrency?: number;

@@ -49,6 +49,10 @@ describe('openApiDocument', () => {
   it('takes its schemas from the validating zod schemas, every $ref resolvable', () => {
     const submit = doc.components.schemas.TaskSubmit;
     expect(submit?.required).toEqual(['capability']);
+    // API.md: only the capabilities are required to register; `name` defaults to the id.
+    const register = doc.components.schemas.AgentRegister;
+    expect(register?.required).toEqual(['capabilities']);
+    expect(Object.keys(register?.properties ?? {})).toContain('name');
     expect(Object.keys(submit?.properties ?? {})).toContain('idempotencyKey');
     const refs = JSON.stringify(doc).match(/"#\/components\/schemas\/[^"]+"/g) ?? [];
     expect(refs.length).toBeGreaterThan(20);

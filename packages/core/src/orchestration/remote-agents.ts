@@ -14,7 +14,8 @@ import { type InFlight, type LeaseWaiter, PoolMember } from './pool-member.js';
 
 /** A remote agent's registration (API.md `POST /v1/agents`). */
 export interface RemoteAgentInput {
-  readonly name: string;
+  /** A human-readable name; the agent's id when left out. */
+  readonly name?: string;
   readonly role?: AgentRole;
   readonly capabilities: readonly CapabilityInput[];
   /** ≥ 1, default 1. */
@@ -96,7 +97,10 @@ export class RemoteAgents {
   register(input: RemoteAgentInput): AgentView {
     const engine = this.#engine;
     if (input === null || typeof input !== 'object') throw invalid('', 'expected an object');
-    if (typeof input.name !== 'string' || input.name.length === 0 || input.name.length > 256) {
+    if (
+      input.name !== undefined &&
+      (typeof input.name !== 'string' || input.name.length === 0 || input.name.length > 256)
+    ) {
       throw invalid('name', 'must be a non-empty string of at most 256 characters');
     }
     const role = input.role ?? 'worker';
@@ -126,7 +130,7 @@ export class RemoteAgents {
     }
     const member = this.add({
       id,
-      name: input.name,
+      name: input.name ?? id,
       role,
       version: '1',
       capabilities,

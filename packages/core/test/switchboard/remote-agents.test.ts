@@ -212,6 +212,12 @@ describe('remote agents', () => {
     expect(await codeOf(() => sb.getAgent(id))).toBe('not_found');
   });
 
+  it('registers an agent without a name under its id', () => {
+    const view = sb.registerRemote({ capabilities: ['x'] });
+    expect(view.name).toBe(view.id);
+    expect(sb.registerRemote({ capabilities: ['x'], id: 'named-by-id' }).name).toBe('named-by-id');
+  });
+
   it('validates registrations and lease options', async () => {
     expect(await codeOf(() => sb.registerRemote({ name: '', capabilities: ['x'] }))).toBe(
       'invalid_request',

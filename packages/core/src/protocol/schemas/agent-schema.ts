@@ -36,7 +36,8 @@ export const capabilitySchema = z
   .meta({ id: 'Capability' });
 
 /**
- * The body of `POST /v1/agents`.
+ * The body of `POST /v1/agents`. Only `capabilities` is required; an agent registered without
+ * a `name` is named after its id.
  *
  * @example
  * ```ts
@@ -46,7 +47,7 @@ export const capabilitySchema = z
  */
 export const agentRegisterSchema = z
   .object({
-    name: keyString('A human-readable name'),
+    name: keyString('A human-readable name; the agent id when left out').exactOptional(),
     role: agentRoleSchema.default('worker'),
     capabilities: z.array(capabilitySchema).min(1).max(1000),
     maxConcurrency: z.number().int().min(1).max(1_000_000).default(1),
