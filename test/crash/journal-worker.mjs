@@ -6,6 +6,7 @@
 //   stdin  `report <key> ...`       prints `state <key> <status> <result>` for each, then `end`
 //   stdout `ready`, `ack <key>`, `warn <code> <message>`
 import { createInterface } from 'node:readline';
+import { createLeaseToken } from '@switchboard/core';
 import { createJournalBackend } from '@switchboard/plugins/journal';
 
 const dir = process.argv[2];
@@ -58,13 +59,16 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   }
 });
 
-// The agent: lease a batch, "run" it, complete it; idle a little when there is nothing.
+// The agent: lease a batch, "run" it, complete it; idle a little when there is nothing. It
+// runs the tasks in this process, so it leases with a process-only token: such a lease dies
+// with the process and its attempt counts.
 for (;;) {
   const leased = await backend.lease({
     capability: 'work',
     agentId: 'w',
     max: 64,
     now: Date.now(),
+    token: createLeaseToken(),
   });
   if (leased.length === 0) {
     await new Promise((resolve) => setTimeout(resolve, 2));

@@ -29,7 +29,9 @@ export interface LeaseRequest {
    * journal backends do: a token a task was the largest cost left in a lease there). Tasks
    * sharing it are told apart by their ids, and each lease of a task still has a token no
    * earlier lease of it had. Remote agents must never get such a token: it would open the
-   * other tasks of the lease too.
+   * other tasks of the lease too. A durable backend may take such a lease as one of this
+   * process's own handlers' (it dies with the process, its attempt counted), and a lease
+   * taken without one as one a remote agent may get (see {@link Backend.handOff}).
    */
   token?: string;
 }
@@ -167,6 +169,25 @@ export interface Backend {
     error: TaskError,
     now: number,
   ): Promise<TaskRecord[]>;
+  /**
+   * Optional: records that live leases, taken by this process, are now held by the remote
+   * agent `agentId` (Switchboard calls it before a lease poll answers, so the agent never
+   * holds a lease the backend does not know it holds). Stale tokens are skipped. A durable
+   * single-process backend keeps such a lease across a restart of its process (a lease of
+   * this process's own handlers dies with the process); a shared one lets any process find
+   * it with {@link agentLeases} and fail it over.
+   */
+  handOff?(
+    leases: readonly { id: string; leaseToken: string }[],
+    agentId: string,
+    now: number,
+  ): Promise<void>;
+  /**
+   * Optional, with {@link handOff}: the live leases handed off to the remote agent `agentId`
+   * (by any process), as records with their tokens and expiries. Switchboard reads them to
+   * fail over an agent whose leases another process, or an earlier run, handed out.
+   */
+  agentLeases?(agentId: string): Promise<TaskRecord[]>;
   /** Cancels a task that is not terminal; its lease (if any) answers `conflict` afterwards. */
   cancel(id: string, now: number): Promise<TaskRecord>;
   /** The stored task, or `undefined`. */

@@ -246,12 +246,13 @@ export class LeaseBook {
   }
 
   /**
-   * Sweeps at the earliest expiry of a held lease; on a backend shared by several processes
-   * also at least every {@link CLUSTER_SWEEP_MS}, since a dead process's leases are expired
-   * only by the sweeps of the others, which may hold no lease of their own.
+   * Sweeps at the earliest expiry of a held lease (leases taken back at start, which no
+   * timer watched yet, included); on a backend shared by several processes also at least
+   * every {@link CLUSTER_SWEEP_MS}, since a dead process's leases are expired only by the
+   * sweeps of the others, which may hold no lease of their own.
    */
   start(): void {
-    if (this.#shared) this.#schedule(this.#next());
+    this.#schedule(this.#next());
   }
 
   #next(): number {

@@ -225,7 +225,29 @@ export class RemoteAgents {
         once: true,
       });
       engine.distributor.wake();
-    }).then((entries) => entries.map(toTaskLease));
+    }).then((entries) =>
+      entries.length > 0 && engine.backend.handOff !== undefined
+        ? this.#handOff(member, entries)
+        : entries.map(toTaskLease),
+    );
+  }
+
+  /**
+   * Tells the backend which leases the agent holds before it hears of them: a durable backend
+   * then keeps them across a restart, and any process of a shared one can fail them over.
+   * When the backend cannot take it, the leases go back to the queue and the poll fails.
+   */
+  async #handOff(member: PoolMember, entries: InFlight[]): Promise<TaskLease[]> {
+    const engine = this.#engine;
+    const leases = entries.map((e) => ({ id: e.task.id, leaseToken: e.token }));
+    try {
+      await engine.backend.handOff?.(leases, member.id, engine.now());
+    } catch (error) {
+      const reason = { message: 'lease not handed off', code: 'unavailable', retryable: true };
+      engine.book.release(entries, reason).catch((e: unknown) => engine.onError(e));
+      throw error;
+    }
+    return entries.map(toTaskLease);
   }
 
   /** Answers the long-polls that got tasks, and the no-wait polls whose pump has run. */

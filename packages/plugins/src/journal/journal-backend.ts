@@ -35,10 +35,12 @@ const VOID = Promise.resolve();
  * change is appended to a log of checksummed CBOR frames before the operation resolves
  * (write-ahead, with group commit), so what was acknowledged survives `kill -9` (and, under
  * durability `fsync`, a power loss). `open()` rebuilds the state from the newest snapshot
- * and the log after it; tasks that were leased end as expired leases do: the attempt counts,
- * so they are queued again while attempts remain, else dead (a task that takes its process
- * down on every attempt ends in the dead-letter queue). The log is compacted into a
- * snapshot once it passes `compactAfterBytes`. See docs/operations.md ("Journal backend").
+ * and the log after it. A lease handed off to a remote agent still registered is kept, token
+ * and expiry included; a lease of the process's own handlers (taken with a process-only
+ * token) ends as an expired lease does: the attempt counts, so a task that takes its process
+ * down on every attempt ends in the dead-letter queue; a lease no agent had got yet is
+ * queued again with its attempt not counted. The log is compacted into a snapshot once it
+ * passes `compactAfterBytes`. See docs/operations.md ("Journal backend").
  *
  * Reads (`get`, `stats`, …) see changes as soon as they are made, before they are durable;
  * `onAvailable` listeners hear of tasks once their frame is in the log.
@@ -126,6 +128,13 @@ export class JournalBackend implements Backend {
         attempts.push(t.attempts);
       }
       op = { op: 'lease', ids, tokens, attempts, agentId: request.agentId, now: request.now };
+      // Without a process-only token a remote agent may get these: they are not ours alone.
+      if (request.token === undefined) {
+        op.open = true;
+        for (let i = 0; i < ids.length; i++) {
+          this.index.held.set(ids[i] as string, { token: tokens[i] as string });
+        }
+      }
     }
     await this.log(op);
     return leased;
@@ -194,6 +203,38 @@ export class JournalBackend implements Backend {
     const released = await this.memory.release(leases, error, now);
     await this.log(this.released(released, error, now));
     return released;
+  }
+
+  /** Records the hand-off in the log: the leases outlive this process (see `open`). */
+  async handOff(
+    leases: readonly { id: string; leaseToken: string }[],
+    agentId: string,
+    now: number,
+  ): Promise<void> {
+    this.guard();
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    for (const { id, leaseToken } of leases) {
+      const t = this.index.get(id);
+      if (t?.status !== 'leased' || t.leaseToken !== leaseToken) continue;
+      t.agentId = agentId;
+      this.index.held.set(id, { token: leaseToken, agentId });
+      ids.push(id);
+      tokens.push(leaseToken);
+    }
+    await this.log(ids.length > 0 ? { op: 'handoff', ids, tokens, agentId, now } : undefined);
+  }
+
+  /** The live leases handed off to `agentId` (kept across a restart). */
+  async agentLeases(agentId: string): Promise<TaskRecord[]> {
+    this.guard();
+    const out: TaskRecord[] = [];
+    for (const [id, held] of this.index.held) {
+      if (held.agentId === agentId && this.index.heldLease(id) === held) {
+        out.push(this.index.get(id) as TaskRecord);
+      }
+    }
+    return out;
   }
 
   async cancel(id: string, now: number): Promise<TaskRecord> {
@@ -284,9 +325,13 @@ export class JournalBackend implements Backend {
       throw error;
     }
     this.lock = lock;
-    const { index, writer, lost, now } = opened;
+    const { index, writer, lost, requeued, now } = opened;
     this.index = index;
     this.writer = writer;
+    if (requeued.length > 0) {
+      const ids = requeued.map((t) => t.id);
+      await this.log({ op: 'recover', ids, attempts: requeued.map((t) => t.attempts), now });
+    }
     if (lost.length > 0) await this.log({ op: 'lost', ids: lost.map((t) => t.id), now });
   }
 

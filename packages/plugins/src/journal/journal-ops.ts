@@ -22,8 +22,12 @@ export type JournalOp =
       tokens: string[];
       attempts: number[];
       agentId: string;
+      /** Taken without a process-only token: a remote agent may get it (see HeldLease). */
+      open?: true;
       now: number;
     }
+  /** Leases handed off to the remote agent `agentId`: they outlive the process. */
+  | { op: 'handoff'; ids: string[]; tokens: string[]; agentId: string; now: number }
   | { op: 'complete'; ids: string[]; results: unknown[]; now: number }
   | {
       op: 'fail';
@@ -38,7 +42,10 @@ export type JournalOp =
   | { op: 'cancel'; id: string; now: number }
   | { op: 'replay'; id: string; now: number }
   | { op: 'delete'; id: string; now: number }
-  /** Written by earlier versions only: lost leases requeued, the attempt not counted. */
+  /**
+   * Leases that ended with the process before any agent got them, requeued at recovery with
+   * the attempt not counted (`attempts` is the count before the lease).
+   */
   | { op: 'recover'; ids: string[]; attempts: number[]; now: number }
   /** Leases that died with the process, ended at recovery (see {@link endLost}). */
   | { op: 'lost'; ids: string[]; now: number }
@@ -77,10 +84,11 @@ export function endLost(index: RecordIndex, t: TaskRecord, now: number): void {
 }
 
 /**
- * A lost lease as journals of earlier versions recorded it: queued again, its attempt not
- * counted (`attempts` is the count before the lease).
+ * Requeues a lease that ended with its process before any agent got it (taken for a remote
+ * agent, not yet handed off): its attempt does not count (`attempts` is the count before the
+ * lease), and it keeps its place, ahead of the tasks queued after it.
  */
-function requeueUncounted(t: TaskRecord, attempts: number): void {
+export function requeueUncounted(t: TaskRecord, attempts: number): void {
   t.status = 'queued';
   t.attempts = attempts;
   delete t.leaseToken;
@@ -104,6 +112,16 @@ export function applyOp(index: RecordIndex, frame: FrameBody): void {
         t.leaseToken = body.tokens[i] as string;
         t.leaseExpiresAt = now + t.timeoutMs;
         t.updatedAt = now;
+        if (body.open) index.held.set(id, { token: t.leaseToken });
+      });
+      return;
+    case 'handoff':
+      body.ids.forEach((id, i) => {
+        const t = find(index, id);
+        const token = body.tokens[i] as string;
+        if (t.status !== 'leased' || t.leaseToken !== token) return;
+        t.agentId = body.agentId;
+        index.held.set(id, { token, agentId: body.agentId });
       });
       return;
     case 'complete':

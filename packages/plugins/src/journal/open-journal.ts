@@ -1,7 +1,7 @@
 import type { MemoryBackend, TaskRecord } from '@switchboard/core';
 import { FrameCodec } from './frame.js';
 import { logName } from './journal-files.js';
-import { endLost } from './journal-ops.js';
+import { endLost, requeueUncounted } from './journal-ops.js';
 import type { ResolvedJournalOptions } from './journal-options.js';
 import { LogWriter } from './log-writer.js';
 import type { RecordIndex } from './record-index.js';
@@ -14,19 +14,20 @@ export interface OpenedJournal {
   index: RecordIndex;
   writer: LogWriter;
   /**
-   * The tasks whose lease died with the previous process, ended as expired leases end (the
-   * attempt counts): queued again, or dead when it was their last attempt.
+   * The tasks whose lease of the process's own handlers died with it, ended as expired
+   * leases end (the attempt counts): queued again, or dead when it was their last attempt.
    */
   lost: TaskRecord[];
+  /** The tasks leased for a remote agent that none had got: queued again, attempt not counted. */
+  requeued: TaskRecord[];
   /** When recovery ended those leases (this process's clock). */
   now: number;
 }
 
 /**
  * Recovers a journal directory into an empty `memory` backend: the records are rebuilt from
- * the files, leased ones end as expired leases do (queued again while attempts remain, else
- * dead; the attempt counts), everything is restored into `memory`, and the log of the
- * newest generation is opened for appending.
+ * the files, leases end as {@link settleLeases} says, everything is restored into `memory`,
+ * and the log of the newest generation is opened for appending.
  */
 export async function openJournal(
   opts: ResolvedJournalOptions,
@@ -36,8 +37,7 @@ export async function openJournal(
   const { fs, dir } = opts;
   const { index, gen, size } = await recoverJournal(opts, codec);
   const now = Date.now();
-  const lost = [...index.records.values()].filter((t) => t.status === 'leased');
-  for (const t of lost) endLost(index, t, now);
+  const { lost, requeued } = settleLeases(index, now);
   await restoreInto(memory, index.records.values());
   // Agents could not reach a process that was down: each gets a full heartbeat timeout,
   // from now, to come back before it counts as dead.
@@ -53,7 +53,10 @@ export async function openJournal(
     gen,
     file,
     size,
-    prepareSnapshot: () => pruneEvicted(index, memory),
+    prepareSnapshot: () => {
+      index.pruneHeld();
+      return pruneEvicted(index, memory);
+    },
     // A codec of its own: the snapshot is encoded in the background, between appends.
     snapshot: (next) =>
       encodeSnapshot(
@@ -61,9 +64,35 @@ export async function openJournal(
         next,
         captureRecords(index.records.values()),
         [...index.agents.values()].map((a) => ({ ...a })),
+        [...index.held].map(([id, h]) => [id, h.token, h.agentId ?? '']),
       ),
   });
-  return { index, writer, lost, now };
+  return { index, writer, lost, requeued, now };
+}
+
+/**
+ * Decides what becomes of each lease the previous process held. A lease handed off to a
+ * remote agent that is still registered stays its lease: the agent, which may have outlived
+ * the process, completes it with its token (its heartbeat timeout runs from the restart). A
+ * lease taken without a process-only token that no agent had got yet is queued again with its
+ * attempt not counted: it never ran. Any other lease was the process's own handlers' (or its
+ * agent is gone): it ends as an expired lease does, the attempt counted, so a task whose
+ * handler takes the process down on every attempt ends in the dead-letter queue.
+ */
+function settleLeases(index: RecordIndex, now: number): Pick<OpenedJournal, 'lost' | 'requeued'> {
+  const lost: TaskRecord[] = [];
+  const requeued: TaskRecord[] = [];
+  for (const t of index.records.values()) {
+    if (t.status !== 'leased') continue;
+    const held = index.heldLease(t.id);
+    if (held?.agentId !== undefined && index.agents.has(held.agentId)) continue;
+    if (held !== undefined && held.agentId === undefined) requeued.push(t);
+    else lost.push(t);
+  }
+  for (const t of requeued) requeueUncounted(t, t.attempts - 1);
+  for (const t of lost) endLost(index, t, now);
+  index.pruneHeld();
+  return { lost, requeued };
 }
 
 /**

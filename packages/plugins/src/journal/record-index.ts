@@ -1,6 +1,16 @@
 import type { AgentRecord, TaskRecord } from '@switchboard/core';
 
 /**
+ * A lease that is not the process's own: taken without a process-only token (a remote agent
+ * could get it), and, once handed off, the remote agent that holds it. Valid while its task
+ * is leased under `token`; stale entries are dropped at each snapshot.
+ */
+export interface HeldLease {
+  token: string;
+  agentId?: string;
+}
+
+/**
  * Every task record the journal knows, in the order each last became queued or terminal:
  * the order a snapshot writes them in, so that a restore rebuilds FIFO queues, dead-letter
  * order and retention order. Idempotency keys are tracked so that a record whose key or id
@@ -10,6 +20,8 @@ export class RecordIndex {
   readonly records = new Map<string, TaskRecord>();
   /** The remote agents registered, by id (the journal's agent directory). */
   readonly agents = new Map<string, AgentRecord>();
+  /** Leases that are not the process's own, by task id (see {@link HeldLease}). */
+  readonly held = new Map<string, HeldLease>();
   private readonly keys = new Map<string, string>();
 
   get size(): number {
@@ -38,6 +50,21 @@ export class RecordIndex {
   touch(t: TaskRecord): void {
     this.records.delete(t.id);
     this.records.set(t.id, t);
+  }
+
+  /** The live lease of `held` that `id` is under, if it is still leased under it. */
+  heldLease(id: string): HeldLease | undefined {
+    const held = this.held.get(id);
+    const t = this.records.get(id);
+    return held !== undefined && t?.status === 'leased' && t.leaseToken === held.token
+      ? held
+      : undefined;
+  }
+
+  /** Drops the entries of {@link held} whose lease ended. */
+  pruneHeld(): void {
+    for (const id of [...this.held.keys()])
+      if (this.heldLease(id) === undefined) this.held.delete(id);
   }
 
   /** Drops a record and its idempotency key. */

@@ -6,11 +6,11 @@ const BATCH = 4096;
 /**
  * Loads recovered records into an empty memory backend, in their order, through its public
  * API: the memory backend keeps the record objects it is given and returns them live, so a
- * record is taken through the transitions that end where it stands (enqueue, lease,
- * complete or fail; enqueue, cancel) and its fields are then set back to the recovered ones.
- * Terminal records go first, each alone in its queue so that the lease takes it; then the
- * queued ones, in order, which rebuilds FIFO within each priority. Leased records must have
- * been requeued before (a lease does not outlive its process).
+ * record is taken through the transitions that end where it stands (enqueue, lease, then
+ * complete or fail, or an extend to its expiry for a lease kept for a remote agent;
+ * enqueue, cancel) and its fields are then set back to the recovered ones. Terminal and
+ * leased records go first, each alone in its queue so that the lease takes it; then the
+ * queued ones, in order, which rebuilds FIFO within each priority.
  */
 export async function restoreInto(
   memory: MemoryBackend,
@@ -19,7 +19,7 @@ export async function restoreInto(
   const queued: TaskRecord[] = [];
   for (const t of records) {
     if (t.status === 'queued') queued.push(t);
-    else await restoreTerminal(memory, t);
+    else await restoreAlone(memory, t);
   }
   for (let i = 0; i < queued.length; i += BATCH) {
     const results = await memory.enqueue(queued.slice(i, i + BATCH));
@@ -27,7 +27,7 @@ export async function restoreInto(
   }
 }
 
-async function restoreTerminal(memory: MemoryBackend, t: TaskRecord): Promise<void> {
+async function restoreAlone(memory: MemoryBackend, t: TaskRecord): Promise<void> {
   const image = { ...t };
   const endedAt = t.updatedAt;
   // Available at once (availableAt ≤ updatedAt) and leasable at instant 0.
@@ -37,9 +37,15 @@ async function restoreTerminal(memory: MemoryBackend, t: TaskRecord): Promise<vo
   if (image.status === 'cancelled') {
     await memory.cancel(t.id, endedAt);
   } else {
-    const [leased] = await memory.lease({ capability: t.capability, agentId: '', max: 1, now: 0 });
+    // A kept lease keeps its token: its agent completes it with the one it holds.
+    const token = image.status === 'leased' ? image.leaseToken : undefined;
+    const request = { capability: t.capability, agentId: '', max: 1, now: 0 };
+    const [leased] = await memory.lease(token === undefined ? request : { ...request, token });
     if (leased !== t || t.leaseToken === undefined) throw diverged(t.id);
-    if (image.status === 'completed') {
+    if (image.status === 'leased') {
+      // From instant 0, `leaseExpiresAt` ms is the lease's own expiry.
+      await memory.extend(t.id, t.leaseToken, Math.max(1, image.leaseExpiresAt ?? 1), 0);
+    } else if (image.status === 'completed') {
       await memory.complete(t.id, t.leaseToken, image.result, endedAt);
     } else if (image.status === 'dead') {
       const error = image.error ?? { message: 'dead' };

@@ -20,20 +20,26 @@ export function captureRecords(records: Iterable<TaskRecord>): TaskRecord[] {
   return out;
 }
 
+/** A lease that is not the process's own: task id, token, remote agent id ('' for none). */
+export type HeldEntry = readonly [string, string, string];
+
 /**
  * The frames of a snapshot of `records`, in their order, encoded lazily one chunk at a time:
- * a header, the registered agents, the records in chunks, and a trailer with the count, so
- * a snapshot cut short is recognised as such.
+ * a header, the registered agents, the leases that are not the process's own, the records in
+ * chunks, and a trailer with the count, so a snapshot cut short is recognised as such.
  */
 export function* encodeSnapshot(
   codec: FrameCodec,
   gen: number,
   records: readonly TaskRecord[],
   agents: readonly AgentRecord[] = [],
+  held: readonly HeldEntry[] = [],
 ): Generator<Uint8Array> {
   yield codec.encode({ op: 'snapshot', version: SNAPSHOT_VERSION, gen, now: Date.now() });
   // The registered remote agents, few: one frame (absent when there are none).
   if (agents.length > 0) yield codec.encode({ op: 'agents', agents });
+  // Bounded by the leases out at once (absent when there are none).
+  if (held.length > 0) yield codec.encode({ op: 'held', held });
   for (let i = 0; i < records.length; i += CHUNK) {
     yield codec.encode({ op: 'put', tasks: records.slice(i, i + CHUNK) });
   }
@@ -69,6 +75,10 @@ export function readSnapshot(
     if (ended >= 0) throw corrupt('frames after the trailer', offset);
     if (body.op === 'agents') {
       for (const a of body.agents as AgentRecord[]) index.agents.set(a.id, a);
+    } else if (body.op === 'held') {
+      for (const [id, token, agentId] of body.held as HeldEntry[]) {
+        index.held.set(id, agentId === '' ? { token } : { token, agentId });
+      }
     } else if (body.op === 'put') {
       for (const t of body.tasks as TaskRecord[]) index.add(t);
       count += (body.tasks as TaskRecord[]).length;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { AGENT_LEASES, HANDOFF } from './lua-agent-leases.js';
 import { LUA_PRELUDE } from './lua-prelude.js';
 
 // Each body follows LUA_PRELUDE (see there for the arguments and the key layout). Every check
@@ -330,6 +331,8 @@ export const LUA_SCRIPTS = {
   sbReplay: REPLAY,
   sbDeleteDead: DELETE_DEAD,
   sbStats: STATS,
+  sbHandOff: HANDOFF,
+  sbAgentLeases: AGENT_LEASES,
 } as const;
 
 /** A script's name. */

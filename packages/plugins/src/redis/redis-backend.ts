@@ -226,6 +226,22 @@ export class RedisBackend implements Backend {
     return decodeRecords(await this.script<Reply[]>('sbRelease', now, args));
   }
 
+  /** Names the remote agent in each lease's state, so any process finds it (see agentLeases). */
+  async handOff(
+    leases: readonly { id: string; leaseToken: string }[],
+    agentId: string,
+    now: number,
+  ): Promise<void> {
+    const args = [agentId];
+    for (const { id, leaseToken } of leases) args.push(id, leaseToken);
+    await this.script('sbHandOff', now, args);
+  }
+
+  /** The live leases handed off to `agentId` through any process. */
+  async agentLeases(agentId: string): Promise<TaskRecord[]> {
+    return decodeRecords(await this.script<Reply[]>('sbAgentLeases', 0, [agentId]));
+  }
+
   async cancel(id: string, now: number): Promise<TaskRecord> {
     return one(await this.script<Reply>('sbCancel', now, [id], id));
   }

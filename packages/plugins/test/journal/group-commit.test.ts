@@ -1,4 +1,4 @@
-import { isSwitchboardError } from '@switchboard/core';
+import { createLeaseToken, isSwitchboardError } from '@switchboard/core';
 import {
   createJournalBackend,
   type JournalBackendOptions,
@@ -52,7 +52,8 @@ describe('journal group commit', () => {
   it('completes many leases in one frame, each failure in its own slot', async () => {
     const { backend, dir } = await opened();
     await backend.enqueue([task(), task()]);
-    const [a, b] = await backend.lease({ capability: 'cap', agentId: 'a', max: 2, now: T0 });
+    const token = createLeaseToken();
+    const [a, b] = await backend.lease({ capability: 'cap', agentId: 'a', max: 2, now: T0, token });
     const out = await backend.completeMany(
       [
         { id: a!.id, leaseToken: a!.leaseToken!, result: 1 },

@@ -1,6 +1,6 @@
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSwitchboardError } from '@switchboard/core';
+import { createLeaseToken, isSwitchboardError } from '@switchboard/core';
 import {
   createJournalBackend,
   FrameCodec,
@@ -35,9 +35,11 @@ describe('journal replay', () => {
     const gone = task({ priority: 'high' });
     const later = task({ availableAt: T0 + 5000 });
     await backend.enqueue([q1, q2, held, last, done, poison, gone, later]);
-    const [h, l, d] = await backend.lease({ capability: 'cap', agentId: 'a', max: 3, now: T0 });
+    // Leases of the process's own handlers: taken with a process-only token.
+    const own = { capability: 'cap', agentId: 'a', token: createLeaseToken() };
+    const [h, l, d] = await backend.lease({ ...own, max: 3, now: T0 });
     await backend.complete(d!.id, d!.leaseToken!, { answer: 42 }, T0 + 1);
-    const [p] = await backend.lease({ capability: 'cap', agentId: 'a', max: 1, now: T0 + 2 });
+    const [p] = await backend.lease({ ...own, max: 1, now: T0 + 2 });
     await backend.fail(
       p!.id,
       p!.leaseToken!,
@@ -92,13 +94,14 @@ describe('journal replay', () => {
     const { backend } = await open(dir);
     const t = task({ maxAttempts: 2 });
     await backend.enqueue([t]);
-    const [leased] = await backend.lease({ capability: 'cap', agentId: 'a', max: 1, now: T0 });
+    const own = { capability: 'cap', max: 1, token: createLeaseToken() };
+    const [leased] = await backend.lease({ ...own, agentId: 'a', now: T0 });
     await backend.close();
     const { backend: second } = await open(dir);
     await expect(second.complete(t.id, leased!.leaseToken!, 1, T0 + 1)).rejects.toMatchObject({
       code: 'conflict',
     });
-    const [again] = await second.lease({ capability: 'cap', agentId: 'b', max: 1, now: T0 + 2 });
+    const [again] = await second.lease({ ...own, agentId: 'b', now: T0 + 2 });
     expect(again).toMatchObject({ id: t.id, attempts: 2 });
     await second.close();
     // Its second lease dies too: that was its last attempt, so it is dead, and stays so.
@@ -139,7 +142,8 @@ describe('journal replay', () => {
       task({ timeoutMs: 100 }),
     ];
     await backend.enqueue([a, b, c]);
-    const leased = await backend.lease({ capability: 'cap', agentId: 'x', max: 3, now: T0 });
+    const own = { capability: 'cap', agentId: 'x', token: createLeaseToken() };
+    const leased = await backend.lease({ ...own, max: 3, now: T0 });
     const no = { retry: false, availableAt: T0 };
     await backend.fail(a.id, leased[0]!.leaseToken!, { message: 'e' }, no, T0);
     await backend.fail(b.id, leased[1]!.leaseToken!, { message: 'e' }, no, T0);

@@ -1,4 +1,4 @@
-import type { TaskRecord } from '@switchboard/core';
+import { createLeaseToken, type TaskRecord } from '@switchboard/core';
 import { createJournalBackend, type JournalBackend } from '@switchboard/plugins/journal';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,12 +9,19 @@ afterAll(() => dirs.cleanup());
 
 type Op =
   | { kind: 'enqueue'; n: number; priority: number; delay: number; key: number | null }
-  | { kind: 'lease'; max: number }
+  | { kind: 'lease'; max: number; mode: Mode }
   | { kind: 'complete'; pick: number; many: boolean }
   | { kind: 'fail'; pick: number; retry: boolean }
   | { kind: 'release' | 'extend' | 'cancel' | 'replay' | 'delete'; pick: number }
   | { kind: 'tick'; ms: number }
   | { kind: 'reopen' };
+
+/**
+ * Whose lease: the process's own handlers' (a process-only token), one a remote agent could
+ * get but none has yet (no token), or one handed off to a registered remote agent.
+ */
+type Mode = 'own' | 'open' | 'remote';
+const AGENT = 'remote-1';
 
 const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -25,7 +32,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     delay: fc.constantFrom(0, 0, 50),
     key: fc.option(fc.integer({ min: 0, max: 5 })),
   }),
-  fc.record({ kind: fc.constant('lease' as const), max: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({
+    kind: fc.constant('lease' as const),
+    max: fc.integer({ min: 1, max: 4 }),
+    mode: fc.constantFrom<Mode>('own', 'open', 'remote'),
+  }),
   fc.record({ kind: fc.constant('complete' as const), pick: fc.nat(), many: fc.boolean() }),
   fc.record({ kind: fc.constant('fail' as const), pick: fc.nat(), retry: fc.boolean() }),
   fc.record({
@@ -44,19 +55,46 @@ const LOST = {
 };
 
 /**
- * What a restart must leave of a record: the same, but a lease ends as an expired one does
- * (the attempt counts: queued again while attempts remain, else dead, updated at the
- * restart by the process's own clock).
+ * What a restart must leave of a record: the same, but for leases. One handed off to a
+ * registered remote agent is kept as it is. One no agent got is queued again, its attempt
+ * not counted. One of the process's own ends as an expired one does (the attempt counts:
+ * queued again while attempts remain, else dead, updated at the restart by the process's own
+ * clock).
  */
-function afterRestart(t: TaskRecord): TaskRecord {
+function afterRestart(t: TaskRecord, mode: Mode | undefined): TaskRecord {
   const copy = structuredClone(t);
-  if (copy.status !== 'leased') return copy;
+  if (copy.status !== 'leased' || mode === 'remote') return copy;
+  if (mode === 'open') {
+    copy.status = 'queued';
+    copy.attempts--;
+    delete copy.leaseToken;
+    delete copy.leaseExpiresAt;
+    return copy;
+  }
   copy.status = copy.attempts < copy.maxAttempts ? 'queued' : 'dead';
   if (copy.status === 'dead') copy.updatedAt = expect.any(Number) as unknown as number;
   copy.error = LOST;
   delete copy.leaseToken;
   delete copy.leaseExpiresAt;
   return copy;
+}
+
+function agentRecord() {
+  return {
+    id: AGENT,
+    name: AGENT,
+    role: 'worker' as const,
+    version: '1',
+    capabilities: [{ name: 'cap', type: 'cap', version: '1' }],
+    maxConcurrency: 100,
+    metadata: {},
+    state: 'ready' as const,
+    registeredAt: T0,
+    lastHeartbeatAt: T0,
+    heartbeatIntervalMs: 1000,
+    heartbeatTimeoutMs: 3000,
+    owner: 'test',
+  };
 }
 
 async function run(ops: Op[], compactAfterBytes: number): Promise<void> {
@@ -67,7 +105,10 @@ async function run(ops: Op[], compactAfterBytes: number): Promise<void> {
     return b;
   };
   let backend: JournalBackend = await open();
+  await backend.agents.put(agentRecord());
   const ids: string[] = [];
+  /** The mode of each task's latest lease, by its token. */
+  const modes = new Map<string, Mode>();
   let now = T0;
   const pick = async (n: number, status: TaskRecord['status']) => {
     const all = (await Promise.all(ids.map((id) => backend.get(id)))).filter(
@@ -93,9 +134,20 @@ async function run(ops: Op[], compactAfterBytes: number): Promise<void> {
           for (const r of await backend.enqueue(batch)) if (r.created) ids.push(r.task.id);
           break;
         }
-        case 'lease':
-          await backend.lease({ capability: 'cap', agentId: 'a', max: op.max, now });
+        case 'lease': {
+          const request = { capability: 'cap', agentId: 'a', max: op.max, now };
+          const token = op.mode === 'own' ? createLeaseToken() : undefined;
+          const leased = await backend.lease(token === undefined ? request : { ...request, token });
+          for (const t of leased) modes.set(t.leaseToken!, op.mode);
+          if (op.mode === 'remote' && leased.length > 0) {
+            const leases = leased.map((t) => ({ id: t.id, leaseToken: t.leaseToken! }));
+            await backend.handOff(leases, AGENT, now);
+            expect((await backend.agentLeases(AGENT)).map((t) => t.id)).toEqual(
+              expect.arrayContaining(leases.map((l) => l.id)),
+            );
+          }
           break;
+        }
         case 'complete': {
           const t = await pick(op.pick, 'leased');
           if (!t) break;
@@ -145,7 +197,7 @@ async function run(ops: Op[], compactAfterBytes: number): Promise<void> {
           const expected = await Promise.all(
             ids.map(async (id) => {
               const t = await backend.get(id);
-              return t && afterRestart(t);
+              return t && afterRestart(t, modes.get(t.leaseToken ?? ''));
             }),
           );
           // Leases that die with the process on their last attempt join the dead letters,
@@ -166,7 +218,12 @@ async function run(ops: Op[], compactAfterBytes: number): Promise<void> {
           expect(dead.slice(deadBefore.size).sort()).toEqual(lostDead.sort());
           const stats = await backend.stats();
           const queued = expected.filter((t) => t?.status === 'queued').length;
-          expect(stats).toMatchObject({ depth: queued, leased: 0, dead: dead.length });
+          const leased = expected.filter((t) => t?.status === 'leased').length;
+          expect(stats).toMatchObject({ depth: queued, leased, dead: dead.length });
+          // The kept leases are still the remote agent's, and complete with their tokens.
+          const kept = expected.filter((t) => t?.status === 'leased') as TaskRecord[];
+          const held = await backend.agentLeases(AGENT);
+          expect(held.map((t) => t.id).sort()).toEqual(kept.map((t) => t.id).sort());
           break;
         }
       }
