@@ -14,7 +14,12 @@ describe('HTTP contract on Node', () => {
         {},
         () => undefined,
       );
-      return { url: server.url, stop: () => server.stop() };
+      return {
+        url: server.url,
+        stop: async () => {
+          await server.stop();
+        },
+      };
     },
     { fuzzRuns: 2000 },
   );

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { Lifecycle } from '../src/lifecycle.js';
 
-const started: { shutdown(o?: { drain?: boolean }): Promise<void> }[] = [];
+const started: { shutdown(o?: { drain?: boolean }): Promise<unknown> }[] = [];
 
 async function setup(options: Parameters<typeof createApp>[1] = {}) {
   const sb = createSwitchboard({ heartbeatIntervalMs: 50, heartbeatTimeoutMs: 200 });
