@@ -103,7 +103,12 @@ export async function settle(
 
 /** The dead letters a server lists, by id. */
 export async function deadLetters(base: string): Promise<Map<string, TaskView>> {
-  const a = await call(base, 'GET', '/v1/dead-letters', undefined, 20_000);
+  let a = await call(base, 'GET', '/v1/dead-letters', undefined, 20_000);
+  // A server with a rate limit may ask the reader to wait.
+  for (let i = 0; a.status === 429 && i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    a = await call(base, 'GET', '/v1/dead-letters', undefined, 20_000);
+  }
   expect(a.status).toBe(200);
   return new Map((a.body.tasks as TaskView[]).map((t) => [t.id, t]));
 }
@@ -156,6 +161,25 @@ export function verdict(
     (id) => views.get(id)?.status === 'dead' && !dead.has(id),
   );
   return { lost, duplicates, deadByFaults, invisible };
+}
+
+/**
+ * Failover times: for each task a dead agent held (`abandoned`: id → when it died, and the
+ * lease token it held), the time from its death to the task's next lease. A task the dead
+ * agent had completed just before (its complete ran, the answer never came) is left out;
+ * one never leased again counts as infinite.
+ */
+export function failovers(
+  ledger: Ledger,
+  views: Map<string, TaskView>,
+  abandoned: Map<string, { at: number; token: string }>,
+): number[] {
+  return [...abandoned]
+    .filter(([id, { token }]) => views.get(id)?.result?.lease !== token)
+    .map(([id, { at }]) => {
+      const next = ledger.leases.get(id)?.find((t) => t > at);
+      return next === undefined ? Number.POSITIVE_INFINITY : next - at;
+    });
 }
 
 /** Prints one line of figures, `chaos <scenario>: name value, ...`, for bench/RESULTS.md. */

@@ -128,8 +128,10 @@ export class RemoteAgent {
       const id = this.id;
       if (this.#stopped || id === undefined) continue;
       const a = await this.#call('POST', `/v1/agents/${id}/heartbeat`);
-      if (a.status === 404 && this.id === id) this.id = undefined;
-      else if (a.status !== 200) this.#note('heartbeat', a);
+      // 404: failed for a missed heartbeat, register again (unless the poll already has).
+      if (a.status === 404) {
+        if (this.id === id) this.id = undefined;
+      } else if (a.status !== 200) this.#note('heartbeat', a);
     }
   }
 
