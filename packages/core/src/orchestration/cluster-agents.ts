@@ -1,16 +1,13 @@
 import { type AgentDirectory, type AgentRecord, isAgentLive } from '../backend/agent-directory.js';
 import type { AgentNotice } from '../backend/cluster-channel.js';
-import { SwitchboardError } from '../errors.js';
 import type { HealthFailure } from '../fault/health-monitor.js';
 import type { ClusterEventBus } from './cluster-event-bus.js';
 import { backgroundError, type ClusterLink } from './cluster-link.js';
+import { DirectoryWatch } from './directory-watch.js';
 import type { Engine } from './engine.js';
 import { holdHandedOff, releaseHandedOff } from './handed-off-leases.js';
 import type { PoolMember } from './pool-member.js';
 import type { AgentView } from './remote-agents.js';
-
-/** After a failover attempt that could not reach the directory, the next waits this long. */
-const ORPHAN_RETRY_MS = 500;
 
 /**
  * The remote agents of a cluster, as this process sees them: the shared directory (the
@@ -19,8 +16,7 @@ const ORPHAN_RETRY_MS = 500;
  * failover from happening twice. An agent registered elsewhere becomes a local pool member
  * ("adopted") when it heartbeats, polls or leaves through this process. An agent that is no
  * member here and falls silent (the process it worked through died) is failed over by
- * whichever live process claims it first, at its heartbeat timeout: a timer watches the
- * earliest such deadline of the mirror.
+ * whichever live process claims it first, at its heartbeat timeout (see DirectoryWatch).
  */
 export class ClusterAgents {
   readonly #engine: Engine;
@@ -35,15 +31,19 @@ export class ClusterAgents {
    * after the removal but tells of an older heartbeat must not revive them.
    */
   readonly #removed = new Map<string, number>();
+  readonly #watch: DirectoryWatch;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #watch: ReturnType<typeof setTimeout> | undefined;
-  #watchAt = Number.POSITIVE_INFINITY;
 
   constructor(engine: Engine, directory: AgentDirectory, link: ClusterLink, bus: ClusterEventBus) {
     this.#engine = engine;
     this.#directory = directory;
     this.#link = link;
     this.#bus = bus;
+    this.#watch = new DirectoryWatch(engine, directory, link, {
+      records: this.#mirror,
+      forget: (id) => this.#forget(id),
+      adopt: (record) => this.#adopt(record),
+    });
   }
 
   /**
@@ -59,15 +59,13 @@ export class ClusterAgents {
       this.refresh().catch((error: unknown) => backgroundError(this.#engine, error));
     }, this.#engine.heartbeatIntervalMs);
     (this.#timer as { unref?: () => void }).unref?.();
-    this.#rearm();
+    this.#watch.start();
   }
 
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    if (this.#watch !== undefined) clearTimeout(this.#watch);
-    this.#watch = undefined;
-    this.#watchAt = Number.POSITIVE_INFINITY;
+    this.#watch.stop();
   }
 
   /** Replaces the mirror with the directory's records. */
@@ -77,7 +75,7 @@ export class ClusterAgents {
     const forgetBefore = this.#engine.now() - this.#engine.heartbeatTimeoutMs;
     for (const [id, at] of this.#removed) if (at < forgetBefore) this.#removed.delete(id);
     for (const record of records) if (!this.#outdated(record)) this.#mirror.set(record.id, record);
-    this.#rearm();
+    this.#watch.rearm();
   }
 
   async #takeBack(): Promise<void> {
@@ -89,83 +87,6 @@ export class ClusterAgents {
       const kept = (await engine.backend.agentLeases?.(record.id)) ?? [];
       for (const task of kept) holdHandedOff(engine, member, task);
     }
-  }
-
-  /** True for an agent this process's health monitor watches (a live local member). */
-  #watched(id: string): boolean {
-    const member = this.#engine.pool.get(id);
-    return member?.remote === true && !member.gone;
-  }
-
-  /** Arms the watch at the earliest deadline of an agent no local monitor watches. */
-  #rearm(): void {
-    let at = Number.POSITIVE_INFINITY;
-    for (const r of this.#mirror.values()) {
-      const deadline = r.lastHeartbeatAt + r.heartbeatTimeoutMs;
-      if (deadline < at && !this.#watched(r.id)) at = deadline;
-    }
-    this.#arm(at, true);
-  }
-
-  /** Moves the watch to `at` (only earlier, unless `reset`: a deadline moves later alone). */
-  #arm(at: number, reset = false): void {
-    if (!reset && at >= this.#watchAt) return;
-    if (this.#watch !== undefined) clearTimeout(this.#watch);
-    this.#watch = undefined;
-    this.#watchAt = at;
-    if (at === Number.POSITIVE_INFINITY || this.#timer === undefined) return;
-    this.#watch = setTimeout(
-      () => {
-        this.#watch = undefined;
-        this.#watchAt = Number.POSITIVE_INFINITY;
-        void this.#sweep();
-      },
-      Math.max(0, at - this.#engine.now()),
-    );
-    (this.#watch as { unref?: () => void }).unref?.();
-  }
-
-  /** Fails over each silent agent of the mirror that no local monitor watches. */
-  async #sweep(): Promise<void> {
-    const now = this.#engine.now();
-    let retry = false;
-    for (const record of [...this.#mirror.values()]) {
-      if (isAgentLive(record, now) || this.#watched(record.id)) continue;
-      if (!(await this.#takeOver(record, now))) retry = true;
-    }
-    if (this.#timer === undefined) return;
-    this.#rearm();
-    if (retry) this.#arm(this.#engine.now() + ORPHAN_RETRY_MS);
-  }
-
-  /**
-   * Claims a silent agent in the directory and, when this call removed it, fails it over
-   * here: `agent.failed`, recovery, and every lease it holds back to the queue, whichever
-   * process handed it out. `false` when the directory could not be reached.
-   */
-  async #takeOver(record: AgentRecord, now: number): Promise<boolean> {
-    const engine = this.#engine;
-    const id = record.id;
-    try {
-      if (!(await this.#directory.remove(id, { staleAt: now }))) {
-        // Heard through another process meanwhile, or claimed by one: the directory knows.
-        const fresh = await this.#directory.get(id);
-        if (fresh !== undefined && isAgentLive(fresh, engine.now())) this.#mirror.set(id, fresh);
-        else this.#forget(id);
-        return true;
-      }
-    } catch (error) {
-      backgroundError(engine, error);
-      return false;
-    }
-    this.#forget(id);
-    this.#link.agent({ op: 'remove', id });
-    const message = `agent ${id}: no heartbeat for ${record.heartbeatTimeoutMs} ms`;
-    const error = new SwitchboardError('agent_failed', message, { details: { agentId: id } });
-    const member = engine.pool.get(id) ?? this.#adopt(record);
-    await engine.failures.fail(member, 'heartbeat_timeout', error);
-    await releaseHandedOff(engine, id, message);
-    return true;
   }
 
   /** The live record of an agent, as mirrored. */
@@ -281,8 +202,7 @@ export class ClusterAgents {
       } else if (notice.record !== undefined) {
         if (this.#outdated(notice.record)) continue;
         this.#mirror.set(notice.id, notice.record);
-        const { lastHeartbeatAt, heartbeatTimeoutMs } = notice.record;
-        if (!this.#watched(notice.id)) this.#arm(lastHeartbeatAt + heartbeatTimeoutMs);
+        this.#watch.heard(notice.record);
         // Heard elsewhere: alive, so this process's monitor must not time it out.
         if (notice.op === 'touch' && member?.remote && engine.monitor.has(member.id)) {
           member.lastHeartbeatAt = Math.max(member.lastHeartbeatAt, notice.record.lastHeartbeatAt);
