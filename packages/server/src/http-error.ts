@@ -1,4 +1,5 @@
 import { type ContractErrorCode, type ErrorCode, isSwitchboardError } from '@switchboard/core';
+import { closesConnection } from './read-body.js';
 
 /** The codes an error body may carry on the wire: API.md's table, plus `internal` for a bug. */
 export type WireCode = ContractErrorCode | 'internal';
@@ -107,8 +108,8 @@ export function toErrorReply(err: unknown): ErrorReply {
     headers['retry-after'] = String(retryAfterSeconds(ms));
     details = { retryAfterMs: Number.isFinite(ms) ? ms : null };
   }
-  // The rest of an oversized body is never read: the connection cannot carry another request.
-  if (code === 'payload_too_large') headers.connection = 'close';
+  // An oversized body left unread on the wire: the connection cannot carry another request.
+  if (closesConnection(err)) headers.connection = 'close';
   const message = status === 500 ? 'internal server error' : err.message;
   const body: ErrorBody =
     details === undefined || status === 500

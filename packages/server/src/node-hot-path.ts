@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { HotAnswer, HotHeader, HotRequest, HotRoutes } from './hot-routes.js';
-import { tooLarge, unreadable } from './read-body.js';
+import { MAX_DISCARD_BYTES, tooLarge, unreadable } from './read-body.js';
 
 // The Host values `@hono/node-server` takes as they are (its src/url.ts); any other goes
 // through its URL parsing and checks, so such a request is left to it.
@@ -79,6 +79,34 @@ function readDeclared(incoming: IncomingMessage, length: number): Uint8Array | P
   });
 }
 
+/**
+ * Reads an oversized body of declared `length` to its end and throws it away, then fails with
+ * the 413, as `readBody` does (see `MAX_DISCARD_BYTES`): a client that is still sending when
+ * the answer comes would otherwise have its connection reset, and lose the answer with it.
+ */
+function discardDeclared(incoming: IncomingMessage, length: number, limit: number): Promise<never> {
+  if (length - limit > MAX_DISCARD_BYTES) return Promise.reject(tooLarge(limit, true));
+  return new Promise((_, reject) => {
+    const settle = (closing: boolean) => {
+      incoming.off('end', onEnd);
+      incoming.off('close', onClose);
+      incoming.off('error', onError);
+      reject(tooLarge(limit, closing));
+    };
+    const onEnd = () => settle(false);
+    const onClose = () => settle(!incoming.readableEnded);
+    // The client went away while sending: no one will read this answer anyway.
+    const onError = () => settle(true);
+    incoming.on('end', onEnd);
+    incoming.on('close', onClose);
+    incoming.on('error', onError);
+    // Flowing with no 'data' listener: Node reads the chunks and drops them.
+    incoming.resume();
+    if (incoming.readableEnded) onEnd();
+    else if (incoming.destroyed) onClose();
+  });
+}
+
 /** An `IncomingMessage` as a {@link HotRequest}, headers read from the raw list. */
 function hotRequest(incoming: IncomingMessage, joined: Joined, length: number): HotRequest {
   return {
@@ -89,7 +117,7 @@ function hotRequest(incoming: IncomingMessage, joined: Joined, length: number): 
       return accept === undefined ? null : trim(accept);
     },
     body: (limit) => {
-      if (length > limit) throw tooLarge(limit);
+      if (length > limit) return discardDeclared(incoming, length, limit);
       return readDeclared(incoming, length);
     },
     request: () => {

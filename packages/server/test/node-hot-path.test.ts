@@ -150,7 +150,10 @@ const CASES = [
     head: ['POST /v1/tasks HTTP/1.1', 'host: 127.0.0.1', json, 'transfer-encoding: chunked'],
     body: `200\r\n${'x'.repeat(512)}\r\n0\r\n\r\n`,
   },
-  { head: ['POST /v1/tasks HTTP/1.1', 'host: 127.0.0.1', json, 'content-length: 999999'] },
+  // Over the limit: read to its end, then answered (the connection stays usable).
+  post('/v1/tasks', 'x'.repeat(999_999), [json]),
+  // Declared past the discard bound: answered at once, unread, with connection: close.
+  { head: ['POST /v1/tasks HTTP/1.1', 'host: 127.0.0.1', json, 'content-length: 99999999999'] },
   {
     head: ['POST /v1/tasks HTTP/1.1', 'host: EXAMPLE', json, `content-length: ${task.length}`],
     body: task,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readBody } from '../src/read-body.js';
+import { closesConnection, MAX_DISCARD_BYTES, readBody } from '../src/read-body.js';
 
 const streamOf = (chunks: Uint8Array[]) => {
   let pulled = 0;
@@ -20,16 +20,31 @@ describe('readBody', () => {
     expect((await readBody(new Request('http://x/'), 10)).byteLength).toBe(0);
   });
 
-  it('refuses a declared length over the limit before reading', async () => {
+  it('refuses a declared length over the limit, reading the body to its end first', async () => {
+    const { stream, pulled } = streamOf(Array.from({ length: 5 }, () => new Uint8Array(4)));
     const req = new Request('http://x/', {
       method: 'POST',
-      body: 'x'.repeat(11),
-      headers: { 'content-length': '11' },
+      body: stream,
+      duplex: 'half',
+      headers: { 'content-length': '20' },
+    } as RequestInit);
+    const error = await readBody(req, 10).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'payload_too_large' });
+    // Read to its end (6 pulls: 5 chunks, then the close): the connection stays usable.
+    expect(pulled()).toBe(6);
+    expect(closesConnection(error)).toBe(false);
+    // Declared past the discard bound: refused at once, unread, and the connection closes.
+    const huge = new Request('http://x/', {
+      method: 'POST',
+      body: 'x',
+      headers: { 'content-length': String(10 + MAX_DISCARD_BYTES + 1) },
     });
-    await expect(readBody(req, 10)).rejects.toMatchObject({ code: 'payload_too_large' });
+    const refused = await readBody(huge, 10).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'payload_too_large' });
+    expect(closesConnection(refused)).toBe(true);
   });
 
-  it('counts a chunked body while it streams and stops reading once over', async () => {
+  it('counts a chunked body while it streams, keeps nothing past the limit, and reads it to its end', async () => {
     const chunk = new Uint8Array(4);
     const { stream, pulled } = streamOf(Array.from({ length: 100 }, () => chunk));
     const req = new Request('http://x/', {
@@ -37,8 +52,10 @@ describe('readBody', () => {
       body: stream,
       duplex: 'half',
     } as RequestInit);
-    await expect(readBody(req, 10)).rejects.toMatchObject({ code: 'payload_too_large' });
-    expect(pulled()).toBeLessThan(10);
+    const error = await readBody(req, 10).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'payload_too_large' });
+    expect(pulled()).toBe(101);
+    expect(closesConnection(error)).toBe(false);
     const ok = streamOf([new Uint8Array([1, 2]), new Uint8Array([3])]);
     const req2 = new Request('http://x/', {
       method: 'POST',
@@ -46,6 +63,31 @@ describe('readBody', () => {
       duplex: 'half',
     } as RequestInit);
     expect([...(await readBody(req2, 10))]).toEqual([1, 2, 3]);
+  });
+
+  it('stops reading an oversized body past the discard bound, and closes the connection', async () => {
+    const chunk = new Uint8Array(1024 * 1024);
+    let pulled = 0;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled++;
+        c.enqueue(chunk);
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const req = new Request('http://x/', {
+      method: 'POST',
+      body: endless,
+      duplex: 'half',
+    } as RequestInit);
+    const error = await readBody(req, 10).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'payload_too_large' });
+    expect(closesConnection(error)).toBe(true);
+    expect(cancelled).toBe(true);
+    expect(pulled * chunk.length).toBeLessThan(MAX_DISCARD_BYTES + 4 * chunk.length);
   });
 
   it('turns a broken body stream into invalid_request', async () => {
