@@ -8,8 +8,15 @@ import { describe, expect, it } from 'vitest';
 // The real `switchboard serve` process, from the bundle `node scripts/build.mjs` makes.
 const bin = fileURLToPath(new URL('../dist/bin/node.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-process-'));
-const env = { ...process.env, PORT: '', HOST: '', SWITCHBOARD_ADMIN_TOKEN: '' };
-for (const scope of ['CLIENT', 'AGENT']) env[`SWITCHBOARD_${scope}_TOKEN`] = '';
+// No token from the environment of the run: these tests are about auth being off.
+const env = {
+  ...process.env,
+  PORT: '',
+  HOST: '',
+  SWITCHBOARD_ADMIN_TOKEN: '',
+  SWITCHBOARD_CLIENT_TOKEN: '',
+  SWITCHBOARD_AGENT_TOKEN: '',
+};
 
 /** Runs `switchboard serve` with `args` to its end (it must end by itself within 10 s). */
 function serve(args: string[]) {
