@@ -35,8 +35,16 @@ describe('agentRegisterSchema', () => {
     ).toMatchObject({ role: 'coordinator', maxConcurrency: 4, metadata: {} });
   });
 
+  it('takes an agent without a name (the contract requires only capabilities)', () => {
+    expect(validate(agentRegisterSchema, { capabilities: ['a'] })).toEqual({
+      role: 'worker',
+      capabilities: ['a'],
+      maxConcurrency: 1,
+    });
+  });
+
   it.each([
-    [{ capabilities: ['a'] }, 'name: required'],
+    [{ name: '', capabilities: ['a'] }, /^name: /],
     [{ name: 'x' }, 'capabilities: required'],
     [{ name: 'x', capabilities: [] }, /^capabilities: /],
     [{ name: 'x', capabilities: [''] }, /^capabilities\.0: /],
