@@ -79,6 +79,9 @@ describe('chaos: journal server under kill -9', () => {
           capability: 'chaos',
           // Two attempts: a task leased across two crashes would die if crashes counted.
           maxAttempts: 2,
+          // A lease whose answer a kill cut off is held for an agent that never got it, until
+          // it expires: 5 s, not the default 30, keeps the drain short.
+          timeoutMs: 5_000,
           payload: n % 50 === 7 ? { doomed: true } : {},
         }),
         { size: 10, everyMs: 40, stopped: () => !producing },
@@ -108,7 +111,9 @@ describe('chaos: journal server under kill -9', () => {
       producing = false;
       await client;
 
+      const settling = Date.now();
       const views = await settle(() => servers()[0] as string, ledger, 45_000);
+      const drainMs = Date.now() - settling;
       for (const a of agents) a.stop();
       await Promise.all(running);
       const dead = await deadLetters(server.url);
@@ -124,6 +129,7 @@ describe('chaos: journal server under kill -9', () => {
         tasks: ledger.accepted.size,
         'leases held across a kill': heldAcrossKill.size,
         lost: v.lost.length,
+        'drain after the last fault ms': drainMs,
         'dead-lettered by crashes': v.deadByFaults.length,
         'dead-lettered by handlers': ledger.failedByHandler.size,
         'completes refused (409)': ledger.refused.length,

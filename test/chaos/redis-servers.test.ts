@@ -101,6 +101,9 @@ describe('chaos: servers on one Redis, killed at random, and Redis restarted', (
         (n) => ({
           key: `r-${n}`,
           capability: 'chaos',
+          // A lease whose answer a kill cut off is held for an agent that never got it, until
+          // it expires: 5 s, not the default 30, keeps the drain short.
+          timeoutMs: 5_000,
           payload: n % 50 === 7 ? { doomed: true } : {},
         }),
         { size: 10, everyMs: 40, stopped: () => !producing },
@@ -133,7 +136,9 @@ describe('chaos: servers on one Redis, killed at random, and Redis restarted', (
       producing = false;
       await client;
 
+      const settling = Date.now();
       const views = await settle(() => servers()[0] as string, ledger, 45_000);
+      const drainMs = Date.now() - settling;
       for (const m of fleet) m.companion.stop();
       for (const a of roaming) a.stop();
       await Promise.all([...running, ...fleet.map((m) => m.done)]);
@@ -149,6 +154,7 @@ describe('chaos: servers on one Redis, killed at random, and Redis restarted', (
         tasks: ledger.accepted.size,
         'leases abandoned by killed agents': failover.length,
         lost: v.lost.length,
+        'drain after the last fault ms': drainMs,
         'dead-lettered by crashes': v.deadByFaults.length,
         'dead-lettered by handlers': ledger.failedByHandler.size,
         'failover ms max/p50': `${f.max}/${f.p50}`,
