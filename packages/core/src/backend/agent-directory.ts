@@ -21,6 +21,13 @@ export interface AgentRecord {
   heartbeatTimeoutMs: number;
   /** The process that heard it last (its cluster origin id). */
   owner: string;
+  /**
+   * `process` for the liveness record of a Switchboard process itself rather than of an
+   * agent: its id is the holder id the process leases under, it carries no capabilities and
+   * is never shown as an agent. When it falls silent, another process claims it as it would
+   * a silent agent and puts back every lease the dead process held. Absent for an agent.
+   */
+  kind?: 'process';
 }
 
 /**

@@ -183,9 +183,13 @@ export interface Backend {
     now: number,
   ): Promise<void>;
   /**
-   * Optional, with {@link handOff}: the live leases handed off to the remote agent `agentId`
-   * (by any process), as records with their tokens and expiries. Switchboard reads them to
-   * fail over an agent whose leases another process, or an earlier run, handed out.
+   * Optional, with {@link handOff}: the live leases held in the name of `agentId`, as records
+   * with their tokens and expiries: those handed off to the remote agent `agentId` (by any
+   * process) and, on a backend several processes share, those taken under `agentId`
+   * ({@link LeaseRequest.agentId}) and not handed off since. Switchboard reads them to fail
+   * over an agent whose leases another process, or an earlier run, handed out, and a process
+   * that died (it leases under a holder id of its own, which it keeps alive in the agent
+   * directory): its in-process handlers' leases are among the second kind.
    */
   agentLeases?(agentId: string): Promise<TaskRecord[]>;
   /** Cancels a task that is not terminal; its lease (if any) answers `conflict` afterwards. */

@@ -3,10 +3,12 @@ import type { AgentNotice } from '../backend/cluster-channel.js';
 import type { HealthFailure } from '../fault/health-monitor.js';
 import type { ClusterEventBus } from './cluster-event-bus.js';
 import { backgroundError, type ClusterLink } from './cluster-link.js';
+import { agentRecord, agentView } from './directory-records.js';
 import { DirectoryWatch } from './directory-watch.js';
 import type { Engine } from './engine.js';
-import { holdHandedOff, releaseHandedOff } from './handed-off-leases.js';
+import { agentLost, holdHandedOff, releaseHandedOff } from './handed-off-leases.js';
 import type { PoolMember } from './pool-member.js';
+import { isProcessRecord, ProcessRecord } from './process-record.js';
 import type { AgentView } from './remote-agents.js';
 
 /**
@@ -17,6 +19,9 @@ import type { AgentView } from './remote-agents.js';
  * ("adopted") when it heartbeats, polls or leaves through this process. An agent that is no
  * member here and falls silent (the process it worked through died) is failed over by
  * whichever live process claims it first, at its heartbeat timeout (see DirectoryWatch).
+ * On a backend several processes share that lists leases by holder, this process keeps a
+ * record of its own there too (see ProcessRecord), so that its in-process handlers' leases
+ * are failed over the same way when it dies.
  */
 export class ClusterAgents {
   readonly #engine: Engine;
@@ -32,6 +37,7 @@ export class ClusterAgents {
    */
   readonly #removed = new Map<string, number>();
   readonly #watch: DirectoryWatch;
+  readonly #self: ProcessRecord | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(engine: Engine, directory: AgentDirectory, link: ClusterLink, bus: ClusterEventBus) {
@@ -39,10 +45,15 @@ export class ClusterAgents {
     this.#directory = directory;
     this.#link = link;
     this.#bus = bus;
+    const { cluster, agentLeases } = engine.backend;
+    if (cluster !== undefined && agentLeases !== undefined) {
+      this.#self = new ProcessRecord(engine, directory, link);
+    }
     this.#watch = new DirectoryWatch(engine, directory, link, {
       records: this.#mirror,
       forget: (id) => this.#forget(id),
       adopt: (record) => this.#adopt(record),
+      self: this.#self?.id,
     });
   }
 
@@ -50,22 +61,34 @@ export class ClusterAgents {
    * Loads the directory, then refreshes the mirror every heartbeat interval. Alone on its
    * backend (no cluster channel: the journal), this process is where every registered agent
    * works: it takes each back as a member, with the leases the backend kept for it, and its
-   * heartbeat timeout runs from now.
+   * heartbeat timeout runs from now. On a shared backend, this process's own record is
+   * written before it leases anything, and touched every heartbeat interval.
    */
   async start(): Promise<void> {
     await this.refresh();
     if (this.#engine.backend.cluster === undefined) await this.#takeBack();
+    await this.#self?.put();
     this.#timer ??= setInterval(() => {
+      this.#self?.beat();
       this.refresh().catch((error: unknown) => backgroundError(this.#engine, error));
     }, this.#engine.heartbeatIntervalMs);
     (this.#timer as { unref?: () => void }).unref?.();
     this.#watch.start();
   }
 
+  /** Stops the refreshes, the watch and this process's heartbeats. */
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#watch.stop();
+  }
+
+  /**
+   * Removes this process's own record (a graceful stop, once its leases were handed back),
+   * so that no other process waits for its heartbeat timeout to claim it.
+   */
+  leave(): Promise<void> {
+    return this.#self?.remove() ?? Promise.resolve();
   }
 
   /** Replaces the mirror with the directory's records. */
@@ -82,22 +105,29 @@ export class ClusterAgents {
     const engine = this.#engine;
     const now = engine.now();
     for (const record of [...this.#mirror.values()]) {
-      if (!isAgentLive(record, now) || engine.pool.get(record.id) !== undefined) continue;
+      if (!isAgentLive(record, now) || isProcessRecord(record)) continue;
+      if (engine.pool.get(record.id) !== undefined) continue;
       const member = this.#adopt(record);
       const kept = (await engine.backend.agentLeases?.(record.id)) ?? [];
       for (const task of kept) holdHandedOff(engine, member, task);
     }
   }
 
-  /** The live record of an agent, as mirrored. */
+  /** The live record of an id the directory holds (an agent's or a process's), as mirrored. */
   known(id: string): AgentRecord | undefined {
     const record = this.#mirror.get(id);
     return record !== undefined && isAgentLive(record, this.#engine.now()) ? record : undefined;
   }
 
+  /** The live record of an agent, as mirrored (never a process's). */
+  #knownAgent(id: string): AgentRecord | undefined {
+    const record = this.known(id);
+    return record === undefined || isProcessRecord(record) ? undefined : record;
+  }
+
   /** Makes a live agent known from the mirror a local member; `undefined` when not known. */
   adoptKnown(id: string): PoolMember | undefined {
-    const record = this.known(id);
+    const record = this.#knownAgent(id);
     return record === undefined ? undefined : this.#adopt(record);
   }
 
@@ -106,7 +136,8 @@ export class ClusterAgents {
     const local = this.adoptKnown(id);
     if (local !== undefined) return local;
     const record = await this.#directory.get(id);
-    if (record === undefined || !isAgentLive(record, this.#engine.now())) return undefined;
+    if (record === undefined || isProcessRecord(record)) return undefined;
+    if (!isAgentLive(record, this.#engine.now())) return undefined;
     this.#mirror.set(id, record);
     // Another call may have adopted it while the directory answered.
     return this.#engine.pool.get(id) ?? this.#adopt(record);
@@ -114,7 +145,7 @@ export class ClusterAgents {
 
   /** A registration made here: written to the directory, announced to the others. */
   registered(member: PoolMember): void {
-    const record = this.#record(member);
+    const record = agentRecord(this.#engine, member, this.#link.origin);
     this.#removed.delete(member.id);
     this.#mirror.set(member.id, record);
     this.#written.set(member.id, this.#engine.now());
@@ -186,7 +217,7 @@ export class ClusterAgents {
       this.#link.agent({ op: 'remove', id: member.id });
       await engine.failures.fail(member, failure.reason, failure.error);
       const message = failure.error?.message ?? `agent ${member.id} failed (${failure.reason})`;
-      await releaseHandedOff(engine, member.id, message);
+      await releaseHandedOff(engine, member.id, agentLost(message));
     } else await this.#retire(member);
   }
 
@@ -218,17 +249,16 @@ export class ClusterAgents {
     const out: AgentView[] = [];
     const now = this.#engine.now();
     for (const record of this.#mirror.values()) {
-      if (isAgentLive(record, now) && this.#engine.pool.get(record.id) === undefined) {
-        out.push(viewOf(record));
-      }
+      if (!isAgentLive(record, now) || isProcessRecord(record)) continue;
+      if (this.#engine.pool.get(record.id) === undefined) out.push(agentView(record));
     }
     return out;
   }
 
   /** The view of a live agent known only through the directory. */
   view(id: string): AgentView | undefined {
-    const record = this.known(id);
-    return record === undefined ? undefined : viewOf(record);
+    const record = this.#knownAgent(id);
+    return record === undefined ? undefined : agentView(record);
   }
 
   /** True for a record of an agent removed here after the heartbeat the record tells of. */
@@ -270,43 +300,4 @@ export class ClusterAgents {
     }
     engine.distributor.wake();
   }
-
-  #record(member: PoolMember): AgentRecord {
-    const engine = this.#engine;
-    return {
-      id: member.id,
-      name: member.name,
-      role: member.role,
-      version: member.version,
-      capabilities: member.capabilities.map((c) => ({ ...c })),
-      maxConcurrency: member.baseConcurrency,
-      metadata: member.metadata,
-      state: member.state,
-      registeredAt: member.registeredAt,
-      lastHeartbeatAt: member.lastHeartbeatAt,
-      heartbeatIntervalMs: engine.heartbeatIntervalMs,
-      heartbeatTimeoutMs: engine.heartbeatTimeoutMs,
-      owner: this.#link.origin,
-    };
-  }
-}
-
-function viewOf(record: AgentRecord): AgentView {
-  return {
-    id: record.id,
-    name: record.name,
-    role: record.role,
-    state: record.state,
-    capabilities: record.capabilities.map((c) => ({ ...c })),
-    maxConcurrency: record.maxConcurrency,
-    // Held by the process it works through; not known here.
-    activeTasks: 0,
-    heartbeatIntervalMs: record.heartbeatIntervalMs,
-    heartbeatTimeoutMs: record.heartbeatTimeoutMs,
-    registeredAt: record.registeredAt,
-    lastHeartbeatAt: record.lastHeartbeatAt,
-    remote: true,
-    version: record.version,
-    metadata: record.metadata,
-  };
 }

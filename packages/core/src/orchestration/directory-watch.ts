@@ -2,8 +2,9 @@ import { type AgentDirectory, type AgentRecord, isAgentLive } from '../backend/a
 import { SwitchboardError } from '../errors.js';
 import { backgroundError, type ClusterLink } from './cluster-link.js';
 import type { Engine } from './engine.js';
-import { releaseHandedOff } from './handed-off-leases.js';
+import { agentLost, releaseHandedOff } from './handed-off-leases.js';
 import type { PoolMember } from './pool-member.js';
+import { isProcessRecord, processLost } from './process-record.js';
 
 /** After a failover attempt that could not reach the directory, the next waits this long. */
 const ORPHAN_RETRY_MS = 500;
@@ -16,15 +17,19 @@ export interface WatchedMirror {
   forget(id: string): void;
   /** Makes the agent of `record` a member of this process's pool, quietly. */
   adopt(record: AgentRecord): PoolMember;
+  /** The id of this process's own record (see ProcessRecord), if it keeps one. */
+  readonly self: string | undefined;
 }
 
 /**
- * The watch of the agents this process knows only through the directory: no health monitor
- * here hears them, so when the process they worked through died with them, nothing else
- * would notice. A timer waits for the earliest heartbeat deadline of such a record; when it
- * passes, this process claims the silent agent in the directory (of several processes that
- * try, one succeeds) and fails it over: `agent.failed`, recovery, and every lease it holds
- * back to the queue, whichever process handed it out.
+ * The watch of what this process knows only through the directory: the agents no health
+ * monitor here hears (when the process they worked through died with them, nothing else
+ * would notice) and the other processes' own records. A timer waits for the earliest
+ * heartbeat deadline of such a record; when it passes, this process claims the silent record
+ * in the directory (of several processes that try, one succeeds) and fails it over: an
+ * agent with `agent.failed`, recovery, and every lease it holds back to the queue, whichever
+ * process handed it out; a process with every lease it held back to the queue, its
+ * in-process handlers' included, their attempts counted.
  */
 export class DirectoryWatch {
   readonly #engine: Engine;
@@ -70,8 +75,12 @@ export class DirectoryWatch {
     if (!this.#watched(record.id)) this.#arm(record.lastHeartbeatAt + record.heartbeatTimeoutMs);
   }
 
-  /** True for an agent this process's health monitor watches (a live local member). */
+  /**
+   * True for an agent this process's health monitor watches (a live local member), and for
+   * this process's own record.
+   */
   #watched(id: string): boolean {
+    if (id === this.#mirror.self) return true;
     const member = this.#engine.pool.get(id);
     return member?.remote === true && !member.gone;
   }
@@ -108,9 +117,10 @@ export class DirectoryWatch {
   }
 
   /**
-   * Claims a silent agent in the directory and, when this call removed it, fails it over
-   * here: `agent.failed`, recovery, and every lease it holds back to the queue, whichever
-   * process handed it out. `false` when the directory could not be reached.
+   * Claims a silent record in the directory and, when this call removed it, fails it over
+   * here: an agent with `agent.failed`, recovery, and every lease it holds back to the
+   * queue, whichever process handed it out; a process with the leases it held. `false` when
+   * the directory could not be reached.
    */
   async #takeOver(record: AgentRecord, now: number): Promise<boolean> {
     const engine = this.#engine;
@@ -130,11 +140,15 @@ export class DirectoryWatch {
     }
     this.#mirror.forget(id);
     this.#link.agent({ op: 'remove', id });
+    if (isProcessRecord(record)) {
+      await releaseHandedOff(engine, id, processLost(record));
+      return true;
+    }
     const message = `agent ${id}: no heartbeat for ${record.heartbeatTimeoutMs} ms`;
     const error = new SwitchboardError('agent_failed', message, { details: { agentId: id } });
     const member = engine.pool.get(id) ?? this.#mirror.adopt(record);
     await engine.failures.fail(member, 'heartbeat_timeout', error);
-    await releaseHandedOff(engine, id, message);
+    await releaseHandedOff(engine, id, agentLost(message));
     return true;
   }
 }

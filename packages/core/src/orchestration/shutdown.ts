@@ -75,6 +75,8 @@ export async function shutDown(
   engine.monitor.stop();
   const leases = [...engine.book.inflight.values()];
   await engine.book.release(leases, error).catch((e: unknown) => engine.onError(e));
+  // Its leases are back in the queue: no other process need wait to claim them.
+  await engine.cluster?.leave();
   await stopRest();
   engine.tracker.rejectAll(new SwitchboardError('unavailable', `${message} before the task ended`));
   const queued = await engine.backend.stats().then(

@@ -21,8 +21,10 @@ return 1
 `;
 
 /**
- * ARGV[5] the agent id: the records of the live leases handed off to it. It scans the live
- * leases (failing an agent over is rare; a lease and a complete pay nothing for it).
+ * ARGV[5] the agent id: the records of the live leases in its name, handed off to it or
+ * taken under it (a process's holder id names the leases of its in-process handlers and the
+ * ones no remote agent had got yet). It scans the live leases (failing an agent or a process
+ * over is rare; a lease and a complete pay nothing for it).
  */
 export const AGENT_LEASES = `
 local agent = ' ' .. ARGV[5]

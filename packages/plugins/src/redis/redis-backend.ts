@@ -237,7 +237,7 @@ export class RedisBackend implements Backend {
     await this.script('sbHandOff', now, args);
   }
 
-  /** The live leases handed off to `agentId` through any process. */
+  /** The live leases in the name of `agentId`: handed off to it, or taken under it. */
   async agentLeases(agentId: string): Promise<TaskRecord[]> {
     return decodeRecords(await this.script<Reply[]>('sbAgentLeases', 0, [agentId]));
   }

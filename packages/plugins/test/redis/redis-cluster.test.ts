@@ -1,4 +1,4 @@
-import { type BusEvent, createSwitchboard, type Switchboard } from '@switchboard/core';
+import { type BusEvent, createSwitchboard, defineAgent, type Switchboard } from '@switchboard/core';
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { redisFile } from './redis-fixture.js';
@@ -129,6 +129,77 @@ describe('Redis cluster: failover', () => {
     expect(a.listAgents()).toEqual([]);
     expect(b.listAgents()).toEqual([]);
     expect(() => b.heartbeat(agent.id)).toThrow(/register again/);
+  });
+});
+
+describe('Redis cluster: processes', () => {
+  /** The directory's records: agents and processes alike. */
+  const records = async () => (await file.admin.keys('{cluster}:ag:*')).length;
+
+  it('keeps a record of each live process, never listed as an agent, until it stops', async () => {
+    const [a, b] = (await cluster(2)) as [Switchboard, Switchboard];
+    expect(await records()).toBe(2);
+    expect(a.listAgents()).toEqual([]);
+    expect(b.listAgents()).toEqual([]);
+    // A graceful stop says so: nothing is left for the others to wait on.
+    await a.shutdown();
+    expect(await records()).toBe(1);
+    // B heartbeats its own record: it is still there three heartbeat timeouts later.
+    await sleep(3 * HEARTBEAT.heartbeatTimeoutMs);
+    expect(await records()).toBe(1);
+    expect(b.listAgents()).toEqual([]);
+  });
+
+  it('runs the tasks a process held for its own handlers once that process falls silent', async () => {
+    const [submitter] = (await cluster(1)) as [Switchboard];
+    // A process whose in-process agent holds every task it gets, and whose connections to
+    // Redis then drop as a dead process's do.
+    const holding = defineAgent({
+      name: 'holding',
+      capabilities: ['job'],
+      config: { maxConcurrency: 2 },
+      handle: () => new Promise(() => {}),
+    });
+    const dying = createSwitchboard({
+      backend: createRedisBackend({ port: file.redis.port, prefix: 'cluster' }),
+      agents: [holding],
+      onError: () => undefined,
+      ...HEARTBEAT,
+    });
+    file.later(dying, (x) => x.shutdown({ drain: false }));
+    await dying.start();
+    const handles = await submitter.submitMany([
+      { capability: 'job', timeoutMs: 60_000 },
+      { capability: 'job', timeoutMs: 60_000 },
+    ]);
+    const leased = async () =>
+      (await Promise.all(handles.map((h) => submitter.get(h.id)))).every(
+        (t) => t.status === 'leased',
+      );
+    await until(leased);
+    await dying.backend.close();
+    const silentAt = Date.now();
+    const ran: number[] = [];
+    const quick = defineAgent({
+      name: 'quick',
+      capabilities: ['job'],
+      handle: () => {
+        ran.push(Date.now());
+        return 'ok';
+      },
+    });
+    const live = createSwitchboard({
+      backend: createRedisBackend({ port: file.redis.port, prefix: 'cluster' }),
+      agents: [quick],
+      ...HEARTBEAT,
+    });
+    file.later(live, (x) => x.shutdown({ drain: false }));
+    await live.start();
+    await expect(Promise.all(handles.map((h) => h.result))).resolves.toEqual(['ok', 'ok']);
+    // Within its heartbeat timeout (and the directory's write granularity), not at the
+    // leases' expiry; the attempt that died with it counted.
+    expect(Math.max(...ran) - silentAt).toBeLessThanOrEqual(HEARTBEAT.heartbeatTimeoutMs + 250);
+    for (const h of handles) expect((await submitter.get(h.id)).attempts).toBe(2);
   });
 });
 
