@@ -141,6 +141,16 @@ describe('Redis cluster: processes', () => {
     expect(await records()).toBe(2);
     expect(a.listAgents()).toEqual([]);
     expect(b.listAgents()).toEqual([]);
+    // Their ids are taken: no agent may register under one (its leases would be the agent's).
+    const ids = (await file.admin.keys('{cluster}:ag:*')).map((k) => k.split(':ag:')[1]);
+    await sleep(3 * HEARTBEAT.heartbeatIntervalMs);
+    for (const sb of [a, b]) {
+      for (const id of ids) {
+        expect(() => sb.registerRemote({ capabilities: ['job'], id })).toThrow(
+          /already registered/,
+        );
+      }
+    }
     // A graceful stop says so: nothing is left for the others to wait on.
     await a.shutdown();
     expect(await records()).toBe(1);
