@@ -15,7 +15,7 @@ import type { HttpRateLimits } from './rate-limit.js';
  *   port: 8787,
  *   plugins: ['switchboard-plugin-acme'],
  *   switchboard: { loadBalancer: 'least-busy' },
- *   agents: [defineAgent({ name: 'echo', capabilities: ['echo'], handler: (t) => t.payload })],
+ *   agents: [defineAgent({ name: 'echo', capabilities: ['echo'], handle: (payload) => payload })],
  * }
  * ```
  */

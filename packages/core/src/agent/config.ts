@@ -62,7 +62,8 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = Object.freeze({
   heartbeatTimeoutMs: 15_000,
 });
 
-const CONFIG_KEYS = new Set([
+/** The settings of an agent's `config`. */
+export const CONFIG_KEYS: ReadonlySet<string> = new Set([
   'maxConcurrency',
   'timeoutMs',
   'retry',

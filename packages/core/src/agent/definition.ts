@@ -1,5 +1,10 @@
 import { SwitchboardError } from '../errors.js';
-import { type AgentConfig, type AgentConfigInput, resolveAgentConfig } from './config.js';
+import {
+  type AgentConfig,
+  type AgentConfigInput,
+  CONFIG_KEYS,
+  resolveAgentConfig,
+} from './config.js';
 import {
   AGENT_ROLES,
   type AgentRole,
@@ -105,6 +110,11 @@ export function defineAgent<I, O>(spec: AgentSpec<I, O>): AgentDefinition<I, O> 
     if (spec[hook] !== undefined && typeof spec[hook] !== 'function') {
       throw fail(hook, 'must be a function when given');
     }
+  }
+  // Other keys may hold the agent's own state (hooks run with the spec as `this`), but a
+  // config setting written beside `config` would be ignored without a word.
+  for (const key of CONFIG_KEYS) {
+    if (key in spec) throw fail(key, `is a config setting: write it as config: { ${key} }`);
   }
   if (!Array.isArray(spec.capabilities) || spec.capabilities.length === 0) {
     throw fail('capabilities', 'must list at least one capability');

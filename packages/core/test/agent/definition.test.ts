@@ -82,6 +82,11 @@ describe('defineAgent', () => {
       'config.maxConcurrency',
       /maxConcurrency/,
     ],
+    [
+      { name: 'a', capabilities: ['x'], handle, maxConcurrency: 4 },
+      'maxConcurrency',
+      /maxConcurrency is a config setting: write it as config: \{ maxConcurrency \}/,
+    ],
   ])('rejects %j naming %s', (spec, field, message) => {
     const error = failure(() => defineAgent(spec as never));
     expect(error.code).toBe('invalid_config');
