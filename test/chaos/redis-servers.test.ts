@@ -32,14 +32,13 @@ let bundle: string;
 let redis: RedisServerHandle;
 
 beforeAll(async () => {
-  [bundle, redis] = await Promise.all([
-    bundleServer(work.dir),
-    startRedisServer({ appendonly: true, appendfsync: 'always' }),
-  ]);
+  // One after the other: a failed bundle must not leave a redis-server behind.
+  bundle = await bundleServer(work.dir);
+  redis = await startRedisServer({ appendonly: true, appendfsync: 'always' });
 }, 60_000);
 afterAll(async () => {
+  await work.dispose();
   await redis?.dispose();
-  work.dispose();
 });
 
 /** A server of the fleet and the agent that lives and dies with it. */

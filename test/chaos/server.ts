@@ -2,6 +2,7 @@
 // of this checkout, so that a scenario always runs what is in the tree (no stale build), and
 // started as its own process that the scenario may SIGKILL.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execPath } from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -11,16 +12,28 @@ import { type ServerProcess, spawnServer } from '../e2e/servers.js';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const src = (p: string) => here(`../../packages/${p}`);
 
+/** Servers started in each scratch directory, so that its dispose ends those still running. */
+const started = new Map<string, Set<ServerProcess>>();
+
 /**
  * A scratch directory of a scenario file (bundles, configs, journals). It sits under
  * test/chaos/dist (ignored by git and by the test runner) so that the one package left out
- * of the bundle, the native addon's loader, resolves through test/node_modules.
+ * of the bundle, the native addon's loader, resolves through test/node_modules. `dispose`
+ * kills the servers started in it that a failed or timed-out scenario left running.
  */
-export function scratch(name: string): { dir: string; dispose(): void } {
+export function scratch(name: string): { dir: string; dispose(): Promise<void> } {
   const parent = here('./dist');
   mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(join(parent, `${name}-`));
-  return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  started.set(dir, new Set());
+  return {
+    dir,
+    async dispose() {
+      await Promise.all([...(started.get(dir) ?? [])].map((p) => p.kill('SIGKILL')));
+      started.delete(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Bundles the Node server CLI from the sources into `dir`; returns the bundle's path. */
@@ -82,12 +95,13 @@ export async function startServer(
   );
   const args = [bundle, 'serve'];
   if (options.backend !== undefined) args.push('--backend', options.backend);
-  return spawnServer(execPath, args, file);
+  const proc = await spawnServer(execPath, args, file);
+  started.get(dir)?.add(proc);
+  return proc;
 }
 
 /** The resident set size of a process in bytes (Linux /proc), undefined once it is gone. */
 export async function rssOf(pid: number): Promise<number | undefined> {
-  const { readFile } = await import('node:fs/promises');
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
