@@ -23,7 +23,7 @@ export class Ledger {
   readonly acked = new Map<string, number>();
   /** When each task's first complete was acknowledged. */
   readonly ackedAt = new Map<string, number>();
-  /** When the last fail of each task was sent (a retry is due its backoff after it). */
+  /** When each failed attempt's fail was sent, by `<task id>#<attempt>` (a retry is due its backoff after it). */
   readonly failSentAt = new Map<string, number>();
   /** Leases received of a task whose completion had already been acknowledged. */
   readonly redelivered: string[] = [];

@@ -196,7 +196,8 @@ export class RemoteAgent {
     let tries = 0;
     while (!this.#silent) {
       tries++;
-      if (kind === 'fail' && tries === 1) ledger.failSentAt.set(task.id, Date.now());
+      if (kind === 'fail' && tries === 1)
+        ledger.failSentAt.set(`${task.id}#${task.attempt}`, Date.now());
       const a = await this.#call('POST', `/v1/tasks/${task.id}/${kind}`, body);
       if (a.status === 200) {
         if (tries > 1) this.retried++;
