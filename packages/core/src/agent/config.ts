@@ -104,7 +104,11 @@ function number(field: string, value: unknown, min: number, integer = false, max
   return value as number;
 }
 
-function unknownKeys(input: Record<string, unknown>, known: Set<string>, prefix: string): void {
+function unknownKeys(
+  input: Record<string, unknown>,
+  known: ReadonlySet<string>,
+  prefix: string,
+): void {
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw invalid(prefix + key, 'is not a known setting', input[key]);
   }
