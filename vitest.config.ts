@@ -7,6 +7,7 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // Tests run against the sources, not the bundles: each workspace package name maps to its src/.
 const alias = [
   { find: /^@switchboard\/core$/, replacement: src('./packages/core/src/index.ts') },
+  { find: /^@switchboard\/core\/(.+)$/, replacement: src('./packages/core/src/$1/index.ts') },
   { find: /^@switchboard\/plugins$/, replacement: src('./packages/plugins/src/index.ts') },
   { find: /^@switchboard\/plugins\/(.+)$/, replacement: src('./packages/plugins/src/$1/index.ts') },
   { find: /^@switchboard\/native$/, replacement: src('./packages/native/src/index.ts') },
@@ -52,6 +53,7 @@ export default defineConfig({
         'packages/core/src/agent/**': { lines: 95 },
         'packages/core/src/{messaging,protocol}/**': { lines: 88 },
         'packages/core/src/orchestration/**': { lines: 82 },
+        'packages/core/src/{coordinator,resources}/**': { lines: 82 },
         'packages/core/src/fault/**': { lines: 90 },
       },
     },

@@ -7,6 +7,7 @@
  */
 export * from './agent/index.js';
 export * from './backend/index.js';
+export * from './coordinator/index.js';
 export {
   type ContractErrorCode,
   type ErrorCode,
@@ -21,4 +22,5 @@ export * from './orchestration/index.js';
 export { checkSwitchboardOptions } from './orchestration/option-checks.js';
 export * from './plugin/index.js';
 export * from './protocol/index.js';
+export * from './resources/index.js';
 export { createSwitchboard, Switchboard } from './switchboard.js';

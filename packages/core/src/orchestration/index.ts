@@ -13,43 +13,9 @@ export {
 } from './autoscaler.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export { type CanaryProgress, CanarySplit } from './canary-split.js';
-export { type Compare, jsonEqual } from './consensus.js';
-export {
-  type DagOptions,
-  type DagOutcome,
-  type DagResult,
-  type DagRun,
-  type DagStatus,
-  PARTIAL_FAILURE_POLICIES,
-  type PartialFailure,
-} from './coordinator-dag-types.js';
-export type {
-  CoordinatedTask,
-  RunnerHandle,
-  RunOptions,
-  TaskRunner,
-} from './coordinator-types.js';
-export type { ConsensusInput, ConsensusResult } from './coordinator-vote.js';
-export { type DagNode, type DagSpec, planDag } from './dag.js';
-export {
-  type CoordinatorOptions,
-  ExecutionCoordinator,
-  type FanOutOptions,
-  type FanOutPolicy,
-  type PipelineOptions,
-  type PipelineStep,
-  type Settled,
-} from './execution-coordinator.js';
 export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balancer.js';
 export type { PoolMember, SlotGate } from './pool-member.js';
 export type { AgentView, LeaseOptions, RemoteAgentInput } from './remote-agents.js';
-export type {
-  AcquireOptions,
-  Lease as ResourceLease,
-  ResourceRequest,
-} from './resource-lease.js';
-export { ResourceNegotiator, type ResourceNegotiatorOptions } from './resource-negotiator.js';
-export type { ResourceDefinition, ResourceStats } from './resource-quota.js';
 export {
   type CanaryOptions,
   RollingUpdate,

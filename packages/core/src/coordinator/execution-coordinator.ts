@@ -1,7 +1,7 @@
+import type { CoordinatedTask, RunOptions, TaskRunner } from '../contracts/task-runner.js';
 import { isSwitchboardError, SwitchboardError } from '../errors.js';
 import { DagExecution } from './coordinator-dag-run.js';
 import type { DagOptions, DagOutcome, DagResult, DagRun } from './coordinator-dag-types.js';
-import type { CoordinatedTask, RunOptions, TaskRunner } from './coordinator-types.js';
 import { type ConsensusInput, type ConsensusResult, runConsensus } from './coordinator-vote.js';
 import { type DagNode, type DagSpec, planDag } from './dag.js';
 

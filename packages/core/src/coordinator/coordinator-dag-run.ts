@@ -1,3 +1,4 @@
+import type { CoordinatedTask, RunnerHandle, TaskRunner } from '../contracts/task-runner.js';
 import { isSwitchboardError, SwitchboardError, toError } from '../errors.js';
 import {
   type DagOptions,
@@ -8,7 +9,6 @@ import {
   PARTIAL_FAILURE_POLICIES,
   type PartialFailure,
 } from './coordinator-dag-types.js';
-import type { CoordinatedTask, RunnerHandle, TaskRunner } from './coordinator-types.js';
 import { type DagNode, type DagPlan, downstreamOf, type NodeError } from './dag.js';
 import { Deadline } from './deadline.js';
 

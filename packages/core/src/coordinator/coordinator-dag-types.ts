@@ -1,5 +1,5 @@
+import type { RunOptions } from '../contracts/task-runner.js';
 import { isSwitchboardError } from '../errors.js';
-import type { RunOptions } from './coordinator-types.js';
 import type { NodeError } from './dag.js';
 
 /**

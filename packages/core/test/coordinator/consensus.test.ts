@@ -5,7 +5,7 @@ import {
   jsonEqual,
   majority,
   VoteTally,
-} from '../../src/orchestration/consensus.js';
+} from '../../src/coordinator/consensus.js';
 
 describe('jsonEqual', () => {
   it('compares answers as JSON, ignoring key order', () => {

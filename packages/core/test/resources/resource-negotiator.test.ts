@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SwitchboardError } from '../../src/errors.js';
-import { findWaitCycle } from '../../src/orchestration/resource-deadlock.js';
-import type { Lease } from '../../src/orchestration/resource-lease.js';
-import { ResourceNegotiator } from '../../src/orchestration/resource-negotiator.js';
+import { findWaitCycle } from '../../src/resources/resource-deadlock.js';
+import type { Lease } from '../../src/resources/resource-lease.js';
+import { ResourceNegotiator } from '../../src/resources/resource-negotiator.js';
 import { rejection } from '../rejection.js';
 
 /** Follows a promise's outcome without awaiting it. */

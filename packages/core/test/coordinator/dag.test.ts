@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import { downstreamOf, planDag } from '../../src/coordinator/dag.js';
+import { Deadline } from '../../src/coordinator/deadline.js';
 import { SwitchboardError } from '../../src/errors.js';
-import { downstreamOf, planDag } from '../../src/orchestration/dag.js';
-import { Deadline } from '../../src/orchestration/deadline.js';
 
 function rejection(fn: () => unknown): SwitchboardError {
   try {
