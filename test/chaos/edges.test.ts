@@ -163,20 +163,27 @@ describe('chaos: slow event-stream clients and bursts over the rate limits', () 
         await Promise.all(Array.from({ length: RATE / 2 }, (_, i) => one(i % 5 === 0)));
         await sleep(50);
       }
-      const views = await settle(() => server.url, ledger, 30_000);
-      const dead = await deadLetters(server.url);
+      // Reads are limited too: the server's counts say whether every accepted task ran (the
+      // server is this test's alone, and every key is new).
+      const accepted = ledger.accepted.size;
+      let counts = { submitted: -1, completed: -1, dead: -1, depth: -1 };
+      for (const end = Date.now() + 30_000; Date.now() < end; await sleep(200)) {
+        const a = await call(server.url, 'GET', '/v1/stats');
+        if (a.status !== 200) continue;
+        counts = { ...a.body.tasks, depth: a.body.queue.depth };
+        if (counts.completed >= accepted && counts.depth === 0) break;
+      }
       await server.stop();
-      const v = verdict(ledger, views, dead);
       report('edges burst over rate limit', {
         'requests per second': RATE * 10,
         'limit per second': RATE,
         answers: JSON.stringify(Object.fromEntries(statuses)),
-        'accepted tasks': ledger.accepted.size,
+        'accepted tasks': accepted,
         'bad answers': bad.length,
-        lost: v.lost.length,
+        lost: accepted - counts.completed,
       });
 
-      expectClean(ledger, v);
+      expect(counts).toMatchObject({ submitted: accepted, completed: accepted, dead: 0, depth: 0 });
       expect(bad.slice(0, 10)).toEqual([]);
       expect([...statuses.keys()].sort()).toEqual([202, 429]);
       expect(statuses.get(429)).toBeGreaterThan(statuses.get(202) as number);

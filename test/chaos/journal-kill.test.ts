@@ -9,8 +9,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerProcess } from '../e2e/servers.js';
-import { sleep } from '../helpers/http-agent.js';
-import { produce } from './client.js';
+import { call, sleep } from '../helpers/http-agent.js';
+import { produce, submit } from './client.js';
 import {
   deadLetters,
   expectClean,
@@ -45,11 +45,29 @@ describe('chaos: journal server under kill -9', () => {
         startServer(bundle, work.dir, {
           backend: journal,
           config: { heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS },
+          // An in-process handler that takes its process down: the poison task of a user.
+          agents: "[{ name: 'poison', capabilities: ['poison'], handle: () => process.exit(3) }]",
         });
-      let server: ServerProcess = await start();
-      let up = true;
+      // Set by restart() before any use; a crash or a kill replaces it.
+      let server = undefined as unknown as ServerProcess;
+      let up = false;
       const crashes: string[] = [];
-      server.onCrash((why) => crashes.push(why));
+      /** The server's (re)start in progress: a kill of the test and a crash share it. */
+      let starting: Promise<void> | undefined;
+      const restart = () => {
+        up = false;
+        starting ??= (async () => {
+          server = await start();
+          server.onCrash((why) => {
+            crashes.push(why);
+            void restart();
+          });
+          up = true;
+          starting = undefined;
+        })();
+        return starting;
+      };
+      await restart();
       const servers = () => (up ? [server.url] : []);
 
       const agents = Array.from(
@@ -84,7 +102,7 @@ describe('chaos: journal server under kill -9', () => {
           timeoutMs: 5_000,
           payload: n % 50 === 7 ? { doomed: true } : {},
         }),
-        { size: 10, everyMs: 40, stopped: () => !producing },
+        { size: 20, everyMs: 40, stopped: () => !producing },
       );
 
       const restartMs: number[] = [];
@@ -101,15 +119,20 @@ describe('chaos: journal server under kill -9', () => {
         const held = agents.flatMap((a) => [...a.held.keys()]);
         for (const id of held) heldAcrossKill.set(id, killedAt);
         if (held.length > 0) heldKills++;
+        await starting;
         up = false;
         await server.kill('SIGKILL');
-        server = await start();
-        server.onCrash((why) => crashes.push(why));
-        up = true;
+        await restart();
         restartMs.push(Date.now() - killedAt);
       }
       producing = false;
       await client;
+      // The poison task crashes the server at each attempt, until it is dead-lettered.
+      const poison = new Ledger();
+      await submit(servers, poison, [{ key: 'poison', capability: 'poison', maxAttempts: 3 }]);
+      const poisonId = poison.accepted.get('poison') as string;
+      for (let i = 0; i < 400 && crashes.length < 3; i++) await sleep(25);
+      await starting;
 
       const settling = Date.now();
       const views = await settle(() => servers()[0] as string, ledger, 45_000);
@@ -117,12 +140,13 @@ describe('chaos: journal server under kill -9', () => {
       for (const a of agents) a.stop();
       await Promise.all(running);
       const dead = await deadLetters(server.url);
+      const poisonView = (await call(server.url, 'GET', `/v1/tasks/${poisonId}`)).body;
       const v = verdict(ledger, views, dead);
       // From each kill to the complete of a lease held across it, acknowledged after the restart.
       const recovered = [...heldAcrossKill]
         .filter(([id]) => ledger.ackedAt.has(id))
         .map(([id, at]) => (ledger.ackedAt.get(id) as number) - at);
-      const restart = maxP99(restartMs);
+      const restartFigures = maxP99(restartMs);
       report('journal-kill', {
         rounds: ROUNDS,
         'kills with leases held': heldKills,
@@ -132,9 +156,10 @@ describe('chaos: journal server under kill -9', () => {
         'drain after the last fault ms': drainMs,
         'dead-lettered by crashes': v.deadByFaults.length,
         'dead-lettered by handlers': ledger.failedByHandler.size,
+        'crashes by a poison task': crashes.length,
         'completes refused (409)': ledger.refused.length,
         'registrations (3 agents)': agents.reduce((n, a) => n + a.registrations, 0),
-        'restart ms max/p50': `${restart.max}/${restart.p50}`,
+        'restart ms max/p50': `${restartFigures.max}/${restartFigures.p50}`,
         'held lease completed after kill ms max': maxP99(recovered).max,
       });
       await server.stop();
@@ -144,7 +169,10 @@ describe('chaos: journal server under kill -9', () => {
       expect(ledger.refused.slice(0, 10)).toEqual([]);
       // Registrations are in the journal: no agent had to register again.
       expect(agents.map((a) => a.registrations)).toEqual([1, 1, 1]);
-      expect(crashes).toEqual([]);
+      // The poison task crashed its server once per attempt, then sat in the dead letters.
+      expect(crashes.map((why) => why.includes('exited (3, null)'))).toEqual([true, true, true]);
+      expect(poisonView?.status).toBe('dead');
+      expect(dead.has(poisonId)).toBe(true);
       expect(heldKills).toBeGreaterThan(0);
       expect(ledger.accepted.size).toBeGreaterThan(ROUNDS * 20);
     },

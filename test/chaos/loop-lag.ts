@@ -29,12 +29,17 @@ export class LoopLag {
 
   /** The longest delay the probe saw in the `windowMs` up to `at` (epoch ms), and just after. */
   around(at: number, windowMs = 250): number {
+    // The samples are in time order: find the first one past the window, then walk back.
+    const end = at + 2 * EVERY_MS;
+    let lo = 0;
+    let hi = this.#at.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.#at[mid] as number) <= end) lo = mid + 1;
+      else hi = mid;
+    }
     let max = 0;
-    // The samples are in time order: search back from the end (starts are checked in order).
-    for (let i = this.#at.length - 1; i >= 0; i--) {
-      const t = this.#at[i] as number;
-      if (t > at + 2 * EVERY_MS) continue;
-      if (t < at - windowMs) break;
+    for (let i = lo - 1; i >= 0 && (this.#at[i] as number) >= at - windowMs; i--) {
       max = Math.max(max, this.#lag[i] as number);
     }
     return max;

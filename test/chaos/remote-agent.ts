@@ -10,6 +10,7 @@ import type { Ledger } from './ledger.js';
 export interface Lease {
   id: string;
   leaseToken: string;
+  leaseExpiresAt: number;
   attempt: number;
   // biome-ignore lint/suspicious/noExplicitAny: payloads are the scenario's own.
   payload: any;
@@ -194,8 +195,10 @@ export class RemoteAgent {
           };
     const giveUpAt = Date.now() + (this.#o.persistMs ?? 30_000);
     let tries = 0;
+    let sentAt = 0;
     while (!this.#silent) {
       tries++;
+      sentAt = Date.now();
       if (kind === 'fail' && tries === 1)
         ledger.failSentAt.set(`${task.id}#${task.attempt}`, Date.now());
       const a = await this.#call('POST', `/v1/tasks/${task.id}/${kind}`, body);
@@ -210,8 +213,9 @@ export class RemoteAgent {
       if (a.status === 409) {
         // A retry after an unknown outcome: the first call may have run (docs/operations.md
         // says to read the task then).
-        const t = tries > 1 ? (await this.#call('GET', `/v1/tasks/${task.id}`)).body : undefined;
+        const t = (await this.#call('GET', `/v1/tasks/${task.id}`)).body;
         if (
+          tries > 1 &&
           kind === 'complete' &&
           t?.status === 'completed' &&
           t.result?.lease === task.leaseToken
@@ -221,8 +225,11 @@ export class RemoteAgent {
           this.completed++;
         } else if (kind === 'fail' && tries > 1 && t?.status === 'dead') {
           ledger.failedByHandler.add(task.id);
-        } else if (epoch === this.#epoch && this.id !== undefined) {
-          ledger.refused.push(`${this.#o.name} ${kind} ${task.id} attempt ${task.attempt}: 409`);
+        } else if (epoch === this.#epoch && this.id !== undefined && sentAt < task.leaseExpiresAt) {
+          // Refused while the agent was still registered and its lease had not expired.
+          ledger.refused.push(
+            `${this.#o.name} ${kind} ${task.id} attempt ${task.attempt}: 409, task now ${JSON.stringify(t)}`,
+          );
         }
         return;
       }
