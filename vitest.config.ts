@@ -54,7 +54,7 @@ export default defineConfig({
         'packages/core/src/{messaging,protocol}/**': { lines: 88 },
         'packages/core/src/orchestration/**': { lines: 82 },
         'packages/core/src/{coordinator,resources}/**': { lines: 82 },
-        'packages/core/src/fault/**': { lines: 90 },
+        'packages/core/src/health/**': { lines: 90 },
       },
     },
   },

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import type { Backend, EnqueueResult, TaskRecord } from '../../packages/core/src/backend/index.js';
+import type { TaskRecord } from '../../packages/core/src/backend/index.js';
+import type { Backend, EnqueueResult } from '../../packages/core/src/contracts/backend.js';
 
 /** The instant every conformance case starts at (explicit `now` values, no timers). */
 export const T0 = 1_000_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../../packages/core/src/backend/index.js';
+import type { Backend } from '../../packages/core/src/contracts/backend.js';
 import { type Fixture, T0 } from './backend-fixture.js';
 
 /**

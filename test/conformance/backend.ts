@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Backend, TaskRecord } from '../../packages/core/src/backend/index.js';
+import type { TaskRecord } from '../../packages/core/src/backend/index.js';
 import { reserveTaskIds, taskIdAt } from '../../packages/core/src/backend/task-id.js';
+import type { Backend } from '../../packages/core/src/contracts/backend.js';
 import { createFixture, PRIORITY_NAMES, rejectsWith, settle, T0 } from './backend-fixture.js';
 import { backendProperty } from './backend-property.js';
 import { backendReopen } from './backend-reopen.js';

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PriorityQueue } from '../../packages/core/src/messaging/priority-queue.js';
+import type { PriorityQueue } from '../../packages/core/src/contracts/priority-queue.js';
 
 type Make = <T>() => PriorityQueue<T>;
 

@@ -4,7 +4,7 @@ import type {
   RateDecision,
   RateLimiter,
   TokenBucketOptions,
-} from '../../packages/core/src/protocol/rate-limiter.js';
+} from '../../packages/core/src/contracts/rate-limiter.js';
 
 /**
  * The reference model of a token bucket: the arithmetic documented on core's

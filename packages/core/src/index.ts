@@ -7,6 +7,7 @@
  */
 export * from './agent/index.js';
 export * from './backend/index.js';
+export * from './contracts/index.js';
 export * from './coordinator/index.js';
 export {
   type ContractErrorCode,
@@ -15,7 +16,7 @@ export {
   SwitchboardError,
   toError,
 } from './errors.js';
-export * from './fault/index.js';
+export * from './health/index.js';
 export { checkKnownKeys, didYouMean } from './known-keys.js';
 export * from './messaging/index.js';
 export * from './orchestration/index.js';

@@ -1,19 +1,3 @@
-export { type AgentDirectory, type AgentRecord, isAgentLive } from './agent-directory.js';
-export type {
-  Backend,
-  Completion,
-  EnqueueResult,
-  FailOutcome,
-  LeaseRequest,
-  QueueStats,
-  SharedRateLimiter,
-} from './backend.js';
-export type {
-  AgentNotice,
-  ClusterChannel,
-  ClusterMessage,
-  LeaseNotice,
-} from './cluster-channel.js';
 export { createLeaseToken, LEASE_TOKEN_LENGTH } from './lease-token.js';
 export { createMemoryBackend, MemoryBackend } from './memory-backend.js';
 export {

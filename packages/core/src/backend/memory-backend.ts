@@ -1,4 +1,3 @@
-import { SwitchboardError } from '../errors.js';
 import type {
   Backend,
   Completion,
@@ -6,7 +5,8 @@ import type {
   FailOutcome,
   LeaseRequest,
   QueueStats,
-} from './backend.js';
+} from '../contracts/backend.js';
+import { SwitchboardError } from '../errors.js';
 import { createLeaseToken } from './lease-token.js';
 import { storeBatch, storeColumns, storeNewBatch } from './memory-enqueue.js';
 import { noTask, notLeased, staleToken } from './memory-errors.js';

@@ -1,6 +1,6 @@
+import type { EnqueueResult } from '../contracts/backend.js';
 import { SwitchboardError } from '../errors.js';
 import { PRIORITIES, priorityLevel } from '../messaging/priority.js';
-import type { EnqueueResult } from './backend.js';
 import { exists, keyedNew, unknownPriority } from './memory-errors.js';
 import type { MemoryStore } from './memory-store.js';
 import type { TaskRecord } from './task.js';

@@ -1,5 +1,5 @@
+import type { PriorityQueue } from '../contracts/priority-queue.js';
 import { priorityLevel } from '../messaging/priority.js';
-import type { PriorityQueue } from '../messaging/priority-queue.js';
 import type { TaskRecord } from './task.js';
 
 /**

@@ -1,6 +1,6 @@
+import type { PriorityQueue } from '../contracts/priority-queue.js';
 import { SwitchboardError } from '../errors.js';
 import { BucketQueue } from '../messaging/bucket-queue.js';
-import type { PriorityQueue } from '../messaging/priority-queue.js';
 
 /** Options of the in-memory backend. */
 export interface MemoryBackendOptions {

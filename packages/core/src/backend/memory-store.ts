@@ -1,5 +1,5 @@
+import type { QueueStats } from '../contracts/backend.js';
 import { type Priority, priorityLevel } from '../messaging/priority.js';
-import type { QueueStats } from './backend.js';
 import { ColumnStore } from './memory-columns.js';
 import { MemoryLanes } from './memory-lane.js';
 import type { ResolvedMemoryOptions } from './memory-options.js';

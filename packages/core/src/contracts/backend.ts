@@ -1,10 +1,10 @@
+import type { TaskError, TaskRecord } from '../backend/task.js';
+import type { TaskColumns } from '../backend/task-columns.js';
 import type { SwitchboardError } from '../errors.js';
 import type { Priority } from '../messaging/priority.js';
-import type { RateDecision, TokenBucketOptions } from '../protocol/rate-limiter.js';
 import type { AgentDirectory } from './agent-directory.js';
 import type { ClusterChannel } from './cluster-channel.js';
-import type { TaskError, TaskRecord } from './task.js';
-import type { TaskColumns } from './task-columns.js';
+import type { RateDecision, TokenBucketOptions } from './rate-limiter.js';
 
 /** The result of enqueueing one task: the stored task, and whether it is new. */
 export interface EnqueueResult {

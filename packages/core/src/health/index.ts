@@ -1,11 +1,4 @@
-export { BackupCoordinator, type StandbyTarget } from './backup-coordinator.js';
 export { alphaFromHalfLife, Ewma, type EwmaOptions } from './ewma.js';
-export {
-  FailoverManager,
-  type FailoverManagerOptions,
-  type FailoverRecord,
-  type FailoverStats,
-} from './failover-manager.js';
 export {
   type HealthFailure,
   type HealthFailureReason,
@@ -15,5 +8,3 @@ export {
 } from './health-monitor.js';
 export type { TrackOptions } from './health-options.js';
 export { LoopLag, type LoopLagOptions } from './loop-lag.js';
-export type { AgentFailure, RecoveryAction, RecoveryStrategy } from './recovery.js';
-export { type RestartWithBackoffOptions, restartWithBackoff } from './restart-default.js';

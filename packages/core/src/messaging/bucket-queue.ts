@@ -1,3 +1,4 @@
+import type { PriorityQueue, QueueHandle } from '../contracts/priority-queue.js';
 import { SwitchboardError } from '../errors.js';
 import {
   invalidPriorityLevel,
@@ -5,7 +6,6 @@ import {
   MAX_PRIORITY_LEVEL,
   type PriorityLevel,
 } from './priority.js';
-import type { PriorityQueue, QueueHandle } from './priority-queue.js';
 
 const LEVELS = MAX_PRIORITY_LEVEL + 1;
 const DEFAULT_LEVEL = 2;

@@ -25,7 +25,6 @@ export {
   priorityLevel,
   priorityName,
 } from './priority.js';
-export type { PriorityQueue, QueueHandle } from './priority-queue.js';
 export type { TopicMatcher } from './topic-pattern.js';
 export { assertTopic, compilePattern } from './topic-pattern.js';
 export { VISIBILITY_TIMEOUT_HEADER, validateMessage } from './validate-message.js';

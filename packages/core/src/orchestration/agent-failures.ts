@@ -1,5 +1,5 @@
+import type { AgentFailure, RecoveryAction } from '../contracts/recovery.js';
 import { toError } from '../errors.js';
-import type { AgentFailure, RecoveryAction } from '../fault/recovery.js';
 import { PRIORITIES, priorityLevel } from '../messaging/priority.js';
 import type { Engine } from './engine.js';
 import type { PoolMember } from './pool-member.js';

@@ -1,10 +1,10 @@
 import { type AgentDefinition, type AgentSpec, defineAgent } from '../agent/definition.js';
 import { AgentRegistry } from '../agent/registry.js';
 import { SwitchboardError } from '../errors.js';
-import { BackupCoordinator } from '../fault/backup-coordinator.js';
-import { FailoverManager } from '../fault/failover-manager.js';
 import { Autoscaler, type ScaleReason } from './autoscaler.js';
+import { BackupCoordinator } from './backup-coordinator.js';
 import type { Engine } from './engine.js';
+import { FailoverManager } from './failover-manager.js';
 import {
   type PoolEntry as Entry,
   type PoolDefinition,

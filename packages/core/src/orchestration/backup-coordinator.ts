@@ -1,6 +1,6 @@
 import { SwitchboardError } from '../errors.js';
-import type { Engine } from '../orchestration/engine.js';
-import type { PoolMember } from '../orchestration/pool-member.js';
+import type { Engine } from './engine.js';
+import type { PoolMember } from './pool-member.js';
 
 /** Warm standbys kept for one capability, made from one definition. */
 export interface StandbyTarget {

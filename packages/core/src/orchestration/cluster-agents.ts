@@ -1,6 +1,10 @@
-import { type AgentDirectory, type AgentRecord, isAgentLive } from '../backend/agent-directory.js';
-import type { AgentNotice } from '../backend/cluster-channel.js';
-import type { HealthFailure } from '../fault/health-monitor.js';
+import {
+  type AgentDirectory,
+  type AgentRecord,
+  isAgentLive,
+} from '../contracts/agent-directory.js';
+import type { AgentNotice } from '../contracts/cluster-channel.js';
+import type { HealthFailure } from '../health/health-monitor.js';
 import type { ClusterEventBus } from './cluster-event-bus.js';
 import { backgroundError, type ClusterLink } from './cluster-link.js';
 import { agentRecord, agentView } from './directory-records.js';

@@ -3,7 +3,7 @@ import type {
   ClusterChannel,
   ClusterMessage,
   LeaseNotice,
-} from '../backend/cluster-channel.js';
+} from '../contracts/cluster-channel.js';
 import type { ClusterAgents } from './cluster-agents.js';
 import type { ClusterBusSink, ClusterEventBus } from './cluster-event-bus.js';
 import type { Engine } from './engine.js';

@@ -1,5 +1,5 @@
-import type { Completion } from '../backend/backend.js';
 import type { TaskRecord } from '../backend/task.js';
+import type { Completion } from '../contracts/backend.js';
 import type { Engine } from './engine.js';
 import type { InFlight } from './pool-member.js';
 

@@ -1,6 +1,6 @@
-import type { ClusterChannel } from '../backend/cluster-channel.js';
+import type { ClusterChannel } from '../contracts/cluster-channel.js';
 import { SwitchboardError } from '../errors.js';
-import { HealthMonitor } from '../fault/health-monitor.js';
+import { HealthMonitor } from '../health/health-monitor.js';
 import { EventBus } from '../messaging/event-bus.js';
 import type { PluginHost } from '../plugin/plugin-host.js';
 import { AgentFailures } from './agent-failures.js';

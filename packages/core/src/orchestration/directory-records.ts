@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../backend/agent-directory.js';
+import type { AgentRecord } from '../contracts/agent-directory.js';
 import type { Engine } from './engine.js';
 import type { PoolMember } from './pool-member.js';
 import type { AgentView } from './remote-agents.js';

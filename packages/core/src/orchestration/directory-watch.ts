@@ -1,4 +1,8 @@
-import { type AgentDirectory, type AgentRecord, isAgentLive } from '../backend/agent-directory.js';
+import {
+  type AgentDirectory,
+  type AgentRecord,
+  isAgentLive,
+} from '../contracts/agent-directory.js';
 import { SwitchboardError } from '../errors.js';
 import { backgroundError, type ClusterLink } from './cluster-link.js';
 import type { Engine } from './engine.js';

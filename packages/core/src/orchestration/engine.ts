@@ -1,6 +1,7 @@
-import type { Backend } from '../backend/backend.js';
-import type { HealthMonitor } from '../fault/health-monitor.js';
-import type { RecoveryStrategy } from '../fault/recovery.js';
+import type { Backend } from '../contracts/backend.js';
+import type { LoadBalancer } from '../contracts/load-balancer.js';
+import type { RecoveryStrategy } from '../contracts/recovery.js';
+import type { HealthMonitor } from '../health/health-monitor.js';
 import type { EventBus } from '../messaging/event-bus.js';
 import type { AgentFailures } from './agent-failures.js';
 import type { AgentPool } from './agent-pool.js';
@@ -9,7 +10,6 @@ import type { ClusterAgents } from './cluster-agents.js';
 import type { ClusterLink } from './cluster-link.js';
 import type { InProcessRunner } from './in-process-runner.js';
 import type { LeaseBook } from './lease-book.js';
-import type { LoadBalancer } from './load-balancer.js';
 import type { RemoteAgents } from './remote-agents.js';
 import type { TaskDistributor } from './task-distributor.js';
 import type { AssignmentPolicy, SubmitInput } from './task-input.js';

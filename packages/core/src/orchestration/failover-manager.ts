@@ -1,7 +1,7 @@
 import { type TaskRecord, TERMINAL_STATUSES } from '../backend/task.js';
-import type { Engine } from '../orchestration/engine.js';
-import type { PoolMember } from '../orchestration/pool-member.js';
-import type { AgentFailure } from './recovery.js';
+import type { AgentFailure } from '../contracts/recovery.js';
+import type { Engine } from './engine.js';
+import type { PoolMember } from './pool-member.js';
 
 /** One failover: an agent failed, its tasks went back to the queue, and were leased again. */
 export interface FailoverRecord {

@@ -12,8 +12,14 @@ export {
   type ScaleReason,
 } from './autoscaler.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export { BackupCoordinator, type StandbyTarget } from './backup-coordinator.js';
 export { type CanaryProgress, CanarySplit } from './canary-split.js';
-export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balancer.js';
+export {
+  FailoverManager,
+  type FailoverManagerOptions,
+  type FailoverRecord,
+  type FailoverStats,
+} from './failover-manager.js';
 export type { PoolMember, SlotGate } from './pool-member.js';
 export type { AgentView, LeaseOptions, RemoteAgentInput } from './remote-agents.js';
 export {
@@ -24,7 +30,6 @@ export {
   type RollingUpdatePhase,
   type RollingUpdateProgress,
 } from './rolling-update.js';
-export { roundRobin } from './round-robin.js';
 export type { ShutdownSummary } from './shutdown.js';
 export type { IdempotencyOptions, RateLimiterFactory, RateLimitOptions } from './submit-gate.js';
 export type {

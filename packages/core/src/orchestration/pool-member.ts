@@ -8,7 +8,7 @@ import {
   type HealthMetrics,
 } from '../agent/model.js';
 import type { TaskRecord } from '../backend/task.js';
-import type { AgentCandidate } from './load-balancer.js';
+import type { AgentCandidate } from '../contracts/load-balancer.js';
 
 /** Where a leased task is while Switchboard holds it. */
 export type LeaseStage = 'pending' | 'parked' | 'running' | 'remote';

@@ -1,5 +1,5 @@
-import type { AgentDirectory, AgentRecord } from '../backend/agent-directory.js';
 import type { TaskError } from '../backend/task.js';
+import type { AgentDirectory, AgentRecord } from '../contracts/agent-directory.js';
 import { SwitchboardError } from '../errors.js';
 import { backgroundError, type ClusterLink } from './cluster-link.js';
 import type { Engine } from './engine.js';

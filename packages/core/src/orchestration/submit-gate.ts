@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import type { SharedRateLimiter } from '../backend/backend.js';
+import type { SharedRateLimiter } from '../contracts/backend.js';
+import type { RateLimiter, TokenBucketOptions } from '../contracts/rate-limiter.js';
 import { SwitchboardError } from '../errors.js';
 import { checkKnownKeys } from '../known-keys.js';
-import type { RateLimiter, TokenBucketOptions } from '../protocol/rate-limiter.js';
 import { createTokenBucket, resolveTokenBucketOptions } from '../protocol/token-bucket.js';
 
 /** Rate limits of submits: per submitter and per capability. */

@@ -1,12 +1,12 @@
 import type { AgentDefinition, AgentSpec } from '../agent/definition.js';
-import type { Backend } from '../backend/backend.js';
+import type { Backend } from '../contracts/backend.js';
+import type { LoadBalancer } from '../contracts/load-balancer.js';
+import type { RecoveryStrategy } from '../contracts/recovery.js';
 import { SwitchboardError } from '../errors.js';
-import type { RecoveryStrategy } from '../fault/recovery.js';
 import type { SwitchboardPlugin } from '../plugin/define-plugin.js';
 import type { StrategySpec } from '../plugin/strategy-registry.js';
 import type { PoolEntryOptions } from './agent-pool.js';
 import type { BackoffOptions } from './backoff.js';
-import type { LoadBalancer } from './load-balancer.js';
 import type { IdempotencyOptions, RateLimiterFactory, RateLimitOptions } from './submit-gate.js';
 import type { AssignmentPolicy } from './task-input.js';
 

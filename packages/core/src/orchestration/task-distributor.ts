@@ -1,5 +1,5 @@
-import type { LeaseRequest } from '../backend/backend.js';
 import { createLeaseToken } from '../backend/lease-token.js';
+import type { LeaseRequest } from '../contracts/backend.js';
 import type { Priority } from '../messaging/priority.js';
 import type { Engine } from './engine.js';
 import { CLUSTER_SWEEP_MS } from './lease-book.js';

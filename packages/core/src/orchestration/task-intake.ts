@@ -1,7 +1,7 @@
-import type { EnqueueResult } from '../backend/backend.js';
 import type { TaskRecord } from '../backend/task.js';
 import type { TaskColumns } from '../backend/task-columns.js';
 import { idCounter, nextTaskId } from '../backend/task-id.js';
+import type { EnqueueResult } from '../contracts/backend.js';
 import { SwitchboardError } from '../errors.js';
 import { BatchResult } from './batch-result.js';
 import { plainColumns, runColumns, submitColumns } from './column-batch.js';

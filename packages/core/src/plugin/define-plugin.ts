@@ -1,8 +1,8 @@
-import type { Backend } from '../backend/backend.js';
+import type { Backend } from '../contracts/backend.js';
+import type { LoadBalancer } from '../contracts/load-balancer.js';
+import type { RecoveryStrategy } from '../contracts/recovery.js';
+import type { Serializer } from '../contracts/serializer.js';
 import { SwitchboardError } from '../errors.js';
-import type { RecoveryStrategy } from '../fault/recovery.js';
-import type { LoadBalancer } from '../orchestration/load-balancer.js';
-import type { Serializer } from '../protocol/serializer.js';
 import type { StrategyFactory } from './strategy-registry.js';
 
 /** Lifecycle hooks a plugin may register. */

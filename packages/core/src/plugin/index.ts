@@ -1,3 +1,5 @@
+export { type RestartWithBackoffOptions, restartWithBackoff } from './builtin/restart.js';
+export { roundRobin } from './builtin/round-robin.js';
 export {
   definePlugin,
   type PluginContext,

@@ -1,12 +1,12 @@
-import type { Backend } from '../backend/backend.js';
 import { createMemoryBackend } from '../backend/memory-backend.js';
 import type { MemoryBackendOptions } from '../backend/memory-options.js';
+import type { Backend } from '../contracts/backend.js';
+import type { LoadBalancer } from '../contracts/load-balancer.js';
+import type { RecoveryStrategy } from '../contracts/recovery.js';
+import { jsonSerializer, type Serializer } from '../contracts/serializer.js';
 import { SwitchboardError, toError } from '../errors.js';
-import type { RecoveryStrategy } from '../fault/recovery.js';
-import { type RestartWithBackoffOptions, restartWithBackoff } from '../fault/restart-default.js';
-import type { LoadBalancer } from '../orchestration/load-balancer.js';
-import { roundRobin } from '../orchestration/round-robin.js';
-import { jsonSerializer, type Serializer } from '../protocol/serializer.js';
+import { type RestartWithBackoffOptions, restartWithBackoff } from './builtin/restart.js';
+import { roundRobin } from './builtin/round-robin.js';
 import type { PluginContext, PluginHooks, SwitchboardPlugin } from './define-plugin.js';
 import { StrategyRegistry, type StrategySpec } from './strategy-registry.js';
 

@@ -1,5 +1,5 @@
+import { assertMaxBytes, type DecodeOptions, type Serializer } from '../contracts/serializer.js';
 import { SwitchboardError } from '../errors.js';
-import { assertMaxBytes, type DecodeOptions, type Serializer } from './serializer.js';
 
 /** A format of the web `CompressionStream`. */
 export type CompressionFormat = 'gzip' | 'deflate' | 'deflate-raw';

@@ -13,7 +13,6 @@ export {
   type ProtocolStage,
   type ProtocolStats,
 } from './protocol-handler.js';
-export type { RateDecision, RateLimiter, TokenBucketOptions } from './rate-limiter.js';
 export {
   type AgentRegister,
   type AgentRegisterInput,
@@ -84,13 +83,6 @@ export {
   taskViewSchema,
   type ValidationIssue,
 } from './schemas/index.js';
-export {
-  assertMaxBytes,
-  type DecodeOptions,
-  type JsonSerializer,
-  jsonSerializer,
-  type Serializer,
-} from './serializer.js';
 export {
   createTokenBucket,
   DEFAULT_MAX_KEYS,

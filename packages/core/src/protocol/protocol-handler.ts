@@ -1,8 +1,8 @@
+import type { RateLimiter } from '../contracts/rate-limiter.js';
+import type { Serializer } from '../contracts/serializer.js';
 import { type ErrorCode, SwitchboardError, toError } from '../errors.js';
 import type { Message } from '../messaging/envelope.js';
-import type { RateLimiter } from './rate-limiter.js';
 import { messageSchema } from './schemas/message-schema.js';
-import type { Serializer } from './serializer.js';
 import { validate } from './validator.js';
 
 /** The largest message a handler decodes unless told otherwise: 1 MiB, as the HTTP API. */

@@ -1,5 +1,5 @@
+import type { RateDecision, RateLimiter, TokenBucketOptions } from '../contracts/rate-limiter.js';
 import { SwitchboardError } from '../errors.js';
-import type { RateDecision, RateLimiter, TokenBucketOptions } from './rate-limiter.js';
 
 /** The default {@link TokenBucketOptions.maxKeys}: bounds memory when keys come from clients. */
 export const DEFAULT_MAX_KEYS = 100_000;

@@ -3,7 +3,6 @@ import { testBackend } from '../../../../test/conformance/backend.js';
 import { createFixture, taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import { backendReopen } from '../../../../test/conformance/backend-reopen.js';
 import {
-  type Backend,
   createLeaseToken,
   createMemoryBackend,
   LEASE_TOKEN_LENGTH,
@@ -12,6 +11,7 @@ import {
   TERMINAL_STATUSES,
   toLease,
 } from '../../src/backend/index.js';
+import type { Backend } from '../../src/contracts/backend.js';
 
 testBackend('memory', () => createMemoryBackend(), { durable: false });
 

@@ -3,10 +3,10 @@ import { testBackend } from '../../../../test/conformance/backend.js';
 import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
 import { defineAgent } from '../../src/agent/definition.js';
 import { createMemoryBackend } from '../../src/backend/index.js';
+import type { PriorityQueue, QueueHandle } from '../../src/contracts/priority-queue.js';
 import { isSwitchboardError } from '../../src/errors.js';
 import { BucketQueue } from '../../src/messaging/bucket-queue.js';
 import type { PriorityLevel } from '../../src/messaging/priority.js';
-import type { PriorityQueue, QueueHandle } from '../../src/messaging/priority-queue.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 /** Calls one queue received, as a native queue would cross its boundary. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { jsonSerializer } from '../../src/contracts/serializer.js';
 import { SwitchboardError } from '../../src/errors.js';
-import { jsonSerializer } from '../../src/protocol/serializer.js';
 import { rejection } from '../rejection.js';
 
 describe('jsonSerializer', () => {

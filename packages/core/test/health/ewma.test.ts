@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSwitchboardError } from '../../src/errors.js';
-import { alphaFromHalfLife, Ewma } from '../../src/fault/ewma.js';
+import { alphaFromHalfLife, Ewma } from '../../src/health/ewma.js';
 
 describe('Ewma', () => {
   it('gives the weighted mean of the samples so far, the newest weighing alpha', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SwitchboardError } from '../../src/errors.js';
-import { type HealthFailure, HealthMonitor } from '../../src/fault/health-monitor.js';
+import { type HealthFailure, HealthMonitor } from '../../src/health/health-monitor.js';
 
 const BEAT = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 5_000 };
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LoopLag } from '../../src/fault/loop-lag.js';
+import { LoopLag } from '../../src/health/loop-lag.js';
 
 describe('LoopLag', () => {
   beforeEach(() => {

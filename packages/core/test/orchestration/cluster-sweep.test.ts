@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import type { AgentDirectory } from '../../src/backend/agent-directory.js';
-import type { Backend } from '../../src/backend/backend.js';
-import type { ClusterChannel } from '../../src/backend/cluster-channel.js';
 import { createMemoryBackend, type MemoryBackend } from '../../src/backend/memory-backend.js';
+import type { AgentDirectory } from '../../src/contracts/agent-directory.js';
+import type { Backend } from '../../src/contracts/backend.js';
+import type { ClusterChannel } from '../../src/contracts/cluster-channel.js';
 import { CLUSTER_SWEEP_MS } from '../../src/orchestration/lease-book.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryBackend } from '../../src/backend/memory-backend.js';
 import {
   type AgentDirectory,
   type AgentRecord,
   isAgentLive,
-} from '../../src/backend/agent-directory.js';
-import type { ClusterChannel, ClusterMessage } from '../../src/backend/cluster-channel.js';
-import { createMemoryBackend } from '../../src/backend/memory-backend.js';
+} from '../../src/contracts/agent-directory.js';
+import type { ClusterChannel, ClusterMessage } from '../../src/contracts/cluster-channel.js';
 import type { BusEvent } from '../../src/messaging/event-bus.js';
 import { ClusterEventBus } from '../../src/orchestration/cluster-event-bus.js';
 import { TaskTracker } from '../../src/orchestration/task-tracker.js';

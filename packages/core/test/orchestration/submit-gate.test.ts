@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
+import type { RateLimiter, TokenBucketOptions } from '../../src/contracts/rate-limiter.js';
 import { isSwitchboardError, type SwitchboardError } from '../../src/errors.js';
 import { SubmitGate } from '../../src/orchestration/submit-gate.js';
-import type { RateLimiter, TokenBucketOptions } from '../../src/protocol/rate-limiter.js';
 import { createTokenBucket } from '../../src/protocol/token-bucket.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 

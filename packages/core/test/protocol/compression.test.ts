@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { jsonSerializer } from '../../src/contracts/serializer.js';
 import { type CompressionFormat, withCompression } from '../../src/protocol/compression.js';
-import { jsonSerializer } from '../../src/protocol/serializer.js';
 import { rejection } from '../rejection.js';
 
 const big = { rows: Array.from({ length: 500 }, (_, i) => ({ i, name: 'row', tags: ['a', 'b'] })) };

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
+import { jsonSerializer } from '../../src/contracts/serializer.js';
 import { SwitchboardError } from '../../src/errors.js';
 import type { Message } from '../../src/messaging/envelope.js';
 import { withCompression } from '../../src/protocol/compression.js';
 import { ProtocolHandler } from '../../src/protocol/protocol-handler.js';
-import { jsonSerializer } from '../../src/protocol/serializer.js';
 import { createTokenBucket } from '../../src/protocol/token-bucket.js';
 import { rejection } from '../rejection.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import type { Backend } from '../../src/backend/backend.js';
 import { createMemoryBackend } from '../../src/backend/memory-backend.js';
+import type { Backend } from '../../src/contracts/backend.js';
 import { SwitchboardError } from '../../src/errors.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 

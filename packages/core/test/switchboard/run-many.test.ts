@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import type { Backend } from '../../src/backend/backend.js';
 import { createMemoryBackend } from '../../src/backend/memory-backend.js';
 import { idCounter, taskIdAt } from '../../src/backend/task-id.js';
+import type { Backend } from '../../src/contracts/backend.js';
 import { SwitchboardError } from '../../src/errors.js';
 import type { Priority } from '../../src/messaging/priority.js';
 import { createSwitchboard } from '../../src/switchboard.js';

@@ -1,4 +1,4 @@
-import type { AgentFailure, RecoveryAction, RecoveryStrategy } from './recovery.js';
+import type { AgentFailure, RecoveryAction, RecoveryStrategy } from '../../contracts/recovery.js';
 
 /** Options of {@link restartWithBackoff}. */
 export interface RestartWithBackoffOptions {

@@ -1,4 +1,4 @@
-import type { AgentCandidate, LoadBalancer } from './load-balancer.js';
+import type { AgentCandidate, LoadBalancer } from '../../contracts/load-balancer.js';
 
 /**
  * The default load balancer: takes the candidates with a free slot in turn. It keeps one

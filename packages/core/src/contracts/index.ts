@@ -1,0 +1,37 @@
+/**
+ * Every interface an extension implements, in one place: a plugin author's one stop. Core's
+ * own parts implement them too (the memory backend, the built-in strategies, the runtime).
+ */
+export { type AgentDirectory, type AgentRecord, isAgentLive } from './agent-directory.js';
+export type {
+  Backend,
+  Completion,
+  EnqueueResult,
+  FailOutcome,
+  LeaseRequest,
+  QueueStats,
+  SharedRateLimiter,
+} from './backend.js';
+export type {
+  AgentNotice,
+  ClusterChannel,
+  ClusterMessage,
+  LeaseNotice,
+} from './cluster-channel.js';
+export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balancer.js';
+export type { PriorityQueue, QueueHandle } from './priority-queue.js';
+export type { RateDecision, RateLimiter, TokenBucketOptions } from './rate-limiter.js';
+export type { AgentFailure, RecoveryAction, RecoveryStrategy } from './recovery.js';
+export {
+  assertMaxBytes,
+  type DecodeOptions,
+  type JsonSerializer,
+  jsonSerializer,
+  type Serializer,
+} from './serializer.js';
+export type {
+  CoordinatedTask,
+  RunnerHandle,
+  RunOptions,
+  TaskRunner,
+} from './task-runner.js';
