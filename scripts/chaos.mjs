@@ -1,4 +1,4 @@
-// `npm run chaos -- --rounds N [vitest filters]`: the long chaos suite. The same scenario files
+// `npm run chaos -- --rounds N [scenario files]`: the long chaos suite. The same scenario files
 // as the short run inside `npm test` (test/chaos), with N rounds of faults each (CHAOS_ROUNDS),
 // run one file at a time so that their timings do not disturb each other.
 import { spawnSync } from 'node:child_process';
@@ -22,10 +22,13 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 
+// Scenario files named on the command line (`npm run chaos -- --rounds 5 test/chaos/time`) run
+// alone; otherwise every file of test/chaos.
+const files = rest.some((a) => !a.startsWith('-')) ? [] : ['test/chaos'];
 console.log(`chaos: ${rounds} rounds per scenario`);
 const r = spawnSync(
   join(root, 'node_modules/.bin/vitest'),
-  ['run', '--project', 'integration', '--no-file-parallelism', ...rest, 'test/chaos'],
+  ['run', '--project', 'integration', '--no-file-parallelism', ...rest, ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, CHAOS_ROUNDS: String(rounds) } },
 );
 process.exit(r.status ?? 1);
