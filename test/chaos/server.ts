@@ -6,11 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execPath } from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { type ServerProcess, spawnServer } from '../e2e/servers.js';
+import { bundleSourceServer } from '../helpers/source-server.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const src = (p: string) => here(`../../packages/${p}`);
 
 /** Servers started in each scratch directory, so that its dispose ends those still running. */
 const started = new Map<string, Set<ServerProcess>>();
@@ -36,30 +35,12 @@ export function scratch(name: string): { dir: string; dispose(): Promise<void> }
   };
 }
 
-/** Bundles the Node server CLI from the sources into `dir`; returns the bundle's path. */
-export async function bundleServer(dir: string): Promise<string> {
-  const outfile = join(dir, 'server.mjs');
-  await build({
-    entryPoints: [src('server/src/bin/node.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    logLevel: 'warning',
-    // The addon's loader finds its `.node` file next to its own module: it stays a package.
-    external: ['@switchboard/native'],
-    // Bundled CommonJS dependencies call require(): give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __sbRequire } from 'node:module'; const require = __sbRequire(import.meta.url);",
-    },
-    alias: {
-      '@switchboard/core': src('core/src/index.ts'),
-      '@switchboard/plugins': src('plugins/src/index.ts'),
-      '@switchboard/plugins/journal': src('plugins/src/journal/index.ts'),
-      '@switchboard/plugins/redis': src('plugins/src/redis/index.ts'),
-    },
-  });
-  return outfile;
+/**
+ * Bundles the Node server CLI from the sources into `dir` with the native addon's package
+ * left out, so that the scenario runs the hot path users run; returns the bundle's path.
+ */
+export function bundleServer(dir: string): Promise<string> {
+  return bundleSourceServer({ dir, nativeAddon: true });
 }
 
 /** What a chaos server is started with. */

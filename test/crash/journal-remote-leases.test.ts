@@ -12,7 +12,7 @@ import { execPath } from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProcess, spawnServer } from '../e2e/servers.js';
 import { call, sleep } from '../helpers/http-agent.js';
-import { bundleSourceServer } from './source-server.js';
+import { bundleSourceServer } from '../helpers/source-server.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sb-journal-remote-'));
 let server: string;

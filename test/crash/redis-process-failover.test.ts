@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProcess, spawnServer } from '../e2e/servers.js';
 import { call, sleep } from '../helpers/http-agent.js';
 import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
-import { bundleSourceServer } from './source-server.js';
+import { bundleSourceServer } from '../helpers/source-server.js';
 
 const HEARTBEAT_TIMEOUT_MS = 800;
 const TASKS = 20;
