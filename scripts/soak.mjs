@@ -3,8 +3,9 @@
 // its capacity for a few seconds (clients submitting as fast as answers come), then submits at
 // 80 % of it for N minutes. Every interval it prints the server's memory (RSS, V8 heap) and the
 // submit latency (p50, p99), and at the end it fails (exit 1) on growth: heap or RSS after the
-// warm-up growing past a bound, p99 drifting up by a factor, a queue that keeps growing, or any
-// answer other than 202.
+// warm-up growing past a bound, p99 drifting up by a factor, a queue that keeps growing, any
+// answer other than 202, or a backlog of unanswered submits that lasts (more than 0.1 % of the
+// batches held back).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -155,6 +156,8 @@ const endAt = Date.now() + options.minutes * 60_000;
 const rows = [];
 let latencies = [];
 const errors = [];
+// Batches not sent because the server had not answered the ones before (see the verdict).
+let skipped = 0;
 let inFlight = 0;
 let sent = 0;
 let owed = 0;
@@ -166,7 +169,7 @@ const ticker = setInterval(() => {
   for (; owed >= 1; owed--) {
     // Past this many unanswered submits the server is not keeping up: counted, not sent.
     if (inFlight > 1_000) {
-      errors.push('backlog over 1,000 submits');
+      skipped++;
       continue;
     }
     inFlight++;
@@ -231,6 +234,13 @@ if (last.queue > Math.max(1_000, rate))
   failures.push(`the queue keeps growing (${last.queue} tasks)`);
 if (errors.length > 0)
   failures.push(`${errors.length} submits not acknowledged, e.g. ${errors.slice(0, 3).join('; ')}`);
+// A backlog is a server falling behind. One that lasts holds back a share of the batches and
+// fails the run; a stall of a moment on a shared machine (a collector pause, a neighbour's
+// burst) that the server then catches up on is reported, not failed.
+if (skipped > (sent + skipped) / 1_000)
+  failures.push(`${skipped} batches not sent for a backlog over 1,000 (over 0.1 % of them)`);
+else if (skipped > 0)
+  console.log(`soak: ${skipped} batches not sent for a backlog over 1,000 at some moment`);
 console.log(
   `soak: ${options.minutes} min at ${rate}/s (80 % of ${Math.round(capacity)}/s), ${sent * BATCH} tasks; heap ${warm.heap.toFixed(1)} -> ${last.heap.toFixed(1)} MB, RSS ${warm.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MB, p99 ${warm.p99.toFixed(1)} -> ${last.p99.toFixed(1)} ms: ${failures.length === 0 ? 'ok' : 'FAILED'}`,
 );
