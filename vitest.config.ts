@@ -51,8 +51,8 @@ export default defineConfig({
       thresholds: {
         lines: 85,
         'packages/core/src/agent/**': { lines: 95 },
-        'packages/core/src/{messaging,protocol}/**': { lines: 88 },
-        'packages/core/src/orchestration/**': { lines: 82 },
+        'packages/core/src/{broker,events,model,protocol,structures}/**': { lines: 88 },
+        'packages/core/src/runtime/**': { lines: 82 },
         'packages/core/src/{coordinator,resources}/**': { lines: 82 },
         'packages/core/src/health/**': { lines: 90 },
       },

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import type { TaskRecord } from '../../packages/core/src/backend/index.js';
 import type { Backend, EnqueueResult } from '../../packages/core/src/contracts/backend.js';
+import type { TaskRecord } from '../../packages/core/src/model/index.js';
 
 /** The instant every conformance case starts at (explicit `now` values, no timers). */
 export const T0 = 1_000_000;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { TaskRecord, TaskStatus } from '../../packages/core/src/backend/index.js';
 import type { Backend } from '../../packages/core/src/contracts/backend.js';
+import type { TaskRecord, TaskStatus } from '../../packages/core/src/model/index.js';
 import { type Fixture, PRIORITY_NAMES, rejectsWith, T0 } from './backend-fixture.js';
 
 const TIMEOUT_MS = 300;

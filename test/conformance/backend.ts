@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { TaskRecord } from '../../packages/core/src/backend/index.js';
-import { reserveTaskIds, taskIdAt } from '../../packages/core/src/backend/task-id.js';
 import type { Backend } from '../../packages/core/src/contracts/backend.js';
+import type { TaskRecord } from '../../packages/core/src/model/index.js';
+import { reserveTaskIds, taskIdAt } from '../../packages/core/src/model/task-id.js';
 import { createFixture, PRIORITY_NAMES, rejectsWith, settle, T0 } from './backend-fixture.js';
 import { backendProperty } from './backend-property.js';
 import { backendReopen } from './backend-reopen.js';

@@ -6,7 +6,8 @@
  * @packageDocumentation
  */
 export * from './agent/index.js';
-export * from './backend/index.js';
+export * from './backends/memory/index.js';
+export * from './broker/index.js';
 export * from './contracts/index.js';
 export * from './coordinator/index.js';
 export {
@@ -16,12 +17,14 @@ export {
   SwitchboardError,
   toError,
 } from './errors.js';
+export * from './events/index.js';
 export * from './health/index.js';
 export { checkKnownKeys, didYouMean } from './known-keys.js';
-export * from './messaging/index.js';
-export * from './orchestration/index.js';
-export { checkSwitchboardOptions } from './orchestration/option-checks.js';
+export * from './model/index.js';
 export * from './plugin/index.js';
 export * from './protocol/index.js';
 export * from './resources/index.js';
+export * from './runtime/index.js';
+export { checkSwitchboardOptions } from './runtime/option-checks.js';
+export * from './structures/index.js';
 export { createSwitchboard, Switchboard } from './switchboard.js';

@@ -2,28 +2,24 @@ import type { Agent } from './agent/agent.js';
 import { type AgentDefinition, type AgentSpec, isAgentDefinition } from './agent/definition.js';
 import type { HealthMetrics } from './agent/model.js';
 import { AGENT_STATES } from './agent/model.js';
-import type { TaskLease, TaskRecord } from './backend/task.js';
 import type { Backend } from './contracts/backend.js';
 import { SwitchboardError } from './errors.js';
-import type { EventBus } from './messaging/event-bus.js';
-import { PRIORITIES } from './messaging/priority.js';
-import type { AgentPool, PoolEntryOptions } from './orchestration/agent-pool.js';
-import { createEngine } from './orchestration/create-engine.js';
-import type { Engine } from './orchestration/engine.js';
-import { completeLease, extendLease, failLease } from './orchestration/lease-answers.js';
-import type { AgentView, LeaseOptions, RemoteAgentInput } from './orchestration/remote-agents.js';
-import { type ShutdownSummary, shutDown } from './orchestration/shutdown.js';
-import { SubmitGate } from './orchestration/submit-gate.js';
-import type {
-  ShutdownOptions,
-  SwitchboardOptions,
-  SwitchboardStats,
-} from './orchestration/switchboard-options.js';
-import type { SubmitInput } from './orchestration/task-input.js';
-import { TaskIntake } from './orchestration/task-intake.js';
-import { getTask, replayTask, waitForTask } from './orchestration/task-queries.js';
-import type { TaskHandle } from './orchestration/task-tracker.js';
+import type { EventBus } from './events/event-bus.js';
+import { PRIORITIES } from './model/priority.js';
+import type { TaskLease, TaskRecord } from './model/task.js';
 import { PluginHost } from './plugin/plugin-host.js';
+import { createEngine } from './runtime/create-engine.js';
+import type { Engine } from './runtime/engine.js';
+import { completeLease, extendLease, failLease } from './runtime/leases/lease-answers.js';
+import type { ShutdownOptions, SwitchboardOptions, SwitchboardStats } from './runtime/options.js';
+import type { AgentPool, PoolEntryOptions } from './runtime/pool/agent-pool.js';
+import type { AgentView, LeaseOptions, RemoteAgentInput } from './runtime/remote/remote-agents.js';
+import { type ShutdownSummary, shutDown } from './runtime/shutdown.js';
+import { SubmitGate } from './runtime/submit/submit-gate.js';
+import type { SubmitInput } from './runtime/submit/task-input.js';
+import { TaskIntake } from './runtime/submit/task-intake.js';
+import { getTask, replayTask, waitForTask } from './runtime/submit/task-queries.js';
+import type { TaskHandle } from './runtime/submit/task-tracker.js';
 
 /**
  * One Switchboard: agents, a backend, a dispatcher, health monitoring and recovery, wired

@@ -5,7 +5,7 @@ import type { AgentRole, AgentState, Capability } from './model.js';
 import { parseRange, satisfies } from './semver-range.js';
 
 /**
- * What the registry needs of an agent. Structural, so the orchestration layer can register
+ * What the registry needs of an agent. Structural, so the runtime can register
  * richer objects (a live {@link Agent}, a remote agent's record) and get them back typed.
  */
 export interface RegisteredAgent {

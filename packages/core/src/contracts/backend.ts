@@ -1,7 +1,7 @@
-import type { TaskError, TaskRecord } from '../backend/task.js';
-import type { TaskColumns } from '../backend/task-columns.js';
 import type { SwitchboardError } from '../errors.js';
-import type { Priority } from '../messaging/priority.js';
+import type { Priority } from '../model/priority.js';
+import type { TaskError, TaskRecord } from '../model/task.js';
+import type { TaskColumns } from '../model/task-columns.js';
 import type { AgentDirectory } from './agent-directory.js';
 import type { ClusterChannel } from './cluster-channel.js';
 import type { RateDecision, TokenBucketOptions } from './rate-limiter.js';

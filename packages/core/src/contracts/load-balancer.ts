@@ -1,5 +1,5 @@
 import type { AgentRole, Capability, HealthMetrics } from '../agent/model.js';
-import type { TaskRecord } from '../backend/task.js';
+import type { TaskRecord } from '../model/task.js';
 
 /**
  * What a load balancer sees of an agent: a live agent that has the task's capability.

@@ -1,4 +1,4 @@
-import type { PriorityLevel } from '../messaging/priority.js';
+import type { PriorityLevel } from '../model/priority.js';
 
 /**
  * An opaque handle to a queued item, returned by `push`, used to `remove` it (cancellation).

@@ -1,4 +1,4 @@
-import type { Priority } from '../messaging/priority.js';
+import type { Priority } from '../model/priority.js';
 
 /** Why and how an agent failed, as a recovery strategy sees it. */
 export interface AgentFailure {

@@ -1,4 +1,4 @@
-import type { Priority } from '../messaging/priority.js';
+import type { Priority } from '../model/priority.js';
 
 /** A task as the coordinator submits it: the fields of a Switchboard submit it uses. */
 export interface CoordinatedTask {

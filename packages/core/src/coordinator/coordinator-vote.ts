@@ -1,6 +1,6 @@
 import type { RunnerHandle, TaskRunner } from '../contracts/task-runner.js';
 import { SwitchboardError, toError } from '../errors.js';
-import type { Priority } from '../messaging/priority.js';
+import type { Priority } from '../model/priority.js';
 import { type Answer, type Compare, majority, VoteTally } from './consensus.js';
 import { nodeError } from './coordinator-dag-types.js';
 import type { NodeError } from './dag.js';

@@ -1,5 +1,5 @@
 import { SwitchboardError } from '../errors.js';
-import type { Priority } from '../messaging/priority.js';
+import type { Priority } from '../model/priority.js';
 
 /** How a node whose dependencies all completed is turned into its task's payload. */
 export type NodePayload = (

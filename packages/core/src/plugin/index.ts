@@ -1,3 +1,9 @@
+export {
+  type CompressionFormat,
+  type CompressionOptions,
+  DEFAULT_MAX_DECODED_BYTES,
+  withCompression,
+} from './builtin/compression.js';
 export { type RestartWithBackoffOptions, restartWithBackoff } from './builtin/restart.js';
 export { roundRobin } from './builtin/round-robin.js';
 export {

@@ -1,5 +1,5 @@
-import { createMemoryBackend } from '../backend/memory-backend.js';
-import type { MemoryBackendOptions } from '../backend/memory-options.js';
+import { createMemoryBackend } from '../backends/memory/memory-backend.js';
+import type { MemoryBackendOptions } from '../backends/memory/memory-options.js';
 import type { Backend } from '../contracts/backend.js';
 import type { LoadBalancer } from '../contracts/load-balancer.js';
 import type { RecoveryStrategy } from '../contracts/recovery.js';

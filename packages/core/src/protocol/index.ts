@@ -1,19 +1,4 @@
 export {
-  type CompressionFormat,
-  type CompressionOptions,
-  DEFAULT_MAX_DECODED_BYTES,
-  withCompression,
-} from './compression.js';
-export {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  type HandleContext,
-  type ProtocolFailure,
-  ProtocolHandler,
-  type ProtocolHandlerOptions,
-  type ProtocolStage,
-  type ProtocolStats,
-} from './protocol-handler.js';
-export {
   type AgentRegister,
   type AgentRegisterInput,
   type AgentView as AgentViewBody,
@@ -83,12 +68,6 @@ export {
   taskViewSchema,
   type ValidationIssue,
 } from './schemas/index.js';
-export {
-  createTokenBucket,
-  DEFAULT_MAX_KEYS,
-  resolveTokenBucketOptions,
-  TokenBucketLimiter,
-} from './token-bucket.js';
 export {
   ProtocolValidator,
   safeValidate,

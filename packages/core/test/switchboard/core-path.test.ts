@@ -2,8 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
 import type { TaskContext } from '../../src/agent/model.js';
 import { SwitchboardError } from '../../src/errors.js';
-import { PRIORITIES, type Priority } from '../../src/messaging/priority.js';
-import type { AgentEntry } from '../../src/orchestration/switchboard-options.js';
+import { PRIORITIES, type Priority } from '../../src/model/priority.js';
+import type { AgentEntry } from '../../src/runtime/options.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 const echo = defineAgent({

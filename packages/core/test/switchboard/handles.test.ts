@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import { createMemoryBackend } from '../../src/backend/memory-backend.js';
+import { createMemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { Backend } from '../../src/contracts/backend.js';
 import { SwitchboardError } from '../../src/errors.js';
 import { createSwitchboard } from '../../src/switchboard.js';

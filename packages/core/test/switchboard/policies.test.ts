@@ -2,8 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
 import type { AgentCandidate, LoadBalancer } from '../../src/contracts/load-balancer.js';
 import type { SwitchboardError } from '../../src/errors.js';
-import type { SwitchboardTaskContext } from '../../src/orchestration/task-context.js';
 import { definePlugin } from '../../src/plugin/define-plugin.js';
+import type { SwitchboardTaskContext } from '../../src/runtime/dispatch/task-context.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 async function codeOf(run: () => unknown): Promise<string | undefined> {

@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import { createMemoryBackend } from '../../src/backend/memory-backend.js';
-import { idCounter, taskIdAt } from '../../src/backend/task-id.js';
+import { createMemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { Backend } from '../../src/contracts/backend.js';
 import { SwitchboardError } from '../../src/errors.js';
-import type { Priority } from '../../src/messaging/priority.js';
+import type { Priority } from '../../src/model/priority.js';
+import { idCounter, taskIdAt } from '../../src/model/task-id.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 import { gatedAgent } from './gated-agent.js';
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import { LEASE_TOKEN_LENGTH } from '../../src/backend/lease-token.js';
-import { createMemoryBackend } from '../../src/backend/memory-backend.js';
-import type { TaskRecord } from '../../src/backend/task.js';
-import { nextTaskId } from '../../src/backend/task-id.js';
+import { createMemoryBackend } from '../../src/backends/memory/memory-backend.js';
+import { LEASE_TOKEN_LENGTH } from '../../src/model/lease-token.js';
+import type { TaskRecord } from '../../src/model/task.js';
+import { nextTaskId } from '../../src/model/task-id.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 afterEach(() => {

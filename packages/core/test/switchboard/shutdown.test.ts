@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import { createMemoryBackend } from '../../src/backend/memory-backend.js';
+import { createMemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { SwitchboardError } from '../../src/errors.js';
 import { definePlugin } from '../../src/plugin/define-plugin.js';
 import { createSwitchboard } from '../../src/switchboard.js';

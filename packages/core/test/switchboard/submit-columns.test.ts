@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import { createMemoryBackend } from '../../src/backend/memory-backend.js';
-import { idCounter } from '../../src/backend/task-id.js';
+import { createMemoryBackend } from '../../src/backends/memory/memory-backend.js';
+import { idCounter } from '../../src/model/task-id.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 import { gatedAgent } from './gated-agent.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
 import { SwitchboardError } from '../../src/errors.js';
-import type { SubmitInput } from '../../src/orchestration/task-input.js';
+import type { SubmitInput } from '../../src/runtime/submit/task-input.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 const sb = createSwitchboard({

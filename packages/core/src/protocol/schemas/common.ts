@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../../errors.js';
-import { PRIORITIES } from '../../messaging/priority.js';
+import { PRIORITIES } from '../../model/priority.js';
 
 /** The longest id, key, name or topic the API accepts, in UTF-16 code units. */
 export const MAX_KEY_LENGTH = 256;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MESSAGE_TYPES, type Message } from '../../messaging/envelope.js';
+import { MESSAGE_TYPES, type Message } from '../../model/envelope.js';
 import { keyString, nonNegativeInt, prioritySchema } from './common.js';
 
 /** A message kind: one of `MESSAGE_TYPES`. */
@@ -9,7 +9,7 @@ export const messageTypeSchema = z
 
 /**
  * The message envelope as it crosses a process edge. Its output type is exactly
- * `Message` of messaging/envelope.ts (checked at compile time below): optional fields are
+ * `Message` of model/envelope.ts (checked at compile time below): optional fields are
  * absent rather than `undefined`, as `exactOptionalPropertyTypes` wants.
  *
  * @example

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { MESSAGE_TYPES } from '../../../src/messaging/envelope.js';
-import { createMessage } from '../../../src/messaging/message.js';
+import { createMessage } from '../../../src/broker/message.js';
+import { MESSAGE_TYPES } from '../../../src/model/envelope.js';
 import {
   eventsQuerySchema,
   publishEventSchema,

@@ -1,0 +1,6 @@
+export { createMemoryBackend, MemoryBackend } from './memory-backend.js';
+export {
+  DEFAULT_MAX_RETAINED,
+  type MemoryBackendOptions,
+} from './memory-options.js';
+export type { MemoryBackendUsage } from './memory-store.js';

@@ -1,0 +1,28 @@
+/**
+ * Plain data every layer shares: tasks, ids, lease tokens, priorities and message envelopes.
+ *
+ * @module
+ */
+
+export type { Message, MessageType } from './envelope.js';
+export { MESSAGE_TYPES } from './envelope.js';
+export { createLeaseToken, LEASE_TOKEN_LENGTH } from './lease-token.js';
+export type { Priority, PriorityLevel } from './priority.js';
+export {
+  invalidPriorityLevel,
+  isPriorityLevel,
+  MAX_PRIORITY_LEVEL,
+  PRIORITIES,
+  priorityLevel,
+  priorityName,
+} from './priority.js';
+export {
+  type TaskError,
+  type TaskLease,
+  type TaskRecord,
+  type TaskStatus,
+  TERMINAL_STATUSES,
+  toLease,
+} from './task.js';
+export type { TaskColumns } from './task-columns.js';
+export { taskIdAt } from './task-id.js';

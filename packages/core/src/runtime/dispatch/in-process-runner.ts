@@ -1,0 +1,140 @@
+import { isSwitchboardError, SwitchboardError, toError } from '../../errors.js';
+import type { Engine } from '../engine.js';
+import { taskError } from '../leases/lease-book.js';
+import type { InFlight, PoolMember } from '../pool/pool-member.js';
+import { RunContext } from './task-context.js';
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/**
+ * Runs leased tasks on in-process agents: calls the definition's handler with a
+ * {@link RunContext}, then reports the outcome. The handler is called directly (not through
+ * `Agent.execute`) so that the abort signal is made only when read and the context can
+ * submit child tasks; the agent's `working`/`ready` state is kept the same way.
+ */
+export class InProcessRunner {
+  readonly #engine: Engine;
+  readonly #staged = new Map<PoolMember, InFlight[]>();
+  readonly #submit: Engine['submit'];
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+    this.#submit = (input) => engine.submit(input);
+  }
+
+  /** Runs one task (its slot is already counted in `member.running`). */
+  run(member: PoolMember, entry: InFlight): void {
+    const agent = member.agent;
+    if (agent === undefined) return;
+    this.#busy(member);
+    const ctx = new RunContext(entry, member.id, this.#submit);
+    let out: unknown;
+    try {
+      out = agent.definition.handle(entry.task.payload, ctx);
+    } catch (thrown) {
+      this.#settle(member, entry, thrown, false);
+      return;
+    }
+    if (isPromiseLike(out)) {
+      out.then(
+        (value) => this.#settle(member, entry, value, true),
+        (thrown: unknown) => this.#settle(member, entry, thrown, false),
+      );
+    } else {
+      this.#settle(member, entry, out, true);
+    }
+  }
+
+  /** Keeps a task for the member's next consolidated call. */
+  stage(member: PoolMember, entry: InFlight): void {
+    const list = this.#staged.get(member);
+    if (list === undefined) this.#staged.set(member, [entry]);
+    else list.push(entry);
+  }
+
+  /**
+   * Hands the staged tasks of a batching agent to its handler, `batchMax` per call: the
+   * payloads as an array in, one result per task out (an `Error` in the array fails that
+   * task alone).
+   */
+  flushBatch(member: PoolMember): void {
+    const staged = this.#staged.get(member);
+    this.#staged.delete(member);
+    if (staged === undefined || member.agent === undefined) return;
+    const handle = member.agent.definition.handle as (payload: unknown, ctx: unknown) => unknown;
+    for (let i = 0; i < staged.length; i += member.batchMax) {
+      const entries = staged.slice(i, i + member.batchMax);
+      this.#busy(member);
+      const ids = entries.map((e) => e.task.id);
+      const ctx = new RunContext(entries[0] as InFlight, member.id, this.#submit, ids);
+      const settleAll = (value: unknown, ok: boolean) => {
+        if (ok && (!Array.isArray(value) || value.length !== entries.length)) {
+          const error = new SwitchboardError(
+            'internal',
+            `agent "${member.name}" returned ${Array.isArray(value) ? value.length : 'no array of'} results for ${entries.length} batched tasks`,
+            { retryable: false },
+          );
+          for (const entry of entries) this.#settle(member, entry, error, false);
+          return;
+        }
+        entries.forEach((entry, k) => {
+          const item = ok ? (value as unknown[])[k] : value;
+          this.#settle(member, entry, item, ok && !(item instanceof Error));
+        });
+      };
+      let out: unknown;
+      try {
+        out = handle(
+          entries.map((e) => e.task.payload),
+          ctx,
+        );
+      } catch (thrown) {
+        settleAll(thrown, false);
+        continue;
+      }
+      if (isPromiseLike(out)) {
+        out.then(
+          (value) => settleAll(value, true),
+          (thrown: unknown) => settleAll(thrown, false),
+        );
+      } else settleAll(out, true);
+    }
+  }
+
+  #busy(member: PoolMember): void {
+    const agent = member.agent;
+    if (agent !== undefined && agent.state === 'ready') agent.lifecycle.transition('working');
+  }
+
+  #settle(member: PoolMember, entry: InFlight, value: unknown, ok: boolean): void {
+    const engine = this.#engine;
+    member.running--;
+    entry.settled = true;
+    const agent = member.agent;
+    if (member.running === 0 && agent?.state === 'working') agent.lifecycle.transition('ready');
+    if (entry.abandoned) {
+      member.abandoned--;
+    } else if (engine.book.current(entry)) {
+      if (ok) engine.book.complete(entry, value);
+      else {
+        const error = toError(value);
+        if (isSwitchboardError(error, 'agent_failed')) {
+          // The handler says its agent is broken: the agent is failed, and this task goes
+          // back to the queue with the others it held.
+          void engine.failures.fail(member, 'crashed', error);
+        } else {
+          engine.book.fail(entry, taskError(error)).catch((e: unknown) => {
+            if (!isSwitchboardError(e, 'conflict')) engine.onError(e);
+          });
+        }
+      }
+    }
+    engine.distributor.freed(member);
+  }
+}

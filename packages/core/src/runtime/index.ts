@@ -1,0 +1,51 @@
+export type { SwitchboardTaskContext } from './dispatch/task-context.js';
+export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './leases/backoff.js';
+export type {
+  AgentEntry,
+  ShutdownOptions,
+  SwitchboardOptions,
+  SwitchboardStats,
+} from './options.js';
+export {
+  AgentPool,
+  type PoolDefinition,
+  type PoolEntryOptions,
+} from './pool/agent-pool.js';
+export {
+  type AutoscaleOptions,
+  type AutoscalePolicy,
+  Autoscaler,
+  resolveAutoscale,
+  type ScaleDecision,
+  type ScaleReason,
+} from './pool/autoscaler.js';
+export { BackupCoordinator, type StandbyTarget } from './pool/backup-coordinator.js';
+export { type CanaryProgress, CanarySplit } from './pool/canary-split.js';
+export {
+  FailoverManager,
+  type FailoverManagerOptions,
+  type FailoverRecord,
+  type FailoverStats,
+} from './pool/failover-manager.js';
+export type { PoolMember, SlotGate } from './pool/pool-member.js';
+export {
+  type CanaryOptions,
+  RollingUpdate,
+  type RollingUpdateHandle,
+  type RollingUpdateOptions,
+  type RollingUpdatePhase,
+  type RollingUpdateProgress,
+} from './pool/rolling-update.js';
+export type { AgentView, LeaseOptions, RemoteAgentInput } from './remote/remote-agents.js';
+export type { ShutdownSummary } from './shutdown.js';
+export type {
+  IdempotencyOptions,
+  RateLimiterFactory,
+  RateLimitOptions,
+} from './submit/submit-gate.js';
+export {
+  ASSIGNMENT_POLICIES,
+  type AssignmentPolicy,
+  type SubmitInput,
+} from './submit/task-input.js';
+export type { TaskCounters, TaskHandle } from './submit/task-tracker.js';
