@@ -10,7 +10,7 @@ import { type Backend, createSwitchboard, defineAgent, type TaskContext } from '
 import { createJournalBackend } from '@switchboard/plugins/journal';
 import { createRedisBackend } from '@switchboard/plugins/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTaskRecord } from '../../packages/core/src/backend/task.js';
+import { newTaskRecord } from '../../packages/core/src/model/task.js';
 import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
 
 /** How late a task may start past its due time while an agent is free (DESIGN.md's bar). */
