@@ -1,10 +1,10 @@
 import type { Agent } from './agent/agent.js';
 import { type AgentDefinition, type AgentSpec, isAgentDefinition } from './agent/definition.js';
-import type { HealthMetrics } from './agent/model.js';
-import { AGENT_STATES } from './agent/model.js';
 import type { Backend } from './contracts/backend.js';
 import { SwitchboardError } from './errors.js';
 import type { EventBus } from './events/event-bus.js';
+import type { HealthMetrics } from './model/agent.js';
+import { AGENT_STATES } from './model/agent.js';
 import { PRIORITIES } from './model/priority.js';
 import type { TaskLease, TaskRecord } from './model/task.js';
 import { PluginHost } from './plugin/plugin-host.js';
@@ -80,13 +80,13 @@ export class Switchboard {
     await engine.cluster?.start();
     engine.running = true;
     engine.book.start();
-    this.#unsubscribe = this.backend.onAvailable(() => engine.distributor.wake());
+    this.#unsubscribe = this.backend.onAvailable(() => engine.dispatcher.wake());
     engine.monitor.start();
     await this.pool.startAll();
     await this.#plugins.run('start');
-    engine.distributor.wake();
+    engine.dispatcher.wake();
     const next = await this.backend.nextAvailableAt();
-    if (next !== undefined) engine.distributor.wakeAt(next);
+    if (next !== undefined) engine.dispatcher.wakeAt(next);
   }
 
   /**
@@ -270,7 +270,7 @@ export class Switchboard {
       byState[member.state] = (byState[member.state] ?? 0) + 1;
       if (member.running > 0) busy++;
     }
-    const held = engine.distributor.heldByPriority();
+    const held = engine.dispatcher.heldByPriority();
     let depth = queue.depth;
     for (const p of PRIORITIES) depth += held[p];
     const byPriority = Object.fromEntries(

@@ -1,7 +1,4 @@
 import { SwitchboardError, toError } from '../errors.js';
-import { type AgentConfig, type AgentConfigInput, resolveAgentConfig } from './config.js';
-import type { AgentDefinition, HealthReport } from './definition.js';
-import { AgentLifecycle, type AgentLifecycleOptions } from './lifecycle.js';
 import {
   type AgentRole,
   type AgentState,
@@ -9,7 +6,10 @@ import {
   emptyMetrics,
   type HealthMetrics,
   type TaskContext,
-} from './model.js';
+} from '../model/agent.js';
+import { type AgentConfig, type AgentConfigInput, resolveAgentConfig } from './config.js';
+import type { AgentDefinition, HealthReport } from './definition.js';
+import { AgentLifecycle, type AgentLifecycleOptions } from './lifecycle.js';
 
 /** Options of one {@link Agent} instance. */
 export interface AgentOptions {

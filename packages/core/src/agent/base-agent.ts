@@ -1,3 +1,4 @@
+import type { AgentRole, CapabilityInput, TaskContext } from '../model/agent.js';
 import type { AgentConfigInput } from './config.js';
 import {
   type AgentDefinition,
@@ -6,7 +7,6 @@ import {
   defineAgent,
   type HealthReport,
 } from './definition.js';
-import type { AgentRole, CapabilityInput, TaskContext } from './model.js';
 
 /**
  * A base class for agents written as classes: declare the name and capabilities as fields,

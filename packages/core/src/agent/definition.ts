@@ -1,11 +1,5 @@
 import { SwitchboardError } from '../errors.js';
 import {
-  type AgentConfig,
-  type AgentConfigInput,
-  CONFIG_KEYS,
-  resolveAgentConfig,
-} from './config.js';
-import {
   AGENT_ROLES,
   type AgentRole,
   type Capability,
@@ -13,8 +7,14 @@ import {
   type HealthMetrics,
   normalizeCapability,
   type TaskContext,
-} from './model.js';
-import { isValidVersion } from './semver-range.js';
+} from '../model/agent.js';
+import { isValidVersion } from '../model/semver-range.js';
+import {
+  type AgentConfig,
+  type AgentConfigInput,
+  CONFIG_KEYS,
+  resolveAgentConfig,
+} from './config.js';
 
 /** What an agent's init hook receives. */
 export interface AgentInitContext {

@@ -1,15 +1,15 @@
 import { SwitchboardError } from '../errors.js';
-import { Agent, type AgentOptions } from './agent.js';
-import { type AgentClass, BaseAgent, isAgentClass } from './base-agent.js';
-import { type AgentDefinition, type AgentSpec, defineAgent } from './definition.js';
-import type { AgentRole } from './model.js';
+import type { AgentRole } from '../model/agent.js';
 import {
   compareVersions,
   parseRange,
   parseVersion,
   satisfies,
   type Version,
-} from './semver-range.js';
+} from '../model/semver-range.js';
+import { Agent, type AgentOptions } from './agent.js';
+import { type AgentClass, BaseAgent, isAgentClass } from './base-agent.js';
+import { type AgentDefinition, type AgentSpec, defineAgent } from './definition.js';
 
 /** Anything a factory accepts as an agent: a definition or spec, a `BaseAgent`, or its class. */
 export type AgentSource<I = unknown, O = unknown> =

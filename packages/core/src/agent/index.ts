@@ -3,6 +3,31 @@
  * lifecycle state machine, version ranges, the registry, definitions, the live agent and
  * the factory.
  */
+
+export {
+  AGENT_ROLES,
+  AGENT_STATES,
+  type AgentRole,
+  type AgentState,
+  type Capability,
+  type CapabilityInput,
+  type CapabilityType,
+  DEFAULT_CAPABILITY_VERSION,
+  emptyMetrics,
+  type HealthMetrics,
+  KNOWN_CAPABILITY_TYPES,
+  normalizeCapability,
+  type TaskContext,
+} from '../model/agent.js';
+export {
+  compareVersions,
+  isValidVersion,
+  parseRange,
+  parseVersion,
+  satisfies,
+  type Version,
+  type VersionRange,
+} from '../model/semver-range.js';
 export {
   Agent,
   type AgentHealth,
@@ -39,32 +64,8 @@ export {
 } from './lifecycle.js';
 export type { ListenerErrorHandler } from './listeners.js';
 export {
-  AGENT_ROLES,
-  AGENT_STATES,
-  type AgentRole,
-  type AgentState,
-  type Capability,
-  type CapabilityInput,
-  type CapabilityType,
-  DEFAULT_CAPABILITY_VERSION,
-  emptyMetrics,
-  type HealthMetrics,
-  KNOWN_CAPABILITY_TYPES,
-  normalizeCapability,
-  type TaskContext,
-} from './model.js';
-export {
   AgentRegistry,
   type AgentRegistryOptions,
   type RegisteredAgent,
   type RegistryEvent,
 } from './registry.js';
-export {
-  compareVersions,
-  isValidVersion,
-  parseRange,
-  parseVersion,
-  satisfies,
-  type Version,
-  type VersionRange,
-} from './semver-range.js';

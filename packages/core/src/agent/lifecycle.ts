@@ -1,6 +1,6 @@
 import { SwitchboardError } from '../errors.js';
+import type { AgentState } from '../model/agent.js';
 import { type ListenerErrorHandler, Listeners } from './listeners.js';
-import type { AgentState } from './model.js';
 
 /**
  * Every legal transition, state → the states it may move to:

@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { SwitchboardError } from '../errors.js';
+import type { AgentRole, AgentState, Capability } from '../model/agent.js';
+import { parseRange, satisfies } from '../model/semver-range.js';
 import { type ListenerErrorHandler, Listeners } from './listeners.js';
-import type { AgentRole, AgentState, Capability } from './model.js';
-import { parseRange, satisfies } from './semver-range.js';
 
 /**
  * What the registry needs of an agent. Structural, so the runtime can register

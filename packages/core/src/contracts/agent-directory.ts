@@ -1,4 +1,4 @@
-import type { AgentRole, AgentState, Capability } from '../agent/model.js';
+import type { AgentRole, AgentState, Capability } from '../model/agent.js';
 
 /**
  * A remote agent's registration as every process of a cluster sees it: what `POST /v1/agents`

@@ -1,4 +1,4 @@
-import type { AgentRole, Capability, HealthMetrics } from '../agent/model.js';
+import type { AgentRole, Capability, HealthMetrics } from '../model/agent.js';
 import type { TaskRecord } from '../model/task.js';
 
 /**

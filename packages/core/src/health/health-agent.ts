@@ -1,5 +1,5 @@
-import { emptyMetrics, type HealthMetrics } from '../agent/model.js';
 import { SwitchboardError } from '../errors.js';
+import { emptyMetrics, type HealthMetrics } from '../model/agent.js';
 import { Ewma } from './ewma.js';
 import { pickMetrics, type ResolvedTrackOptions } from './health-options.js';
 

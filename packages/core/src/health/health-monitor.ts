@@ -1,5 +1,5 @@
-import type { HealthMetrics } from '../agent/model.js';
 import { SwitchboardError, toError } from '../errors.js';
+import type { HealthMetrics } from '../model/agent.js';
 import { Ewma, type EwmaOptions } from './ewma.js';
 import { AgentHealth, type HealthFailureReason, type HealthStatus } from './health-agent.js';
 import { checkMetrics, resolveTrackOptions, type TrackOptions } from './health-options.js';

@@ -1,5 +1,5 @@
-import type { HealthMetrics } from '../agent/model.js';
 import { SwitchboardError } from '../errors.js';
+import type { HealthMetrics } from '../model/agent.js';
 
 /** How a tracked agent is watched. */
 export interface TrackOptions {

@@ -6,7 +6,7 @@ import type { PluginHost } from '../plugin/plugin-host.js';
 import { ClusterAgents } from './cluster/cluster-agents.js';
 import { ClusterEventBus } from './cluster/cluster-event-bus.js';
 import { ClusterLink } from './cluster/cluster-link.js';
-import { TaskDistributor } from './dispatch/dispatcher.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
 import { InProcessRunner } from './dispatch/in-process-runner.js';
 import type { Engine } from './engine.js';
 import { resolveBackoff } from './leases/backoff.js';
@@ -28,7 +28,7 @@ export function createEngine(
   options: SwitchboardOptions,
   plugins: PluginHost,
   submit: (input: SubmitInput) => Promise<TaskHandle>,
-): Engine {
+): BuiltEngine {
   checkSwitchboardOptions(options);
   const now = options.now ?? Date.now;
   // Background errors are mostly a backend that is briefly unreachable (a Redis restart):
@@ -101,11 +101,11 @@ export function createEngine(
     onError,
     submit,
     // The parts below take the engine itself, so they are assigned right after.
-  } as unknown as Engine;
+  } as unknown as Assembling;
   const tracker = new TaskTracker(now());
   engine.tracker = tracker;
   engine.book = new LeaseBook(engine);
-  engine.distributor = new TaskDistributor(engine, `switchboard:${crypto.randomUUID()}`);
+  engine.dispatcher = new Dispatcher(engine, `switchboard:${crypto.randomUUID()}`);
   engine.runner = new InProcessRunner(engine);
   engine.remotes = new RemoteAgents(engine);
   engine.failures = new AgentFailures(engine);
@@ -120,6 +120,14 @@ export function createEngine(
   }
   return engine;
 }
+
+/** The engine as the facade holds it: the pool is also its public `sb.pool`. */
+export interface BuiltEngine extends Engine {
+  readonly pool: AgentPool;
+}
+
+/** The engine while its parts are assigned, each part being given the engine itself. */
+type Assembling = { -readonly [K in keyof BuiltEngine]: BuiltEngine[K] };
 
 /** The channel of a process alone on its backend: nothing to send to, nothing to hear. */
 const LOCAL_CHANNEL: ClusterChannel = {

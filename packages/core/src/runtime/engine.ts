@@ -3,21 +3,24 @@ import type { LoadBalancer } from '../contracts/load-balancer.js';
 import type { RecoveryStrategy } from '../contracts/recovery.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { HealthMonitor } from '../health/health-monitor.js';
-import type { ClusterAgents } from './cluster/cluster-agents.js';
-import type { ClusterLink } from './cluster/cluster-link.js';
-import type { TaskDistributor } from './dispatch/dispatcher.js';
-import type { InProcessRunner } from './dispatch/in-process-runner.js';
 import type { BackoffOptions } from './leases/backoff.js';
-import type { LeaseBook } from './leases/lease-book.js';
-import type { AgentFailures } from './pool/agent-failures.js';
-import type { AgentPool } from './pool/agent-pool.js';
-import type { RemoteAgents } from './remote/remote-agents.js';
+import type {
+  ClusterDirectory,
+  Dispatch,
+  Failures,
+  Leases,
+  Link,
+  Pool,
+  Remotes,
+  Runner,
+} from './roles.js';
 import type { AssignmentPolicy, SubmitInput } from './submit/task-input.js';
 import type { TaskHandle, TaskTracker } from './submit/task-tracker.js';
 
 /**
- * The parts of one Switchboard, wired together by `createSwitchboard`. Each part holds this
- * object rather than importing the others, so that each stays testable and small.
+ * The parts of one Switchboard, wired together by `createEngine`. Each part is given this
+ * object, typed by the roles it uses (see roles.ts), rather than importing the others, so
+ * that each stays small and can be tested against fakes of its roles.
  */
 export interface Engine {
   readonly backend: Backend;
@@ -41,17 +44,17 @@ export interface Engine {
   readonly hungGraceMs: number;
   /** The error-rate failure rule of every tracked agent, as HealthMonitor track options. */
   readonly errorRate: { errorRateThreshold?: number; minSamples?: number };
-  pool: AgentPool;
-  book: LeaseBook;
-  tracker: TaskTracker;
-  distributor: TaskDistributor;
-  runner: InProcessRunner;
-  remotes: RemoteAgents;
-  failures: AgentFailures;
+  readonly pool: Pool;
+  readonly book: Leases;
+  readonly tracker: TaskTracker;
+  readonly dispatcher: Dispatch;
+  readonly runner: Runner;
+  readonly remotes: Remotes;
+  readonly failures: Failures;
   /** Set when the backend spans processes (it has a cluster channel): the link to the others. */
-  link?: ClusterLink;
+  readonly link?: Link;
   /** Set when the backend also has an agent directory: the cluster's remote agents. */
-  cluster?: ClusterAgents;
+  readonly cluster?: ClusterDirectory;
   /** False once shutdown has begun: timers are not re-armed, restarts not made. */
   running: boolean;
   /** Publishes an event when someone listens (building its data costs nothing otherwise). */

@@ -58,7 +58,7 @@ export async function shutDown(
   const error = { message, code: 'unavailable', retryable: true };
   // Tasks the dispatcher holds for want of an agent were never given to one: back to the queue
   // now, while their leases are still fresh (nothing renews them once the dispatcher stops).
-  const held = engine.distributor.stop();
+  const held = engine.dispatcher.stop();
   await engine.book.release(held, error).catch((e: unknown) => engine.onError(e));
   const inFlight = [...engine.book.inflight.values()];
   if ((options.drain ?? true) && started) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import type { TaskContext } from '../../src/agent/model.js';
 import { ExecutionCoordinator } from '../../src/coordinator/execution-coordinator.js';
+import type { TaskContext } from '../../src/model/agent.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { rejection as rejectionOf } from '../rejection.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AgentSpec, defineAgent } from '../../src/agent/definition.js';
-import type { TaskContext } from '../../src/agent/model.js';
 import { ExecutionCoordinator } from '../../src/coordinator/execution-coordinator.js';
 import { isSwitchboardError, type SwitchboardError } from '../../src/errors.js';
+import type { TaskContext } from '../../src/model/agent.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { rejection as rejectionOf } from '../rejection.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import type { TaskContext } from '../../src/agent/model.js';
 import { SwitchboardError } from '../../src/errors.js';
+import type { TaskContext } from '../../src/model/agent.js';
 import { PRIORITIES, type Priority } from '../../src/model/priority.js';
 import type { AgentEntry } from '../../src/runtime/options.js';
 import { createSwitchboard } from '../../src/switchboard.js';

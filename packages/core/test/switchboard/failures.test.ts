@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import type { TaskContext } from '../../src/agent/model.js';
 import type {
   AgentFailure,
   RecoveryAction,
   RecoveryStrategy,
 } from '../../src/contracts/recovery.js';
 import { SwitchboardError } from '../../src/errors.js';
+import type { TaskContext } from '../../src/model/agent.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 beforeEach(() => {

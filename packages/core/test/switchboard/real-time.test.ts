@@ -3,8 +3,8 @@
 // retries used to stall until unrelated work woke the dispatcher.
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/definition.js';
-import type { TaskContext } from '../../src/agent/model.js';
 import { SwitchboardError } from '../../src/errors.js';
+import type { TaskContext } from '../../src/model/agent.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 /**

@@ -9,8 +9,9 @@ import type { Engine } from '../engine.js';
 import { agentLost, holdHandedOff, releaseHandedOff } from '../leases/handed-off-leases.js';
 import type { PoolMember } from '../pool/pool-member.js';
 import type { AgentView } from '../remote/remote-agents.js';
+import type { ClusterDirectory, Link } from '../roles.js';
+import { backgroundError } from './background-error.js';
 import type { ClusterEventBus } from './cluster-event-bus.js';
-import { backgroundError, type ClusterLink } from './cluster-link.js';
 import { agentRecord, agentView } from './directory-records.js';
 import { DirectoryWatch } from './directory-watch.js';
 import { isProcessRecord, ProcessRecord } from './process-record.js';
@@ -27,10 +28,10 @@ import { isProcessRecord, ProcessRecord } from './process-record.js';
  * record of its own there too (see ProcessRecord), so that its in-process handlers' leases
  * are failed over the same way when it dies.
  */
-export class ClusterAgents {
+export class ClusterAgents implements ClusterDirectory {
   readonly #engine: Engine;
   readonly #directory: AgentDirectory;
-  readonly #link: ClusterLink;
+  readonly #link: Link;
   readonly #bus: ClusterEventBus;
   readonly #mirror = new Map<string, AgentRecord>();
   /** When this process last wrote each local agent's heartbeat to the directory. */
@@ -44,7 +45,7 @@ export class ClusterAgents {
   readonly #self: ProcessRecord | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(engine: Engine, directory: AgentDirectory, link: ClusterLink, bus: ClusterEventBus) {
+  constructor(engine: Engine, directory: AgentDirectory, link: Link, bus: ClusterEventBus) {
     this.#engine = engine;
     this.#directory = directory;
     this.#link = link;
@@ -302,6 +303,6 @@ export class ClusterAgents {
       // Their leases expire and requeue them.
       backgroundError(engine, error);
     }
-    engine.distributor.wake();
+    engine.dispatcher.wake();
   }
 }

@@ -5,18 +5,10 @@ import type {
   LeaseNotice,
 } from '../../contracts/cluster-channel.js';
 import type { Engine } from '../engine.js';
+import type { ClusterDirectory, Link } from '../roles.js';
 import { isTerminal, type TaskTracker } from '../submit/task-tracker.js';
-import type { ClusterAgents } from './cluster-agents.js';
+import { backgroundError } from './background-error.js';
 import type { ClusterBusSink, ClusterEventBus } from './cluster-event-bus.js';
-
-/**
- * Reports an error of the cluster's background work (directory writes, refreshes, wake-ups)
- * to `onError`, unless this Switchboard is shutting down: then the backend may already be
- * closed, and what fails is work nobody waits for any more.
- */
-export function backgroundError(engine: Engine, error: unknown): void {
-  if (engine.running) engine.onError(error);
-}
 
 /** A peer's interest is forgotten after this many announce periods without a word from it. */
 const PEER_TTL_PERIODS = 3;
@@ -29,10 +21,10 @@ const PEER_TTL_PERIODS = 3;
  * a lease answered elsewhere is let go here, agent notices go to {@link ClusterAgents}.
  * Nothing received changes task state: the backend stays the authority for that.
  */
-export class ClusterLink implements ClusterBusSink {
+export class ClusterLink implements ClusterBusSink, Link {
   /** This process's id on the channel; its own messages come back and are skipped by it. */
   readonly origin = crypto.randomUUID();
-  agents: ClusterAgents | undefined;
+  agents: ClusterDirectory | undefined;
   readonly #engine: Engine;
   readonly #channel: ClusterChannel;
   readonly #bus: ClusterEventBus;
@@ -163,7 +155,7 @@ export class ClusterLink implements ClusterBusSink {
       return;
     }
     engine.book.detach(entry);
-    if (entry.member !== undefined) engine.distributor.freed(entry.member);
+    if (entry.member !== undefined) engine.dispatcher.freed(entry.member);
   }
 
   #peerPatterns(): string[] {

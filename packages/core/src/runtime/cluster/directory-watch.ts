@@ -7,7 +7,8 @@ import { SwitchboardError } from '../../errors.js';
 import type { Engine } from '../engine.js';
 import { agentLost, releaseHandedOff } from '../leases/handed-off-leases.js';
 import type { PoolMember } from '../pool/pool-member.js';
-import { backgroundError, type ClusterLink } from './cluster-link.js';
+import type { Link } from '../roles.js';
+import { backgroundError } from './background-error.js';
 import { isProcessRecord, processLost } from './process-record.js';
 
 /** After a failover attempt that could not reach the directory, the next waits this long. */
@@ -38,13 +39,13 @@ export interface WatchedMirror {
 export class DirectoryWatch {
   readonly #engine: Engine;
   readonly #directory: AgentDirectory;
-  readonly #link: ClusterLink;
+  readonly #link: Link;
   readonly #mirror: WatchedMirror;
   #running = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #at = Number.POSITIVE_INFINITY;
 
-  constructor(engine: Engine, directory: AgentDirectory, link: ClusterLink, mirror: WatchedMirror) {
+  constructor(engine: Engine, directory: AgentDirectory, link: Link, mirror: WatchedMirror) {
     this.#engine = engine;
     this.#directory = directory;
     this.#link = link;

@@ -2,7 +2,8 @@ import type { AgentDirectory, AgentRecord } from '../../contracts/agent-director
 import { SwitchboardError } from '../../errors.js';
 import type { TaskError } from '../../model/task.js';
 import type { Engine } from '../engine.js';
-import { backgroundError, type ClusterLink } from './cluster-link.js';
+import type { Link } from '../roles.js';
+import { backgroundError } from './background-error.js';
 
 /** True for the liveness record of a Switchboard process, not of an agent. */
 export function isProcessRecord(record: AgentRecord): boolean {
@@ -34,15 +35,15 @@ export class ProcessRecord {
   readonly id: string;
   readonly #engine: Engine;
   readonly #directory: AgentDirectory;
-  readonly #link: ClusterLink;
+  readonly #link: Link;
   /** Whether a put succeeded: a touch that finds no record then means it was claimed. */
   #written = false;
 
-  constructor(engine: Engine, directory: AgentDirectory, link: ClusterLink) {
+  constructor(engine: Engine, directory: AgentDirectory, link: Link) {
     this.#engine = engine;
     this.#directory = directory;
     this.#link = link;
-    this.id = engine.distributor.holderId;
+    this.id = engine.dispatcher.holderId;
   }
 
   /** Writes the record and tells the other processes. */

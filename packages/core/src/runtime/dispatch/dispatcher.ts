@@ -4,6 +4,7 @@ import type { Priority } from '../../model/priority.js';
 import type { Engine } from '../engine.js';
 import { CLUSTER_SWEEP_MS } from '../leases/lease-book.js';
 import { type InFlight, PoolMember } from '../pool/pool-member.js';
+import type { Dispatch } from '../roles.js';
 import { allInProcess, eligible, freeSlots, openToAll } from './placement.js';
 
 /** At most this many tasks per backend lease call. */
@@ -26,7 +27,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * expire, since releasing it would count an attempt it never made. Held tasks are bounded
  * per capability.
  */
-export class TaskDistributor {
+export class Dispatcher implements Dispatch {
   /** The agent id leases are taken under until the balancer picks the actual agent. */
   readonly holderId: string;
   readonly #engine: Engine;

@@ -2,6 +2,7 @@ import { isSwitchboardError, SwitchboardError, toError } from '../../errors.js';
 import type { Engine } from '../engine.js';
 import { taskError } from '../leases/lease-book.js';
 import type { InFlight, PoolMember } from '../pool/pool-member.js';
+import type { Runner } from '../roles.js';
 import { RunContext } from './task-context.js';
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -18,7 +19,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * `Agent.execute`) so that the abort signal is made only when read and the context can
  * submit child tasks; the agent's `working`/`ready` state is kept the same way.
  */
-export class InProcessRunner {
+export class InProcessRunner implements Runner {
   readonly #engine: Engine;
   readonly #staged = new Map<PoolMember, InFlight[]>();
   readonly #submit: Engine['submit'];
@@ -135,6 +136,6 @@ export class InProcessRunner {
         }
       }
     }
-    engine.distributor.freed(member);
+    engine.dispatcher.freed(member);
   }
 }

@@ -3,7 +3,7 @@ import type { Engine } from '../engine.js';
 import type { InFlight, PoolMember } from '../pool/pool-member.js';
 import type { AssignmentPolicy } from '../submit/task-input.js';
 
-// Which agents a leased task may go to: the distributor's rules, apart from its pumping.
+// Which agents a leased task may go to: the dispatcher's rules, apart from its pumping.
 
 /** The level of the least urgent priority: an agent that takes it sheds nothing. */
 const MAX_LEVEL = priorityLevel('low');

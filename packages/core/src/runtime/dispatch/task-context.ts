@@ -1,4 +1,4 @@
-import type { TaskContext } from '../../agent/model.js';
+import type { TaskContext } from '../../model/agent.js';
 import type { Priority } from '../../model/priority.js';
 import type { InFlight } from '../pool/pool-member.js';
 import type { SubmitInput } from '../submit/task-input.js';

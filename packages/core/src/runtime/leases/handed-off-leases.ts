@@ -1,5 +1,5 @@
 import type { TaskError, TaskRecord } from '../../model/task.js';
-import { backgroundError } from '../cluster/cluster-link.js';
+import { backgroundError } from '../cluster/background-error.js';
 import type { Engine } from '../engine.js';
 import type { PoolMember } from '../pool/pool-member.js';
 
@@ -49,7 +49,7 @@ export async function releaseHandedOff(
       if (entry !== undefined && entry.token === tokens.get(record.id)) engine.book.detach(entry);
       if (record.status === 'dead') engine.book.dead(record);
     }
-    engine.distributor.wake();
+    engine.dispatcher.wake();
   } catch (error) {
     backgroundError(engine, error);
   }

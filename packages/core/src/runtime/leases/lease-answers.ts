@@ -23,7 +23,7 @@ export async function completeLease(
   const mine = entry !== undefined && entry.token === token ? entry : undefined;
   if (mine !== undefined) engine.book.detach(mine);
   engine.book.completed(record, mine);
-  if (mine?.member !== undefined) engine.distributor.freed(mine.member);
+  if (mine?.member !== undefined) engine.dispatcher.freed(mine.member);
   return { ...record };
 }
 
@@ -46,7 +46,7 @@ export async function failLease(
   const entry = engine.book.inflight.get(id);
   if (entry !== undefined && entry.token === token) {
     const record = await engine.book.fail(entry, error);
-    if (entry.member !== undefined) engine.distributor.freed(entry.member);
+    if (entry.member !== undefined) engine.dispatcher.freed(entry.member);
     return { ...record };
   }
   const current = await engine.backend.get(id);
@@ -58,7 +58,7 @@ export async function failLease(
     : now;
   const record = await engine.backend.fail(id, token, error, { retry, availableAt }, now);
   engine.book.failed(record, undefined, error);
-  if (retry) engine.distributor.wakeAt(availableAt);
+  if (retry) engine.dispatcher.wakeAt(availableAt);
   return { ...record };
 }
 

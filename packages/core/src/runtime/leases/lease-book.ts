@@ -3,6 +3,7 @@ import type { TaskError, TaskRecord } from '../../model/task.js';
 import { TaskIndex } from '../../structures/task-index.js';
 import type { Engine } from '../engine.js';
 import type { InFlight, LeaseStage, PoolMember } from '../pool/pool-member.js';
+import type { Leases } from '../roles.js';
 import { backoffDelay } from './backoff.js';
 import { CompletionBatch } from './completion-batch.js';
 
@@ -27,7 +28,7 @@ export function taskError(error: Error): TaskError {
  * (retry with backoff or dead), release (agent failure, leave, shutdown) and expiry. Lease
  * expiry is enforced by ONE timer set at the earliest expiry, never a timer per task.
  */
-export class LeaseBook {
+export class LeaseBook implements Leases {
   /** The live lease of each task held, by id (kept by the id's counter, see TaskIndex). */
   readonly inflight = new TaskIndex<InFlight>();
   readonly #engine: Engine;
@@ -89,7 +90,7 @@ export class LeaseBook {
     }
     const member = entry.member;
     const engine = this.#engine;
-    if (entry.stage === 'pending') engine.distributor.dropPending(entry);
+    if (entry.stage === 'pending') engine.dispatcher.dropPending(entry);
     if (member === undefined) return;
     member.leases.delete(entry);
     if (entry.stage === 'parked') {
@@ -154,7 +155,7 @@ export class LeaseBook {
       .fail(entry.task.id, entry.token, error, { retry, availableAt }, now)
       .then((record) => {
         this.failed(record, entry, error);
-        if (record.status === 'queued' && availableAt > now) engine.distributor.wakeAt(availableAt);
+        if (record.status === 'queued' && availableAt > now) engine.dispatcher.wakeAt(availableAt);
         return record;
       });
   }
@@ -203,7 +204,7 @@ export class LeaseBook {
   /** Ends expired leases: the backend requeues them (attempt counted) or makes them dead. */
   async sweep(): Promise<void> {
     const engine = this.#engine;
-    await engine.distributor.renewHeld(engine.now() + SWEEP_GRANULARITY_MS);
+    await engine.dispatcher.renewHeld(engine.now() + SWEEP_GRANULARITY_MS);
     const records = await engine.backend.expireLeases(engine.now());
     for (const record of records) {
       const entry = this.inflight.get(record.id);
@@ -215,7 +216,7 @@ export class LeaseBook {
       }
       this.failed(record, entry, error);
     }
-    if (records.length > 0) engine.distributor.wake();
+    if (records.length > 0) engine.dispatcher.wake();
     await this.#forgetEndedElsewhere();
   }
 

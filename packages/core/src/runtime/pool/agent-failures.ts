@@ -2,6 +2,7 @@ import type { AgentFailure, RecoveryAction } from '../../contracts/recovery.js';
 import { toError } from '../../errors.js';
 import { PRIORITIES, priorityLevel } from '../../model/priority.js';
 import type { Engine } from '../engine.js';
+import type { Failures } from '../roles.js';
 import type { PoolMember } from './pool-member.js';
 
 /**
@@ -10,7 +11,7 @@ import type { PoolMember } from './pool-member.js';
  * queue at once (attempt counted), `agent.failed` is emitted, then the recovery strategy's
  * action is applied to the slot, or, when a standby filled it, to refilling the standbys.
  */
-export class AgentFailures {
+export class AgentFailures implements Failures {
   readonly #engine: Engine;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -45,7 +46,7 @@ export class AgentFailures {
       engine.onError(thrown);
     }
     engine.remotes.dismiss(member);
-    engine.distributor.wake();
+    engine.dispatcher.wake();
     const now = engine.now();
     const failure: AgentFailure = {
       agentId: member.id,

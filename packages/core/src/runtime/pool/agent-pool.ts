@@ -2,6 +2,7 @@ import { type AgentDefinition, type AgentSpec, defineAgent } from '../../agent/d
 import { AgentRegistry } from '../../agent/registry.js';
 import { SwitchboardError } from '../../errors.js';
 import type { Engine } from '../engine.js';
+import type { Pool } from '../roles.js';
 import { Autoscaler, type ScaleReason } from './autoscaler.js';
 import { BackupCoordinator } from './backup-coordinator.js';
 import { FailoverManager } from './failover-manager.js';
@@ -41,7 +42,7 @@ function bad(message: string, details: object): SwitchboardError {
  * await update.done
  * ```
  */
-export class AgentPool {
+export class AgentPool implements Pool {
   readonly #engine: Engine;
   readonly #members = new Map<string, PoolMember>();
   readonly #registry = new AgentRegistry<PoolMember>();
@@ -212,7 +213,7 @@ export class AgentPool {
   }
 
   /** A rolling update ended. */
-  finishUpdate(update: RollingUpdate): void {
+  finishUpdate(update: { readonly name: string }): void {
     if (this.#updates.get(update.name) === update) this.#updates.delete(update.name);
   }
 

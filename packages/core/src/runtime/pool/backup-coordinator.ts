@@ -1,5 +1,6 @@
 import { SwitchboardError } from '../../errors.js';
 import type { Engine } from '../engine.js';
+import type { Backups } from '../roles.js';
 import type { PoolMember } from './pool-member.js';
 
 /** Warm standbys kept for one capability, made from one definition. */
@@ -27,7 +28,7 @@ const PROMOTABLE = new Set(['ready', 'initializing']);
  * sb.pool.backups.standbys('browser') // [PoolMember { standby: true, ... }]
  * ```
  */
-export class BackupCoordinator {
+export class BackupCoordinator implements Backups {
   readonly #engine: Engine;
   readonly #targets = new Map<string, StandbyTarget>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -146,7 +147,7 @@ export class BackupCoordinator {
       name: promoted.name,
       replaces: failed.id,
     }));
-    engine.distributor.wake();
+    engine.dispatcher.wake();
     return pick;
   }
 

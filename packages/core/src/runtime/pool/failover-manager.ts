@@ -1,48 +1,11 @@
 import type { AgentFailure } from '../../contracts/recovery.js';
 import { type TaskRecord, TERMINAL_STATUSES } from '../../model/task.js';
 import type { Engine } from '../engine.js';
+import type { Failover } from '../roles.js';
+import type { FailoverManagerOptions, FailoverRecord, FailoverStats } from './failover-types.js';
 import type { PoolMember } from './pool-member.js';
 
-/** One failover: an agent failed, its tasks went back to the queue, and were leased again. */
-export interface FailoverRecord {
-  readonly agentId: string;
-  readonly name: string;
-  readonly reason: AgentFailure['reason'];
-  /** When the failure was detected (the engine's clock, ms). */
-  readonly detectedAt: number;
-  /** The warm standby promoted in its place, if any. */
-  readonly standbyId: string | undefined;
-  /** Tasks it held that went back to the queue. */
-  tasks: number;
-  /** When the first of them was leased again. */
-  firstLeaseAt: number | undefined;
-  /** Detection → first re-lease, in ms (unset while pending, or when none was re-leased). */
-  durationMs: number | undefined;
-}
-
-/** The figures of {@link FailoverManager.stats}. */
-export interface FailoverStats {
-  /** Agents failed while in the pool (failed standbys are not counted). */
-  readonly failovers: number;
-  /** Standbys promoted by a failover. */
-  readonly promotions: number;
-  /** Failovers whose tasks wait to be leased again. */
-  readonly pending: number;
-  /** Detection → first re-lease of the latest failovers that held tasks, oldest first. */
-  readonly durationsMs: readonly number[];
-  readonly lastMs: number | undefined;
-  readonly p50Ms: number | undefined;
-  readonly p99Ms: number | undefined;
-  readonly maxMs: number | undefined;
-}
-
-/** Options of a {@link FailoverManager}. */
-export interface FailoverManagerOptions {
-  /** How long a failover's tasks are watched for a re-lease, in ms (default 60 000). */
-  readonly watchMs?: number;
-  /** How many failovers (and durations) are kept (default 100). */
-  readonly history?: number;
-}
+export type { FailoverManagerOptions, FailoverRecord, FailoverStats } from './failover-types.js';
 
 /**
  * Moves a failed agent's work on at once. The engine puts the agent's tasks back to the
@@ -59,7 +22,7 @@ export interface FailoverManagerOptions {
  * const { failovers, p99Ms } = sb.pool.failover.stats()
  * ```
  */
-export class FailoverManager {
+export class FailoverManager implements Failover {
   readonly #engine: Engine;
   readonly #watchMs: number;
   readonly #keep: number;

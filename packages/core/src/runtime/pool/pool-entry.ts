@@ -1,6 +1,10 @@
 import type { AgentDefinition } from '../../agent/definition.js';
 import { SwitchboardError } from '../../errors.js';
-import { type AutoscaleOptions, type AutoscalePolicy, resolveAutoscale } from './autoscaler.js';
+import {
+  type AutoscaleOptions,
+  type AutoscalePolicy,
+  resolveAutoscale,
+} from './autoscale-options.js';
 
 /** How a definition's agents are run by the pool. */
 export interface PoolEntryOptions {

@@ -1,13 +1,13 @@
 import type { Agent } from '../../agent/agent.js';
 import type { AgentDefinition } from '../../agent/definition.js';
+import type { AgentCandidate } from '../../contracts/load-balancer.js';
 import {
   type AgentRole,
   type AgentState,
   type Capability,
   emptyMetrics,
   type HealthMetrics,
-} from '../../agent/model.js';
-import type { AgentCandidate } from '../../contracts/load-balancer.js';
+} from '../../model/agent.js';
 import type { TaskRecord } from '../../model/task.js';
 
 /** Where a leased task is while Switchboard holds it. */

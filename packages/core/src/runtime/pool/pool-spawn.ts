@@ -56,6 +56,6 @@ export async function spawnMember(
     await engine.failures.fail(member, 'crashed', toError(thrown));
     return member;
   }
-  engine.distributor.wake();
+  engine.dispatcher.wake();
   return member;
 }

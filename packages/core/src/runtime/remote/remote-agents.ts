@@ -1,70 +1,23 @@
-import type { HealthMetrics } from '../../agent/model.js';
-import {
-  AGENT_ROLES,
-  type AgentRole,
-  type AgentState,
-  type Capability,
-  type CapabilityInput,
-  normalizeCapability,
-} from '../../agent/model.js';
 import { SwitchboardError } from '../../errors.js';
+import type { HealthMetrics } from '../../model/agent.js';
+import { AGENT_ROLES, normalizeCapability } from '../../model/agent.js';
 import { type TaskLease, toLease } from '../../model/task.js';
 import type { Engine } from '../engine.js';
 import { type InFlight, type LeaseWaiter, PoolMember } from '../pool/pool-member.js';
+import type { Remotes } from '../roles.js';
+import type {
+  AgentView,
+  LeaseOptions,
+  RemoteAgentInput,
+  RemoteMemberInit,
+} from './remote-types.js';
 
-/** A remote agent's registration (API.md `POST /v1/agents`). */
-export interface RemoteAgentInput {
-  /** A human-readable name; the agent's id when left out. */
-  readonly name?: string;
-  readonly role?: AgentRole;
-  readonly capabilities: readonly CapabilityInput[];
-  /** ≥ 1, default 1. */
-  readonly maxConcurrency?: number;
-  readonly metadata?: Record<string, unknown>;
-  /** Its id; a random UUID unless given (a duplicate is a `conflict`). */
-  readonly id?: string;
-}
-
-/** An agent as the API shows it. */
-export interface AgentView {
-  id: string;
-  name: string;
-  role: AgentRole;
-  state: AgentState;
-  capabilities: Capability[];
-  maxConcurrency: number;
-  activeTasks: number;
-  heartbeatIntervalMs: number;
-  heartbeatTimeoutMs: number;
-  registeredAt: number;
-  lastHeartbeatAt: number;
-  /** `true` for an agent working over HTTP. */
-  remote: boolean;
-  version: string;
-  metadata: Record<string, unknown>;
-}
-
-/** A remote agent as a pool member is made from it (validated). */
-export interface RemoteMemberInit {
-  readonly id: string;
-  readonly name: string;
-  readonly role: AgentRole;
-  readonly version: string;
-  readonly capabilities: readonly Capability[];
-  readonly maxConcurrency: number;
-  readonly registeredAt: number;
-  readonly metadata?: Record<string, unknown>;
-}
-
-/** Options of a lease long-poll. */
-export interface LeaseOptions {
-  /** 1..1000, default 1 (never more than the agent's free concurrency). */
-  readonly max?: number;
-  /** 0..30 000 ms, default 0: how long to wait for a first task. */
-  readonly waitMs?: number;
-  /** Ends the poll with `[]` when aborted (the HTTP client went away). */
-  readonly signal?: AbortSignal;
-}
+export type {
+  AgentView,
+  LeaseOptions,
+  RemoteAgentInput,
+  RemoteMemberInit,
+} from './remote-types.js';
 
 const MAX_LEASE = 1000;
 const MAX_WAIT_MS = 30_000;
@@ -85,7 +38,7 @@ function isIntIn(value: unknown, min: number, max: number): value is number {
  * of the dispatcher for as many tasks as it asked for, and resolves as soon as it got one
  * (woken by the backend, never by polling with sleeps).
  */
-export class RemoteAgents {
+export class RemoteAgents implements Remotes {
   readonly #engine: Engine;
   readonly #waiting = new Set<PoolMember>();
 
@@ -212,19 +165,19 @@ export class RemoteAgents {
         max,
         tasks: [],
         resolve,
-        answerAfterPump: waitMs === 0 ? engine.distributor.pumps + 1 : Number.POSITIVE_INFINITY,
+        answerAfterPump: waitMs === 0 ? engine.dispatcher.pumps + 1 : Number.POSITIVE_INFINITY,
         timer: undefined,
       };
       member.waiter = waiter;
       this.#waiting.add(member);
       // Tasks pinned to this agent while it was not polling come first.
-      engine.distributor.freed(member);
+      engine.dispatcher.freed(member);
       if (waitMs > 0 && member.waiter === waiter)
         this.#keepAlive(member, waiter, engine.now() + waitMs);
       options.signal?.addEventListener('abort', () => this.#end(member, [], waiter), {
         once: true,
       });
-      engine.distributor.wake();
+      engine.dispatcher.wake();
     }).then((entries) =>
       entries.length > 0 && engine.backend.handOff !== undefined
         ? this.#handOff(member, entries)
@@ -253,7 +206,7 @@ export class RemoteAgents {
   /** Answers the long-polls that got tasks, and the no-wait polls whose pump has run. */
   flush(): void {
     if (this.#waiting.size === 0) return;
-    const pumps = this.#engine.distributor.pumps;
+    const pumps = this.#engine.dispatcher.pumps;
     for (const member of this.#waiting) {
       const waiter = member.waiter;
       if (waiter === undefined) continue;
@@ -281,7 +234,7 @@ export class RemoteAgents {
       retryable: true,
     });
     this.#engine.cluster?.left(id);
-    this.#engine.distributor.wake();
+    this.#engine.dispatcher.wake();
   }
 
   /** Ends every poll (shutdown). */

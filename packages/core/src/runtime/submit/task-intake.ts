@@ -276,7 +276,7 @@ export class TaskIntake {
     ) {
       engine.taskPolicies.set(task.id, policy);
     }
-    if (task.availableAt > now) engine.distributor.wakeAt(task.availableAt);
+    if (task.availableAt > now) engine.dispatcher.wakeAt(task.availableAt);
     input.signal?.addEventListener('abort', () => this.cancel(task.id).catch(() => undefined), {
       once: true,
     });

@@ -55,7 +55,7 @@ export async function cancelTask(engine: Engine, id: string): Promise<TaskRecord
   const entry = engine.book.inflight.get(id);
   if (entry !== undefined) {
     engine.book.detach(entry, new SwitchboardError('cancelled', `task ${id} was cancelled`));
-    if (entry.member !== undefined) engine.distributor.freed(entry.member);
+    if (entry.member !== undefined) engine.dispatcher.freed(entry.member);
   }
   engine.tracker.counters.cancelled++;
   engine.tracker.ended(record);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../../src/agent/definition.js';
-import type { TaskContext } from '../../../src/agent/model.js';
 import type { SwitchboardError } from '../../../src/errors.js';
+import type { TaskContext } from '../../../src/model/agent.js';
 import type { AutoscaleOptions } from '../../../src/runtime/pool/autoscaler.js';
 import { createSwitchboard, type Switchboard } from '../../../src/switchboard.js';
 

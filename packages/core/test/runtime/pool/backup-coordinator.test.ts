@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../../src/agent/definition.js';
-import type { TaskContext } from '../../../src/agent/model.js';
 import type { RecoveryStrategy } from '../../../src/contracts/recovery.js';
 import { SwitchboardError } from '../../../src/errors.js';
+import type { TaskContext } from '../../../src/model/agent.js';
 import { createSwitchboard, type Switchboard } from '../../../src/switchboard.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentDefinition, defineAgent } from '../../../src/agent/definition.js';
-import type { TaskContext } from '../../../src/agent/model.js';
 import type { RecoveryAction, RecoveryStrategy } from '../../../src/contracts/recovery.js';
 import { SwitchboardError } from '../../../src/errors.js';
+import type { TaskContext } from '../../../src/model/agent.js';
 import type { PoolEntryOptions } from '../../../src/runtime/pool/agent-pool.js';
 import { createSwitchboard, type Switchboard } from '../../../src/switchboard.js';
 

@@ -1,5 +1,5 @@
 import { SwitchboardError } from '../errors.js';
-import type { Priority } from '../model/priority.js';
+import type { Priority } from './priority.js';
 import { isValidVersion } from './semver-range.js';
 
 /** Every state of an agent's lifecycle, in the order a healthy agent meets them. */
