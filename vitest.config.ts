@@ -1,15 +1,23 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { exportSources } from './test/helpers/workspace-sources.js';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// Each export of a package whose folders do not follow its subpaths, mapped one by one to
+// the source file its package.json says it is built from.
+const exactly = (sources: Map<string, string>) =>
+  [...sources].map(([specifier, file]) => ({
+    find: new RegExp(`^${specifier}$`),
+    replacement: file,
+  }));
 
 // Tests run against the sources, not the bundles: each workspace package name maps to its src/.
 const alias = [
   { find: /^@switchboard\/core$/, replacement: src('./packages/core/src/index.ts') },
   { find: /^@switchboard\/core\/(.+)$/, replacement: src('./packages/core/src/$1/index.ts') },
-  { find: /^@switchboard\/plugins$/, replacement: src('./packages/plugins/src/index.ts') },
-  { find: /^@switchboard\/plugins\/(.+)$/, replacement: src('./packages/plugins/src/$1/index.ts') },
+  ...exactly(exportSources('plugins')),
   { find: /^@switchboard\/native$/, replacement: src('./packages/native/src/index.ts') },
   { find: /^@switchboard\/server$/, replacement: src('./packages/server/src/index.ts') },
   { find: /^@switchboard\/server\/(.+)$/, replacement: src('./packages/server/src/$1.ts') },

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportSource } from '../helpers/workspace-sources.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sb-journal-crash-'));
@@ -61,7 +62,7 @@ beforeAll(async () => {
     logLevel: 'warning',
     alias: {
       '@switchboard/core': here('../../packages/core/src/index.ts'),
-      '@switchboard/plugins/journal': here('../../packages/plugins/src/journal/index.ts'),
+      '@switchboard/plugins/journal': exportSource('@switchboard/plugins/journal'),
     },
   });
 });

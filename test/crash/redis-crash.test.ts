@@ -9,6 +9,7 @@ import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redi
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
+import { exportSource } from '../helpers/workspace-sources.js';
 
 // Real processes: three workers (redis-crash-worker.ts, bundled from the sources) share one
 // redis-server that fsyncs every write. Workers are SIGKILLed at random moments and started
@@ -46,7 +47,7 @@ beforeAll(async () => {
     logLevel: 'error',
     alias: {
       '@switchboard/core': src('core/src/index.ts'),
-      '@switchboard/plugins/redis': src('plugins/src/redis/index.ts'),
+      '@switchboard/plugins/redis': exportSource('@switchboard/plugins/redis'),
     },
   });
   client = createRedisBackend({ port: redis.port, prefix: 'crash', maxReconnectDelayMs: 50 });

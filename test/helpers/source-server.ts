@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { exportSource } from './workspace-sources.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-// The workspace packages resolve to their sources, as in vitest.config.ts; the native package
-// stays a package when asked.
+// The workspace packages resolve to their sources, as in vitest.config.ts (the plugins by the
+// source file each export is built from); the native package stays a package when asked.
 function sources(keepNative: boolean): Plugin {
   return {
     name: 'workspace-sources',
@@ -20,6 +21,7 @@ function sources(keepNative: boolean): Plugin {
         if (pkg === undefined) return undefined;
         if (pkg === 'native' && keepNative) return { path, external: true };
         if (sub === undefined) return { path: join(root, `packages/${pkg}/src/index.ts`) };
+        if (pkg === 'plugins') return { path: exportSource(path) };
         const file = pkg === 'server' ? `${sub}.ts` : `${sub}/index.ts`;
         return { path: join(root, `packages/${pkg}/src/${file}`) };
       });

@@ -1,18 +1,24 @@
 import { definePlugin, type SwitchboardPlugin } from '@switchboard/core';
-import { type CapabilityAwareOptions, capabilityAware } from './capability-aware/index.js';
-import { type CborOptions, cbor } from './cbor/index.js';
-import { type CircuitBreakerOptions, circuitBreaker } from './circuit-breaker/index.js';
-import { type DegradedModeOptions, degradedMode } from './degraded-mode/index.js';
-import { type FailoverOptions, failover } from './failover/index.js';
-import { type JsonOptions, json } from './json/index.js';
-import { type LeastBusyOptions, leastBusy } from './least-busy/index.js';
-import { type P2cOptions, p2c } from './p2c/index.js';
-import { type RandomOptions, random } from './random/index.js';
-import { type ReplacementOptions, replacement } from './replacement/index.js';
-import { type RestartOptions, restart } from './restart/index.js';
-import { type RoundRobinOptions, roundRobin } from './round-robin/index.js';
-import { type SessionAffinityOptions, sessionAffinity } from './session-affinity/index.js';
-import { type WeightedOptions, weighted } from './weighted/index.js';
+import {
+  type CapabilityAwareOptions,
+  capabilityAware,
+} from './balancers/capability-aware/index.js';
+import { type LeastBusyOptions, leastBusy } from './balancers/least-busy/index.js';
+import { type P2cOptions, p2c } from './balancers/p2c/index.js';
+import { type RandomOptions, random } from './balancers/random/index.js';
+import { type RoundRobinOptions, roundRobin } from './balancers/round-robin/index.js';
+import {
+  type SessionAffinityOptions,
+  sessionAffinity,
+} from './balancers/session-affinity/index.js';
+import { type WeightedOptions, weighted } from './balancers/weighted/index.js';
+import { type CircuitBreakerOptions, circuitBreaker } from './recovery/circuit-breaker/index.js';
+import { type DegradedModeOptions, degradedMode } from './recovery/degraded-mode/index.js';
+import { type FailoverOptions, failover } from './recovery/failover/index.js';
+import { type ReplacementOptions, replacement } from './recovery/replacement/index.js';
+import { type RestartOptions, restart } from './recovery/restart/index.js';
+import { type CborOptions, cbor } from './serializers/cbor/index.js';
+import { type JsonOptions, json } from './serializers/json/index.js';
 
 /**
  * Registers every built-in strategy under its name: load balancers `round-robin`,

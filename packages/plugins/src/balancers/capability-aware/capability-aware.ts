@@ -1,5 +1,5 @@
 import type { AgentCandidate, LoadBalancer, SelectContext } from '@switchboard/core';
-import { functionOption, load, readOptions } from '../shared/index.js';
+import { functionOption, load, readOptions } from '../../shared/index.js';
 
 /** The name `capability-aware` registers under. */
 export const CAPABILITY_AWARE = 'capability-aware';

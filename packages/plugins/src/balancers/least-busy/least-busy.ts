@@ -1,5 +1,5 @@
 import type { AgentCandidate, LoadBalancer } from '@switchboard/core';
-import { load, readOptions } from '../shared/index.js';
+import { load, readOptions } from '../../shared/index.js';
 
 /** The name `least-busy` registers under. */
 export const LEAST_BUSY = 'least-busy';

@@ -1,5 +1,5 @@
 import type { AgentCandidate, LoadBalancer } from '@switchboard/core';
-import { freeCandidates, functionOption, randomIndex, readOptions } from '../shared/index.js';
+import { freeCandidates, functionOption, randomIndex, readOptions } from '../../shared/index.js';
 
 /** The name `p2c` registers under. */
 export const P2C = 'p2c';

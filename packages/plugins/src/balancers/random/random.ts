@@ -1,5 +1,5 @@
 import type { LoadBalancer } from '@switchboard/core';
-import { freeCandidates, functionOption, randomIndex, readOptions } from '../shared/index.js';
+import { freeCandidates, functionOption, randomIndex, readOptions } from '../../shared/index.js';
 
 /** The name `random` registers under. */
 export const RANDOM = 'random';

@@ -1,5 +1,5 @@
 import type { AgentCandidate, LoadBalancer } from '@switchboard/core';
-import { readOptions } from '../shared/index.js';
+import { readOptions } from '../../shared/index.js';
 
 /** The name `round-robin` registers under. */
 export const ROUND_ROBIN = 'round-robin';

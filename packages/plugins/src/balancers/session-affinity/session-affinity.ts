@@ -1,6 +1,6 @@
 import type { AgentCandidate, LoadBalancer, SelectContext } from '@switchboard/core';
+import { configError, describe, numberOption, readOptions } from '../../shared/index.js';
 import { roundRobin } from '../round-robin/index.js';
-import { configError, describe, numberOption, readOptions } from '../shared/index.js';
 import { lruMap } from './lru-map.js';
 
 /** The name `session-affinity` registers under. */

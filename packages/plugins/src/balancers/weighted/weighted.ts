@@ -1,5 +1,5 @@
 import type { AgentCandidate, LoadBalancer } from '@switchboard/core';
-import { configError, describe, readOptions } from '../shared/index.js';
+import { configError, describe, readOptions } from '../../shared/index.js';
 
 /** The name `weighted` registers under. */
 export const WEIGHTED = 'weighted';

@@ -1,6 +1,6 @@
 import type { AgentFailure, RecoveryAction, RecoveryStrategy } from '@switchboard/core';
+import { configError, describe, numberOption, readOptions } from '../../shared/index.js';
 import { restart } from '../restart/index.js';
-import { configError, describe, numberOption, readOptions } from '../shared/index.js';
 import { type RollingCount, rollingCount } from './rolling-count.js';
 
 /** The name `circuit-breaker` registers under. */

@@ -1,5 +1,5 @@
 import { PRIORITIES, type Priority, type RecoveryStrategy } from '@switchboard/core';
-import { configError, describe, numberOption, readOptions } from '../shared/index.js';
+import { configError, describe, numberOption, readOptions } from '../../shared/index.js';
 
 /** The name `degraded-mode` registers under. */
 export const DEGRADED_MODE = 'degraded-mode';

@@ -1,5 +1,5 @@
 import type { RecoveryStrategy } from '@switchboard/core';
-import { readOptions } from '../shared/index.js';
+import { readOptions } from '../../shared/index.js';
 
 /** The name `failover` registers under. */
 export const FAILOVER = 'failover';

@@ -1,5 +1,5 @@
 import type { RecoveryStrategy } from '@switchboard/core';
-import { readOptions } from '../shared/index.js';
+import { readOptions } from '../../shared/index.js';
 
 /** The name `replacement` registers under. */
 export const REPLACEMENT = 'replacement';

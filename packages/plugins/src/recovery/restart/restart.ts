@@ -1,5 +1,5 @@
 import type { AgentFailure, RecoveryAction, RecoveryStrategy } from '@switchboard/core';
-import { configError, describe, numberOption, readOptions } from '../shared/index.js';
+import { configError, describe, numberOption, readOptions } from '../../shared/index.js';
 
 /** The name `restart` registers under. */
 export const RESTART = 'restart';

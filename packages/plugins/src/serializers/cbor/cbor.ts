@@ -6,7 +6,7 @@ import {
 } from '@switchboard/core';
 import { Decoder } from 'cbor-x/decode';
 import { Encoder } from 'cbor-x/encode';
-import { type CompressionSpec, compressed, readOptions } from '../shared/index.js';
+import { type CompressionSpec, compressed, readOptions } from '../../shared/index.js';
 import { toDocument } from './to-document.js';
 
 /** The name `cbor` registers under. */

@@ -1,5 +1,5 @@
 import { jsonSerializer, type Serializer } from '@switchboard/core';
-import { type CompressionSpec, compressed, readOptions } from '../shared/index.js';
+import { type CompressionSpec, compressed, readOptions } from '../../shared/index.js';
 
 /** The name `json` registers under. */
 export const JSON_SERIALIZER = 'json';

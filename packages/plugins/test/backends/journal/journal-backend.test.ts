@@ -1,9 +1,9 @@
 import type { Backend } from '@switchboard/core';
 import { createJournalBackend, type JournalBackend, nodeFs } from '@switchboard/plugins/journal';
 import { afterAll, beforeEach, describe } from 'vitest';
-import { testBackend } from '../../../../test/conformance/backend.js';
-import { createFixture } from '../../../../test/conformance/backend-fixture.js';
-import { backendReopen } from '../../../../test/conformance/backend-reopen.js';
+import { testBackend } from '../../../../../test/conformance/backend.js';
+import { createFixture } from '../../../../../test/conformance/backend-fixture.js';
+import { backendReopen } from '../../../../../test/conformance/backend-reopen.js';
 import { tempDirs } from './helpers.js';
 
 const dirs = tempDirs();

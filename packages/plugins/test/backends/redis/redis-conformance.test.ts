@@ -1,8 +1,11 @@
 import type { Backend } from '@switchboard/core';
 import { createRedisBackend } from '@switchboard/plugins/redis';
 import { afterAll, beforeAll } from 'vitest';
-import { testBackend } from '../../../../test/conformance/backend.js';
-import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
+import { testBackend } from '../../../../../test/conformance/backend.js';
+import {
+  type RedisServerHandle,
+  startRedisServer,
+} from '../../../../../test/helpers/redis-server.js';
 
 // One server for the file, persisting every write (appendfsync always); each backend gets a
 // prefix of its own, so the suite's fresh backends share nothing. A reopen kills the server

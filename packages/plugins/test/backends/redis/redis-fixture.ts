@@ -4,7 +4,7 @@ import {
   type RedisServerHandle,
   type RedisServerOptions,
   startRedisServer,
-} from '../../../../test/helpers/redis-server.js';
+} from '../../../../../test/helpers/redis-server.js';
 
 /** The redis-server of one test file, and what its tests opened on it. */
 export interface RedisFile {

@@ -1,7 +1,7 @@
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
 import { describe, expect, it, vi } from 'vitest';
-import { taskRecords } from '../../../../test/conformance/backend-fixture.js';
-import { freePort, startRedisServer } from '../../../../test/helpers/redis-server.js';
+import { taskRecords } from '../../../../../test/conformance/backend-fixture.js';
+import { freePort, startRedisServer } from '../../../../../test/helpers/redis-server.js';
 import { redisFile } from './redis-fixture.js';
 
 // The server persists every write, so stopping and restarting it stands for an outage of a

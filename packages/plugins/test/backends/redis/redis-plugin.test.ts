@@ -1,7 +1,10 @@
 import { createSwitchboard, defineAgent, type Switchboard } from '@switchboard/core';
 import { createRedisBackend, REDIS_BACKEND, redisBackendPlugin } from '@switchboard/plugins/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RedisServerHandle, startRedisServer } from '../../../../test/helpers/redis-server.js';
+import {
+  type RedisServerHandle,
+  startRedisServer,
+} from '../../../../../test/helpers/redis-server.js';
 
 let redis: RedisServerHandle;
 beforeAll(async () => {

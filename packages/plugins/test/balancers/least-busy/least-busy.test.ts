@@ -4,7 +4,7 @@ import {
   candidate,
   selectContext,
   testLoadBalancer,
-} from '../../../../test/conformance/load-balancer.js';
+} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('least-busy', () => leastBusy());
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lruMap } from '../../src/session-affinity/lru-map.js';
+import { lruMap } from '../../../src/balancers/session-affinity/lru-map.js';
 
 /** Evicts everything by pushing `max` fresh keys, and reports which old keys survived each step. */
 function evictionOrder(

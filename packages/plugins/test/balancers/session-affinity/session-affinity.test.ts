@@ -6,7 +6,7 @@ import {
   candidate,
   selectContext,
   testLoadBalancer,
-} from '../../../../test/conformance/load-balancer.js';
+} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('session-affinity', () => sessionAffinity(), { pins: true });
 testLoadBalancer(

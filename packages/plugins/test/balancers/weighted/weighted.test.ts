@@ -5,7 +5,7 @@ import {
   candidate,
   selectContext,
   testLoadBalancer,
-} from '../../../../test/conformance/load-balancer.js';
+} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('weighted', () => weighted());
 testLoadBalancer('weighted with weights', () => weighted({ weights: { a: 3, c: 2 } }));

@@ -2,7 +2,7 @@ import type { RecoveryStrategy } from '@switchboard/core';
 import { circuitBreaker } from '@switchboard/plugins/circuit-breaker';
 import { replacement } from '@switchboard/plugins/replacement';
 import { describe, expect, it, vi } from 'vitest';
-import { agentFailure, testRecoveryStrategy } from '../../../../test/conformance/recovery.js';
+import { agentFailure, testRecoveryStrategy } from '../../../../../test/conformance/recovery.js';
 
 testRecoveryStrategy('circuit-breaker', () =>
   circuitBreaker({ failureThreshold: 3, cooldownMs: 5_000 }),

@@ -1,6 +1,6 @@
 import { restart } from '@switchboard/plugins/restart';
 import { describe, expect, it } from 'vitest';
-import { agentFailure, testRecoveryStrategy } from '../../../../test/conformance/recovery.js';
+import { agentFailure, testRecoveryStrategy } from '../../../../../test/conformance/recovery.js';
 
 testRecoveryStrategy('restart', () => restart());
 testRecoveryStrategy('restart then replace', () =>
