@@ -10,11 +10,28 @@ import { agentLost, holdHandedOff, releaseHandedOff } from '../leases/handed-off
 import type { PoolMember } from '../pool/pool-member.js';
 import type { AgentView } from '../remote/remote-agents.js';
 import type { ClusterDirectory, Link } from '../roles.js';
+import type { BackgroundRoles } from './background-error.js';
 import { backgroundError } from './background-error.js';
 import type { ClusterEventBus } from './cluster-event-bus.js';
 import { agentRecord, agentView } from './directory-records.js';
 import { DirectoryWatch } from './directory-watch.js';
 import { isProcessRecord, ProcessRecord } from './process-record.js';
+
+/** The roles the cluster directory uses, so that it can be built and tested with just these. */
+export type ClusterAgentsRoles = Pick<
+  Engine,
+  | 'backend'
+  | 'book'
+  | 'dispatcher'
+  | 'failures'
+  | 'heartbeatIntervalMs'
+  | 'heartbeatTimeoutMs'
+  | 'monitor'
+  | 'now'
+  | 'pool'
+  | 'remotes'
+> &
+  BackgroundRoles;
 
 /**
  * The remote agents of a cluster, as this process sees them: the shared directory (the
@@ -29,7 +46,7 @@ import { isProcessRecord, ProcessRecord } from './process-record.js';
  * are failed over the same way when it dies.
  */
 export class ClusterAgents implements ClusterDirectory {
-  readonly #engine: Engine;
+  readonly #engine: ClusterAgentsRoles;
   readonly #directory: AgentDirectory;
   readonly #link: Link;
   readonly #bus: ClusterEventBus;
@@ -45,7 +62,12 @@ export class ClusterAgents implements ClusterDirectory {
   readonly #self: ProcessRecord | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(engine: Engine, directory: AgentDirectory, link: Link, bus: ClusterEventBus) {
+  constructor(
+    engine: ClusterAgentsRoles,
+    directory: AgentDirectory,
+    link: Link,
+    bus: ClusterEventBus,
+  ) {
     this.#engine = engine;
     this.#directory = directory;
     this.#link = link;

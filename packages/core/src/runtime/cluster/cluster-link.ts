@@ -7,8 +7,16 @@ import type {
 import type { Engine } from '../engine.js';
 import type { ClusterDirectory, Link } from '../roles.js';
 import { isTerminal, type TaskTracker } from '../submit/task-tracker.js';
+import type { BackgroundRoles } from './background-error.js';
 import { backgroundError } from './background-error.js';
 import type { ClusterBusSink, ClusterEventBus } from './cluster-event-bus.js';
+
+/** The roles the cluster link uses, so that it can be built and tested with just these. */
+export type ClusterLinkRoles = Pick<
+  Engine,
+  'backend' | 'book' | 'dispatcher' | 'heartbeatIntervalMs' | 'now'
+> &
+  BackgroundRoles;
 
 /** A peer's interest is forgotten after this many announce periods without a word from it. */
 const PEER_TTL_PERIODS = 3;
@@ -25,7 +33,7 @@ export class ClusterLink implements ClusterBusSink, Link {
   /** This process's id on the channel; its own messages come back and are skipped by it. */
   readonly origin = crypto.randomUUID();
   agents: ClusterDirectory | undefined;
-  readonly #engine: Engine;
+  readonly #engine: ClusterLinkRoles;
   readonly #channel: ClusterChannel;
   readonly #bus: ClusterEventBus;
   readonly #tracker: TaskTracker;
@@ -36,7 +44,12 @@ export class ClusterLink implements ClusterBusSink, Link {
   #timer: ReturnType<typeof setInterval> | undefined;
   #leaving = false;
 
-  constructor(engine: Engine, channel: ClusterChannel, bus: ClusterEventBus, tracker: TaskTracker) {
+  constructor(
+    engine: ClusterLinkRoles,
+    channel: ClusterChannel,
+    bus: ClusterEventBus,
+    tracker: TaskTracker,
+  ) {
     this.#engine = engine;
     this.#channel = channel;
     this.#bus = bus;

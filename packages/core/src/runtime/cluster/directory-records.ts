@@ -1,13 +1,17 @@
 import type { AgentRecord } from '../../contracts/agent-directory.js';
 import type { Engine } from '../engine.js';
 import type { PoolMember } from '../pool/pool-member.js';
-import type { AgentView } from '../remote/remote-agents.js';
+import type { AgentView } from '../remote/remote-types.js';
 
 // A remote agent's registration as the shared agent directory stores it, made from a local
 // member, and read back as the API's view of an agent another process hears.
 
 /** The directory record of the remote `member`, heard last by the process `owner`. */
-export function agentRecord(engine: Engine, member: PoolMember, owner: string): AgentRecord {
+export function agentRecord(
+  engine: Pick<Engine, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs'>,
+  member: PoolMember,
+  owner: string,
+): AgentRecord {
   return {
     id: member.id,
     name: member.name,

@@ -5,11 +5,18 @@ import {
 } from '../../contracts/agent-directory.js';
 import { SwitchboardError } from '../../errors.js';
 import type { Engine } from '../engine.js';
+import type { HandedOffRoles } from '../leases/handed-off-leases.js';
 import { agentLost, releaseHandedOff } from '../leases/handed-off-leases.js';
 import type { PoolMember } from '../pool/pool-member.js';
 import type { Link } from '../roles.js';
+import type { BackgroundRoles } from './background-error.js';
 import { backgroundError } from './background-error.js';
 import { isProcessRecord, processLost } from './process-record.js';
+
+/** The roles the directory watch uses, so that it can be built and tested with just these. */
+export type DirectoryWatchRoles = Pick<Engine, 'failures' | 'now' | 'pool'> &
+  BackgroundRoles &
+  HandedOffRoles;
 
 /** After a failover attempt that could not reach the directory, the next waits this long. */
 const ORPHAN_RETRY_MS = 500;
@@ -37,7 +44,7 @@ export interface WatchedMirror {
  * in-process handlers' included, their attempts counted.
  */
 export class DirectoryWatch {
-  readonly #engine: Engine;
+  readonly #engine: DirectoryWatchRoles;
   readonly #directory: AgentDirectory;
   readonly #link: Link;
   readonly #mirror: WatchedMirror;
@@ -45,7 +52,12 @@ export class DirectoryWatch {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #at = Number.POSITIVE_INFINITY;
 
-  constructor(engine: Engine, directory: AgentDirectory, link: Link, mirror: WatchedMirror) {
+  constructor(
+    engine: DirectoryWatchRoles,
+    directory: AgentDirectory,
+    link: Link,
+    mirror: WatchedMirror,
+  ) {
     this.#engine = engine;
     this.#directory = directory;
     this.#link = link;

@@ -3,7 +3,15 @@ import { SwitchboardError } from '../../errors.js';
 import type { TaskError } from '../../model/task.js';
 import type { Engine } from '../engine.js';
 import type { Link } from '../roles.js';
+import type { BackgroundRoles } from './background-error.js';
 import { backgroundError } from './background-error.js';
+
+/** The roles the process record uses, so that it can be built and tested with just these. */
+export type ProcessRecordRoles = Pick<
+  Engine,
+  'dispatcher' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'now'
+> &
+  BackgroundRoles;
 
 /** True for the liveness record of a Switchboard process, not of an agent. */
 export function isProcessRecord(record: AgentRecord): boolean {
@@ -33,13 +41,13 @@ export function processLost(record: AgentRecord): TaskError {
 export class ProcessRecord {
   /** The holder id: the record's id, and the agent id of the leases this process takes. */
   readonly id: string;
-  readonly #engine: Engine;
+  readonly #engine: ProcessRecordRoles;
   readonly #directory: AgentDirectory;
   readonly #link: Link;
   /** Whether a put succeeded: a touch that finds no record then means it was claimed. */
   #written = false;
 
-  constructor(engine: Engine, directory: AgentDirectory, link: Link) {
+  constructor(engine: ProcessRecordRoles, directory: AgentDirectory, link: Link) {
     this.#engine = engine;
     this.#directory = directory;
     this.#link = link;

@@ -5,7 +5,24 @@ import type { Engine } from '../engine.js';
 import { CLUSTER_SWEEP_MS } from '../leases/lease-book.js';
 import { type InFlight, PoolMember } from '../pool/pool-member.js';
 import type { Dispatch } from '../roles.js';
+import type { PlacementRoles } from './placement.js';
 import { allInProcess, eligible, freeSlots, openToAll } from './placement.js';
+
+/** The roles the dispatcher uses, so that it can be built and tested with just these. */
+export type DispatcherRoles = Pick<
+  Engine,
+  | 'backend'
+  | 'balancer'
+  | 'book'
+  | 'events'
+  | 'listens'
+  | 'now'
+  | 'onError'
+  | 'pool'
+  | 'remotes'
+  | 'runner'
+> &
+  PlacementRoles;
 
 /** At most this many tasks per backend lease call. */
 const MAX_LEASE_BATCH = 1000;
@@ -30,7 +47,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class Dispatcher implements Dispatch {
   /** The agent id leases are taken under until the balancer picks the actual agent. */
   readonly holderId: string;
-  readonly #engine: Engine;
+  readonly #engine: DispatcherRoles;
   readonly #pending = new Map<string, InFlight[]>();
   #scheduled = false;
   #pumping = false;
@@ -55,7 +72,7 @@ export class Dispatcher implements Dispatch {
     );
   };
 
-  constructor(engine: Engine, holderId: string) {
+  constructor(engine: DispatcherRoles, holderId: string) {
     this.#engine = engine;
     this.holderId = holderId;
   }

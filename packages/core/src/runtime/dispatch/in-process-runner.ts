@@ -5,6 +5,9 @@ import type { InFlight, PoolMember } from '../pool/pool-member.js';
 import type { Runner } from '../roles.js';
 import { RunContext } from './task-context.js';
 
+/** The roles the in-process runner uses, so that it can be built and tested with just these. */
+export type RunnerRoles = Pick<Engine, 'book' | 'dispatcher' | 'failures' | 'onError' | 'submit'>;
+
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
@@ -20,11 +23,11 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * submit child tasks; the agent's `working`/`ready` state is kept the same way.
  */
 export class InProcessRunner implements Runner {
-  readonly #engine: Engine;
+  readonly #engine: RunnerRoles;
   readonly #staged = new Map<PoolMember, InFlight[]>();
   readonly #submit: Engine['submit'];
 
-  constructor(engine: Engine) {
+  constructor(engine: RunnerRoles) {
     this.#engine = engine;
     this.#submit = (input) => engine.submit(input);
   }

@@ -3,6 +3,9 @@ import type { Engine } from '../engine.js';
 import type { InFlight, PoolMember } from '../pool/pool-member.js';
 import type { AssignmentPolicy } from '../submit/task-input.js';
 
+/** The roles placement uses, so that it can be built and tested with just these. */
+export type PlacementRoles = Pick<Engine, 'policies' | 'taskPolicies'>;
+
 // Which agents a leased task may go to: the dispatcher's rules, apart from its pumping.
 
 /** The level of the least urgent priority: an agent that takes it sheds nothing. */
@@ -14,7 +17,7 @@ const MAX_LEVEL = priorityLevel('low');
  * and none is remote (then a batch skips {@link eligible} for each of its tasks).
  */
 export function openToAll(
-  engine: Engine,
+  engine: PlacementRoles,
   all: readonly PoolMember[],
   capability: string | undefined,
 ): boolean {
@@ -30,7 +33,7 @@ export function openToAll(
  * in-process ones only for a shared token).
  */
 export function eligible(
-  engine: Engine,
+  engine: PlacementRoles,
   entry: InFlight,
   all: readonly PoolMember[],
 ): readonly PoolMember[] {

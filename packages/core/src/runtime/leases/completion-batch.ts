@@ -3,6 +3,9 @@ import type { TaskRecord } from '../../model/task.js';
 import type { Engine } from '../engine.js';
 import type { InFlight } from '../pool/pool-member.js';
 
+/** The roles the completion batch uses, so that it can be built and tested with just these. */
+export type CompletionBatchRoles = Pick<Engine, 'backend' | 'now'>;
+
 /** The completion arrays of a turn are made at most this large up front. */
 const MAX_PRESIZE = 4096;
 
@@ -13,7 +16,7 @@ const MAX_PRESIZE = 4096;
  * completions does not grow them by pushes, whatever the size of the turn before.
  */
 export class CompletionBatch {
-  readonly #engine: Engine;
+  readonly #engine: CompletionBatchRoles;
   readonly #completed: (record: TaskRecord, entry: InFlight, now: number) => void;
   readonly #lost: (error: unknown) => void;
   #entries: InFlight[] = [];
@@ -25,7 +28,7 @@ export class CompletionBatch {
 
   /** `completed` is told of each completion the backend accepted, `lost` of each it refused. */
   constructor(
-    engine: Engine,
+    engine: CompletionBatchRoles,
     completed: (record: TaskRecord, entry: InFlight, now: number) => void,
     lost: (error: unknown) => void,
   ) {

@@ -1,7 +1,12 @@
 import type { TaskError, TaskRecord } from '../../model/task.js';
+import type { BackgroundRoles } from '../cluster/background-error.js';
 import { backgroundError } from '../cluster/background-error.js';
 import type { Engine } from '../engine.js';
 import type { PoolMember } from '../pool/pool-member.js';
+
+/** The roles handed-off leases uses, so that it can be built and tested with just these. */
+export type HandedOffRoles = Pick<Engine, 'backend' | 'book' | 'dispatcher' | 'now'> &
+  BackgroundRoles;
 
 // Leases the backend knows a remote agent holds (Backend.handOff) but this process's lease
 // book does not: handed out by an earlier run of this process (a journal kept them across a
@@ -13,7 +18,7 @@ import type { PoolMember } from '../pool/pool-member.js';
  * process had handed it out: it takes one of the agent's slots, the sweep watches its
  * expiry, and it goes back to the queue when the agent fails or leaves.
  */
-export function holdHandedOff(engine: Engine, member: PoolMember, task: TaskRecord): void {
+export function holdHandedOff(engine: HandedOffRoles, member: PoolMember, task: TaskRecord): void {
   if (task.status !== 'leased' || task.leaseToken === undefined) return;
   if (engine.book.inflight.get(task.id)?.token === task.leaseToken) return;
   const entry = engine.book.add(task, 'remote');
@@ -32,7 +37,7 @@ export function holdHandedOff(engine: Engine, member: PoolMember, task: TaskReco
  * `onError`: the leases then expire instead.
  */
 export async function releaseHandedOff(
-  engine: Engine,
+  engine: HandedOffRoles,
   holderId: string,
   error: TaskError,
 ): Promise<void> {

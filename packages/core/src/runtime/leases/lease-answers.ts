@@ -4,6 +4,12 @@ import { MAX_TIMEOUT_MS } from '../../protocol/schemas/task-schema.js';
 import type { Engine } from '../engine.js';
 import { backoffDelay } from './backoff.js';
 
+/** The roles the answers to remote leases uses, so that it can be built and tested with just these. */
+export type LeaseAnswerRoles = Pick<
+  Engine,
+  'backend' | 'backoff' | 'book' | 'dispatcher' | 'now' | 'random'
+>;
+
 function notFound(id: string): SwitchboardError {
   return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
 }
@@ -13,7 +19,7 @@ function notFound(id: string): SwitchboardError {
 
 /** Completes a lease (any holder's, remote or not). @throws `conflict` for a stale token. */
 export async function completeLease(
-  engine: Engine,
+  engine: LeaseAnswerRoles,
   id: string,
   token: string,
   result: unknown,
@@ -32,7 +38,7 @@ export async function completeLease(
  * (the default), else the task is dead. @throws `conflict` for a stale token.
  */
 export async function failLease(
-  engine: Engine,
+  engine: LeaseAnswerRoles,
   id: string,
   token: string,
   input: { message: string; retryable?: boolean },
@@ -64,7 +70,7 @@ export async function failLease(
 
 /** Moves a lease's expiry to `ms` from now. @throws `conflict` for a stale token. */
 export async function extendLease(
-  engine: Engine,
+  engine: LeaseAnswerRoles,
   id: string,
   token: string,
   ms: number,

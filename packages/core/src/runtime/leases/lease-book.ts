@@ -7,6 +7,27 @@ import type { Leases } from '../roles.js';
 import { backoffDelay } from './backoff.js';
 import { CompletionBatch } from './completion-batch.js';
 
+/** The roles the lease book uses, so that it can be built and tested with just these. */
+export type LeaseBookRoles = Pick<
+  Engine,
+  | 'backend'
+  | 'backoff'
+  | 'dispatcher'
+  | 'emit'
+  | 'events'
+  | 'failures'
+  | 'hungGraceMs'
+  | 'listens'
+  | 'monitor'
+  | 'now'
+  | 'onError'
+  | 'random'
+  | 'recovery'
+  | 'running'
+  | 'taskPolicies'
+  | 'tracker'
+>;
+
 /** Sweeps closer together than this are merged: one timer serves every lease. */
 const SWEEP_GRANULARITY_MS = 5;
 /** After a sweep failed (the backend is unreachable), the next one waits at least this long. */
@@ -31,13 +52,13 @@ export function taskError(error: Error): TaskError {
 export class LeaseBook implements Leases {
   /** The live lease of each task held, by id (kept by the id's counter, see TaskIndex). */
   readonly inflight = new TaskIndex<InFlight>();
-  readonly #engine: Engine;
+  readonly #engine: LeaseBookRoles;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepAt = Number.POSITIVE_INFINITY;
   readonly #batch: CompletionBatch;
   readonly #scratch = { ok: true, latencyMs: 0 };
 
-  constructor(engine: Engine) {
+  constructor(engine: LeaseBookRoles) {
     this.#engine = engine;
     this.#batch = new CompletionBatch(
       engine,

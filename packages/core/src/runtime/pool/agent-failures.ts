@@ -5,6 +5,12 @@ import type { Engine } from '../engine.js';
 import type { Failures } from '../roles.js';
 import type { PoolMember } from './pool-member.js';
 
+/** The roles agent failures uses, so that it can be built and tested with just these. */
+export type AgentFailuresRoles = Pick<
+  Engine,
+  'book' | 'dispatcher' | 'emit' | 'now' | 'onError' | 'pool' | 'recovery' | 'remotes' | 'running'
+>;
+
 /**
  * What happens when an agent fails: it leaves the pool, a warm standby is promoted in its
  * place when one fits (the {@link FailoverManager}), every task it holds goes back to the
@@ -12,10 +18,10 @@ import type { PoolMember } from './pool-member.js';
  * action is applied to the slot, or, when a standby filled it, to refilling the standbys.
  */
 export class AgentFailures implements Failures {
-  readonly #engine: Engine;
+  readonly #engine: AgentFailuresRoles;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(engine: Engine) {
+  constructor(engine: AgentFailuresRoles) {
     this.#engine = engine;
   }
 

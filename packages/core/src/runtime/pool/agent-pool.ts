@@ -3,8 +3,11 @@ import { AgentRegistry } from '../../agent/registry.js';
 import { SwitchboardError } from '../../errors.js';
 import type { Engine } from '../engine.js';
 import type { Pool } from '../roles.js';
+import type { AutoscalerRoles } from './autoscaler.js';
 import { Autoscaler, type ScaleReason } from './autoscaler.js';
+import type { BackupRoles } from './backup-coordinator.js';
 import { BackupCoordinator } from './backup-coordinator.js';
+import type { FailoverRoles } from './failover-manager.js';
 import { FailoverManager } from './failover-manager.js';
 import {
   type PoolEntry as Entry,
@@ -13,12 +16,33 @@ import {
   resolvePoolEntry,
 } from './pool-entry.js';
 import type { PoolMember } from './pool-member.js';
+import type { SpawnRoles } from './pool-spawn.js';
 import { spawnMember } from './pool-spawn.js';
+import type { RollingUpdateRoles } from './rolling-update.js';
 import {
   RollingUpdate,
   type RollingUpdateHandle,
   type RollingUpdateOptions,
 } from './rolling-update.js';
+
+/** The roles the pool uses, so that it can be built and tested with just these. */
+export type PoolRoles = Pick<
+  Engine,
+  | 'balancer'
+  | 'book'
+  | 'emit'
+  | 'failureWindowMs'
+  | 'monitor'
+  | 'now'
+  | 'onError'
+  | 'recovery'
+  | 'remotes'
+> &
+  BackupRoles &
+  AutoscalerRoles &
+  RollingUpdateRoles &
+  SpawnRoles &
+  FailoverRoles;
 
 export type { PoolDefinition, PoolEntryOptions } from './pool-entry.js';
 
@@ -43,7 +67,7 @@ function bad(message: string, details: object): SwitchboardError {
  * ```
  */
 export class AgentPool implements Pool {
-  readonly #engine: Engine;
+  readonly #engine: PoolRoles;
   readonly #members = new Map<string, PoolMember>();
   readonly #registry = new AgentRegistry<PoolMember>();
   readonly #entries = new Map<string, Entry>();
@@ -57,7 +81,7 @@ export class AgentPool implements Pool {
   /** Promotes standbys when agents fail, and times failovers. */
   readonly failover: FailoverManager;
 
-  constructor(engine: Engine) {
+  constructor(engine: PoolRoles) {
     this.#engine = engine;
     this.autoscaler = new Autoscaler(engine);
     this.backups = new BackupCoordinator(engine);

@@ -3,6 +3,12 @@ import type { Engine } from '../engine.js';
 import type { ScaleDecision, ScaleReason } from './autoscale-options.js';
 import type { PoolDefinition } from './pool-entry.js';
 
+/** The roles the autoscaler uses, so that it can be built and tested with just these. */
+export type AutoscalerRoles = Pick<
+  Engine,
+  'backend' | 'dispatcher' | 'now' | 'onError' | 'pool' | 'running' | 'tracker'
+>;
+
 export {
   type AutoscaleOptions,
   type AutoscalePolicy,
@@ -36,13 +42,13 @@ interface Load {
  * the depth times the share of ready capabilities that are its own.
  */
 export class Autoscaler {
-  readonly #engine: Engine;
+  readonly #engine: AutoscalerRoles;
   readonly #state = new Map<string, ScaleState>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running = false;
   #stopped = false;
 
-  constructor(engine: Engine) {
+  constructor(engine: AutoscalerRoles) {
     this.#engine = engine;
   }
 

@@ -3,6 +3,12 @@ import type { Engine } from '../engine.js';
 import type { Backups } from '../roles.js';
 import type { PoolMember } from './pool-member.js';
 
+/** The roles the standbys uses, so that it can be built and tested with just these. */
+export type BackupRoles = Pick<
+  Engine,
+  'dispatcher' | 'emit' | 'monitor' | 'onError' | 'pool' | 'running'
+>;
+
 /** Warm standbys kept for one capability, made from one definition. */
 export interface StandbyTarget {
   readonly capability: string;
@@ -29,12 +35,12 @@ const PROMOTABLE = new Set(['ready', 'initializing']);
  * ```
  */
 export class BackupCoordinator implements Backups {
-  readonly #engine: Engine;
+  readonly #engine: BackupRoles;
   readonly #targets = new Map<string, StandbyTarget>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #promotions = 0;
 
-  constructor(engine: Engine) {
+  constructor(engine: BackupRoles) {
     this.#engine = engine;
   }
 

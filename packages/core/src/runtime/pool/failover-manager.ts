@@ -5,6 +5,9 @@ import type { Failover } from '../roles.js';
 import type { FailoverManagerOptions, FailoverRecord, FailoverStats } from './failover-types.js';
 import type { PoolMember } from './pool-member.js';
 
+/** The roles the failover manager uses, so that it can be built and tested with just these. */
+export type FailoverRoles = Pick<Engine, 'events' | 'now' | 'pool'>;
+
 export type { FailoverManagerOptions, FailoverRecord, FailoverStats } from './failover-types.js';
 
 /**
@@ -23,7 +26,7 @@ export type { FailoverManagerOptions, FailoverRecord, FailoverStats } from './fa
  * ```
  */
 export class FailoverManager implements Failover {
-  readonly #engine: Engine;
+  readonly #engine: FailoverRoles;
   readonly #watchMs: number;
   readonly #keep: number;
   readonly #history: FailoverRecord[] = [];
@@ -34,7 +37,7 @@ export class FailoverManager implements Failover {
   #promotions = 0;
   #unsubscribe: (() => void) | undefined;
 
-  constructor(engine: Engine, options: FailoverManagerOptions = {}) {
+  constructor(engine: FailoverRoles, options: FailoverManagerOptions = {}) {
     this.#engine = engine;
     this.#watchMs = options.watchMs ?? 60_000;
     this.#keep = options.history ?? 100;

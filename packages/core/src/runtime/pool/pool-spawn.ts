@@ -5,6 +5,12 @@ import type { Engine } from '../engine.js';
 import type { PoolEntry } from './pool-entry.js';
 import { PoolMember } from './pool-member.js';
 
+/** The roles spawning uses, so that it can be built and tested with just these. */
+export type SpawnRoles = Pick<
+  Engine,
+  'dispatcher' | 'emit' | 'errorRate' | 'failures' | 'monitor' | 'now' | 'onError'
+>;
+
 /**
  * Makes an in-process agent of `definition` for a pool entry (a warm standby with
  * `standby`), hands its member to `register`, tracks its health (a passing health check is
@@ -12,7 +18,7 @@ import { PoolMember } from './pool-member.js';
  * member is returned either way.
  */
 export async function spawnMember(
-  engine: Engine,
+  engine: SpawnRoles,
   entry: PoolEntry,
   definition: AgentDefinition,
   standby: boolean,

@@ -12,6 +12,9 @@ import {
   resolveRollingOptions,
 } from './rolling-update-options.js';
 
+/** The roles a rolling update uses, so that it can be built and tested with just these. */
+export type RollingUpdateRoles = Pick<Engine, 'emit' | 'events' | 'onError' | 'pool'>;
+
 export type {
   CanaryOptions,
   RollingUpdateHandle,
@@ -35,7 +38,7 @@ const MAX_START_FAILURES = 3;
 export class RollingUpdate implements RollingUpdateHandle {
   readonly name: string;
   readonly done: Promise<RollingUpdateProgress>;
-  readonly #engine: Engine;
+  readonly #engine: RollingUpdateRoles;
   readonly #from: AgentDefinition;
   readonly #to: AgentDefinition;
   readonly #desired: number;
@@ -54,7 +57,7 @@ export class RollingUpdate implements RollingUpdateHandle {
 
   /** @throws SwitchboardError `invalid_request` for bad options. */
   constructor(
-    engine: Engine,
+    engine: RollingUpdateRoles,
     from: AgentDefinition,
     to: AgentDefinition,
     options: RollingUpdateOptions,

@@ -12,6 +12,22 @@ import type {
   RemoteMemberInit,
 } from './remote-types.js';
 
+/** The roles the remote agents uses, so that it can be built and tested with just these. */
+export type RemoteAgentsRoles = Pick<
+  Engine,
+  | 'backend'
+  | 'book'
+  | 'cluster'
+  | 'dispatcher'
+  | 'errorRate'
+  | 'heartbeatIntervalMs'
+  | 'heartbeatTimeoutMs'
+  | 'monitor'
+  | 'now'
+  | 'onError'
+  | 'pool'
+>;
+
 export type {
   AgentView,
   LeaseOptions,
@@ -39,10 +55,10 @@ function isIntIn(value: unknown, min: number, max: number): value is number {
  * (woken by the backend, never by polling with sleeps).
  */
 export class RemoteAgents implements Remotes {
-  readonly #engine: Engine;
+  readonly #engine: RemoteAgentsRoles;
   readonly #waiting = new Set<PoolMember>();
 
-  constructor(engine: Engine) {
+  constructor(engine: RemoteAgentsRoles) {
     this.#engine = engine;
   }
 

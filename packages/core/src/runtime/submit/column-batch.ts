@@ -8,6 +8,9 @@ import { ColumnHandle, type ColumnOwner } from './task-handle.js';
 import { isPlainTask, type SubmitInput, type TaskDefaults } from './task-input.js';
 import type { RunWaiter, TaskHandle } from './task-tracker.js';
 
+/** The roles column batches uses, so that it can be built and tested with just these. */
+export type ColumnBatchRoles = Pick<Engine, 'backend' | 'listens' | 'now' | 'policies' | 'tracker'>;
+
 /**
  * A batch as columns for `Backend.enqueueColumns`, when it can go that way: the backend
  * takes columns, nothing watches each task as it is queued (the `task.queued` event, a
@@ -16,7 +19,7 @@ import type { RunWaiter, TaskHandle } from './task-tracker.js';
  * ids are reserved here. `undefined` otherwise: the batch then goes as records.
  */
 export function plainColumns(
-  engine: Engine,
+  engine: ColumnBatchRoles,
   inputs: readonly SubmitInput[],
   defaults: TaskDefaults,
   limited: boolean,
@@ -55,7 +58,10 @@ export function plainColumns(
  * `runMany` of a batch of columns: no record or id is made per task until the backend
  * needs one, and the `BatchResult` keeps each result as its task ends.
  */
-export async function runColumns(engine: Engine, columns: TaskColumns): Promise<unknown[]> {
+export async function runColumns(
+  engine: ColumnBatchRoles,
+  columns: TaskColumns,
+): Promise<unknown[]> {
   const batch = new BatchResult(columns.payloads.length, true);
   try {
     await enqueueRun(engine, columns, batch);
@@ -72,7 +78,7 @@ export async function runColumns(engine: Engine, columns: TaskColumns): Promise<
  * batch (see {@link ColumnRun}).
  */
 export async function submitColumns(
-  engine: Engine,
+  engine: ColumnBatchRoles,
   columns: TaskColumns,
   cancel: (id: string) => Promise<TaskRecord>,
 ): Promise<TaskHandle[]> {
@@ -89,7 +95,11 @@ export async function submitColumns(
  * task can end unseen). A backend that refuses it leaves the run settled and its error is
  * the caller's.
  */
-async function enqueueRun(engine: Engine, columns: TaskColumns, run: RunWaiter): Promise<void> {
+async function enqueueRun(
+  engine: ColumnBatchRoles,
+  columns: TaskColumns,
+  run: RunWaiter,
+): Promise<void> {
   const n = columns.payloads.length;
   engine.tracker.waitRun(columns.first, n, run);
   try {

@@ -16,8 +16,24 @@ import {
   toTaskRecord,
   withPrefix,
 } from './task-input.js';
+import type { QueryRoles } from './task-queries.js';
 import { cancelTask, notFound } from './task-queries.js';
 import { isTerminal, type TaskHandle, type Waiter } from './task-tracker.js';
+
+/** The roles the intake uses, so that it can be built and tested with just these. */
+export type IntakeRoles = Pick<
+  Engine,
+  | 'backend'
+  | 'dispatcher'
+  | 'events'
+  | 'listens'
+  | 'now'
+  | 'policies'
+  | 'pool'
+  | 'taskPolicies'
+  | 'tracker'
+> &
+  QueryRoles;
 
 /** The error `toTaskRecord` gives for an input, its paths prefixed by `prefix`. */
 function invalidAt(
@@ -48,14 +64,14 @@ function countByCapability(records: readonly TaskRecord[]): Map<string, number> 
  */
 export class TaskIntake {
   accepting = true;
-  readonly #engine: Engine;
+  readonly #engine: IntakeRoles;
   readonly #gate: SubmitGate;
   readonly #defaults: TaskDefaults;
   readonly #maxPayloadBytes: number | undefined;
   #opened: Promise<void> | undefined;
   #open = false;
 
-  constructor(engine: Engine, options: SwitchboardOptions, gate: SubmitGate) {
+  constructor(engine: IntakeRoles, options: SwitchboardOptions, gate: SubmitGate) {
     this.#engine = engine;
     this.#gate = gate;
     this.#defaults = {

@@ -3,6 +3,20 @@ import type { TaskRecord } from '../../model/task.js';
 import type { Engine } from '../engine.js';
 import { isTerminal, type Waiter } from './task-tracker.js';
 
+/** The roles the task queries uses, so that it can be built and tested with just these. */
+export type QueryRoles = Pick<
+  Engine,
+  | 'backend'
+  | 'book'
+  | 'dispatcher'
+  | 'emit'
+  | 'events'
+  | 'listens'
+  | 'now'
+  | 'taskPolicies'
+  | 'tracker'
+>;
+
 // The task queries and admin operations of the Switchboard API, over the engine: reading a
 // task (as its submitter sees it), waiting for its end, cancel, replay, and the drain wait.
 
@@ -12,7 +26,7 @@ export function notFound(id: string): SwitchboardError {
 }
 
 /** The task as it stands, as the API shows it. @throws `not_found`. */
-export async function getTask(engine: Engine, id: string): Promise<TaskRecord> {
+export async function getTask(engine: QueryRoles, id: string): Promise<TaskRecord> {
   const record = await engine.backend.get(id);
   if (record === undefined) throw notFound(id);
   const view = { ...record };
@@ -29,7 +43,11 @@ export async function getTask(engine: Engine, id: string): Promise<TaskRecord> {
 }
 
 /** The task once terminal, or as it stands after `waitMs`. @throws `not_found`. */
-export async function waitForTask(engine: Engine, id: string, waitMs: number): Promise<TaskRecord> {
+export async function waitForTask(
+  engine: QueryRoles,
+  id: string,
+  waitMs: number,
+): Promise<TaskRecord> {
   if (!(waitMs >= 0)) throw new SwitchboardError('invalid_request', 'waitMs must be ≥ 0');
   let timer: ReturnType<typeof setTimeout> | undefined;
   let waiter: Waiter | undefined;
@@ -50,7 +68,7 @@ export async function waitForTask(engine: Engine, id: string, waitMs: number): P
 }
 
 /** Cancels a task that is not terminal: its lease ends, its waiters get `cancelled`. */
-export async function cancelTask(engine: Engine, id: string): Promise<TaskRecord> {
+export async function cancelTask(engine: QueryRoles, id: string): Promise<TaskRecord> {
   const record = await engine.backend.cancel(id, engine.now());
   const entry = engine.book.inflight.get(id);
   if (entry !== undefined) {
@@ -65,7 +83,7 @@ export async function cancelTask(engine: Engine, id: string): Promise<TaskRecord
 }
 
 /** Queues a dead task again, attempts starting over. */
-export async function replayTask(engine: Engine, id: string): Promise<TaskRecord> {
+export async function replayTask(engine: QueryRoles, id: string): Promise<TaskRecord> {
   const record = await engine.backend.replay(id, engine.now());
   if (engine.listens('task.queued')) {
     engine.events.publish('task.queued', {
