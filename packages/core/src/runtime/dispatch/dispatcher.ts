@@ -159,10 +159,7 @@ export class Dispatcher implements Dispatch {
     const engine = this.#engine;
     if (member.backlog.length > 0) {
       const now = engine.now();
-      while (member.backlog.length > 0 && !member.gone) {
-        const capacity = member.maxConcurrency * member.batchMax;
-        if (member.running >= capacity || (member.remote && member.waiter === undefined)) break;
-        const entry = member.backlog.shift() as InFlight;
+      for (let entry = member.unpark(); entry !== undefined; entry = member.unpark()) {
         void this.#renew(entry);
         this.#start(member, entry, now);
       }
@@ -356,10 +353,7 @@ export class Dispatcher implements Dispatch {
     }
     // A pinning balancer chose a busy agent: the task waits for it, in a bounded backlog.
     if (member.backlog.length >= member.maxConcurrency * member.batchMax) return undefined;
-    entry.stage = 'parked';
-    entry.member = member;
-    member.leases.add(entry);
-    member.backlog.push(entry);
+    member.park(entry);
     return member;
   }
 
@@ -371,10 +365,7 @@ export class Dispatcher implements Dispatch {
    */
   #start(member: PoolMember, entry: InFlight, now: number): void {
     const engine = this.#engine;
-    entry.member = member;
-    entry.startedAt = now;
-    member.leases.add(entry);
-    member.running++;
+    member.take(entry, now);
     // The balancer picked the agent after the lease was taken under the dispatcher's id.
     entry.task.agentId = member.id;
     if (engine.listens('task.leased')) {
@@ -385,16 +376,9 @@ export class Dispatcher implements Dispatch {
         attempt: entry.attempt,
       });
     }
-    if (member.remote) {
-      entry.stage = 'remote';
-      member.waiter?.tasks.push(entry);
-    } else if (member.batchMax > 1) {
-      entry.stage = 'running';
-      engine.runner.stage(member, entry);
-    } else {
-      entry.stage = 'running';
-      engine.runner.run(member, entry);
-    }
+    if (member.remote) member.waiter?.tasks.push(entry);
+    else if (member.batchMax > 1) engine.runner.stage(member, entry);
+    else engine.runner.run(member, entry);
   }
 
   #renew(entry: InFlight): Promise<void> {

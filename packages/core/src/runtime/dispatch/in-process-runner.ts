@@ -118,13 +118,10 @@ export class InProcessRunner implements Runner {
 
   #settle(member: PoolMember, entry: InFlight, value: unknown, ok: boolean): void {
     const engine = this.#engine;
-    member.running--;
-    entry.settled = true;
+    member.settle(entry);
     const agent = member.agent;
     if (member.running === 0 && agent?.state === 'working') agent.lifecycle.transition('ready');
-    if (entry.abandoned) {
-      member.abandoned--;
-    } else if (engine.book.current(entry)) {
+    if (!entry.abandoned && engine.book.current(entry)) {
       if (ok) engine.book.complete(entry, value);
       else {
         const error = toError(value);

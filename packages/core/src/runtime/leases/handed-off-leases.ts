@@ -21,11 +21,7 @@ export type HandedOffRoles = Pick<Engine, 'backend' | 'book' | 'dispatcher' | 'n
 export function holdHandedOff(engine: HandedOffRoles, member: PoolMember, task: TaskRecord): void {
   if (task.status !== 'leased' || task.leaseToken === undefined) return;
   if (engine.book.inflight.get(task.id)?.token === task.leaseToken) return;
-  const entry = engine.book.add(task, 'remote');
-  entry.member = member;
-  entry.startedAt = engine.now();
-  member.leases.add(entry);
-  member.running++;
+  member.take(engine.book.add(task, 'remote'), engine.now());
 }
 
 /**

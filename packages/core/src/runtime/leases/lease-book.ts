@@ -112,27 +112,11 @@ export class LeaseBook implements Leases {
     const member = entry.member;
     const engine = this.#engine;
     if (entry.stage === 'pending') engine.dispatcher.dropPending(entry);
-    if (member === undefined) return;
-    member.leases.delete(entry);
-    if (entry.stage === 'parked') {
-      const at = member.backlog.indexOf(entry);
-      if (at >= 0) member.backlog.splice(at, 1);
-    } else if (entry.stage === 'remote') {
-      member.running--;
-      const waiter = member.waiter;
-      if (waiter !== undefined) {
-        const at = waiter.tasks.indexOf(entry);
-        if (at >= 0) waiter.tasks.splice(at, 1);
-      }
-    } else if (entry.stage === 'running' && !entry.settled && !entry.abandoned) {
-      entry.abandoned = true;
-      member.abandoned++;
-      // Made here when the handler has not read its signal yet: a first read after the abort
-      // must still see it aborted, with its reason.
-      entry.controller ??= new AbortController();
-      entry.controller.abort(reason ?? new SwitchboardError('cancelled', 'lease ended'));
-    }
-    member.notifyIdle();
+    if (member === undefined || !member.drop(entry)) return;
+    // Made here when the handler has not read its signal yet: a first read after the abort
+    // must still see it aborted, with its reason.
+    entry.controller ??= new AbortController();
+    entry.controller.abort(reason ?? new SwitchboardError('cancelled', 'lease ended'));
   }
 
   /**

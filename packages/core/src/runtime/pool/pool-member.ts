@@ -10,7 +10,20 @@ import {
 } from '../../model/agent.js';
 import type { TaskRecord } from '../../model/task.js';
 
-/** Where a leased task is while Switchboard holds it. */
+/**
+ * Where a leased task is while Switchboard holds it. A lease moves through these stages
+ * only by the methods of {@link PoolMember}, which keep the member's slot counts with them:
+ *
+ * - `pending`: leased from the backend, not yet on an agent (the lease book's `add`; the
+ *   dispatcher holds it, for a long-poll or for a free slot);
+ * - `parked`: pinned by the load balancer to a busy member, in its backlog
+ *   ({@link PoolMember.park}), until a slot frees ({@link PoolMember.unpark});
+ * - `running` (an in-process handler) or `remote` (out to a remote agent's long-poll):
+ *   in one of the member's slots ({@link PoolMember.take});
+ * - then it is let go ({@link PoolMember.drop}) when the lease ends or is lost. A running
+ *   handler keeps its slot, marked abandoned, until it returns
+ *   ({@link PoolMember.settle}).
+ */
 export type LeaseStage = 'pending' | 'parked' | 'running' | 'remote';
 
 /**
@@ -242,6 +255,71 @@ export class PoolMember implements AgentCandidate {
   whenIdle(): Promise<void> {
     if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /**
+   * Takes `entry` into one of this member's slots, started at `now`: `remote` for a remote
+   * agent, else `running`.
+   */
+  take(entry: InFlight, now: number): void {
+    entry.member = this;
+    entry.startedAt = now;
+    entry.stage = this.remote ? 'remote' : 'running';
+    this.leases.add(entry);
+    this.running++;
+  }
+
+  /** Parks `entry` in this member's backlog, to start when one of its slots frees. */
+  park(entry: InFlight): void {
+    entry.stage = 'parked';
+    entry.member = this;
+    this.leases.add(entry);
+    this.backlog.push(entry);
+  }
+
+  /**
+   * Takes the oldest parked entry out of the backlog when a slot is free for it (and, for a
+   * remote agent, a long-poll to take it); `undefined` otherwise. The caller starts it.
+   */
+  unpark(): InFlight | undefined {
+    if (this.backlog.length === 0 || this.gone) return undefined;
+    if (this.running >= this.maxConcurrency * this.batchMax) return undefined;
+    if (this.remote && this.waiter === undefined) return undefined;
+    return this.backlog.shift();
+  }
+
+  /**
+   * Lets go of `entry`, whose lease ended or was lost: frees its backlog place or its remote
+   * slot. A running handler keeps its slot, marked abandoned, until it settles; `true` then,
+   * so that the caller aborts it.
+   */
+  drop(entry: InFlight): boolean {
+    this.leases.delete(entry);
+    let abort = false;
+    if (entry.stage === 'parked') {
+      const at = this.backlog.indexOf(entry);
+      if (at >= 0) this.backlog.splice(at, 1);
+    } else if (entry.stage === 'remote') {
+      this.running--;
+      const waiter = this.waiter;
+      if (waiter !== undefined) {
+        const at = waiter.tasks.indexOf(entry);
+        if (at >= 0) waiter.tasks.splice(at, 1);
+      }
+    } else if (entry.stage === 'running' && !entry.settled && !entry.abandoned) {
+      entry.abandoned = true;
+      this.abandoned++;
+      abort = true;
+    }
+    this.notifyIdle();
+    return abort;
+  }
+
+  /** The handler of `entry` returned or threw: its slot is free again. */
+  settle(entry: InFlight): void {
+    this.running--;
+    entry.settled = true;
+    if (entry.abandoned) this.abandoned--;
   }
 
   /** Wakes {@link whenIdle} callers when idle now. */
