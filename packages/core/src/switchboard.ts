@@ -4,17 +4,17 @@ import type { Backend } from './contracts/backend.js';
 import { SwitchboardError } from './errors.js';
 import type { EventBus } from './events/event-bus.js';
 import type { HealthMetrics } from './model/agent.js';
-import { AGENT_STATES } from './model/agent.js';
-import { PRIORITIES } from './model/priority.js';
 import type { TaskLease, TaskRecord } from './model/task.js';
 import { PluginHost } from './plugin/plugin-host.js';
+import { tellHolder } from './runtime/cluster/answered-elsewhere.js';
+import type { BuiltEngine } from './runtime/create-engine.js';
 import { createEngine } from './runtime/create-engine.js';
-import type { Engine } from './runtime/engine.js';
 import { completeLease, extendLease, failLease } from './runtime/leases/lease-answers.js';
+import { type ShutdownSummary, shutDown, startEngine } from './runtime/lifecycle.js';
 import type { ShutdownOptions, SwitchboardOptions, SwitchboardStats } from './runtime/options.js';
 import type { AgentPool, PoolEntryOptions } from './runtime/pool/agent-pool.js';
 import type { AgentView, LeaseOptions, RemoteAgentInput } from './runtime/remote/remote-agents.js';
-import { type ShutdownSummary, shutDown } from './runtime/shutdown.js';
+import { engineStats } from './runtime/stats.js';
 import { SubmitGate } from './runtime/submit/submit-gate.js';
 import type { SubmitInput } from './runtime/submit/task-input.js';
 import { TaskIntake } from './runtime/submit/task-intake.js';
@@ -31,7 +31,7 @@ export class Switchboard {
   /** The agents (in-process and remote), their definitions, scaling. */
   readonly pool: AgentPool;
   readonly backend: Backend;
-  readonly #engine: Engine;
+  readonly #engine: BuiltEngine;
   readonly #plugins: PluginHost;
   readonly #intake: TaskIntake;
   readonly #entries: readonly {
@@ -40,7 +40,6 @@ export class Switchboard {
   }[];
   #starting: Promise<void> | undefined;
   #closing: Promise<ShutdownSummary> | undefined;
-  #unsubscribe: (() => void) | undefined;
 
   /** @throws SwitchboardError `invalid_config` naming the bad option (unknown strategy names list the known ones). */
   constructor(options: SwitchboardOptions = {}) {
@@ -73,20 +72,11 @@ export class Switchboard {
     return this.#starting;
   }
 
-  async #start(): Promise<void> {
-    const engine = this.#engine;
-    await this.#intake.open();
-    engine.link?.start();
-    await engine.cluster?.start();
-    engine.running = true;
-    engine.book.start();
-    this.#unsubscribe = this.backend.onAvailable(() => engine.dispatcher.wake());
-    engine.monitor.start();
-    await this.pool.startAll();
-    await this.#plugins.run('start');
-    engine.dispatcher.wake();
-    const next = await this.backend.nextAvailableAt();
-    if (next !== undefined) engine.dispatcher.wakeAt(next);
+  #start(): Promise<void> {
+    return startEngine(this.#engine, {
+      open: () => this.#intake.open(),
+      plugins: () => this.#plugins.run('start'),
+    });
   }
 
   /**
@@ -153,7 +143,7 @@ export class Switchboard {
   /** Completes a lease. @throws `conflict` for a stale or foreign token, `not_found`. */
   complete(taskId: string, leaseToken: string, result?: unknown): Promise<TaskRecord> {
     const done = completeLease(this.#engine, taskId, leaseToken, result);
-    return this.backend.cluster === undefined ? done : this.#settled(done, taskId, leaseToken);
+    return tellHolder(this.#engine, done, taskId, leaseToken);
   }
 
   /** Fails a lease: retried with backoff while attempts remain and `retryable` (default), else dead. */
@@ -163,29 +153,13 @@ export class Switchboard {
     error: { message: string; retryable?: boolean },
   ): Promise<TaskRecord> {
     const done = failLease(this.#engine, taskId, leaseToken, error);
-    return this.backend.cluster === undefined ? done : this.#settled(done, taskId, leaseToken);
+    return tellHolder(this.#engine, done, taskId, leaseToken);
   }
 
   /** Extends a lease to `ms` from now. @throws `conflict` for a stale token. */
   extend(taskId: string, leaseToken: string, ms: number): Promise<TaskLease> {
     const done = extendLease(this.#engine, taskId, leaseToken, ms);
-    return this.backend.cluster === undefined ? done : this.#settled(done, taskId, leaseToken);
-  }
-
-  /**
-   * A lease answered through this process may be held by another one (the agent reached
-   * this process instead): that one is told, so it lets the lease go or moves its expiry.
-   */
-  #settled<T extends TaskRecord | TaskLease>(done: Promise<T>, id: string, token: string) {
-    const engine = this.#engine;
-    const heldHere = engine.book.inflight.get(id)?.token === token;
-    return done.then((answer) => {
-      if (!heldHere) {
-        const expiresAt = 'status' in answer ? undefined : answer.leaseExpiresAt;
-        engine.link?.lease(expiresAt === undefined ? { id, token } : { id, token, expiresAt });
-      }
-      return answer;
-    });
+    return tellHolder(this.#engine, done, taskId, leaseToken);
   }
 
   /** Dead tasks, oldest first. */
@@ -260,29 +234,8 @@ export class Switchboard {
   }
 
   /** The figures of `GET /v1/stats`. */
-  async stats(): Promise<SwitchboardStats> {
-    const engine = this.#engine;
-    const queue = await this.backend.stats();
-    const byState: Record<string, number> = Object.fromEntries(AGENT_STATES.map((s) => [s, 0]));
-    let busy = 0;
-    const members = this.pool.agents();
-    for (const member of members) {
-      byState[member.state] = (byState[member.state] ?? 0) + 1;
-      if (member.running > 0) busy++;
-    }
-    const held = engine.dispatcher.heldByPriority();
-    let depth = queue.depth;
-    for (const p of PRIORITIES) depth += held[p];
-    const byPriority = Object.fromEntries(
-      PRIORITIES.map((p) => [p, (queue.byPriority[p] ?? 0) + held[p]]),
-    );
-    return {
-      agents: { total: members.length, busy, byState },
-      queue: { depth, byPriority },
-      tasks: { ...engine.tracker.counters },
-      throughputPerSec: engine.tracker.throughputPerSec(engine.now()),
-      latencyMs: engine.tracker.latency(),
-    };
+  stats(): Promise<SwitchboardStats> {
+    return engineStats(this.#engine);
   }
 
   /** True while new tasks are accepted (before and after `start`, until `shutdown`). */
@@ -317,7 +270,6 @@ export class Switchboard {
     return shutDown(this.#engine, options, this.#starting !== undefined, async () => {
       await this.pool.stopAll();
       await this.#plugins.run('stop');
-      this.#unsubscribe?.();
     });
   }
 }

@@ -1,5 +1,6 @@
 export type { SwitchboardTaskContext } from './dispatch/task-context.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './leases/backoff.js';
+export type { ShutdownSummary } from './lifecycle.js';
 export type {
   AgentEntry,
   ShutdownOptions,
@@ -37,7 +38,6 @@ export {
   type RollingUpdateProgress,
 } from './pool/rolling-update.js';
 export type { AgentView, LeaseOptions, RemoteAgentInput } from './remote/remote-agents.js';
-export type { ShutdownSummary } from './shutdown.js';
 export type {
   IdempotencyOptions,
   RateLimiterFactory,

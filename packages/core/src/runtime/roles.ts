@@ -34,9 +34,13 @@ import type {
 export interface Dispatch {
   /** The agent id leases are taken under until the balancer picks the actual agent. */
   readonly holderId: string;
-  /** How many dispatch rounds have run (tests and stats read it). */
+  /** Dispatch rounds started so far (remote long-polls wait for one that began after them). */
   readonly pumps: number;
-  /** Runs a dispatch round soon (coalesced to one per microtask). */
+  /** Follows the backend's "tasks available" signal from now on. */
+  start(): void;
+  /** Dispatches what is ready now, and arms the wake-up for the backend's next delayed task. */
+  catchUp(): Promise<void>;
+  /** Asks for a dispatch round soon; calls made meanwhile merge into it. */
   wake(): void;
   /** Runs a dispatch round no earlier than `at` (a delayed task or a retry's backoff). */
   wakeAt(at: number): void;
@@ -44,11 +48,11 @@ export interface Dispatch {
   freed(member: PoolMember): void;
   /** Forgets a lease that waited for a slot (it ended elsewhere). */
   dropPending(entry: InFlight): void;
-  /** Leases held for a remote agent's long-poll, by priority. */
+  /** Tasks held for want of an eligible agent, per priority (they count as queued). */
   heldByPriority(): Record<Priority, number>;
-  /** Renews the leases held for long-polls that would expire before `horizon`. */
+  /** Renews the leases of held tasks that expire before `horizon`. */
   renewHeld(horizon: number): Promise<void>;
-  /** Stops dispatching and gives back the leases it held, to be released. */
+  /** Stops dispatching, stops following the backend, and gives back the held leases. */
   stop(): InFlight[];
 }
 

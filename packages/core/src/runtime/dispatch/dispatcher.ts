@@ -60,6 +60,7 @@ export class Dispatcher implements Dispatch {
   #asking = false;
   #askAgain = false;
   #idle: (() => void)[] = [];
+  #unsubscribe: (() => void) | undefined;
   readonly #run = () => {
     this.#scheduled = false;
     this.#pumping = true;
@@ -80,6 +81,25 @@ export class Dispatcher implements Dispatch {
   /** Pumps started so far (remote long-polls wait for one that began after them). */
   get pumps(): number {
     return this.#pumps;
+  }
+
+  /**
+   * Follows the backend's signal that tasks became available. The dispatcher owns this link
+   * from enqueue to dispatch, so whoever enqueues (a submit, a retry, another process on a
+   * shared backend) needs to know nothing of it.
+   */
+  start(): void {
+    this.#unsubscribe ??= this.#engine.backend.onAvailable(() => this.wake());
+  }
+
+  /**
+   * Dispatches what is ready now and arms the wake-up for the backend's next delayed task:
+   * the last step of a start, once the agents run.
+   */
+  async catchUp(): Promise<void> {
+    this.wake();
+    const next = await this.#engine.backend.nextAvailableAt();
+    if (next !== undefined) this.wakeAt(next);
   }
 
   /** Tasks held for want of an eligible agent, per priority (they count as queued). */
@@ -136,6 +156,8 @@ export class Dispatcher implements Dispatch {
   /** Stops pumping and hands back the tasks held here. */
   stop(): InFlight[] {
     this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
     this.#wakeTimer = undefined;
     const held = [...this.#pending.values()].flat();

@@ -1,4 +1,5 @@
 import { SwitchboardError } from '../errors.js';
+import type { BuiltEngine } from './create-engine.js';
 import type { Engine } from './engine.js';
 import type { ShutdownOptions } from './options.js';
 import type { InFlight } from './pool/pool-member.js';
@@ -34,8 +35,35 @@ export interface ShutdownSummary {
   readonly backend: string;
 }
 
-/** What a shutdown stops besides the engine's own parts: agents, plugins, subscriptions. */
+/** What a shutdown stops besides the engine's own parts: agents and plugins. */
 export type StopRest = () => Promise<void>;
+
+/** What a start runs besides the engine's own parts. */
+export interface StartSteps {
+  /** Opens the backend and the submit gate (before anything reads the queue). */
+  readonly open: () => Promise<void>;
+  /** Runs the plugins' `start` hooks (once the agents run, before dispatch begins). */
+  readonly plugins: () => Promise<void>;
+}
+
+/**
+ * The start sequence of a Switchboard: the backend opens, the cluster link and directory
+ * start (so that this process hears the others before it leases), the lease sweep, the
+ * dispatcher's subscription to the backend and the health monitor start, then the agents and
+ * the plugins; dispatch begins last, once there are agents to dispatch to.
+ */
+export async function startEngine(engine: BuiltEngine, steps: StartSteps): Promise<void> {
+  await steps.open();
+  engine.link?.start();
+  await engine.cluster?.start();
+  engine.running = true;
+  engine.book.start();
+  engine.dispatcher.start();
+  engine.monitor.start();
+  await engine.pool.startAll();
+  await steps.plugins();
+  await engine.dispatcher.catchUp();
+}
 
 /** How long a drain waits at most when `timeoutMs` is not given. */
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
