@@ -112,3 +112,21 @@ export function toError(thrown: unknown): Error {
   }
   return new Error(`non-Error value thrown: ${text}`, { cause: thrown });
 }
+
+// Named constructors of the errors raised in several places, so that each reads the same
+// (code, message and details) wherever it comes from.
+
+/** `not_found` for a task id that no backend knows. */
+export function taskNotFound(id: string): SwitchboardError {
+  return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
+}
+
+/** `not_found` for an agent id that this Switchboard does not know. */
+export function agentNotFound(id: string): SwitchboardError {
+  return new SwitchboardError('not_found', `no agent ${id}`, { details: { agentId: id } });
+}
+
+/** `unavailable` for a submit after shutdown began (retryable: another server may take it). */
+export function shuttingDown(): SwitchboardError {
+  return new SwitchboardError('unavailable', 'Switchboard is shutting down');
+}

@@ -1,7 +1,7 @@
 import type { Agent } from './agent/agent.js';
 import { type AgentDefinition, type AgentSpec, isAgentDefinition } from './agent/definition.js';
 import type { Backend } from './contracts/backend.js';
-import { SwitchboardError } from './errors.js';
+import { agentNotFound } from './errors.js';
 import type { EventBus } from './events/event-bus.js';
 import type { HealthMetrics } from './model/agent.js';
 import type { TaskLease, TaskRecord } from './model/task.js';
@@ -228,7 +228,7 @@ export class Switchboard {
     if (member === undefined) {
       const view = this.#engine.cluster?.view(id);
       if (view !== undefined) return view;
-      throw new SwitchboardError('not_found', `no agent ${id}`, { details: { agentId: id } });
+      throw agentNotFound(id);
     }
     return this.#engine.remotes.view(member);
   }

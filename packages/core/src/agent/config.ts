@@ -1,4 +1,5 @@
 import { SwitchboardError } from '../errors.js';
+import { exponentialDelay } from '../model/backoff.js';
 
 /** How a failed task is retried. */
 export interface RetryPolicy {
@@ -188,10 +189,8 @@ export function retryDelay(
   random: () => number = Math.random,
 ): number | undefined {
   if (attempt >= policy.maxAttempts) return undefined;
-  const raw =
-    policy.backoff === 'fixed'
-      ? policy.initialDelayMs
-      : policy.initialDelayMs * 2 ** Math.max(0, attempt - 1);
-  const capped = Math.min(raw, policy.maxDelayMs);
+  // A fixed backoff is the exponential one with a factor of 1.
+  const factor = policy.backoff === 'fixed' ? 1 : 2;
+  const capped = exponentialDelay(policy.initialDelayMs, factor, policy.maxDelayMs, attempt);
   return capped - capped * policy.jitter * random();
 }

@@ -1,4 +1,5 @@
 import type { AgentFailure, RecoveryAction, RecoveryStrategy } from '../../contracts/recovery.js';
+import { exponentialDelay } from '../../model/backoff.js';
 
 /** Options of {@link restartWithBackoff}. */
 export interface RestartWithBackoffOptions {
@@ -31,7 +32,7 @@ export function restartWithBackoff(options: RestartWithBackoffOptions = {}): Rec
       if (failure.recentFailures > maxRestarts) {
         return { action: 'give_up', reason: `${failure.recentFailures} failures in the window` };
       }
-      const delayMs = Math.min(max, initial * 2 ** Math.max(0, failure.recentFailures - 1));
+      const delayMs = exponentialDelay(initial, 2, max, failure.recentFailures);
       return { action: 'restart', delayMs };
     },
   };

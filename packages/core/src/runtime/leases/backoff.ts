@@ -1,4 +1,6 @@
 import { SwitchboardError } from '../../errors.js';
+import { exponentialDelay } from '../../model/backoff.js';
+import type { TaskError } from '../../model/task.js';
 
 /** How long to wait between attempts of a failed task: exponential, capped, with jitter. */
 export interface BackoffOptions {
@@ -62,7 +64,35 @@ export function backoffDelay(
   attempt: number,
   random: () => number = Math.random,
 ): number {
-  const raw = options.initialDelayMs * options.factor ** Math.max(0, attempt - 1);
-  const capped = Math.min(raw, options.maxDelayMs);
+  const capped = exponentialDelay(
+    options.initialDelayMs,
+    options.factor,
+    options.maxDelayMs,
+    attempt,
+  );
   return Math.round(capped - capped * options.jitter * random());
+}
+
+/** Whether a failed attempt is tried again, and when the task is available again. */
+export interface RetryDecision {
+  readonly retry: boolean;
+  /** `now` plus the backoff when retried; `now` when not (the task is dead). */
+  readonly availableAt: number;
+}
+
+/**
+ * The retry rule, for a lease failed here or answered by a remote agent alike: another
+ * attempt after a backoff while attempts remain and the error does not say it is not
+ * retryable; otherwise the task is dead.
+ */
+export function retryDecision(
+  options: BackoffOptions,
+  error: TaskError,
+  attempt: number,
+  maxAttempts: number,
+  now: number,
+  random: () => number,
+): RetryDecision {
+  const retry = error.retryable !== false && attempt < maxAttempts;
+  return { retry, availableAt: retry ? now + backoffDelay(options, attempt, random) : now };
 }

@@ -1,18 +1,14 @@
-import { SwitchboardError } from '../../errors.js';
+import { SwitchboardError, taskNotFound } from '../../errors.js';
 import { type TaskError, type TaskLease, type TaskRecord, toLease } from '../../model/task.js';
 import { MAX_TIMEOUT_MS } from '../../protocol/schemas/task-schema.js';
 import type { Engine } from '../engine.js';
-import { backoffDelay } from './backoff.js';
+import { retryDecision } from './backoff.js';
 
 /** The roles the answers to remote leases uses, so that it can be built and tested with just these. */
 export type LeaseAnswerRoles = Pick<
   Engine,
   'backend' | 'backoff' | 'book' | 'dispatcher' | 'now' | 'random'
 >;
-
-function notFound(id: string): SwitchboardError {
-  return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
-}
 
 // The answers of whoever holds a lease (a remote agent over HTTP, usually): each goes to
 // the backend, which rejects stale tokens, then updates what this Switchboard holds.
@@ -56,12 +52,16 @@ export async function failLease(
     return { ...record };
   }
   const current = await engine.backend.get(id);
-  if (current === undefined) throw notFound(id);
+  if (current === undefined) throw taskNotFound(id);
   const now = engine.now();
-  const retry = error.retryable !== false && current.attempts < current.maxAttempts;
-  const availableAt = retry
-    ? now + backoffDelay(engine.backoff, current.attempts, engine.random)
-    : now;
+  const { retry, availableAt } = retryDecision(
+    engine.backoff,
+    error,
+    current.attempts,
+    current.maxAttempts,
+    now,
+    engine.random,
+  );
   const record = await engine.backend.fail(id, token, error, { retry, availableAt }, now);
   engine.book.failed(record, undefined, error);
   if (retry) engine.dispatcher.wakeAt(availableAt);

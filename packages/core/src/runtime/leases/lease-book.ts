@@ -4,7 +4,7 @@ import { TaskIndex } from '../../structures/task-index.js';
 import type { Engine } from '../engine.js';
 import type { InFlight, LeaseStage, PoolMember } from '../pool/pool-member.js';
 import type { Leases } from '../roles.js';
-import { backoffDelay } from './backoff.js';
+import { retryDecision } from './backoff.js';
 import { CompletionBatch } from './completion-batch.js';
 
 /** The roles the lease book uses, so that it can be built and tested with just these. */
@@ -152,10 +152,14 @@ export class LeaseBook implements Leases {
     this.detach(entry);
     const engine = this.#engine;
     const now = engine.now();
-    const retry = error.retryable !== false && entry.attempt < entry.task.maxAttempts;
-    const availableAt = retry
-      ? now + backoffDelay(engine.backoff, entry.attempt, engine.random)
-      : now;
+    const { retry, availableAt } = retryDecision(
+      engine.backoff,
+      error,
+      entry.attempt,
+      entry.task.maxAttempts,
+      now,
+      engine.random,
+    );
     return engine.backend
       .fail(entry.task.id, entry.token, error, { retry, availableAt }, now)
       .then((record) => {

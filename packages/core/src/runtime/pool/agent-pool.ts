@@ -1,6 +1,6 @@
 import { type AgentDefinition, type AgentSpec, defineAgent } from '../../agent/definition.js';
 import { AgentRegistry } from '../../agent/registry.js';
-import { SwitchboardError } from '../../errors.js';
+import { agentNotFound, SwitchboardError } from '../../errors.js';
 import type { Engine } from '../engine.js';
 import type { Pool } from '../roles.js';
 import type { AutoscalerRoles } from './autoscaler.js';
@@ -248,7 +248,7 @@ export class AgentPool implements Pool {
   async remove(id: string, options: { drain?: boolean } = {}): Promise<void> {
     const member = this.#members.get(id);
     if (member === undefined) {
-      throw new SwitchboardError('not_found', `no agent ${id}`, { details: { agentId: id } });
+      throw agentNotFound(id);
     }
     if (member.remote) return this.#engine.remotes.leave(id);
     if (options.drain ?? true) {

@@ -1,5 +1,5 @@
 import type { EnqueueResult } from '../../contracts/backend.js';
-import { SwitchboardError } from '../../errors.js';
+import { SwitchboardError, shuttingDown, taskNotFound } from '../../errors.js';
 import type { TaskRecord } from '../../model/task.js';
 import type { TaskColumns } from '../../model/task-columns.js';
 import { idCounter, nextTaskId } from '../../model/task-id.js';
@@ -17,7 +17,7 @@ import {
   withPrefix,
 } from './task-input.js';
 import type { QueryRoles } from './task-queries.js';
-import { cancelTask, notFound } from './task-queries.js';
+import { cancelTask } from './task-queries.js';
 import { isTerminal, type TaskHandle, type Waiter } from './task-tracker.js';
 
 /** The roles the intake uses, so that it can be built and tested with just these. */
@@ -95,7 +95,7 @@ export class TaskIntake {
    */
   async submit(input: SubmitInput): Promise<TaskHandle> {
     const engine = this.#engine;
-    if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
+    if (!this.accepting) throw shuttingDown();
     if (!this.#open) await this.open();
     const now = engine.now();
     const record = toTaskRecord(input, nextTaskId(), now, this.#defaults);
@@ -169,7 +169,7 @@ export class TaskIntake {
     if (columns === undefined) return undefined;
     if (!this.#open) await this.open();
     // Shutdown may have begun while the backend opened.
-    if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
+    if (!this.accepting) throw shuttingDown();
     return columns;
   }
 
@@ -187,7 +187,7 @@ export class TaskIntake {
     enqueued?: (first: number) => void,
   ): Promise<void> {
     const engine = this.#engine;
-    if (!this.accepting) throw new SwitchboardError('unavailable', 'Switchboard is shutting down');
+    if (!this.accepting) throw shuttingDown();
     if (!this.#open) await this.open();
     if (!Array.isArray(inputs) || inputs.length === 0) {
       throw new SwitchboardError('invalid_request', 'tasks: expected at least one task');
@@ -322,7 +322,7 @@ export class TaskIntake {
     engine.tracker.wait(id, waiter);
     engine.backend.get(id).then(
       (record) => {
-        if (record === undefined) waiter.reject(notFound(id));
+        if (record === undefined) waiter.reject(taskNotFound(id));
         else if (isTerminal(record.status)) engine.tracker.ended(record);
       },
       (error: unknown) => waiter.reject(error as Error),

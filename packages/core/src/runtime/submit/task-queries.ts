@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../../errors.js';
+import { SwitchboardError, taskNotFound } from '../../errors.js';
 import type { TaskRecord } from '../../model/task.js';
 import type { Engine } from '../engine.js';
 import { isTerminal, type Waiter } from './task-tracker.js';
@@ -20,15 +20,10 @@ export type QueryRoles = Pick<
 // The task queries and admin operations of the Switchboard API, over the engine: reading a
 // task (as its submitter sees it), waiting for its end, cancel, replay, and the drain wait.
 
-/** The `not_found` error of a task id. */
-export function notFound(id: string): SwitchboardError {
-  return new SwitchboardError('not_found', `no task ${id}`, { details: { taskId: id } });
-}
-
 /** The task as it stands, as the API shows it. @throws `not_found`. */
 export async function getTask(engine: QueryRoles, id: string): Promise<TaskRecord> {
   const record = await engine.backend.get(id);
-  if (record === undefined) throw notFound(id);
+  if (record === undefined) throw taskNotFound(id);
   const view = { ...record };
   const entry = engine.book.inflight.get(id);
   if (entry?.member !== undefined) view.agentId = entry.member.id;
