@@ -5,8 +5,8 @@ import { exportSources } from './test/helpers/workspace-sources.js';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-// Each export of a package whose folders do not follow its subpaths, mapped one by one to
-// the source file its package.json says it is built from.
+// Each export of a package mapped one by one to the source file its package.json says it is
+// built from, for packages whose subpaths are not folders of src/.
 const exactly = (sources: Map<string, string>) =>
   [...sources].map(([specifier, file]) => ({
     find: new RegExp(`^${specifier}$`),
@@ -21,6 +21,9 @@ const alias = [
   { find: /^@switchboard\/native$/, replacement: src('./packages/native/src/index.ts') },
   { find: /^@switchboard\/server$/, replacement: src('./packages/server/src/index.ts') },
   { find: /^@switchboard\/server\/(.+)$/, replacement: src('./packages/server/src/$1.ts') },
+  // The conformance suites from their sources too. Core's own tests reach them only this way:
+  // core may not depend on the package that depends on it.
+  ...exactly(exportSources('testing')),
 ];
 
 // The Redis tests start a real redis-server (Debian's package; `.ci/run` installs it). On a
@@ -49,6 +52,7 @@ export default defineConfig({
       project('native', './packages/native'),
       project('plugins', './packages/plugins'),
       project('server', './packages/server'),
+      project('testing', './packages/testing'),
       project('integration', './test'),
     ],
     coverage: {

@@ -1,7 +1,7 @@
 /**
- * The third-party plugin as its author would test it: the shared conformance suites first,
- * then its own cases, then whole scenarios through `createSwitchboard`. Only the public API
- * of `@switchboard/core` is used.
+ * The third-party plugin as its author would test it: the conformance suites of
+ * `@switchboard/testing` first, then its own cases, then whole scenarios through
+ * `createSwitchboard`. Only the public API of `@switchboard/core` is used.
  */
 import {
   type BusEvent,
@@ -12,9 +12,14 @@ import {
   SwitchboardError,
   type SwitchboardOptions,
 } from '@switchboard/core';
+import {
+  agentFailure,
+  candidate,
+  selectContext,
+  testLoadBalancer,
+  testRecoveryStrategy,
+} from '@switchboard/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { candidate, selectContext, testLoadBalancer } from '../conformance/load-balancer.js';
-import { agentFailure, testRecoveryStrategy } from '../conformance/recovery.js';
 import latencyPlugin, { leastLatency, restartThenGiveUp } from './src/index.js';
 
 testLoadBalancer('least-latency', () => leastLatency());

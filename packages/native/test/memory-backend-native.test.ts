@@ -1,6 +1,6 @@
 import { createMemoryBackend, type TaskRecord } from '@switchboard/core';
+import { testBackend } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { testBackend } from '../../../test/conformance/backend.js';
 import { createNativePriorityQueue } from '../src/factories.js';
 import { NativePriorityQueue } from '../src/native-priority-queue.js';
 import { native } from './native-available.js';

@@ -1,9 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BucketQueue } from '@switchboard/core';
+import { testPriorityQueue } from '@switchboard/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { testPriorityQueue } from '../../../test/conformance/priority-queue.js';
 import type { NativeAddon } from '../src/addon.js';
 import { NativePriorityQueue } from '../src/native-priority-queue.js';
 import { addon, native } from './native-available.js';

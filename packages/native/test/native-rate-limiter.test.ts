@@ -1,7 +1,7 @@
 import { TokenBucketLimiter, type TokenBucketOptions } from '@switchboard/core';
+import { testRateLimiter } from '@switchboard/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { testRateLimiter } from '../../../test/conformance/rate-limiter.js';
 import type { NativeAddon } from '../src/addon.js';
 import { NativeRateLimiter } from '../src/native-rate-limiter.js';
 import { addon, native } from './native-available.js';

@@ -7,8 +7,8 @@ import {
 } from '@switchboard/core';
 import * as plugins from '@switchboard/plugins';
 import { builtinPlugin } from '@switchboard/plugins';
+import { candidate, selectContext } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { candidate, selectContext } from '../../../test/conformance/load-balancer.js';
 
 /** Runs the plugin's setup against registries, as a Switchboard instance does. */
 function install() {

@@ -1,8 +1,8 @@
+import { BucketQueue, createPriorityQueue } from '@switchboard/core';
+import { testPriorityQueue } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { testPriorityQueue } from '../../../../test/conformance/priority-queue.js';
 import { isSwitchboardError } from '../../src/errors.js';
 import { priorityLevel } from '../../src/model/priority.js';
-import { BucketQueue, createPriorityQueue } from '../../src/structures/bucket-queue.js';
 
 testPriorityQueue('BucketQueue', () => new BucketQueue());
 

@@ -1,11 +1,7 @@
+import { createTokenBucket, DEFAULT_MAX_KEYS, TokenBucketLimiter } from '@switchboard/core';
+import { testRateLimiter } from '@switchboard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { testRateLimiter } from '../../../../test/conformance/rate-limiter.js';
 import { SwitchboardError } from '../../src/errors.js';
-import {
-  createTokenBucket,
-  DEFAULT_MAX_KEYS,
-  TokenBucketLimiter,
-} from '../../src/structures/token-bucket.js';
 
 testRateLimiter('TokenBucketLimiter', (options) => createTokenBucket(options));
 

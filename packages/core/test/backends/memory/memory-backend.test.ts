@@ -1,8 +1,6 @@
+import { createMemoryBackend, type MemoryBackend } from '@switchboard/core';
+import { backendReopen, createFixture, taskRecords, testBackend } from '@switchboard/testing';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { testBackend } from '../../../../../test/conformance/backend.js';
-import { createFixture, taskRecords } from '../../../../../test/conformance/backend-fixture.js';
-import { backendReopen } from '../../../../../test/conformance/backend-reopen.js';
-import { createMemoryBackend, type MemoryBackend } from '../../../src/backends/memory/index.js';
 import type { Backend } from '../../../src/contracts/backend.js';
 import {
   createLeaseToken,

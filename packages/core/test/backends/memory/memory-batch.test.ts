@@ -1,5 +1,5 @@
+import { taskRecords } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { taskRecords } from '../../../../../test/conformance/backend-fixture.js';
 import { createMemoryBackend } from '../../../src/backends/memory/index.js';
 import { isSwitchboardError } from '../../../src/errors.js';
 

@@ -1,5 +1,5 @@
+import { taskRecords } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { taskRecords } from '../../../../../test/conformance/backend-fixture.js';
 import { createMemoryBackend, type MemoryBackend } from '../../../src/backends/memory/index.js';
 import type { TaskColumns } from '../../../src/model/task-columns.js';
 import { idCounter, reserveTaskIds, taskIdAt } from '../../../src/model/task-id.js';

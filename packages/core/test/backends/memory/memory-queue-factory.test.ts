@@ -1,8 +1,7 @@
+import { createMemoryBackend } from '@switchboard/core';
+import { taskRecords, testBackend } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { testBackend } from '../../../../../test/conformance/backend.js';
-import { taskRecords } from '../../../../../test/conformance/backend-fixture.js';
 import { defineAgent } from '../../../src/agent/definition.js';
-import { createMemoryBackend } from '../../../src/backends/memory/index.js';
 import type { PriorityQueue, QueueHandle } from '../../../src/contracts/priority-queue.js';
 import { isSwitchboardError } from '../../../src/errors.js';
 import type { PriorityLevel } from '../../../src/model/priority.js';

@@ -33,6 +33,8 @@ export interface CborSerializer extends Serializer {
  * objects with `toJSON` are written as what it returns, so a document reads back as the same
  * document JSON would carry. Decoding is safe for untrusted input: `__proto__` keys, cyclic
  * or shared values and exotic tags are refused with `decode_error`, as is malformed input.
+ * Like JSON, it writes -0 as 0. Unlike JSON, a string holding a lone surrogate reads back
+ * with replacement characters (U+FFFD) in its place, since CBOR text is UTF-8.
  * With `compression`, frames are compressed with the web `CompressionStream`.
  *
  * @example

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FsAdapter, nodeFs } from '@switchboard/plugins/journal';
-import { taskRecords } from '../../../../../test/conformance/backend-fixture.js';
+import { taskRecords } from '@switchboard/testing';
 
 /** Fresh temp directories for one test file, deleted by `cleanup()`. */
 export function tempDirs(): { make(): string; cleanup(): void } {

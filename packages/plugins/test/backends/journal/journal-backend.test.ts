@@ -1,9 +1,7 @@
 import type { Backend } from '@switchboard/core';
 import { createJournalBackend, type JournalBackend, nodeFs } from '@switchboard/plugins/journal';
+import { backendReopen, createFixture, testBackend } from '@switchboard/testing';
 import { afterAll, beforeEach, describe } from 'vitest';
-import { testBackend } from '../../../../../test/conformance/backend.js';
-import { createFixture } from '../../../../../test/conformance/backend-fixture.js';
-import { backendReopen } from '../../../../../test/conformance/backend-reopen.js';
 import { tempDirs } from './helpers.js';
 
 const dirs = tempDirs();

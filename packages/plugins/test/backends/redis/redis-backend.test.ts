@@ -1,6 +1,6 @@
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
+import { taskRecords } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { taskRecords } from '../../../../../test/conformance/backend-fixture.js';
 import { redisFile } from './redis-fixture.js';
 
 const file = redisFile();

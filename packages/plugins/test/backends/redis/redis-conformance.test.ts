@@ -1,7 +1,7 @@
 import type { Backend } from '@switchboard/core';
 import { createRedisBackend } from '@switchboard/plugins/redis';
+import { testBackend } from '@switchboard/testing';
 import { afterAll, beforeAll } from 'vitest';
-import { testBackend } from '../../../../../test/conformance/backend.js';
 import {
   type RedisServerHandle,
   startRedisServer,

@@ -1,6 +1,6 @@
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
+import { taskRecords } from '@switchboard/testing';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { taskRecords } from '../../../../../test/conformance/backend-fixture.js';
 import { redisFile } from './redis-fixture.js';
 
 // Several backends on one server stand for several Switchboard processes: each has its own

@@ -1,6 +1,6 @@
 import { createRedisBackend, type RedisBackend } from '@switchboard/plugins/redis';
+import { taskRecords } from '@switchboard/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { taskRecords } from '../../../../../test/conformance/backend-fixture.js';
 import { freePort, startRedisServer } from '../../../../../test/helpers/redis-server.js';
 import { redisFile } from './redis-fixture.js';
 

@@ -1,10 +1,6 @@
 import { capabilityAware, versionScore } from '@switchboard/plugins/capability-aware';
+import { candidate, selectContext, testLoadBalancer } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  candidate,
-  selectContext,
-  testLoadBalancer,
-} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('capability-aware', () => capabilityAware());
 testLoadBalancer(

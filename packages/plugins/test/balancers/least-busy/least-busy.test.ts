@@ -1,10 +1,6 @@
 import { leastBusy } from '@switchboard/plugins/least-busy';
+import { candidate, selectContext, testLoadBalancer } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  candidate,
-  selectContext,
-  testLoadBalancer,
-} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('least-busy', () => leastBusy());
 

@@ -1,10 +1,6 @@
 import { p2c } from '@switchboard/plugins/p2c';
+import { candidate, selectContext, testLoadBalancer } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  candidate,
-  selectContext,
-  testLoadBalancer,
-} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('p2c', () => p2c());
 

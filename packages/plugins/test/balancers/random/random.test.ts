@@ -1,10 +1,6 @@
 import { random } from '@switchboard/plugins/random';
+import { candidate, selectContext, testLoadBalancer } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  candidate,
-  selectContext,
-  testLoadBalancer,
-} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('random', () => random());
 

@@ -1,10 +1,6 @@
 import { roundRobin } from '@switchboard/plugins/round-robin';
+import { candidate, selectContext, testLoadBalancer } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  candidate,
-  selectContext,
-  testLoadBalancer,
-} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('round-robin', () => roundRobin());
 

@@ -1,12 +1,8 @@
 import type { LoadBalancer } from '@switchboard/core';
 import { leastBusy } from '@switchboard/plugins/least-busy';
 import { sessionAffinity } from '@switchboard/plugins/session-affinity';
+import { candidate, selectContext, testLoadBalancer } from '@switchboard/testing';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  candidate,
-  selectContext,
-  testLoadBalancer,
-} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('session-affinity', () => sessionAffinity(), { pins: true });
 testLoadBalancer(

@@ -1,11 +1,7 @@
 import { isSwitchboardError } from '@switchboard/core';
 import { weighted } from '@switchboard/plugins/weighted';
+import { candidate, selectContext, testLoadBalancer } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  candidate,
-  selectContext,
-  testLoadBalancer,
-} from '../../../../../test/conformance/load-balancer.js';
 
 testLoadBalancer('weighted', () => weighted());
 testLoadBalancer('weighted with weights', () => weighted({ weights: { a: 3, c: 2 } }));

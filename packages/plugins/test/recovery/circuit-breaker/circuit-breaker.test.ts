@@ -1,8 +1,8 @@
 import type { RecoveryStrategy } from '@switchboard/core';
 import { circuitBreaker } from '@switchboard/plugins/circuit-breaker';
 import { replacement } from '@switchboard/plugins/replacement';
+import { agentFailure, testRecoveryStrategy } from '@switchboard/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { agentFailure, testRecoveryStrategy } from '../../../../../test/conformance/recovery.js';
 
 testRecoveryStrategy('circuit-breaker', () =>
   circuitBreaker({ failureThreshold: 3, cooldownMs: 5_000 }),

@@ -1,6 +1,6 @@
 import { degradedMode } from '@switchboard/plugins/degraded-mode';
+import { agentFailure, testRecoveryStrategy } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { agentFailure, testRecoveryStrategy } from '../../../../../test/conformance/recovery.js';
 
 testRecoveryStrategy('degraded-mode', () => degradedMode());
 

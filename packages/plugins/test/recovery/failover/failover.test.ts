@@ -1,6 +1,6 @@
 import { failover } from '@switchboard/plugins/failover';
+import { agentFailure, testRecoveryStrategy } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { agentFailure, testRecoveryStrategy } from '../../../../../test/conformance/recovery.js';
 
 testRecoveryStrategy('failover', () => failover());
 

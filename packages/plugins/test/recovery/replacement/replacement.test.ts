@@ -1,6 +1,6 @@
 import { replacement } from '@switchboard/plugins/replacement';
+import { agentFailure, testRecoveryStrategy } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { agentFailure, testRecoveryStrategy } from '../../../../../test/conformance/recovery.js';
 
 testRecoveryStrategy('replacement', () => replacement());
 

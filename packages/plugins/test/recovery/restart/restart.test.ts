@@ -1,6 +1,6 @@
 import { restart } from '@switchboard/plugins/restart';
+import { agentFailure, testRecoveryStrategy } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { agentFailure, testRecoveryStrategy } from '../../../../../test/conformance/recovery.js';
 
 testRecoveryStrategy('restart', () => restart());
 testRecoveryStrategy('restart then replace', () =>

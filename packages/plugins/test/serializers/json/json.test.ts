@@ -1,6 +1,27 @@
 import { isSwitchboardError, jsonSerializer } from '@switchboard/core';
 import { json } from '@switchboard/plugins/json';
+import { type SerializerSuiteOptions, testSerializer } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
+
+const jsonChoices: SerializerSuiteOptions = {
+  skip: [
+    {
+      reason: 'JSON has no negative zero: JSON.stringify writes -0 as 0',
+      tests: ['reads -0 back as -0'],
+    },
+    {
+      reason: 'JSON.parse keeps a __proto__ key as an own property',
+      tests: ['refuses a __proto__ key with decode_error'],
+    },
+  ],
+};
+testSerializer('json', () => json(), jsonChoices);
+// minBytes 0: every frame that compression shrinks is compressed, small ones too.
+testSerializer(
+  'json+gzip',
+  () => json({ compression: { format: 'gzip', minBytes: 0 } }),
+  jsonChoices,
+);
 
 const doc = {
   capability: 'browser',

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { type Fixture, rejectsWith, T0 } from './backend-fixture.js';
+import { type Fixture, T0 } from './backend-fixture.js';
+import { rejectsWith } from './rejects-with.js';
 
 /**
  * The lease transitions of the suite: complete, fail, extend, release, expiry, cancel and

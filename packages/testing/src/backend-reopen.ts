@@ -1,5 +1,5 @@
+import type { Backend } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../../packages/core/src/contracts/backend.js';
 import { type Fixture, T0 } from './backend-fixture.js';
 
 /**

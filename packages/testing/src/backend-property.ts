@@ -1,8 +1,8 @@
+import type { Backend, TaskRecord, TaskStatus } from '@switchboard/core';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { Backend } from '../../packages/core/src/contracts/backend.js';
-import type { TaskRecord, TaskStatus } from '../../packages/core/src/model/index.js';
-import { type Fixture, PRIORITY_NAMES, rejectsWith, T0 } from './backend-fixture.js';
+import { type Fixture, PRIORITY_NAMES, T0 } from './backend-fixture.js';
+import { rejectsWith } from './rejects-with.js';
 
 const TIMEOUT_MS = 300;
 

@@ -4,9 +4,10 @@
  * `@switchboard/native`), then adds its own cases. It depends only on the interface: errors
  * are checked by their `code`, handles are opaque numbers.
  */
+
+import type { PriorityQueue } from '@switchboard/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PriorityQueue } from '../../packages/core/src/contracts/priority-queue.js';
 
 type Make = <T>() => PriorityQueue<T>;
 

@@ -1,10 +1,6 @@
+import type { RateDecision, RateLimiter, TokenBucketOptions } from '@switchboard/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type {
-  RateDecision,
-  RateLimiter,
-  TokenBucketOptions,
-} from '../../packages/core/src/contracts/rate-limiter.js';
 
 /**
  * The reference model of a token bucket: the arithmetic documented on core's

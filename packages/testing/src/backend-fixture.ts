@@ -1,6 +1,4 @@
-import { expect } from 'vitest';
-import type { Backend, EnqueueResult } from '../../packages/core/src/contracts/backend.js';
-import type { TaskRecord } from '../../packages/core/src/model/index.js';
+import type { Backend, EnqueueResult, TaskRecord } from '@switchboard/core';
 
 /** The instant every conformance case starts at (explicit `now` values, no timers). */
 export const T0 = 1_000_000;
@@ -73,11 +71,6 @@ export function createFixture(): Fixture {
     },
   };
   return f;
-}
-
-/** Asserts that `promise` rejects with a `SwitchboardError` of `code`. */
-export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ name: 'SwitchboardError', code });
 }
 
 /** Lets notifications of a backend that delivers them asynchronously arrive (a few ms). */
