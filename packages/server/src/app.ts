@@ -1,12 +1,12 @@
 import { SwitchboardError } from '@switchboard/core';
 import { Hono } from 'hono';
 import { createAuth, type TokenConfig } from './auth.js';
-import type { ServerEngine } from './engine.js';
 import { addGuarded, createAdmission, createGuard, isGuardedPath } from './guard.js';
 import { createHotRoutes, type HotRoutes, hotRequestOf, toResponse } from './hot-routes.js';
 import { type AppEnv, type RouteSettings, send } from './http.js';
 import { toErrorReply } from './http-error.js';
 import { Lifecycle } from './lifecycle.js';
+import type { SwitchboardApi } from './port.js';
 import { createRequestLimiter, type HttpRateLimits } from './rate-limit.js';
 import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
 import { agentRoutes } from './routes/agents.js';
@@ -50,7 +50,7 @@ export type SwitchboardApp = Hono<AppEnv> & { readonly hot: HotRoutes };
  * Deno.serve({ port: 8787 }, app.fetch)
  * ```
  */
-export function createApp(engine: ServerEngine, options: AppOptions = {}): SwitchboardApp {
+export function createApp(engine: SwitchboardApi, options: AppOptions = {}): SwitchboardApp {
   const lifecycle = options.lifecycle ?? new Lifecycle('ready');
   const auth = createAuth(options.tokens);
   const limiter = createRequestLimiter(options.rateLimits);

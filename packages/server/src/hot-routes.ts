@@ -10,10 +10,10 @@ import {
   responseMediaType,
 } from './codec.js';
 import { remoteAddress } from './conn-info.js';
-import type { EngineSubmit } from './engine.js';
 import type { Admission } from './guard.js';
 import { type AppContext, acceptingWork, check, notFound, type RouteSettings } from './http.js';
 import { toErrorReply } from './http-error.js';
+import type { ApiSubmit } from './port.js';
 import { readBody } from './read-body.js';
 import { toTaskView } from './views.js';
 
@@ -103,7 +103,7 @@ export function createHotRoutes(deps: HotRouteDeps): HotRoutes {
 
   const submitOne = async (request: HotRequest, submitter: string): Promise<HotAnswer> => {
     // zod built the body afresh (unknown keys dropped): it is ours to complete, no copy.
-    const body: EngineSubmit = await parse(request, settings.maxBodyBytes, taskSubmitSchema);
+    const body: ApiSubmit = await parse(request, settings.maxBodyBytes, taskSubmitSchema);
     body.submitter = submitter;
     const handle = await engine.submit(body);
     if (!handle.created) {
@@ -126,7 +126,7 @@ export function createHotRoutes(deps: HotRouteDeps): HotRoutes {
   const submitMany = async (request: HotRequest, submitter: string): Promise<HotAnswer> => {
     const { tasks } = await parse(request, settings.maxBodyBytes, taskBatchSchema);
     // As for one task: each is a fresh object of zod's; a spread copy cost ~0.5 µs a task.
-    for (const task of tasks as EngineSubmit[]) task.submitter = submitter;
+    for (const task of tasks as ApiSubmit[]) task.submitter = submitter;
     const handles = await engine.submitMany(tasks);
     return answer(request, 202, { ids: handles.map((h) => h.id) });
   };

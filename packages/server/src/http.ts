@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { type Principal, requireScope, type Scope } from './auth.js';
 import { CBOR_TYPE, decodeBody, encodeBody, requestMediaType, responseMediaType } from './codec.js';
-import type { ServerEngine } from './engine.js';
+import type { SwitchboardApi } from './port.js';
 import { readBody } from './read-body.js';
 
 /** Where the server stands: `starting` and `draining` answer 503 to new work. */
@@ -17,7 +17,7 @@ export interface AppVariables {
 
 /** Settings the routes share. */
 export interface RouteSettings {
-  readonly engine: ServerEngine;
+  readonly engine: SwitchboardApi;
   readonly maxBodyBytes: number;
   readonly state: () => ServerState;
 }

@@ -18,7 +18,6 @@ export {
   responseMediaType,
 } from './codec.js';
 export { toDocument } from './document.js';
-export type { EngineSubmit, ServerEngine } from './engine.js';
 export type { HotAnswer, HotHeader, HotRequest, HotRoutes } from './hot-routes.js';
 export type { AppEnv, ServerState } from './http.js';
 export {
@@ -32,6 +31,7 @@ export {
 export { Lifecycle } from './lifecycle.js';
 export { type HttpFigures, PROMETHEUS_CONTENT_TYPE, prometheusText } from './metrics.js';
 export { openApiDocument } from './openapi.js';
+export type { ApiSubmit, EngineSubmit, ServerEngine, SwitchboardApi } from './port.js';
 export {
   type BucketOptions,
   createRequestLimiter,

@@ -3,8 +3,8 @@ import type { StreamEvent } from './sse.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** A task as the server hands it to the engine: a validated submit body and its submitter. */
-export interface EngineSubmit {
+/** A task as the server hands it to the Switchboard: a validated submit body and its submitter. */
+export interface ApiSubmit {
   capability: string;
   payload?: unknown;
   priority?: 'critical' | 'high' | 'normal' | 'low';
@@ -22,14 +22,14 @@ export interface EngineSubmit {
  * `createSwitchboard()`. Declared structurally so that the app depends on behaviour, not on
  * one class, and so that a test can see at a glance what the server calls.
  */
-export interface ServerEngine {
+export interface SwitchboardApi {
   readonly events: {
     subscribe(pattern: string, handler: (event: StreamEvent) => void): () => void;
     publish(topic: string, data?: object): unknown;
   };
-  submit(input: EngineSubmit): Promise<{ readonly id: string; readonly created: boolean }>;
+  submit(input: ApiSubmit): Promise<{ readonly id: string; readonly created: boolean }>;
   submitMany(
-    inputs: readonly EngineSubmit[],
+    inputs: readonly ApiSubmit[],
   ): Promise<readonly { readonly id: string; readonly created: boolean }[]>;
   get(id: string): MaybePromise<TaskRecord | undefined>;
   cancel(id: string): Promise<TaskRecord>;
@@ -62,3 +62,9 @@ export interface ServerEngine {
   deleteDeadLetter(id: string): MaybePromise<unknown>;
   stats(): MaybePromise<Stats>;
 }
+
+/** @deprecated The old name of {@link SwitchboardApi}, kept for one minor version. */
+export type ServerEngine = SwitchboardApi;
+
+/** @deprecated The old name of {@link ApiSubmit}, kept for one minor version. */
+export type EngineSubmit = ApiSubmit;
