@@ -294,7 +294,9 @@ export class PoolMember implements AgentCandidate {
    * so that the caller aborts it.
    */
   drop(entry: InFlight): boolean {
-    this.leases.delete(entry);
+    // A lease may be let go twice (a release racing a cancel or an expiry): only the first
+    // frees what it held.
+    if (!this.leases.delete(entry)) return false;
     let abort = false;
     if (entry.stage === 'parked') {
       const at = this.backlog.indexOf(entry);

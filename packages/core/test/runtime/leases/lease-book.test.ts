@@ -215,6 +215,16 @@ describe('LeaseBook, on a clock of its own', () => {
       expect(idle).toBe(true);
     });
 
+    it('frees a remote slot once when the same lease is detached twice (a release racing a cancel)', async () => {
+      const remote = polling(2);
+      const [kept, dropped] = (await running(remote, 2)) as [InFlight, InFlight];
+      book.detach(dropped);
+      book.detach(dropped);
+      expect(remote.running).toBe(1);
+      expect([...remote.leases]).toEqual([kept]);
+      expect(remote.freeSlots).toBeLessThanOrEqual(1);
+    });
+
     it("takes a parked lease out of its agent's backlog", async () => {
       const m = await member();
       const [other, parked] = (await lease(2)) as [InFlight, InFlight];
