@@ -1,21 +1,10 @@
-import { type Backend, type TaskRecord, taskIdAt } from '@switchboard/core';
+import { type Backend, reserveTaskIds, type TaskRecord, taskIdAt } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFixture, PRIORITY_NAMES, settle, T0 } from './backend-fixture.js';
 import { backendProperty } from './backend-property.js';
 import { backendReopen } from './backend-reopen.js';
 import { backendTransitions } from './backend-transitions.js';
 import { rejectsWith } from './rejects-with.js';
-
-// A batch of columns names its tasks by an id counter (`taskIdAt(first + i)`), which core's
-// submit path takes from `reserveTaskIds`. That function is not part of core's public API,
-// so the suite takes its counters from a range far above any a test process reaches, where
-// they cannot meet an id the process mints.
-let nextColumnId = 2 ** 40;
-function reserveColumnIds(n: number): number {
-  const first = nextColumnId;
-  nextColumnId += n;
-  return first;
-}
 
 /** Options of {@link testBackend}. */
 export interface BackendSuiteOptions {
@@ -106,7 +95,7 @@ export function testBackend(
     it('enqueueColumns, when offered, queues a batch as its records would be', async (ctx) => {
       const enqueueColumns = f.backend.enqueueColumns?.bind(f.backend);
       if (enqueueColumns === undefined) return ctx.skip();
-      const first = reserveColumnIds(4);
+      const first = reserveTaskIds(4);
       const columns = {
         first,
         capability: f.cap,
@@ -136,7 +125,7 @@ export function testBackend(
       await expect(
         enqueueColumns({
           ...columns,
-          first: reserveColumnIds(1),
+          first: reserveTaskIds(1),
           levels: Uint8Array.from([9]),
           payloads: [0],
         }),

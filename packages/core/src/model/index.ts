@@ -25,4 +25,4 @@ export {
   toLease,
 } from './task.js';
 export type { TaskColumns } from './task-columns.js';
-export { taskIdAt } from './task-id.js';
+export { reserveTaskIds, taskIdAt } from './task-id.js';
