@@ -22,13 +22,7 @@ export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balance
 export type { PriorityQueue, QueueHandle } from './priority-queue.js';
 export type { RateDecision, RateLimiter, TokenBucketOptions } from './rate-limiter.js';
 export type { AgentFailure, RecoveryAction, RecoveryStrategy } from './recovery.js';
-export {
-  assertMaxBytes,
-  type DecodeOptions,
-  type JsonSerializer,
-  jsonSerializer,
-  type Serializer,
-} from './serializer.js';
+export { assertMaxBytes, type DecodeOptions, type Serializer } from './serializer.js';
 export type {
   CoordinatedTask,
   RunnerHandle,

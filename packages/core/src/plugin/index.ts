@@ -4,6 +4,7 @@ export {
   DEFAULT_MAX_DECODED_BYTES,
   withCompression,
 } from './builtin/compression.js';
+export { type JsonSerializer, jsonSerializer } from './builtin/json.js';
 export { type RestartWithBackoffOptions, restartWithBackoff } from './builtin/restart.js';
 export { roundRobin } from './builtin/round-robin.js';
 export {

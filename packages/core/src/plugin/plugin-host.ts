@@ -3,8 +3,9 @@ import type { MemoryBackendOptions } from '../backends/memory/memory-options.js'
 import type { Backend } from '../contracts/backend.js';
 import type { LoadBalancer } from '../contracts/load-balancer.js';
 import type { RecoveryStrategy } from '../contracts/recovery.js';
-import { jsonSerializer, type Serializer } from '../contracts/serializer.js';
+import type { Serializer } from '../contracts/serializer.js';
 import { SwitchboardError, toError } from '../errors.js';
+import { jsonSerializer } from './builtin/json.js';
 import { type RestartWithBackoffOptions, restartWithBackoff } from './builtin/restart.js';
 import { roundRobin } from './builtin/round-robin.js';
 import type { PluginContext, PluginHooks, SwitchboardPlugin } from './define-plugin.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ProtocolHandler } from '../../src/broker/protocol-handler.js';
-import { jsonSerializer } from '../../src/contracts/serializer.js';
 import { SwitchboardError } from '../../src/errors.js';
 import type { Message } from '../../src/model/envelope.js';
 import { withCompression } from '../../src/plugin/builtin/compression.js';
+import { jsonSerializer } from '../../src/plugin/builtin/json.js';
 import { createTokenBucket } from '../../src/structures/token-bucket.js';
 import { rejection } from '../rejection.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { jsonSerializer } from '../../../src/contracts/serializer.js';
 import {
   type CompressionFormat,
   withCompression,
 } from '../../../src/plugin/builtin/compression.js';
+import { jsonSerializer } from '../../../src/plugin/builtin/json.js';
 import { rejection } from '../../rejection.js';
 
 const big = { rows: Array.from({ length: 500 }, (_, i) => ({ i, name: 'row', tags: ['a', 'b'] })) };

@@ -1,7 +1,7 @@
 import { jsonSerializer, SwitchboardError } from '@switchboard/core';
 import { testSerializer } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
-import { rejection } from '../rejection.js';
+import { rejection } from '../../rejection.js';
 
 testSerializer('json (core)', () => jsonSerializer, {
   skip: [
