@@ -13,15 +13,18 @@ import { NativeRateLimiter } from './native-rate-limiter.js';
 export type Workload = 'single' | 'batch';
 
 /**
- * The faster implementation per operation, as measured side by side by
- * `bench/queue.bench.mjs` and `bench/limiter.bench.mjs` (Node 20, 2 shared cores):
- * - queue, batches of 1024: native ~2.45× the TypeScript queue at depth 1k, ~2.2× at 100k,
- *   ~1.6× at 1M (where both are bound by memory);
- * - queue, item by item: TypeScript ~5× native (one Node-API crossing, ~60–80 ns, per call);
- * - limiter, batches of 1024: native 1.05–1.7× (string-key interning in a `Map` is shared work);
- * - limiter, one check a call: TypeScript ~5× native.
- * A queue or limiter keeps its state on one side, so the choice is per instance, by how it
- * will mostly be called.
+ * The faster implementation for each way of calling, as `bench/queue.bench.mjs` and
+ * `bench/limiter.bench.mjs` measure them side by side (the figures are in bench/RESULTS.md,
+ * Priority queue and Rate limiter):
+ * - a queue called in batches: native, since a whole batch crosses into Rust at once. Its
+ *   lead narrows in the deepest queues, where both are bound by memory.
+ * - a queue called item by item: TypeScript, since each call into native code pays a
+ *   Node-API crossing.
+ * - a limiter called in batches: native, by a small margin, since interning the string keys
+ *   in a `Map` is work that both do in JavaScript.
+ * - a limiter checked one key a call: TypeScript, for the same crossing.
+ * A queue or limiter keeps its state on one side, so the choice is made per instance, by how
+ * it will mostly be called.
  */
 export const FASTEST: Readonly<Record<'queue' | 'limiter', Readonly<Record<Workload, Backend>>>> = {
   queue: { single: 'js', batch: 'native' },

@@ -15,12 +15,14 @@ const SCRATCH_MIN = 1024;
 // Payload arrays at or below this length are reused when the queue empties; longer ones
 // are dropped so that their memory goes back.
 const KEEP_ITEMS = 1024;
-// At most this many popped payloads stay referenced by their (free) cells: clearing a cell
-// on every pop cost ~25% of batched throughput, and the next push overwrites it anyway.
+// At most this many popped payloads stay referenced by their (free) cells. Clearing a cell
+// on every pop was a large share of the cost of a batch, and the next push overwrites the
+// cell anyway (see bench/RESULTS.md, Figures quoted in code comments before).
 const STALE_MAX = 4096;
-// Handle arrays of batches up to POOLED_MAX are views into a shared block of POOL handles:
-// one allocation per POOL / n batches instead of one per batch, which cost about a sixth of
-// batched throughput. A retained view keeps at most this block (64 KiB) alive.
+// Handle arrays of batches up to POOLED_MAX are views into a shared block of POOL handles,
+// so there is one allocation per POOL / n batches instead of one per batch, which was a
+// clear share of the cost of a batch. A retained view keeps at most this block (64 KiB)
+// alive.
 const POOL = 8192;
 const POOLED_MAX = 1024;
 
@@ -31,9 +33,10 @@ const POOLED_MAX = 1024;
  * Payloads never cross into Rust: they sit in a JavaScript array indexed by a *slot*, and
  * Rust keeps the levels, sequence numbers and slots. `pushMany` and `popMany` cross once per
  * batch through typed arrays (levels in a `Uint8Array`, handles out in a `Float64Array`,
- * slots out in a reused `Uint32Array`), which is where native wins; a single `push`/`pop`
- * pays one Node-API call (tens of ns) and loses to the TypeScript queue. A queue that
- * empties gives its memory back on both sides.
+ * slots out in a reused `Uint32Array`), which is where native wins. A single `push` or
+ * `pop` pays a Node-API call of its own and loses to the TypeScript queue (see
+ * bench/RESULTS.md, Priority queue). A queue that empties gives its memory back on both
+ * sides.
  *
  * A popped item's cell is not cleared at once: the next push reuses the most recently
  * freed cells and overwrites them, which saves a store per item. Until then (and at most
@@ -255,7 +258,7 @@ export class NativePriorityQueue<T> implements PriorityQueue<T> {
     return this.#slots;
   }
 
-  /** Rust restarts slot numbering when the queue empties; drop big arrays with it. */
+  /** Rust restarts slot numbering when the queue empties, so big arrays are dropped with it. */
   #release(): void {
     this.#staleCount = 0;
     if (this.#items.length > KEEP_ITEMS) this.#items = [];

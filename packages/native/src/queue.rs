@@ -16,9 +16,10 @@ const TOMBSTONE: u32 = u32::MAX;
 /// What an emptied queue keeps per ring.
 const MIN_RING: usize = 16;
 /// Rings at or below this many entries (16 KiB) are not shrunk while the queue is in use: a
-/// level that drains and refills every batch would otherwise reallocate every batch (this
-/// churn once cost 3-4x the throughput at depth). The whole queue emptying still shrinks
-/// them to `MIN_RING`.
+/// level that drains and refills every batch would otherwise reallocate every batch, and
+/// that churn once made batches in a deep queue much slower (see bench/RESULTS.md, Figures
+/// quoted in code comments before). When the whole queue empties, they are still shrunk to
+/// `MIN_RING`.
 const KEEP_RING: usize = 1024;
 /// A ring is compacted when it spans more than this many entries and tombstones
 /// outnumber live entries, so `remove` stays amortized O(log n) with bounded waste.

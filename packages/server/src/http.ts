@@ -55,10 +55,10 @@ export async function parseBody<S extends z.ZodType>(
 }
 
 /**
- * `validate` of core, with the same result and the same error, at a fraction of the cost for
- * a valid value: a parse with a context (core's, which words the issues) measured 7–8 µs a
- * task body in the server against 1.6 µs without one, so the context is only passed to word
- * the error of a value that already failed.
+ * `validate` of core, with the same result and the same error, but much cheaper for a valid
+ * value. A parse with a context (core's, which words the issues) costs far more than one
+ * without, so the context is only passed to word the error of a value that has already
+ * failed (see bench/RESULTS.md, HTTP, first pass).
  *
  * @throws SwitchboardError `invalid_request`, exactly as `validate` does.
  */

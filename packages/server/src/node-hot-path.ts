@@ -23,7 +23,8 @@ function joinedHeaders(raw: readonly string[]): Joined {
   const out: Joined = { authorization: null, 'content-type': null, 'content-length': null };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    // Length first: most headers are none of the three, and lower-casing them costs.
+    // The length is compared first: most headers are none of the three, and lower-casing a
+    // name is not free.
     const n = name.length;
     if (n !== 12 && n !== 13 && n !== 14) continue;
     const lower = name.toLowerCase();
@@ -147,9 +148,10 @@ const fail = (outgoing: ServerResponse, err: unknown) =>
  * Writes answers together, once per event-loop turn (`setImmediate`: after every socket
  * that was ready has been read), rather than each as soon as it is ready. Under load, the
  * `writev` of an answer costs far more when it wakes an idle peer than when the peer is
- * already busy reading the answers before it: measured on the 2-core bench VM, single
- * submits went from ~40 µs to ~23 µs of main-thread CPU a request, and p99 latency down, not
- * up. An idle server answers within the same turn, so a lone request waits no longer.
+ * already busy reading the answers before it. Written back to back, most answers are the
+ * cheap kind, so the main thread's CPU per request went down, and p99 latency went down
+ * with it, not up (see bench/RESULTS.md, HTTP, second pass). An idle server answers within
+ * the same turn, so a lone request waits no longer.
  */
 function batchedWriter(): (outgoing: ServerResponse, answer: HotAnswer) => void {
   let pending: (ServerResponse | HotAnswer)[] = [];
@@ -175,11 +177,12 @@ function batchedWriter(): (outgoing: ServerResponse, answer: HotAnswer) => void 
  * `IncomingMessage`, ahead of `fallback` (`@hono/node-server`'s listener, which serves
  * everything else). Those two carry the load, and on Node the generic path costs them a web
  * `Request`, a copy of the body into a fresh `ArrayBuffer`, Hono's routing and context, and a
- * `Response` to turn back into a `ServerResponse`; the steps of the routes themselves are
- * the same code (`HotRoutes`); answers are written in batches (`batchedWriter`). Only a
- * plain request is taken: exactly `POST /v1/tasks` or
- * `POST /v1/tasks/batch` (no query), a Host `@hono/node-server` takes as is, and a declared
- * `Content-Length`; anything else (chunked bodies included) goes to `fallback` untouched.
+ * `Response` to turn back into a `ServerResponse`. The steps of the routes themselves are
+ * the same code on both paths (`HotRoutes`), and answers are written in batches
+ * (`batchedWriter`). Only a plain request is taken: exactly `POST /v1/tasks` or
+ * `POST /v1/tasks/batch` (no query), with a Host that `@hono/node-server` takes as is and a
+ * declared `Content-Length`. Anything else (chunked bodies included) goes to `fallback`
+ * untouched.
  */
 export function withHotRoutes(hot: HotRoutes, fallback: RequestListener): RequestListener {
   const answer = batchedWriter();

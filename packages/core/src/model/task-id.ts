@@ -1,6 +1,7 @@
-// 96 random bits drawn once per process (as three base36 words of 32 bits each, zero-padded
-// so the prefix has a fixed length and no two prefixes can overlap with a counter). Ids
-// from two processes collide only if their prefixes do: at 2^-96 per pair, never in practice.
+// The prefix is 96 random bits drawn once per process, as three base36 words of 32 bits
+// each, zero-padded so that the prefix has a fixed length and no two prefixes can overlap
+// with a counter. Ids from two processes collide only if their prefixes do, with odds of
+// 2^-96 per pair: never in practice.
 const WORD = 7; // 2^32 < 36^7
 function randomPrefix(): string {
   const words = crypto.getRandomValues(new Uint32Array(3));
@@ -16,13 +17,13 @@ export const TASK_ID_PREFIX_LENGTH = 3 * WORD + 1;
 // Base36 digits of Number.MAX_SAFE_INTEGER: a longer counter cannot be one this process made.
 const MAX_DIGITS = 11;
 
-// The counter in base36, kept as two parts: the digits above the last two, as a string made
-// again once every 1,296 ids, and the last two digits, from a table; so `toString(36)` runs
-// once per 1,296 ids instead of once per id. The two parts are joined by `+` and then
-// `toLowerCase()`, which changes nothing in an id (base36 digits are lowercase) but hands
-// back a flat string: `head + tail` alone is a two-part cons string, which V8 flattens into
-// a third object the first time the id is read, and `[head, tail].join('')` (flat too)
-// costs about twice as much (3 % of the instructions of an in-process batch).
+// The counter is kept in base36 as two parts: the digits above the last two, as a string
+// made again once every 1,296 ids, and the last two digits, taken from a table. So
+// `toString(36)` runs once per 1,296 ids instead of once per id. The two parts are joined by
+// `+` and then `toLowerCase()`, which changes nothing in an id (base36 digits are lowercase)
+// but hands back a flat string. `head + tail` alone is a two-part cons string, which V8
+// flattens into a third object the first time the id is read, and `[head, tail].join('')`,
+// flat too, is slower (see bench/RESULTS.md, In-process engine, fifth pass).
 const LOW = 36 * 36;
 const LOW_DIGITS: readonly string[] = Array.from({ length: LOW }, (_, i) =>
   i.toString(36).padStart(2, '0'),
@@ -35,8 +36,8 @@ let head = PREFIX;
 
 /**
  * A fresh task id: a random per-process prefix (96 bits, base36) and a counter (base36),
- * e.g. `'0k3j9x1a8bq0z2m5r7t1c4e-1f'`. Unique across processes as a UUID is, but ~5× cheaper
- * to make, since only the prefix is random; ids are not secrets (lease tokens are).
+ * e.g. `'0k3j9x1a8bq0z2m5r7t1c4e-1f'`. It is unique across processes as a UUID is, but
+ * cheaper to make, since only the prefix is random; ids are not secrets (lease tokens are).
  *
  * @example
  * ```ts

@@ -52,11 +52,12 @@ export interface TaskRecord {
 }
 
 /**
- * A new queued record, as `new TaskRecordOf(...)`: a constructor called with `new`, whose
- * prototype is `Object.prototype`, so its records are plain objects like a literal's, of
- * one shape. Not a literal: records live on (queued, then retained), so V8 allocates a
- * literal's straight into the old generation, and in profiles of 100k-task batches that
- * made the record line 17 % of all samples, against 4 % for this constructor.
+ * Makes a new queued record when called as `new TaskRecordOf(...)`. Its prototype is
+ * `Object.prototype`, so its records are plain objects of one shape, as a literal's would
+ * be. It is not a literal because records live on (queued, then retained), and V8 allocates
+ * a literal whose objects survive straight into the old generation: in profiles of large
+ * batches the literal was the slowest line of the run phase, and this constructor costs a
+ * small part of that (see bench/RESULTS.md, In-process engine, seventh pass).
  */
 const TaskRecordOf = function TaskRecordOf(
   this: TaskRecord,

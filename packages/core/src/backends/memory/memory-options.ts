@@ -9,10 +9,11 @@ export interface MemoryBackendOptions {
    * idempotency keys; the oldest are evicted first. Default 10,000; 0 keeps none.
    *
    * Why 10,000: retained records stay in the task map and the heap, so a large window slows
-   * the hot path (bigger map, more for the GC to trace; draining 100k tasks ran at 0.35–0.56M
-   * tasks/s with 100,000 retained against 0.8–1.5M with 1,000) and holds their results in
-   * memory. Raise it when clients read results (`get`, `waitFor`) or repeat idempotency keys
-   * long after tasks end; a durable backend keeps its own, longer window.
+   * the hot path (the map is bigger, and the collector has more to trace) and holds their
+   * results in memory. Draining a deep queue ran clearly slower with a window of 100,000
+   * than with one of 1,000 (see bench/RESULTS.md, Figures quoted in code comments before).
+   * Raise it when clients read results (`get`, `waitFor`) or repeat idempotency keys long
+   * after tasks end; a durable backend keeps its own, longer window.
    */
   maxRetained?: number;
   /** Terminal tasks older than this (ms since they ended) are evicted. Default: no limit. */

@@ -337,8 +337,9 @@ export class Dispatcher implements Dispatch {
   /** Places each entry; those no agent took are held. */
   #placeAll(entries: InFlight[], candidates: readonly PoolMember[]): void {
     const batching: PoolMember[] = [];
-    // One clock read per batch, for the balancer (it weighs recent history, not microseconds)
-    // and as the batch's start time (a clock read costs as much as a third of a dispatch).
+    // One clock read serves the whole batch: the balancer weighs recent history, not
+    // microseconds, and the reading is also the batch's start time. A clock read is a large
+    // share of a dispatch (see bench/RESULTS.md, In-process engine, fourth pass).
     const now = this.#engine.now();
     const open = openToAll(this.#engine, candidates, entries[0]?.task.capability);
     for (const entry of entries) {

@@ -22,8 +22,9 @@ export interface SwitchboardTaskContext extends TaskContext {
 /**
  * The context of one attempt. It holds only the lease and the agent: its fields are read
  * through from the lease on demand, so making one costs a small object per dispatch. Its
- * `signal` is made on first read: an `AbortSignal` costs about 2 µs to create, more than the
- * rest of a dispatch, and most handlers never read it.
+ * `signal` is made on first read, because creating an `AbortSignal` costs more than the rest
+ * of a dispatch and most handlers never read it (see bench/RESULTS.md, Figures quoted in
+ * code comments before).
  */
 export class RunContext implements SwitchboardTaskContext {
   readonly agentId: string;

@@ -70,8 +70,9 @@ function limiter(
  * token buckets per submitter and per capability.
  */
 export class SubmitGate {
-  // Made on the first key: an LRUCache allocates its arrays for `max` keys up front (4.4 MB
-  // at the default), a cost a Switchboard that never sees an idempotency key need not pay.
+  // The cache is made on the first key: an LRUCache allocates its arrays for `max` keys up
+  // front, a large block at the default (see bench/RESULTS.md, In-process engine, second
+  // pass), and a Switchboard that never sees an idempotency key need not pay for it.
   #keys: LRUCache<string, string> | undefined;
   readonly #max: number;
   readonly #ttl: number;

@@ -25,7 +25,7 @@ export interface LruMap<V> {
  * An LRU map: a `Map` for lookup plus a doubly linked list for order, so that every
  * operation is O(1). (Re-inserting into a plain `Map` to track recency is O(1) too, but
  * evicting its oldest key through `keys().next()` walks over every deleted slot V8 has not
- * compacted yet, which made eviction cost microseconds once the map was full.)
+ * compacted yet, which made eviction slow once the map was full.)
  */
 export function lruMap<V>(max: number): LruMap<V> {
   const map = new Map<string, Entry<V>>();
