@@ -176,6 +176,9 @@ export class RemoteAgents implements Remotes {
     member.lastHeartbeatAt = engine.now();
     engine.cluster?.heard(member);
     this.#end(member, []);
+    // The client went away before the poll began (while its body was read, say): nothing is
+    // handed to it, since nobody would receive it.
+    if (options.signal?.aborted) return Promise.resolve([]);
     return new Promise<InFlight[]>((resolve) => {
       const waiter: LeaseWaiter = {
         max,

@@ -306,6 +306,19 @@ describe('RemoteAgents.lease', () => {
     expect(f.pool.get('a')?.waiter).toBeUndefined();
   });
 
+  it('answers no task at once, and takes none, when the poll is aborted before it starts (the client went away while its body was read)', async () => {
+    build();
+    remotes.register({ id: 'a', capabilities: ['work'] });
+    await offer(1);
+    const abort = new AbortController();
+    abort.abort();
+    const { leases, ms } = await timedLease('a', { waitMs: 10_000, signal: abort.signal });
+    expect(leases).toEqual([]);
+    expect(ms).toBeLessThan(1_000);
+    expect(f.pool.get('a')?.waiter).toBeUndefined();
+    expect(f.pool.get('a')?.running).toBe(0);
+  });
+
   it('ends the previous poll of the agent with no task; aborting that one leaves the new one waiting', async () => {
     build();
     remotes.register({ id: 'a', capabilities: ['work'] });
