@@ -1,7 +1,10 @@
 /**
- * `@switchboard/core`: the runtime-agnostic core of Switchboard — agents, messaging,
- * protocol, orchestration, fault tolerance and the plugin API. No `node:*` import, no
- * native code: it runs in Node, Bun, Deno and edge workers.
+ * `@switchboard/core`: the runtime-agnostic core of Switchboard: the runtime (submit,
+ * dispatch, leases, the agent pool, remote agents, clustering), the contracts extensions
+ * implement and the built-ins, the memory backend, health monitoring, the HTTP contract's
+ * schemas, and three standalone libraries (coordinator, resources, broker), which also have
+ * subpath exports of their own. No `node:*` import, no native code: it runs in Node, Bun,
+ * Deno and edge workers.
  *
  * @packageDocumentation
  */
