@@ -20,7 +20,6 @@ export {
   type ScaleDecision,
   type ScaleReason,
 } from './pool/autoscaler.js';
-export { BackupCoordinator, type StandbyTarget } from './pool/backup-coordinator.js';
 export { type CanaryProgress, CanarySplit } from './pool/canary-split.js';
 export {
   FailoverManager,
@@ -37,6 +36,7 @@ export {
   type RollingUpdatePhase,
   type RollingUpdateProgress,
 } from './pool/rolling-update.js';
+export { BackupCoordinator, StandbyReserve, type StandbyTarget } from './pool/standby-reserve.js';
 export type { AgentView, LeaseOptions, RemoteAgentInput } from './remote/remote-agents.js';
 export type {
   IdempotencyOptions,

@@ -83,7 +83,7 @@ export interface Runner {
   flushBatch(member: PoolMember): void;
 }
 
-/** The warm standbys of the pool (see BackupCoordinator). */
+/** The warm standbys of the pool (see StandbyReserve). */
 export interface Backups {
   reserve(capability: string, count: number, options?: { definition?: string }): void;
   standbys(capability?: string): PoolMember[];

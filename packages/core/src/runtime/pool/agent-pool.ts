@@ -5,8 +5,6 @@ import type { Engine } from '../engine.js';
 import type { Pool } from '../roles.js';
 import type { AutoscalerRoles } from './autoscaler.js';
 import { Autoscaler, type ScaleReason } from './autoscaler.js';
-import type { BackupRoles } from './backup-coordinator.js';
-import { BackupCoordinator } from './backup-coordinator.js';
 import type { FailoverRoles } from './failover-manager.js';
 import { FailoverManager } from './failover-manager.js';
 import {
@@ -24,6 +22,8 @@ import {
   type RollingUpdateHandle,
   type RollingUpdateOptions,
 } from './rolling-update.js';
+import type { StandbyRoles } from './standby-reserve.js';
+import { StandbyReserve } from './standby-reserve.js';
 
 /** The roles the pool uses, so that it can be built and tested with just these. */
 export type PoolRoles = Pick<
@@ -38,7 +38,7 @@ export type PoolRoles = Pick<
   | 'recovery'
   | 'remotes'
 > &
-  BackupRoles &
+  StandbyRoles &
   AutoscalerRoles &
   RollingUpdateRoles &
   SpawnRoles &
@@ -77,14 +77,14 @@ export class AgentPool implements Pool {
   /** Scales autoscaled definitions (one timer for the pool). */
   readonly autoscaler: Autoscaler;
   /** Warm standbys per definition and per capability. */
-  readonly backups: BackupCoordinator;
+  readonly backups: StandbyReserve;
   /** Promotes standbys when agents fail, and times failovers. */
   readonly failover: FailoverManager;
 
   constructor(engine: PoolRoles) {
     this.#engine = engine;
     this.autoscaler = new Autoscaler(engine);
-    this.backups = new BackupCoordinator(engine);
+    this.backups = new StandbyReserve(engine);
     this.failover = new FailoverManager(engine);
   }
 

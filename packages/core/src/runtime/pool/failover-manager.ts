@@ -13,7 +13,7 @@ export type { FailoverManagerOptions, FailoverRecord, FailoverStats } from './fa
 /**
  * Moves a failed agent's work on at once. The engine puts the agent's tasks back to the
  * queue; before it does, the manager promotes a warm standby (through the
- * {@link BackupCoordinator}) when one can take the agent's place, and always when the
+ * {@link StandbyReserve}) when one can take the agent's place, and always when the
  * agent was the last live holder of a capability. It then times each failover from
  * detection to the first re-lease of one of the agent's tasks.
  *

@@ -113,7 +113,7 @@ export class LeaseList implements Iterable<InFlight> {
 }
 
 /** A remote agent's pending long-poll. */
-export interface LeaseWaiter {
+export interface LongPoll {
   readonly max: number;
   readonly tasks: InFlight[];
   readonly resolve: (tasks: InFlight[]) => void;
@@ -178,7 +178,7 @@ export class PoolMember implements AgentCandidate {
   readonly backlog: InFlight[] = [];
   /** Every lease it holds, whatever the stage, in the order it got them. */
   readonly leases = new LeaseList();
-  waiter: LeaseWaiter | undefined;
+  waiter: LongPoll | undefined;
   draining = false;
   /** A warm standby: takes no work until promoted by a failover. */
   standby = false;

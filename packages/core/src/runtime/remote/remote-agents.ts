@@ -3,7 +3,7 @@ import type { HealthMetrics } from '../../model/agent.js';
 import { AGENT_ROLES, normalizeCapability } from '../../model/agent.js';
 import { type TaskLease, toLease } from '../../model/task.js';
 import type { Engine } from '../engine.js';
-import { type InFlight, type LeaseWaiter, PoolMember } from '../pool/pool-member.js';
+import { type InFlight, type LongPoll, PoolMember } from '../pool/pool-member.js';
 import type { Remotes } from '../roles.js';
 import type {
   AgentView,
@@ -180,7 +180,7 @@ export class RemoteAgents implements Remotes {
     // handed to it, since nobody would receive it.
     if (options.signal?.aborted) return Promise.resolve([]);
     return new Promise<InFlight[]>((resolve) => {
-      const waiter: LeaseWaiter = {
+      const waiter: LongPoll = {
         max,
         tasks: [],
         resolve,
@@ -304,7 +304,7 @@ export class RemoteAgents implements Remotes {
    * by a 15 s heartbeat timeout. One timer per polling agent, at the heartbeat interval,
    * until the poll's end.
    */
-  #keepAlive(member: PoolMember, waiter: LeaseWaiter, endsAt: number): void {
+  #keepAlive(member: PoolMember, waiter: LongPoll, endsAt: number): void {
     const engine = this.#engine;
     const left = endsAt - engine.now();
     if (left <= 0) {
@@ -323,7 +323,7 @@ export class RemoteAgents implements Remotes {
     );
   }
 
-  #end(member: PoolMember, tasks: InFlight[], only?: LeaseWaiter): void {
+  #end(member: PoolMember, tasks: InFlight[], only?: LongPoll): void {
     const waiter = member.waiter;
     if (waiter === undefined || (only !== undefined && waiter !== only)) return;
     member.waiter = undefined;

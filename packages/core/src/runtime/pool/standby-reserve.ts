@@ -4,7 +4,7 @@ import type { Backups } from '../roles.js';
 import type { PoolMember } from './pool-member.js';
 
 /** The roles the standbys uses, so that it can be built and tested with just these. */
-export type BackupRoles = Pick<
+export type StandbyRoles = Pick<
   Engine,
   'dispatcher' | 'emit' | 'monitor' | 'onError' | 'pool' | 'running'
 >;
@@ -34,13 +34,13 @@ const PROMOTABLE = new Set(['ready', 'initializing']);
  * sb.pool.backups.standbys('browser') // [PoolMember { standby: true, ... }]
  * ```
  */
-export class BackupCoordinator implements Backups {
-  readonly #engine: BackupRoles;
+export class StandbyReserve implements Backups {
+  readonly #engine: StandbyRoles;
   readonly #targets = new Map<string, StandbyTarget>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #promotions = 0;
 
-  constructor(engine: BackupRoles) {
+  constructor(engine: StandbyRoles) {
     this.#engine = engine;
   }
 
@@ -201,3 +201,8 @@ export class BackupCoordinator implements Backups {
     this.#timers.clear();
   }
 }
+
+/** @deprecated The old name of {@link StandbyReserve}, kept for one minor version. */
+export const BackupCoordinator = StandbyReserve;
+/** @deprecated The old name of {@link StandbyReserve}, kept for one minor version. */
+export type BackupCoordinator = StandbyReserve;

@@ -47,7 +47,7 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-describe('BackupCoordinator', () => {
+describe('StandbyReserve', () => {
   it('keeps warm standbys started and healthy, but out of the work', async () => {
     sb = createSwitchboard({ agents: [{ definition: agent('w', ['x']), min: 2, standby: 2 }] });
     await sb.start();
