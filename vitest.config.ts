@@ -18,6 +18,7 @@ const alias = [
   { find: /^@switchboard\/core$/, replacement: src('./packages/core/src/index.ts') },
   { find: /^@switchboard\/core\/(.+)$/, replacement: src('./packages/core/src/$1/index.ts') },
   ...exactly(exportSources('plugins')),
+  ...exactly(exportSources('client')),
   { find: /^@switchboard\/native$/, replacement: src('./packages/native/src/index.ts') },
   { find: /^@switchboard\/server$/, replacement: src('./packages/server/src/index.ts') },
   { find: /^@switchboard\/server\/(.+)$/, replacement: src('./packages/server/src/$1.ts') },
@@ -48,6 +49,7 @@ export default defineConfig({
   resolve: { alias },
   test: {
     projects: [
+      project('client', './packages/client'),
       project('core', './packages/core'),
       project('native', './packages/native'),
       project('plugins', './packages/plugins'),

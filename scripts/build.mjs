@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
-const packages = ['core', 'native', 'plugins', 'server', 'testing'];
+const packages = ['core', 'native', 'plugins', 'client', 'server', 'testing'];
 
 function run(cmd, args, cwd = root) {
   const r = spawnSync(cmd, args, { cwd, stdio: 'inherit' });

@@ -1,9 +1,11 @@
 import { createSwitchboard, type Switchboard } from '@switchboard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
+// The server from its sources by path: the client's tests need a real server, and a
+// dependency of the client on the server (which depends on the client) would be a cycle.
+import { createApp } from '../../server/src/app.js';
+import { nodeRuntime } from '../../server/src/node.js';
+import type { Listening } from '../../server/src/runtime.js';
 import { createClient } from '../src/client.js';
-import { nodeRuntime } from '../src/node.js';
-import type { Listening } from '../src/runtime.js';
 
 describe('createClient against a real server', () => {
   let sb: Switchboard;

@@ -1,0 +1,106 @@
+import {
+  type AgentRegisterInput,
+  type AgentView,
+  type ErrorCode,
+  type Stats,
+  SwitchboardError,
+  type TaskLease,
+  type TaskSubmitInput,
+  type TaskView,
+} from '@switchboard/core';
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8787`. */
+  baseUrl: string;
+  /** A bearer token, when the server has auth on. */
+  token?: string;
+  /** The fetch to use (a test double, or one with a proxy); the global one by default. */
+  fetch?: typeof fetch;
+}
+
+/** A typed client of every endpoint of the HTTP contract (docs/http.md) but the event stream. */
+export interface SwitchboardClient {
+  registerAgent(body: AgentRegisterInput): Promise<AgentView>;
+  listAgents(): Promise<{ agents: AgentView[] }>;
+  getAgent(id: string): Promise<AgentView>;
+  heartbeat(id: string, metrics?: Record<string, number>): Promise<AgentView>;
+  lease(id: string, options?: { max?: number; waitMs?: number }): Promise<{ tasks: TaskLease[] }>;
+  leave(id: string): Promise<unknown>;
+  submit(task: TaskSubmitInput): Promise<{ id: string; status: string }>;
+  submitBatch(tasks: TaskSubmitInput[]): Promise<{ ids: string[] }>;
+  getTask(id: string): Promise<TaskView>;
+  result(id: string, waitMs?: number): Promise<TaskView>;
+  cancel(id: string): Promise<TaskView>;
+  complete(id: string, leaseToken: string, result?: unknown): Promise<TaskView>;
+  fail(
+    id: string,
+    leaseToken: string,
+    error: { message: string; retryable?: boolean },
+  ): Promise<TaskView>;
+  extend(id: string, leaseToken: string, ms: number): Promise<TaskLease>;
+  deadLetters(): Promise<{ tasks: TaskView[] }>;
+  replay(id: string): Promise<{ id: string; status: 'queued' }>;
+  deleteDeadLetter(id: string): Promise<unknown>;
+  publish(topic: string, data?: unknown): Promise<unknown>;
+  stats(): Promise<Stats>;
+}
+
+/**
+ * A small typed client over `fetch` (any runtime). An error answer throws a
+ * `SwitchboardError` with the server's code, the HTTP status in `details.status`, and the
+ * server's `details` in `details.details`.
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ baseUrl: 'http://127.0.0.1:8787' })
+ * const { id } = await client.submit({ capability: 'browser', payload: { url } })
+ * const task = await client.result(id, 30_000)
+ * ```
+ */
+export function createClient(options: ClientOptions): SwitchboardClient {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? fetch;
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const res = await doFetch(`${base}${path}`, init);
+    const text = await res.text();
+    const value: unknown = text === '' ? undefined : JSON.parse(text);
+    if (res.ok) return value as T;
+    const error = (value as { error?: { code?: ErrorCode; message?: string; details?: unknown } })
+      ?.error;
+    throw new SwitchboardError(error?.code ?? 'internal', error?.message ?? `HTTP ${res.status}`, {
+      details: { status: res.status, details: error?.details },
+    });
+  };
+  const id = encodeURIComponent;
+  return {
+    registerAgent: (body) => call('POST', '/v1/agents', body),
+    listAgents: () => call('GET', '/v1/agents'),
+    getAgent: (a) => call('GET', `/v1/agents/${id(a)}`),
+    heartbeat: (a, metrics) =>
+      call('POST', `/v1/agents/${id(a)}/heartbeat`, metrics === undefined ? {} : { metrics }),
+    lease: (a, o = {}) => call('POST', `/v1/agents/${id(a)}/lease`, o),
+    leave: (a) => call('DELETE', `/v1/agents/${id(a)}`),
+    submit: (task) => call('POST', '/v1/tasks', task),
+    submitBatch: (tasks) => call('POST', '/v1/tasks/batch', { tasks }),
+    getTask: (t) => call('GET', `/v1/tasks/${id(t)}`),
+    result: (t, waitMs = 0) => call('GET', `/v1/tasks/${id(t)}/result?waitMs=${waitMs}`),
+    cancel: (t) => call('POST', `/v1/tasks/${id(t)}/cancel`),
+    complete: (t, leaseToken, result) =>
+      call('POST', `/v1/tasks/${id(t)}/complete`, { leaseToken, result }),
+    fail: (t, leaseToken, error) => call('POST', `/v1/tasks/${id(t)}/fail`, { leaseToken, error }),
+    extend: (t, leaseToken, ms) => call('POST', `/v1/tasks/${id(t)}/extend`, { leaseToken, ms }),
+    deadLetters: () => call('GET', '/v1/dead-letters'),
+    replay: (t) => call('POST', `/v1/dead-letters/${id(t)}/replay`),
+    deleteDeadLetter: (t) => call('DELETE', `/v1/dead-letters/${id(t)}`),
+    publish: (topic, data) => call('POST', '/v1/events', { topic, data }),
+    stats: () => call('GET', '/v1/stats'),
+  };
+}

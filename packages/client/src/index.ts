@@ -1,0 +1,1 @@
+export { type ClientOptions, createClient, type SwitchboardClient } from './client.js';
