@@ -6,7 +6,7 @@
  */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** The client-facing codes of the HTTP contract (API.md): what an error body carries. */
+/** The client-facing codes of the HTTP contract (docs/http.md): what an error body carries. */
 export type ContractErrorCode = (typeof CONTRACT_ERROR_CODES)[number];
 
 const CONTRACT_ERROR_CODES = [

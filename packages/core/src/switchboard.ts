@@ -26,7 +26,7 @@ import type { TaskHandle } from './runtime/submit/task-tracker.js';
  * from {@link SwitchboardOptions}. Every method maps 1:1 onto an endpoint of the HTTP API.
  */
 export class Switchboard {
-  /** Events: `task.*` and `agent.*` (see API.md), and anything published by users. */
+  /** Events: `task.*` and `agent.*` (see docs/http.md), and anything published by users. */
   readonly events: EventBus;
   /** The agents (in-process and remote), their definitions, scaling. */
   readonly pool: AgentPool;

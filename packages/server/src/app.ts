@@ -38,7 +38,7 @@ export interface AppOptions {
 export type SwitchboardApp = Hono<AppEnv> & { readonly hot: HotRoutes };
 
 /**
- * The Switchboard HTTP API of API.md as a Hono app that only speaks
+ * The Switchboard HTTP API of docs/http.md as a Hono app that only speaks
  * `fetch(Request) → Response`: serve it with `@hono/node-server`, `Bun.serve`,
  * `Deno.serve`, or any edge runtime.
  *

@@ -1,6 +1,6 @@
 import { SwitchboardError } from '@switchboard/core';
 
-/** The scopes of API.md: `admin` may call everything. */
+/** The scopes of docs/http.md: `admin` may call everything. */
 export type Scope = 'admin' | 'client' | 'agent';
 
 /** Configured tokens per scope; a scope may have several (for rotation). */

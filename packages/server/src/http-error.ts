@@ -1,7 +1,7 @@
 import { type ContractErrorCode, type ErrorCode, isSwitchboardError } from '@switchboard/core';
 import { closesConnection } from './read-body.js';
 
-/** The codes an error body may carry on the wire: API.md's table, plus `internal` for a bug. */
+/** The codes an error body may carry on the wire: docs/http.md's table, plus `internal` (a bug). */
 export type WireCode = ContractErrorCode | 'internal';
 
 /** HTTP status codes the server answers errors with. */
@@ -82,7 +82,7 @@ function retryAfterMsOf(details: unknown): number | undefined {
 }
 
 /**
- * Turns anything thrown by a handler into the error answer of API.md. A non-Switchboard
+ * Turns anything thrown by a handler into the error answer of docs/http.md. A non-Switchboard
  * error is a bug: 500 `internal`, with a generic message so that internals never leak.
  *
  * @example

@@ -40,7 +40,7 @@ export function send(c: AppContext, status: number, value: unknown): Response {
 
 /**
  * Reads, decodes and validates the request body. When `optional`, an empty body counts as
- * `{}` (the endpoints whose body API.md calls optional).
+ * `{}` (the endpoints whose body docs/http.md calls optional).
  */
 export async function parseBody<S extends z.ZodType>(
   c: AppContext,

@@ -44,7 +44,7 @@ export function toLeaseView(value: TaskLease | TaskRecord): TaskLease {
   return lease;
 }
 
-/** The agent of API.md: the contract's fields only (the engine's view holds a few more). */
+/** The agent of docs/http.md: the contract's fields only (the engine's view holds a few more). */
 export function toAgentView(agent: AgentView | AgentViewBody): AgentViewBody {
   return {
     id: agent.id,

@@ -109,7 +109,7 @@ export function newTaskRecord(
   );
 }
 
-/** A task as handed to a remote agent by a lease (API.md's task-lease). */
+/** A task as handed to a remote agent by a lease (the task-lease of docs/http.md). */
 export interface TaskLease {
   id: string;
   capability: string;

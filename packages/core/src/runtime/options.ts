@@ -100,7 +100,7 @@ export interface ShutdownOptions {
   readonly timeoutMs?: number;
 }
 
-/** `stats()`: the figures of API.md's `GET /v1/stats`. */
+/** `stats()`: the figures of docs/http.md's `GET /v1/stats`. */
 export interface SwitchboardStats {
   agents: { total: number; busy: number; byState: Record<string, number> };
   queue: { depth: number; byPriority: Record<string, number> };

@@ -1,6 +1,6 @@
 import type { AgentRole, AgentState, Capability, CapabilityInput } from '../../model/agent.js';
 
-/** A remote agent's registration (API.md `POST /v1/agents`). */
+/** A remote agent's registration (docs/http.md, `POST /v1/agents`). */
 export interface RemoteAgentInput {
   /** A human-readable name; the agent's id when left out. */
   readonly name?: string;
