@@ -194,6 +194,19 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
       scopes: 'client, agent',
       query: [
         { name: 'topics', in: 'query', schema: { type: 'string' }, example: 'task.*,agent.failed' },
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          description:
+            'The id of the last event received: the kept events after it are sent first, after a switchboard.missed event when some may be lost',
+          schema: { type: 'string' },
+        },
+        {
+          name: 'lastEventId',
+          in: 'query',
+          description: 'The same as the Last-Event-ID header, which wins when both are given',
+          schema: { type: 'string' },
+        },
       ],
       ok: [200, null, 'text/event-stream'],
       errors: [400, 401, 403, 429],

@@ -1,3 +1,6 @@
+import { compilePattern } from '@switchboard/core';
+import { EventLog, type Replay } from './event-log.js';
+
 /** An event as the engine's bus delivers it. */
 export interface StreamEvent {
   topic: string;
@@ -16,46 +19,62 @@ export interface EventStreamOptions {
   maxBufferedEvents?: number;
   /** A comment line this often keeps idle connections (and proxies) open; default 15 s. */
   pingIntervalMs?: number;
+  /** The most recent events kept for a reconnecting client (`Last-Event-ID`); default 1000. */
+  replayEvents?: number;
+  /** The most bytes of recent events kept for replay; default 4 MiB. */
+  replayBytes?: number;
+  /** How long a topic is still recorded for replay after its last stream closed; default 60 s. */
+  replayRetentionMs?: number;
 }
 
 const encoder = new TextEncoder();
 
-// Lease tokens are the agents' secrets: an observer of the event stream never sees one.
-const hideSecrets = (key: string, value: unknown) => (key === 'leaseToken' ? undefined : value);
+// A notice of the server's own: it has no id, so a client's last event id stays the last
+// event's it really received.
+function notice(topic: string, fields: Record<string, unknown>): Uint8Array {
+  const data = JSON.stringify({ ...fields, topic, at: Date.now() });
+  return encoder.encode(`event: ${topic}\ndata: ${data}\n\n`);
+}
 
-function frame(event: StreamEvent): Uint8Array | undefined {
-  let data: string;
-  try {
-    data = JSON.stringify(event, hideSecrets);
-  } catch {
-    // In-process publishers may put values JSON cannot carry (BigInt, cycles) in an event;
-    // such an event is skipped for HTTP subscribers rather than breaking their stream.
-    return undefined;
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.byteLength, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
   }
-  return encoder.encode(`event: ${event.topic}\ndata: ${data}\n\n`);
+  return out;
 }
 
 /**
  * The Server-Sent Events streams of `GET /v1/events`. Each client has a bounded queue
  * (the stream's own, with a count strategy): when it is full, the client reads slower than
  * events arrive, so it gets a last `switchboard.dropped` event and its stream ends. Memory per
- * client is bounded by `maxBufferedEvents` whatever the client does.
+ * client is bounded by `maxBufferedEvents` whatever the client does. Every event carries an
+ * id, and a client that reconnects with the last one it received gets what it missed from
+ * the {@link EventLog}'s bounded ring first.
  *
  * @example
  * ```ts
  * const streams = new EventStreams(sb.events, { maxBufferedEvents: 256 })
- * app.get('/v1/events', (c) => streams.open(['task.*'], c.req.raw.signal))
+ * app.get('/v1/events', (c) => streams.open(['task.*'], c.req.raw.signal, c.req.header('last-event-id')))
  * ```
  */
 export class EventStreams {
-  readonly #bus: EventSubscriber;
+  readonly #log: EventLog;
   readonly #maxBuffered: number;
   readonly #pingMs: number;
   readonly #open = new Set<() => void>();
   #dropped = 0;
 
   constructor(bus: EventSubscriber, options: EventStreamOptions = {}) {
-    this.#bus = bus;
+    this.#log = new EventLog(bus, {
+      ...(options.replayEvents === undefined ? {} : { maxEvents: options.replayEvents }),
+      ...(options.replayBytes === undefined ? {} : { maxBytes: options.replayBytes }),
+      ...(options.replayRetentionMs === undefined
+        ? {}
+        : { retentionMs: options.replayRetentionMs }),
+    });
     this.#maxBuffered = Math.max(1, options.maxBufferedEvents ?? 1024);
     this.#pingMs = options.pingIntervalMs ?? 15_000;
   }
@@ -70,23 +89,27 @@ export class EventStreams {
     return this.#dropped;
   }
 
-  /** Ends every open stream (at shutdown, so that the server can close). */
+  /** Ends every open stream and stops recording (at shutdown, so that the server can close). */
   closeAll(): void {
     for (const close of [...this.#open]) close();
+    this.#log.stop();
   }
 
   /**
    * Opens a stream of the events matching any of `patterns` (each event once). The stream
    * starts with a comment line, so a client knows it is subscribed before the first event.
+   * With `lastEventId` (a reconnect), the kept events after it come first, preceded by a
+   * `switchboard.missed` event when some may be lost (an id of another server process, or
+   * older than what is kept).
    */
-  open(patterns: readonly string[], signal?: AbortSignal): Response {
-    const unsubscribes: (() => void)[] = [];
+  open(patterns: readonly string[], signal?: AbortSignal, lastEventId?: string): Response {
+    let stopReading: (() => void) | undefined;
     let ping: ReturnType<typeof setInterval> | undefined;
     let closed = false;
     const cleanup = () => {
       if (closed) return false;
       closed = true;
-      for (const off of unsubscribes) off();
+      stopReading?.();
       if (ping !== undefined) clearInterval(ping);
       this.#open.delete(close);
       signal?.removeEventListener('abort', close);
@@ -112,24 +135,30 @@ export class EventStreams {
       },
       new CountQueuingStrategy({ highWaterMark: this.#maxBuffered }),
     );
-    const seen = new WeakSet<StreamEvent>();
-    const deliver = (event: StreamEvent) => {
-      // One publish reaches every matching pattern; the client gets it once.
-      if (closed || seen.has(event)) return;
-      seen.add(event);
+    const deliver = (frame: Uint8Array) => {
+      if (closed) return;
       if ((controller.desiredSize ?? 0) <= 0) {
         this.#dropped++;
-        const reason = { topic: 'switchboard.dropped', at: Date.now(), reason: 'slow consumer' };
-        controller.enqueue(frame(reason) as Uint8Array);
+        controller.enqueue(notice('switchboard.dropped', { reason: 'slow consumer' }));
         close();
         return;
       }
-      const bytes = frame(event);
-      if (bytes !== undefined) controller.enqueue(bytes);
+      controller.enqueue(frame);
     };
-    const list = patterns.length === 0 ? ['**'] : patterns;
-    for (const pattern of list) unsubscribes.push(this.#bus.subscribe(pattern, deliver));
+    const list = patterns.length === 0 ? ['**'] : [...new Set(patterns)];
+    const matchers = list.map((pattern) => compilePattern(pattern));
     controller.enqueue(encoder.encode(': subscribed\n\n'));
+    if (lastEventId !== undefined) {
+      // The replay and the subscription below happen in one turn: no event falls between.
+      const replay: Replay = this.#log.replay(lastEventId, list, matchers);
+      const chunks = [...replay.frames];
+      if (replay.missed !== undefined) {
+        chunks.unshift(notice('switchboard.missed', { lastEventId, reason: replay.missed }));
+      }
+      // One chunk, so that a long replay counts once against the client's buffer.
+      if (chunks.length > 0) controller.enqueue(concat(chunks));
+    }
+    stopReading = this.#log.add({ matchers, deliver });
     ping = setInterval(() => {
       if ((controller.desiredSize ?? 0) > 0) controller.enqueue(encoder.encode(': ping\n\n'));
     }, this.#pingMs);

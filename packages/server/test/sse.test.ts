@@ -38,7 +38,7 @@ describe('EventStreams', () => {
 
   it('drops a client whose buffer is full, and frees its subscription', async () => {
     const bus = new EventBus();
-    const streams = new EventStreams(bus, { maxBufferedEvents: 4 });
+    const streams = new EventStreams(bus, { maxBufferedEvents: 4, replayRetentionMs: 0 });
     const res = streams.open([]);
     for (let i = 0; i < 100; i++) bus.publish(`job.n${i}`, { i });
     expect(streams.dropped).toBe(1);
@@ -52,7 +52,7 @@ describe('EventStreams', () => {
 
   it('unsubscribes when the client goes away (cancel or abort)', async () => {
     const bus = new EventBus();
-    const streams = new EventStreams(bus);
+    const streams = new EventStreams(bus, { replayRetentionMs: 0 });
     const res = streams.open(['a.b']);
     expect(bus.size).toBe(1);
     await res.body?.cancel();

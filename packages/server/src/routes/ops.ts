@@ -48,7 +48,10 @@ export function opsRoutes(
   app.get('/v1/events', (c) => {
     allow(c, 'client', 'agent');
     const { topics } = validate(eventsQuerySchema, c.req.query());
-    return streams.open(topics ?? [], c.req.raw.signal);
+    // EventSource sends the header itself when it reconnects; the query parameter is for a
+    // first connection that resumes, or a client that cannot set headers. The header is newer.
+    const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId');
+    return streams.open(topics ?? [], c.req.raw.signal, lastEventId);
   });
 
   app.post('/v1/events', async (c) => {
