@@ -1,0 +1,290 @@
+"""A typed client of the Switchboard HTTP API (docs/http.md), over ``http.client``."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
+from urllib.parse import quote, urlsplit
+
+from .errors import SwitchboardError
+
+Capability = Union[str, Mapping[str, Any]]
+"""A capability: its name, or ``{"name": ..., "version": ...}``."""
+
+# The keyword options of a task and their names on the wire. Explicit, so that a misspelled
+# option is a TypeError instead of a field the server rejects (or, worse, ignores).
+_TASK_FIELDS = {
+    "priority": "priority",
+    "timeout_ms": "timeoutMs",
+    "max_attempts": "maxAttempts",
+    "idempotency_key": "idempotencyKey",
+    "session_key": "sessionKey",
+    "delay_ms": "delayMs",
+    "metadata": "metadata",
+}
+
+# The answer to a long poll may take its whole wait: the socket waits that long and this more.
+_SLACK_S = 10.0
+
+
+def task_body(
+    capability: str,
+    payload: Any = None,
+    *,
+    priority: Optional[str] = None,
+    timeout_ms: Optional[int] = None,
+    max_attempts: Optional[int] = None,
+    idempotency_key: Optional[str] = None,
+    session_key: Optional[str] = None,
+    delay_ms: Optional[int] = None,
+    metadata: Optional[Mapping[str, Any]] = None,
+) -> Dict[str, Any]:
+    """The wire body of a task submission; options left ``None`` are left out."""
+    body: Dict[str, Any] = {"capability": capability}
+    if payload is not None:
+        body["payload"] = payload
+    options = {
+        "priority": priority,
+        "timeout_ms": timeout_ms,
+        "max_attempts": max_attempts,
+        "idempotency_key": idempotency_key,
+        "session_key": session_key,
+        "delay_ms": delay_ms,
+        "metadata": metadata,
+    }
+    for name, value in options.items():
+        if value is not None:
+            body[_TASK_FIELDS[name]] = value
+    return body
+
+
+class Client:
+    """A client of every endpoint of the Switchboard HTTP API but the event stream.
+
+    Answers are the server's JSON documents, as ``dict`` and ``list``. An error answer raises
+    :class:`SwitchboardError` with the contract's ``code``, ``message``, ``details`` and the
+    HTTP ``status``. Each call opens its own connection, so one client may be shared by threads.
+
+    Example::
+
+        client = Client("http://127.0.0.1:8787")
+        task_id = client.submit("browser", {"url": "https://example.org"})["id"]
+        task = client.result(task_id, wait_ms=30_000)
+    """
+
+    def __init__(self, url: str, token: Optional[str] = None, *, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"url must be http://host[:port] or https://..., got {url!r}")
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._prefix = parts.path.rstrip("/")
+        self._token = token
+
+    # Agents (remote workers).
+
+    def register_agent(
+        self,
+        capabilities: Sequence[Capability],
+        *,
+        name: Optional[str] = None,
+        role: Optional[str] = None,
+        max_concurrency: Optional[int] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        """Registers a remote agent; answers the agent, with its ``id`` and ``heartbeatIntervalMs``."""
+        body: Dict[str, Any] = {"capabilities": list(capabilities)}
+        if name is not None:
+            body["name"] = name
+        if role is not None:
+            body["role"] = role
+        if max_concurrency is not None:
+            body["maxConcurrency"] = max_concurrency
+        if metadata is not None:
+            body["metadata"] = metadata
+        return self._call("POST", "/v1/agents", body)
+
+    def list_agents(self) -> Dict[str, Any]:
+        """``{"agents": [agent, ...]}``."""
+        return self._call("GET", "/v1/agents")
+
+    def get_agent(self, agent_id: str) -> Dict[str, Any]:
+        """One agent. Raises ``not_found`` for an unknown one."""
+        return self._call("GET", f"/v1/agents/{_id(agent_id)}")
+
+    def heartbeat(
+        self, agent_id: str, metrics: Optional[Mapping[str, float]] = None
+    ) -> Dict[str, Any]:
+        """A sign of life. Raises ``not_found`` (404) when the agent must register again."""
+        body = {} if metrics is None else {"metrics": dict(metrics)}
+        return self._call("POST", f"/v1/agents/{_id(agent_id)}/heartbeat", body)
+
+    def lease(self, agent_id: str, max: int = 1, wait_ms: int = 0) -> Dict[str, Any]:
+        """Long-polls up to ``wait_ms`` for up to ``max`` tasks: ``{"tasks": [task-lease, ...]}``."""
+        return self._lease(agent_id, max, wait_ms)
+
+    def leave(self, agent_id: str) -> Any:
+        """A graceful leave: the agent's leased tasks go back to the queue at once."""
+        return self._call("DELETE", f"/v1/agents/{_id(agent_id)}")
+
+    # Tasks.
+
+    def submit(self, capability: str, payload: Any = None, **options: Any) -> Dict[str, Any]:
+        """Queues a task: ``{"id", "status": "queued"}``.
+
+        ``options`` are those of the contract, by their Python names: ``priority``,
+        ``timeout_ms``, ``max_attempts``, ``idempotency_key``, ``session_key``, ``delay_ms``,
+        ``metadata``. Any other name is a TypeError.
+        """
+        return self._call("POST", "/v1/tasks", task_body(capability, payload, **options))
+
+    def submit_many(self, tasks: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+        """Queues all the tasks or none: ``{"ids": [...]}``.
+
+        Each task is a mapping of :meth:`submit`'s arguments by name: ``{"capability": ...,
+        "payload": ..., "timeout_ms": ...}``; an unknown key is a TypeError.
+        """
+        return self._call("POST", "/v1/tasks/batch", {"tasks": [task_body(**t) for t in tasks]})
+
+    def get(self, task_id: str) -> Dict[str, Any]:
+        """The task as it stands."""
+        return self._call("GET", f"/v1/tasks/{_id(task_id)}")
+
+    def result(self, task_id: str, wait_ms: int = 0) -> Dict[str, Any]:
+        """The task once it is terminal, or as it stands after ``wait_ms`` (at most 60,000)."""
+        path = f"/v1/tasks/{_id(task_id)}/result?waitMs={int(wait_ms)}"
+        return self._call("GET", path, timeout=self.timeout + wait_ms / 1000)
+
+    def cancel(self, task_id: str) -> Dict[str, Any]:
+        """Cancels a task. Raises ``conflict`` (409) when it is already terminal."""
+        return self._call("POST", f"/v1/tasks/{_id(task_id)}/cancel")
+
+    def complete(self, task_id: str, lease_token: str, result: Any = None) -> Dict[str, Any]:
+        """Completes a lease. Raises ``conflict`` (409) for a stale or foreign lease token."""
+        body: Dict[str, Any] = {"leaseToken": lease_token}
+        if result is not None:
+            body["result"] = result
+        return self._call("POST", f"/v1/tasks/{_id(task_id)}/complete", body)
+
+    def fail(
+        self, task_id: str, lease_token: str, message: str, retryable: bool = True
+    ) -> Dict[str, Any]:
+        """Fails a lease: retried while attempts remain and ``retryable``, else a dead letter."""
+        body = {"leaseToken": lease_token, "error": {"message": message, "retryable": retryable}}
+        return self._call("POST", f"/v1/tasks/{_id(task_id)}/fail", body)
+
+    def extend(self, task_id: str, lease_token: str, ms: int) -> Dict[str, Any]:
+        """Moves a lease's expiry to ``ms`` from now; answers the task-lease."""
+        body = {"leaseToken": lease_token, "ms": int(ms)}
+        return self._call("POST", f"/v1/tasks/{_id(task_id)}/extend", body)
+
+    # Dead letters, events, operations.
+
+    def dead_letters(self) -> Dict[str, Any]:
+        """``{"tasks": [task, ...]}``: the dead-letter queue."""
+        return self._call("GET", "/v1/dead-letters")
+
+    def replay(self, task_id: str) -> Dict[str, Any]:
+        """Queues a dead letter again, its attempts starting over."""
+        return self._call("POST", f"/v1/dead-letters/{_id(task_id)}/replay")
+
+    def delete_dead_letter(self, task_id: str) -> Any:
+        """Removes a dead letter."""
+        return self._call("DELETE", f"/v1/dead-letters/{_id(task_id)}")
+
+    def publish(self, topic: str, data: Any = None) -> Any:
+        """Publishes an event to the subscribers of ``topic`` (``task.*`` and ``agent.*`` are reserved)."""
+        return self._call("POST", "/v1/events", {"topic": topic, "data": data})
+
+    def stats(self) -> Dict[str, Any]:
+        """Agents, queue depth, task counters, throughput and latency."""
+        return self._call("GET", "/v1/stats")
+
+    # The wire.
+
+    def _lease(
+        self,
+        agent_id: str,
+        max: int,
+        wait_ms: int,
+        hold: Optional[Callable[[Optional[http.client.HTTPConnection]], None]] = None,
+    ) -> Dict[str, Any]:
+        path = f"/v1/agents/{_id(agent_id)}/lease"
+        body = {"max": int(max), "waitMs": int(wait_ms)}
+        return self._call("POST", path, body, timeout=wait_ms / 1000 + _SLACK_S, hold=hold)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        timeout: Optional[float] = None,
+        hold: Optional[Callable[[Optional[http.client.HTTPConnection]], None]] = None,
+    ) -> Any:
+        """One request on its own connection. ``hold`` is given the connection while it is
+        open, so that another thread may shut it down (the worker ends its long poll so)."""
+        headers = {"Accept": "application/json", "Connection": "close"}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token}"
+        data: Optional[bytes] = None
+        if body is not None:
+            data = json.dumps(body, allow_nan=False).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        conn = kind(self._host, self._port, timeout=timeout or self.timeout)
+        try:
+            conn.connect()
+            if hold is not None:
+                hold(conn)
+            conn.request(method, self._prefix + path, body=data, headers=headers)
+            res = conn.getresponse()
+            status = res.status
+            text = res.read()
+        except (OSError, http.client.HTTPException) as error:
+            raise SwitchboardError(
+                "unavailable", f"{method} {self.url}{path}: no answer ({error})"
+            ) from error
+        finally:
+            if hold is not None:
+                hold(None)
+            conn.close()
+        value = _decode(text)
+        if 200 <= status < 300:
+            return value
+        raise _error(status, value, method, path)
+
+
+def _id(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _decode(text: bytes) -> Any:
+    if text == b"":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        # An answer that is not JSON (a proxy's error page, say) is kept as text for the error.
+        return text.decode("utf-8", "replace")
+
+
+def _error(status: int, value: Any, method: str, path: str) -> SwitchboardError:
+    error = value.get("error") if isinstance(value, dict) else None
+    if not isinstance(error, dict):
+        return SwitchboardError("internal", f"{method} {path}: HTTP {status}", status, value)
+    code = error.get("code")
+    message = error.get("message")
+    return SwitchboardError(
+        code if isinstance(code, str) else "internal",
+        message if isinstance(message, str) else f"HTTP {status}",
+        status,
+        error.get("details"),
+    )
+
+
+__all__ = ["Capability", "Client", "task_body"]

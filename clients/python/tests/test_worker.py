@@ -1,0 +1,205 @@
+"""The worker against a real server (memory backend): what a user of it would notice."""
+
+from __future__ import annotations
+
+import threading
+import time
+import unittest
+from typing import Any, List
+
+from server import ServerTest, wait_until
+
+from switchboard import Client, NonRetryableError, SwitchboardError, TaskContext, Worker
+
+class WorkerTest(ServerTest):
+    def setUp(self) -> None:
+        self.client = Client(self.server.url)
+        self.errors: List[BaseException] = []
+        self.workers: List[Worker] = []
+
+    def tearDown(self) -> None:
+        for worker in self.workers:
+            worker.close(drain=False, timeout=5)
+
+    def worker(self, capability: str, handler: Any, **options: Any) -> Worker:
+        options.setdefault("on_error", self.errors.append)
+        options.setdefault("poll_wait_ms", 2000)
+        worker = Worker(self.server.url, [capability], handler, **options)
+        self.workers.append(worker)
+        return worker.start()
+
+    def results(self, ids: List[str], timeout_ms: int = 10_000) -> List[Any]:
+        tasks = [self.client.result(i, wait_ms=timeout_ms) for i in ids]
+        self.assertEqual([t["status"] for t in tasks], ["completed"] * len(ids), tasks)
+        return [t["result"] for t in tasks]
+
+    def test_submitted_tasks_complete_with_the_handlers_value(self) -> None:
+        seen: List[TaskContext] = []
+
+        def handle(payload: Any, ctx: TaskContext) -> Any:
+            seen.append(ctx)
+            return {"double": payload["n"] * 2}
+
+        self.worker("w-echo", handle, name="echo")
+        ids = [self.client.submit("w-echo", {"n": n})["id"] for n in range(5)]
+        self.assertEqual(self.results(ids), [{"double": n * 2} for n in range(5)])
+        self.assertEqual(sorted(c.task_id for c in seen), sorted(ids))
+        self.assertEqual({(c.capability, c.attempt) for c in seen}, {("w-echo", 1)})
+        names = [a["name"] for a in self.client.list_agents()["agents"]]
+        self.assertIn("echo", names)
+        self.assertEqual(self.errors, [])
+
+    def test_concurrency_is_respected(self) -> None:
+        lock = threading.Lock()
+        running = [0]
+        most = [0]
+
+        def handle(payload: Any, ctx: TaskContext) -> Any:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.2)
+            with lock:
+                running[0] -= 1
+            return payload
+
+        worker = self.worker("w-conc", handle, concurrency=3)
+        ids = self.client.submit_many([{"capability": "w-conc", "payload": i} for i in range(12)])
+        self.assertEqual(self.results(ids["ids"]), list(range(12)))
+        self.assertEqual(most[0], 3)
+        agent = self.client.get_agent(worker.agent_id or "")
+        self.assertEqual(agent["maxConcurrency"], 3)
+
+    def test_a_task_longer_than_its_lease_is_extended_and_completes_once(self) -> None:
+        runs: List[int] = []
+
+        def handle(payload: Any, ctx: TaskContext) -> Any:
+            runs.append(ctx.attempt)
+            # Three times the lease; a lease left to expire would send the task back.
+            cancelled = ctx.cancelled.wait(3.0)
+            return {"cancelled": cancelled}
+
+        self.worker("w-long", handle)
+        task_id = self.client.submit("w-long", timeout_ms=1000, max_attempts=1)["id"]
+        task = self.client.result(task_id, wait_ms=10_000)
+        self.assertEqual(task["status"], "completed", task)
+        self.assertEqual(task["result"], {"cancelled": False})
+        self.assertEqual((task["attempts"], runs), (1, [1]))
+
+    def test_a_cancel_reaches_the_handlers_context(self) -> None:
+        started = threading.Event()
+        outcome: List[Any] = []
+
+        def handle(payload: Any, ctx: TaskContext) -> Any:
+            started.set()
+            outcome.append(ctx.cancelled.wait(10.0))
+            outcome.append(ctx.reason)
+            return "late"
+
+        worker = self.worker("w-cancel", handle)
+        task_id = self.client.submit("w-cancel", timeout_ms=1000)["id"]
+        self.assertTrue(started.wait(5))
+        at = time.monotonic()
+        self.assertEqual(self.client.cancel(task_id)["status"], "cancelled")
+        wait_until(lambda: len(outcome) == 2, 5, "the cancellation")
+        # The next extension, at half of the 1 s lease, learns of the cancel.
+        self.assertLess(time.monotonic() - at, 2.0)
+        self.assertIs(outcome[0], True)
+        self.assertIsInstance(outcome[1], str)
+        wait_until(lambda: worker.active == 0, 5, "the slot freed")
+        self.assertEqual(self.client.get(task_id)["status"], "cancelled")
+        # The handler's late answer met a 409, which is expected after a cancel: not reported.
+        self.assertEqual(self.errors, [])
+
+    def test_a_failure_is_retried_unless_it_says_otherwise(self) -> None:
+        class Flaky(Exception):
+            pass
+
+        class Fatal(Exception):
+            retryable = False
+
+        def handle(payload: Any, ctx: TaskContext) -> Any:
+            if payload == "flaky" and ctx.attempt == 1:
+                raise Flaky("try again")
+            if payload == "fatal":
+                raise NonRetryableError("hopeless")
+            if payload == "fatal-attribute":
+                raise Fatal("also hopeless")
+            if payload == "not-json":
+                return {1, 2}
+            return ctx.attempt
+
+        self.worker("w-fail", handle, concurrency=4)
+        submit = self.client.submit
+        flaky = submit("w-fail", "flaky", max_attempts=3)["id"]
+        dead = [submit("w-fail", p, max_attempts=3)["id"] for p in ("fatal", "fatal-attribute")]
+        not_json = submit("w-fail", "not-json", max_attempts=3)["id"]
+        self.assertEqual(self.results([flaky]), [2])
+        for task_id, message in zip(dead + [not_json], ["hopeless", "also hopeless", "JSON"]):
+            task = self.client.result(task_id, wait_ms=5000)
+            self.assertEqual((task["status"], task["attempts"]), ("dead", 1), task)
+            self.assertIn(message, task["error"]["message"])
+
+    def test_a_worker_the_server_forgot_registers_again(self) -> None:
+        worker = self.worker("w-again", lambda payload, ctx: payload)
+        wait_until(lambda: worker.agent_id is not None, 5, "the registration")
+        first = worker.agent_id or ""
+        # The server forgets the agent: its heartbeats and polls now answer 404.
+        self.client.leave(first)
+        wait_until(lambda: worker.agent_id not in (None, first), 10, "a new registration")
+        task_id = self.client.submit("w-again", "after")["id"]
+        self.assertEqual(self.results([task_id]), ["after"])
+        self.assertEqual(self.client.get(task_id)["agentId"], worker.agent_id)
+
+    def test_close_drains_the_tasks_in_flight_then_leaves(self) -> None:
+        started = threading.Semaphore(0)
+
+        def handle(payload: Any, ctx: TaskContext) -> Any:
+            started.release()
+            time.sleep(0.5)
+            return payload
+
+        worker = self.worker("w-close", handle, concurrency=2)
+        ids = [self.client.submit("w-close", i)["id"] for i in range(2)]
+        for _ in ids:
+            self.assertTrue(started.acquire(timeout=5))
+        agent_id = worker.agent_id or ""
+        worker.close(drain=True)
+        # Both were answered before close returned, and nothing is leased after it.
+        self.assertEqual([self.client.get(i)["status"] for i in ids], ["completed"] * 2)
+        later = self.client.submit("w-close", "later")["id"]
+        time.sleep(0.3)
+        self.assertEqual(self.client.get(later)["status"], "queued")
+        with self.assertRaises(SwitchboardError) as caught:
+            self.client.get_agent(agent_id)
+        self.assertEqual(caught.exception.status, 404)
+        self.client.cancel(later)
+
+    def test_close_without_drain_cancels_the_running_handlers(self) -> None:
+        started = threading.Event()
+        reasons: List[Any] = []
+
+        def handle(payload: Any, ctx: TaskContext) -> Any:
+            started.set()
+            ctx.cancelled.wait(10)
+            reasons.append(ctx.reason)
+
+        worker = self.worker("w-abort", handle)
+        task_id = self.client.submit("w-abort")["id"]
+        self.assertTrue(started.wait(5))
+        at = time.monotonic()
+        worker.close(drain=False)
+        self.assertLess(time.monotonic() - at, 2.0)
+        wait_until(lambda: reasons == ["the worker closed"], 5, "the handler's cancellation")
+        # The leave put the task back to the queue.
+        self.assertEqual(self.client.get(task_id)["status"], "queued")
+        self.client.cancel(task_id)
+
+    def test_unknown_options_are_a_type_error(self) -> None:
+        with self.assertRaises(TypeError) as caught:
+            Worker(self.server.url, ["x"], lambda p, c: p, concurency=2)  # type: ignore[call-arg]
+        self.assertIn("concurency", str(caught.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
