@@ -25,7 +25,11 @@ export interface SwitchboardClient {
   listAgents(): Promise<{ agents: AgentView[] }>;
   getAgent(id: string): Promise<AgentView>;
   heartbeat(id: string, metrics?: Record<string, number>): Promise<AgentView>;
-  lease(id: string, options?: { max?: number; waitMs?: number }): Promise<{ tasks: TaskLease[] }>;
+  /** Long-polls for leases; `signal` hangs up the poll (the server then hands nothing out). */
+  lease(
+    id: string,
+    options?: { max?: number; waitMs?: number; signal?: AbortSignal },
+  ): Promise<{ tasks: TaskLease[] }>;
   leave(id: string): Promise<unknown>;
   submit(task: TaskSubmitInput): Promise<{ id: string; status: string }>;
   submitBatch(tasks: TaskSubmitInput[]): Promise<{ ids: string[] }>;
@@ -61,10 +65,16 @@ export interface SwitchboardClient {
 export function createClient(options: ClientOptions): SwitchboardClient {
   const base = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const call = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     const init: RequestInit = { method, headers };
+    if (signal !== undefined) init.signal = signal;
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -86,7 +96,7 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     getAgent: (a) => call('GET', `/v1/agents/${id(a)}`),
     heartbeat: (a, metrics) =>
       call('POST', `/v1/agents/${id(a)}/heartbeat`, metrics === undefined ? {} : { metrics }),
-    lease: (a, o = {}) => call('POST', `/v1/agents/${id(a)}/lease`, o),
+    lease: (a, { signal, ...o } = {}) => call('POST', `/v1/agents/${id(a)}/lease`, o, signal),
     leave: (a) => call('DELETE', `/v1/agents/${id(a)}`),
     submit: (task) => call('POST', '/v1/tasks', task),
     submitBatch: (tasks) => call('POST', '/v1/tasks/batch', { tasks }),

@@ -1,1 +1,11 @@
 export { type ClientOptions, createClient, type SwitchboardClient } from './client.js';
+export { type Backoff, classify, type Failure } from './retry.js';
+export {
+  type CloseOptions,
+  createWorker,
+  type TaskContext,
+  type TaskHandler,
+  type Worker,
+  type WorkerOptions,
+  type WorkerState,
+} from './worker.js';

@@ -1,0 +1,224 @@
+import { SwitchboardError, type TaskLease } from '@switchboard/core';
+import type { SwitchboardClient } from './client.js';
+import { type Backoff, classify, retryDelay, sleep } from './retry.js';
+
+/** What a handler gets beside the payload: which task it runs, and when to stop. */
+export interface TaskContext {
+  readonly taskId: string;
+  /** 1 on the first run of the task, 2 on its first retry, and so on. */
+  readonly attempt: number;
+  readonly capability: string;
+  /**
+   * Aborted when the handler should stop: the task was cancelled or its lease went to
+   * another agent (seen at the next extension), the lease expired before it could be
+   * extended, or the worker closed without draining. `signal.reason` is a
+   * `SwitchboardError` whose code says which: `cancelled`, `conflict`, `expired`, `unavailable`.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Moves the lease's expiry to `ms` from now, for a step known to take long. The worker
+   * extends leases by itself; this is only needed to extend by more than it would.
+   * Resolves to the new expiry (ms since the epoch, by the server's clock).
+   */
+  extend(ms: number): Promise<number>;
+}
+
+/** The work of a worker: the task's payload in, the task's result out. A throw fails it. */
+export type TaskHandler<P = unknown, R = unknown> = (
+  payload: P,
+  ctx: TaskContext,
+) => R | Promise<R>;
+
+/** What a running task needs of its worker. */
+export interface TaskRunSettings {
+  readonly client: SwitchboardClient;
+  readonly handler: TaskHandler<never, unknown>;
+  /** How far each extension moves the expiry; the lease's own length when undefined. */
+  readonly extendMs: number | undefined;
+  readonly backoff: Required<Backoff>;
+  /** Aborted when the worker closes without draining: answers are no longer retried. */
+  readonly stop: AbortSignal;
+  report(error: unknown, taskId: string): void;
+}
+
+// An extension below this would only flood the server; a lease that short is extended
+// this far instead.
+const MIN_EXTEND_MS = 1000;
+
+/**
+ * One leased task from its lease to its answer: runs the handler, keeps the lease alive by
+ * extending it at half its remaining time, and completes or fails it, retrying the answer
+ * through a restart of the server until the server takes it or says the lease is gone.
+ */
+export class RunningTask {
+  /** Settles (never rejects) once the task is answered or given up. */
+  readonly done: Promise<void>;
+  readonly #lease: TaskLease;
+  readonly #settings: TaskRunSettings;
+  readonly #controller = new AbortController();
+  readonly #extendMs: number;
+  #expiresAt: number;
+  #extendTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #extendFailures = 0;
+  /** Set once the server said the lease is no longer this worker's, or the worker let it go. */
+  #over = false;
+
+  constructor(lease: TaskLease, settings: TaskRunSettings) {
+    this.#lease = lease;
+    this.#settings = settings;
+    this.#expiresAt = lease.leaseExpiresAt;
+    this.#extendMs =
+      settings.extendMs ?? Math.max(MIN_EXTEND_MS, lease.leaseExpiresAt - Date.now());
+    this.#schedule(this.#untilExtension());
+    this.done = this.#run();
+  }
+
+  get id(): string {
+    return this.#lease.id;
+  }
+
+  /**
+   * Lets the task go without answering (the worker is closing without draining and leaves,
+   * which puts the lease back to the queue): the handler's signal aborts and its outcome is
+   * dropped.
+   */
+  release(): void {
+    this.#end(new SwitchboardError('unavailable', 'the worker closed without draining'));
+  }
+
+  async #run(): Promise<void> {
+    const lease = this.#lease;
+    const ctx: TaskContext = {
+      taskId: lease.id,
+      attempt: lease.attempt,
+      capability: lease.capability,
+      signal: this.#controller.signal,
+      extend: (ms) => this.#extend(ms, true),
+    };
+    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    try {
+      // Through a promise, so that a handler that throws before it awaits anything fails the
+      // task like one that rejects.
+      const value = await Promise.resolve(lease.payload as never).then((p) =>
+        this.#settings.handler(p, ctx),
+      );
+      outcome = { ok: true, value };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    this.#clearTimers();
+    // The server gave the task to another agent, or it was cancelled: an answer would only
+    // get a 409.
+    if (this.#over) return;
+    await this.#answer(outcome);
+    this.#over = true;
+  }
+
+  async #answer(
+    outcome: { ok: true; value: unknown } | { ok: false; error: unknown },
+  ): Promise<void> {
+    const { client, stop } = this.#settings;
+    const { id, leaseToken } = this.#lease;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (outcome.ok) await client.complete(id, leaseToken, outcome.value);
+        else await client.fail(id, leaseToken, failureOf(outcome.error));
+        return;
+      } catch (error) {
+        const kind = classify(error);
+        // A 404 or 409: the task was cancelled, or its lease expired and went on; nothing
+        // is left to answer.
+        if (kind === 'gone' || kind === 'conflict') return;
+        this.#settings.report(error, id);
+        if (kind === 'fatal' || stop.aborted) return;
+        await sleep(retryDelay(attempt, this.#settings.backoff, error), stop);
+      }
+    }
+  }
+
+  /** The time until the next extension: half of what is left of the lease. */
+  #untilExtension(): number {
+    return Math.max(0, (this.#expiresAt - Date.now()) / 2);
+  }
+
+  #schedule(delay: number): void {
+    if (this.#over) return;
+    clearTimeout(this.#extendTimer);
+    clearTimeout(this.#expiryTimer);
+    this.#extendTimer = setTimeout(() => {
+      this.#extend(this.#extendMs, false).catch(() => {
+        // Reported and acted on inside #extend; a background extension has no caller to tell.
+      });
+    }, delay);
+    const left = this.#expiresAt - Date.now();
+    if (left > 0) {
+      this.#expiryTimer = setTimeout(() => {
+        // The server expires the lease now (give or take the clocks' skew): the handler
+        // should stop, since the task will run again elsewhere. Its answer is still sent,
+        // in case the server had not expired it yet.
+        this.#abort(new SwitchboardError('expired', `the lease of task ${this.id} expired`));
+      }, left);
+    }
+  }
+
+  async #extend(ms: number, asked: boolean): Promise<number> {
+    if (this.#over) {
+      throw new SwitchboardError('conflict', `task ${this.id} is no longer leased by this worker`);
+    }
+    try {
+      const lease = await this.#settings.client.extend(this.id, this.#lease.leaseToken, ms);
+      this.#extendFailures = 0;
+      this.#expiresAt = lease.leaseExpiresAt;
+      this.#schedule(this.#untilExtension());
+      return lease.leaseExpiresAt;
+    } catch (error) {
+      const kind = classify(error);
+      if (kind === 'gone' || kind === 'conflict') {
+        this.#end(lostReason(this.id, error));
+      } else {
+        this.#settings.report(error, this.id);
+        // Try again soon, but before the lease runs out.
+        const delay = retryDelay(this.#extendFailures++, this.#settings.backoff, error);
+        this.#schedule(Math.min(delay, this.#untilExtension()));
+      }
+      if (asked) throw error;
+      return this.#expiresAt;
+    }
+  }
+
+  /** The lease is no longer this worker's: stop the handler, and answer nothing. */
+  #end(reason: SwitchboardError): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#clearTimers();
+    this.#abort(reason);
+  }
+
+  #abort(reason: SwitchboardError): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#extendTimer);
+    clearTimeout(this.#expiryTimer);
+  }
+}
+
+/** The abort reason for a lease the server no longer holds for this worker. */
+function lostReason(id: string, error: unknown): SwitchboardError {
+  const server = (error as SwitchboardError).details as { details?: { status?: unknown } };
+  if (server?.details?.status === 'cancelled') {
+    return new SwitchboardError('cancelled', `task ${id} was cancelled`, { cause: error });
+  }
+  return new SwitchboardError('conflict', `the lease of task ${id} went to another agent`, {
+    cause: error,
+  });
+}
+
+/** The failure a thrown value reports: its message, retryable unless it says `retryable: false`. */
+function failureOf(error: unknown): { message: string; retryable: boolean } {
+  const message = error instanceof Error ? error.message : String(error);
+  const retryable = (error as { retryable?: unknown } | null)?.retryable !== false;
+  return { message: message === '' ? 'the handler failed' : message, retryable };
+}

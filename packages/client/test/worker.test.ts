@@ -1,0 +1,265 @@
+import { createSwitchboard, type Switchboard, SwitchboardError } from '@switchboard/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+// The server from its sources by path, as in client.test.ts.
+import { createApp } from '../../server/src/app.js';
+import { nodeRuntime } from '../../server/src/node.js';
+import type { Listening } from '../../server/src/runtime.js';
+import { createClient } from '../src/client.js';
+import {
+  createWorker,
+  type TaskContext,
+  type Worker,
+  type WorkerOptions,
+  type WorkerState,
+} from '../src/worker.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every 20 ms until it holds, failing after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out waiting for a condition');
+    await sleep(20);
+  }
+}
+
+/** A handler that runs until its signal aborts, and the abort's reason once it did. */
+function stopsOnAbort() {
+  const seen = {
+    reason: undefined as unknown,
+    handler: (_: unknown, ctx: TaskContext) =>
+      new Promise<string>((resolve) => {
+        ctx.signal.addEventListener('abort', () => {
+          seen.reason = ctx.signal.reason;
+          resolve('stopped');
+        });
+      }),
+  };
+  return seen;
+}
+
+describe('createWorker against a real server', () => {
+  let sb: Switchboard;
+  let server: Listening;
+  let url: string;
+  const client = () => createClient({ baseUrl: url, token: 'cli' });
+  const admin = () => createClient({ baseUrl: url, token: 'adm' });
+  const workers: Worker[] = [];
+  const errors: unknown[] = [];
+
+  /** A worker on the test server, closed after the test. */
+  function worker<P, R>(
+    options: Omit<WorkerOptions<P, R>, 'url' | 'token' | 'capabilities'> &
+      Partial<WorkerOptions<P, R>>,
+  ): Worker {
+    const w = createWorker<P, R>({
+      url,
+      token: 'agt',
+      capabilities: ['job'],
+      leaseWaitMs: 1000,
+      onError: (e) => errors.push(e),
+      ...options,
+    });
+    workers.push(w);
+    return w;
+  }
+
+  beforeAll(async () => {
+    sb = createSwitchboard({ heartbeatIntervalMs: 200, heartbeatTimeoutMs: 5000 });
+    await sb.start();
+    const app = createApp(sb, { tokens: { admin: 'adm', client: 'cli', agent: 'agt' } });
+    server = await nodeRuntime.serve(app.fetch, { port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${server.port}`;
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close({ drain: false })));
+    errors.length = 0;
+  });
+  afterAll(async () => {
+    await sb.shutdown({ drain: false });
+    await server.close();
+  });
+
+  it('never runs more handlers at once than its concurrency, and completes every task', async () => {
+    let now = 0;
+    let most = 0;
+    const w = worker({
+      concurrency: 3,
+      handler: async (payload: { i: number }) => {
+        most = Math.max(most, ++now);
+        await sleep(30);
+        now--;
+        return { double: payload.i * 2 };
+      },
+    });
+    void w.run();
+    const { ids } = await client().submitBatch(
+      Array.from({ length: 15 }, (_, i) => ({ capability: 'job', payload: { i } })),
+    );
+    const done = await Promise.all(ids.map((id) => client().result(id, 10_000)));
+    expect(done.map((t) => t.status)).toEqual(ids.map(() => 'completed'));
+    expect(done.map((t) => t.result)).toEqual(ids.map((_, i) => ({ double: i * 2 })));
+    expect(most).toBe(3);
+    expect(w.state).toBe('running');
+    expect(errors).toEqual([]);
+  });
+
+  it('extends the lease of a task that runs three times its lease, which then completes once', async () => {
+    const w = worker({
+      handler: async (_: unknown, ctx) => {
+        await sleep(1800);
+        return { aborted: ctx.signal.aborted, attempt: ctx.attempt };
+      },
+    });
+    void w.run();
+    const { id } = await client().submit({ capability: 'job', timeoutMs: 600, maxAttempts: 1 });
+    const task = await client().result(id, 10_000);
+    expect(task).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+      result: { aborted: false, attempt: 1 },
+    });
+  });
+
+  it('aborts the handler’s signal when its task is cancelled, and answers nothing', async () => {
+    const stops = stopsOnAbort();
+    const w = worker({ handler: stops.handler });
+    void w.run();
+    const { id } = await client().submit({ capability: 'job', timeoutMs: 600 });
+    await until(() => w.running === 1);
+    await client().cancel(id);
+    await until(() => stops.reason !== undefined);
+    expect(stops.reason).toBeInstanceOf(SwitchboardError);
+    expect(stops.reason).toMatchObject({ code: 'cancelled' });
+    await until(() => w.running === 0);
+    expect((await client().getTask(id)).status).toBe('cancelled');
+    expect(errors).toEqual([]);
+  });
+
+  it('fails a task with the thrown message: retryable by default, dead when it says so', async () => {
+    const w = worker({
+      handler: (payload: { final: boolean }) => {
+        throw Object.assign(new Error(`broke ${payload.final}`), {
+          ...(payload.final ? { retryable: false } : {}),
+        });
+      },
+    });
+    void w.run();
+    const retried = await client().submit({
+      capability: 'job',
+      payload: { final: false },
+      maxAttempts: 2,
+    });
+    const dead = await client().submit({
+      capability: 'job',
+      payload: { final: true },
+      maxAttempts: 5,
+    });
+    const a = await client().result(retried.id, 10_000);
+    const b = await client().result(dead.id, 10_000);
+    expect(a).toMatchObject({ status: 'dead', attempts: 2, error: { message: 'broke false' } });
+    expect(b).toMatchObject({ status: 'dead', attempts: 1, error: { message: 'broke true' } });
+  });
+
+  it('registers again when the server forgot it (404), and works on', async () => {
+    const states: WorkerState[] = [];
+    const w = worker({
+      handler: () => 'ok',
+      onStateChange: (s) => states.push(s),
+    });
+    void w.run();
+    await until(() => w.state === 'running');
+    const first = w.agentId as string;
+    // Another caller removes the agent: the server answers 404 to its next poll.
+    await createClient({ baseUrl: url, token: 'agt' }).leave(first);
+    await until(() => w.agentId !== first && w.state === 'running');
+    const { id } = await client().submit({ capability: 'job' });
+    expect(await client().result(id, 10_000)).toMatchObject({ status: 'completed', result: 'ok' });
+    const agents = (await createClient({ baseUrl: url, token: 'agt' }).listAgents()).agents;
+    expect(agents.map((a) => a.id)).toContain(w.agentId);
+    expect(agents.map((a) => a.id)).not.toContain(first);
+    expect(states.slice(0, 4)).toEqual(['starting', 'running', 'starting', 'running']);
+  });
+
+  it('closes gracefully: stops leasing, finishes what it holds, then leaves', async () => {
+    const started: string[] = [];
+    const w = worker({
+      concurrency: 2,
+      handler: async (payload: { i: number }, ctx) => {
+        started.push(ctx.taskId);
+        await sleep(300);
+        return payload.i;
+      },
+    });
+    const run = w.run();
+    const { ids } = await client().submitBatch([
+      { capability: 'job', payload: { i: 1 } },
+      { capability: 'job', payload: { i: 2 } },
+      { capability: 'job', payload: { i: 3 } },
+    ]);
+    await until(() => w.running === 2);
+    const agentId = w.agentId as string;
+    await w.close({ drain: true });
+    await run;
+    expect(w.state).toBe('closed');
+    const tasks = await Promise.all(ids.map((id) => client().getTask(id)));
+    // The two it held completed; the third was never leased and waits for another agent.
+    expect(tasks.map((t) => t.status).sort()).toEqual(['completed', 'completed', 'queued']);
+    expect(started).toHaveLength(2);
+    const agents = (await createClient({ baseUrl: url, token: 'agt' }).listAgents()).agents;
+    expect(agents.map((a) => a.id)).not.toContain(agentId);
+    await admin().cancel(ids.find((_, i) => tasks[i]?.status === 'queued') as string);
+  });
+
+  it('closes without draining: aborts the handlers and puts their tasks back to the queue', async () => {
+    const stops = stopsOnAbort();
+    const w = worker({ handler: stops.handler });
+    void w.run();
+    const { id } = await client().submit({ capability: 'job' });
+    await until(() => w.running === 1);
+    await w.close({ drain: false });
+    expect(stops.reason).toMatchObject({ code: 'unavailable' });
+    const task = await client().getTask(id);
+    expect(task.status).toBe('queued');
+    await admin().cancel(id);
+  });
+
+  it('rejects run() when the server refuses its registration for good', async () => {
+    const w = worker({ token: 'wrong', handler: () => 1 });
+    await expect(w.run()).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(w.state).toBe('closed');
+  });
+});
+
+describe('createWorker options', () => {
+  const base = { url: 'http://127.0.0.1:1', capabilities: ['job'], handler: () => 1 };
+
+  it('refuses an unknown option, naming it and the known ones', () => {
+    expect(() => createWorker({ ...base, concurency: 2 } as never)).toThrow(
+      /unknown worker option "concurency" \(did you mean "concurrency"\?\); known: url, token/,
+    );
+    expect(() => createWorker({ ...base, backoff: { max: 1 } } as never)).toThrow(
+      /unknown worker option "backoff.max"/,
+    );
+  });
+
+  it('refuses bad values, naming the option', () => {
+    const bad: [object, RegExp][] = [
+      [{ concurrency: 0 }, /concurrency: must be an integer in 1\.\./],
+      [{ leaseWaitMs: 60_000 }, /leaseWaitMs: must be an integer in 0\.\.30000/],
+      [{ url: 'localhost:8787' }, /url: must be an http\(s\) URL/],
+      [{ capabilities: [] }, /capabilities: must list at least one capability/],
+      [{ handler: 'run' }, /handler: must be a function/],
+      [{ onError: 1 }, /onError: must be a function/],
+    ];
+    for (const [patch, message] of bad) {
+      expect(() => createWorker({ ...base, ...patch } as never)).toThrow(message);
+      try {
+        createWorker({ ...base, ...patch } as never);
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'invalid_config' });
+      }
+    }
+  });
+});
