@@ -8,6 +8,7 @@ import {
   type TaskSubmitInput,
   type TaskView,
 } from '@switchboard/core';
+import { type EventsRequest, followEvents, type StreamEvent } from './events.js';
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -19,7 +20,7 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
-/** A typed client of every endpoint of the HTTP contract (docs/http.md) but the event stream. */
+/** A typed client of every endpoint of the HTTP contract (docs/http.md), events included. */
 export interface SwitchboardClient {
   registerAgent(body: AgentRegisterInput): Promise<AgentView>;
   listAgents(): Promise<{ agents: AgentView[] }>;
@@ -48,6 +49,8 @@ export interface SwitchboardClient {
   deleteDeadLetter(id: string): Promise<unknown>;
   publish(topic: string, data?: unknown): Promise<unknown>;
   stats(): Promise<Stats>;
+  /** Follows the event stream, reconnecting without losing events (see {@link followEvents}). */
+  events(request?: EventsRequest): AsyncGenerator<StreamEvent, void, undefined>;
 }
 
 /**
@@ -112,5 +115,6 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     deleteDeadLetter: (t) => call('DELETE', `/v1/dead-letters/${id(t)}`),
     publish: (topic, data) => call('POST', '/v1/events', { topic, data }),
     stats: () => call('GET', '/v1/stats'),
+    events: (request) => followEvents(options, request),
   };
 }

@@ -1,4 +1,15 @@
 export { type ClientOptions, createClient, type SwitchboardClient } from './client.js';
+export {
+  type EventFields,
+  type EventOf,
+  type EventsConnection,
+  type EventsRequest,
+  followEvents,
+  isEvent,
+  type SseMessage,
+  SseParser,
+  type StreamEvent,
+} from './events.js';
 export { type Backoff, classify, type Failure } from './retry.js';
 export {
   type CloseOptions,
