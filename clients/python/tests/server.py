@@ -141,8 +141,10 @@ class ServerTest(unittest.TestCase):
     """Tests against a server of their own (memory backend), started once for the class."""
 
     server: Server
+    config: Optional[Dict[str, Any]] = None
+    """The server's config file, for a class that needs one."""
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.server = Server().start()
+        cls.server = Server(config=cls.config).start()
         cls.addClassCleanup(cls.server.close)

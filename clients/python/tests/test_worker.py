@@ -201,5 +201,29 @@ class WorkerTest(ServerTest):
         self.assertIn("concurency", str(caught.exception))
 
 
+class HeartbeatTest(ServerTest):
+    config = {"heartbeatTimeoutMs": 1200}
+
+    def test_a_busy_worker_heartbeats_and_keeps_its_registration(self) -> None:
+        errors: List[BaseException] = []
+        # Busy with its one task it does not poll: only its heartbeats, on the interval the
+        # server gave (a third of the timeout), keep it from being failed over.
+        handle = lambda payload, ctx: ctx.cancelled.wait(3.0)  # noqa: E731
+        worker = Worker(self.server.url, ["h-busy"], handle, on_error=errors.append).start()
+        try:
+            client = Client(self.server.url)
+            task_id = client.submit("h-busy", timeout_ms=1000, max_attempts=1)["id"]
+            wait_until(lambda: worker.active == 1, 5, "the task leased")
+            agent_id = worker.agent_id
+            task = client.result(task_id, wait_ms=10_000)
+            outcome = (task["status"], task.get("result"), task["attempts"])
+            self.assertEqual(outcome, ("completed", False, 1), task)
+            self.assertEqual(worker.agent_id, agent_id)
+            self.assertEqual(client.get_agent(agent_id or "")["id"], agent_id)
+            self.assertEqual(errors, [])
+        finally:
+            worker.close()
+
+
 if __name__ == "__main__":
     unittest.main()
