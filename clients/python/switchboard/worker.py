@@ -6,6 +6,7 @@ import http.client
 import json
 import logging
 import random
+import signal
 import socket
 import threading
 import time
@@ -161,13 +162,18 @@ class Worker:
         return self
 
     def run(self) -> None:
-        """Starts and blocks until :meth:`close`; Ctrl-C closes with a drain."""
+        """Starts and blocks until :meth:`close`. Ctrl-C, and SIGTERM when the program has no
+        handler of its own for it, close with a drain; a second one during the drain raises
+        KeyboardInterrupt at once."""
         self.start()
+        restore = _sigterm_interrupts()
         try:
             while not self._stopped.wait(0.5):
                 pass
         except KeyboardInterrupt:
             self.close(drain=True)
+        finally:
+            restore()
 
     def close(self, drain: bool = True, timeout: Optional[float] = None) -> None:
         """Stops leasing; with ``drain`` waits for the tasks in flight (up to ``timeout``
@@ -394,6 +400,22 @@ def _shut(conn: Optional[http.client.HTTPConnection]) -> None:
     except OSError:
         # Closed already by its own thread, which is what was wanted.
         pass
+
+
+def _sigterm_interrupts() -> Callable[[], None]:
+    """Makes SIGTERM raise KeyboardInterrupt as Ctrl-C does, so that a supervisor's stop
+    (systemd, Docker, Kubernetes) drains the worker; returns what puts things back. Only in
+    the main thread (where Python runs signal handlers) and only over the default action."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return lambda: None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _log_error(error: BaseException) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -9,7 +13,24 @@ from typing import Any, List
 
 from server import ServerTest, wait_until
 
+import switchboard
 from switchboard import Client, NonRetryableError, SwitchboardError, TaskContext, Worker
+
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(switchboard.__file__)))
+
+WORKER_SCRIPT = """
+import sys, time
+sys.path.insert(0, {package!r})
+from switchboard import Worker
+
+def handle(payload, ctx):
+    print("started", flush=True)
+    time.sleep(0.5)
+    return payload + "!"
+
+Worker({url!r}, ["w-term"], handle, name="w-term-worker").run()
+print("closed", flush=True)
+"""
 
 class WorkerTest(ServerTest):
     def setUp(self) -> None:
@@ -194,6 +215,28 @@ class WorkerTest(ServerTest):
         # The leave put the task back to the queue.
         self.assertEqual(self.client.get(task_id)["status"], "queued")
         self.client.cancel(task_id)
+
+    def test_sigterm_drains_a_running_worker_process(self) -> None:
+        # A worker program as a supervisor runs it: run() in the main thread, then SIGTERM.
+        script = WORKER_SCRIPT.format(package=PACKAGE, url=self.server.url)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert proc.stdout is not None
+            task_id = self.client.submit("w-term", "payload")["id"]
+            self.assertEqual(proc.stdout.readline().strip(), "started")
+            proc.send_signal(signal.SIGTERM)
+            rest, _ = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual((proc.returncode, rest.split()), (0, ["closed"]))
+        task = self.client.get(task_id)
+        self.assertEqual((task["status"], task["result"]), ("completed", "payload!"))
+        names = [a["name"] for a in self.client.list_agents()["agents"]]
+        self.assertNotIn("w-term-worker", names)
 
     def test_unknown_options_are_a_type_error(self) -> None:
         with self.assertRaises(TypeError) as caught:
