@@ -268,5 +268,26 @@ class HeartbeatTest(ServerTest):
             worker.close()
 
 
+class AuthTest(ServerTest):
+    config = {"tokens": {"admin": "admin-token", "agent": "agent-token", "client": "client-token"}}
+
+    def test_tokens_are_sent_and_a_missing_one_is_unauthorized(self) -> None:
+        with self.assertRaises(SwitchboardError) as caught:
+            Client(self.server.url).submit("a-job")
+        self.assertEqual((caught.exception.status, caught.exception.code), (401, "unauthorized"))
+        client = Client(self.server.url, token="client-token")
+        with self.assertRaises(SwitchboardError) as caught:
+            client.register_agent(["a-job"])
+        self.assertEqual((caught.exception.status, caught.exception.code), (403, "forbidden"))
+        handle = lambda payload, ctx: payload  # noqa: E731
+        worker = Worker(self.server.url, ["a-job"], handle, token="agent-token").start()
+        try:
+            task_id = client.submit("a-job", "authorized")["id"]
+            task = client.result(task_id, wait_ms=10_000)
+            self.assertEqual((task["status"], task["result"]), ("completed", "authorized"))
+        finally:
+            worker.close()
+
+
 if __name__ == "__main__":
     unittest.main()
