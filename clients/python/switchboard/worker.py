@@ -112,6 +112,9 @@ class Worker:
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer ≥ 1, got {concurrency!r}")
+        if isinstance(capabilities, (str, bytes)):
+            # A bare string is a sequence of one-letter capabilities: never what was meant.
+            raise TypeError(f"capabilities must be a list, such as [{capabilities!r}]")
         if len(capabilities) == 0:
             raise ValueError("capabilities: at least one is needed")
         if not 0 <= poll_wait_ms <= 30_000:

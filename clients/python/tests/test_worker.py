@@ -242,6 +242,9 @@ class WorkerTest(ServerTest):
         with self.assertRaises(TypeError) as caught:
             Worker(self.server.url, ["x"], lambda p, c: p, concurency=2)  # type: ignore[call-arg]
         self.assertIn("concurency", str(caught.exception))
+        with self.assertRaises(TypeError) as caught:
+            Worker(self.server.url, "browser", lambda p, c: p)
+        self.assertIn("['browser']", str(caught.exception))
 
 
 class HeartbeatTest(ServerTest):
