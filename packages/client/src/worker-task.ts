@@ -57,6 +57,7 @@ export class RunningTask {
   readonly #settings: TaskRunSettings;
   readonly #controller = new AbortController();
   readonly #extendMs: number;
+  /** When the lease expires, on this process's clock. */
   #expiresAt: number;
   #extendTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -67,6 +68,7 @@ export class RunningTask {
   constructor(lease: TaskLease, settings: TaskRunSettings) {
     this.#lease = lease;
     this.#settings = settings;
+    // The server's clock until the first extension; this one's from then on.
     this.#expiresAt = lease.leaseExpiresAt;
     this.#extendMs =
       settings.extendMs ?? Math.max(MIN_EXTEND_MS, lease.leaseExpiresAt - Date.now());
@@ -166,10 +168,14 @@ export class RunningTask {
     if (this.#over) {
       throw new SwitchboardError('conflict', `task ${this.id} is no longer leased by this worker`);
     }
+    const sentAt = Date.now();
     try {
       const lease = await this.#settings.client.extend(this.id, this.#lease.leaseToken, ms);
       this.#extendFailures = 0;
-      this.#expiresAt = lease.leaseExpiresAt;
+      // The server moved the expiry to `ms` from when it got the call, which is after
+      // `sentAt`: reckoned on this clock, the lease lasts at least this long whatever the
+      // skew between the two clocks.
+      this.#expiresAt = sentAt + ms;
       this.#schedule(this.#untilExtension());
       return lease.leaseExpiresAt;
     } catch (error) {

@@ -38,7 +38,10 @@ export interface WorkerOptions<P = unknown, R = unknown> {
   heartbeatIntervalMs?: number;
   /** How long one lease poll waits for work, 0..30000 ms. Default 20000. */
   leaseWaitMs?: number;
-  /** How far each extension moves a lease's expiry; the lease's own length by default. */
+  /**
+   * How far each extension moves a lease's expiry, 1000..86400000 ms; the lease's own length
+   * (the task's `timeoutMs`) by default, at least a second.
+   */
   leaseExtendMs?: number;
   /** The delays between tries after a transient failure. */
   backoff?: Backoff;
@@ -356,7 +359,8 @@ function checkOptions<P, R>(options: WorkerOptions<P, R>): WorkerOptions<P, R> {
   checkInt(options, 'concurrency', 1, 1_000_000);
   checkInt(options, 'leaseWaitMs', 0, MAX_WAIT_MS);
   checkInt(options, 'heartbeatIntervalMs', 1, 2 ** 31 - 1);
-  checkInt(options, 'leaseExtendMs', 1, 2 ** 31 - 1);
+  // Below a second, extensions would flood the server; above a day, the server refuses them.
+  checkInt(options, 'leaseExtendMs', 1000, 86_400_000);
   if (options.backoff !== undefined) {
     checkInt(options.backoff, 'initialMs', 1, 2 ** 31 - 1, 'backoff.');
     checkInt(options.backoff, 'maxMs', 1, 2 ** 31 - 1, 'backoff.');

@@ -66,7 +66,9 @@ describe('createWorker against a real server', () => {
   }
 
   beforeAll(async () => {
-    sb = createSwitchboard({ heartbeatIntervalMs: 200, heartbeatTimeoutMs: 5000 });
+    // A heartbeat timeout shorter than the longest handler below: a worker that did not
+    // heartbeat while it works would be failed, and its task run again.
+    sb = createSwitchboard({ heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1000 });
     await sb.start();
     const app = createApp(sb, { tokens: { admin: 'adm', client: 'cli', agent: 'agt' } });
     server = await nodeRuntime.serve(app.fetch, { port: 0, host: '127.0.0.1' });
@@ -105,8 +107,10 @@ describe('createWorker against a real server', () => {
     expect(errors).toEqual([]);
   });
 
-  it('extends the lease of a task that runs three times its lease, which then completes once', async () => {
+  it('extends the lease of a task that runs three times its lease, and heartbeats meanwhile', async () => {
+    const states: WorkerState[] = [];
     const w = worker({
+      onStateChange: (s) => states.push(s),
       handler: async (_: unknown, ctx) => {
         await sleep(1800);
         return { aborted: ctx.signal.aborted, attempt: ctx.attempt };
@@ -120,6 +124,9 @@ describe('createWorker against a real server', () => {
       attempts: 1,
       result: { aborted: false, attempt: 1 },
     });
+    // Never failed by the server: it registered once.
+    expect(states).toEqual(['starting', 'running']);
+    expect(errors).toEqual([]);
   });
 
   it('aborts the handler’s signal when its task is cancelled, and answers nothing', async () => {
