@@ -23,7 +23,7 @@ export interface WorkerOptions<P = unknown, R = unknown> {
   /** The server's base URL, e.g. `http://127.0.0.1:8787`. */
   url: string;
   /** A bearer token of the agent scope, when the server has auth on. */
-  token?: string;
+  token?: string | undefined;
   /** The agent's name in the pool; the server names it after its id when left out. */
   name?: string;
   /** What the worker can do: task capabilities, `name` or `{ name, version }`. */
