@@ -12,11 +12,13 @@ Example::
 
 from .client import Capability, Client
 from .errors import NonRetryableError, SwitchboardError
+from .events import EventStream
 from .worker import Handler, TaskContext, Worker
 
 __all__ = [
     "Capability",
     "Client",
+    "EventStream",
     "Handler",
     "NonRetryableError",
     "SwitchboardError",

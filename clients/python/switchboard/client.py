@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 from urllib.parse import quote, urlsplit
 
 from .errors import SwitchboardError
+from .events import EventStream
 
 Capability = Union[str, Mapping[str, Any]]
 """A capability: its name, or ``{"name": ..., "version": ...}``."""
@@ -60,7 +61,7 @@ def task_body(
 
 
 class Client:
-    """A client of every endpoint of the Switchboard HTTP API but the event stream.
+    """A client of every endpoint of the Switchboard HTTP API.
 
     Answers are the server's JSON documents, as ``dict`` and ``list``. An error answer raises
     :class:`SwitchboardError` with the contract's ``code``, ``message``, ``details`` and the
@@ -200,6 +201,19 @@ class Client:
         """Publishes an event to the subscribers of ``topic`` (``task.*`` and ``agent.*`` are reserved)."""
         return self._call("POST", "/v1/events", {"topic": topic, "data": data})
 
+    def events(
+        self,
+        topics: Optional[Sequence[str]] = None,
+        *,
+        last_event_id: Optional[str] = None,
+        backoff_ms: int = 100,
+        max_backoff_ms: int = 5_000,
+    ) -> EventStream:
+        """Follows ``GET /v1/events`` (topic patterns: ``*`` one segment, ``**`` any; every
+        event when none): an iterator of events that reconnects, resuming after the last event
+        id it got; ``close()`` ends it. See :class:`~switchboard.events.EventStream`."""
+        return EventStream(self, topics, last_event_id, backoff_ms, max_backoff_ms)
+
     def stats(self) -> Dict[str, Any]:
         """Agents, queue depth, task counters, throughput and latency."""
         return self._call("GET", "/v1/stats")
@@ -228,15 +242,12 @@ class Client:
     ) -> Any:
         """One request on its own connection. ``hold`` is given the connection while it is
         open, so that another thread may shut it down (the worker ends its long poll so)."""
-        headers = {"Accept": "application/json", "Connection": "close"}
-        if self._token is not None:
-            headers["Authorization"] = f"Bearer {self._token}"
+        headers = self._headers("application/json")
         data: Optional[bytes] = None
         if body is not None:
             data = json.dumps(body, allow_nan=False).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        conn = kind(self._host, self._port, timeout=timeout or self.timeout)
+        conn = self._connection(timeout or self.timeout)
         try:
             conn.connect()
             if hold is not None:
@@ -253,10 +264,34 @@ class Client:
             if hold is not None:
                 hold(None)
             conn.close()
-        value = _decode(text)
         if 200 <= status < 300:
-            return value
-        raise _error(status, value, method, path)
+            return _decode(text)
+        raise self._failure(status, text, method, path)
+
+    def _headers(self, accept: str) -> Dict[str, str]:
+        headers = {"Accept": accept, "Connection": "close"}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        return kind(self._host, self._port, timeout=timeout)
+
+    def _failure(self, status: int, text: bytes, method: str, path: str) -> SwitchboardError:
+        """The error of an answer's status and body (the contract's error body, usually)."""
+        value = _decode(text)
+        error = value.get("error") if isinstance(value, dict) else None
+        if not isinstance(error, dict):
+            return SwitchboardError("internal", f"{method} {path}: HTTP {status}", status, value)
+        code = error.get("code")
+        message = error.get("message")
+        return SwitchboardError(
+            code if isinstance(code, str) else "internal",
+            message if isinstance(message, str) else f"HTTP {status}",
+            status,
+            error.get("details"),
+        )
 
 
 def _id(value: str) -> str:
@@ -271,20 +306,6 @@ def _decode(text: bytes) -> Any:
     except ValueError:
         # An answer that is not JSON (a proxy's error page, say) is kept as text for the error.
         return text.decode("utf-8", "replace")
-
-
-def _error(status: int, value: Any, method: str, path: str) -> SwitchboardError:
-    error = value.get("error") if isinstance(value, dict) else None
-    if not isinstance(error, dict):
-        return SwitchboardError("internal", f"{method} {path}: HTTP {status}", status, value)
-    code = error.get("code")
-    message = error.get("message")
-    return SwitchboardError(
-        code if isinstance(code, str) else "internal",
-        message if isinstance(message, str) else f"HTTP {status}",
-        status,
-        error.get("details"),
-    )
 
 
 __all__ = ["Capability", "Client", "task_body"]
