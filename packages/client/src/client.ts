@@ -18,6 +18,12 @@ export interface ClientOptions {
   token?: string;
   /** The fetch to use (a test double, or one with a proxy); the global one by default. */
   fetch?: typeof fetch;
+  /**
+   * How long a call may wait for its answer before it is given up with a `timeout` error, so
+   * that a server that hangs (or a network that drops packets) cannot hang its caller. A
+   * long-poll (`lease`, `result`) gets its `waitMs` on top. None by default.
+   */
+  timeoutMs?: number;
 }
 
 /** A typed client of every endpoint of the HTTP contract (docs/http.md), events included. */
@@ -73,17 +79,25 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     path: string,
     body?: unknown,
     signal?: AbortSignal,
+    waitMs = 0,
   ): Promise<T> => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     const init: RequestInit = { method, headers };
-    if (signal !== undefined) init.signal = signal;
+    const deadline = withDeadline(signal, options.timeoutMs, waitMs);
+    if (deadline.signal !== undefined) init.signal = deadline.signal;
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    const res = await doFetch(`${base}${path}`, init);
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    try {
+      res = await doFetch(`${base}${path}`, init);
+      text = await res.text();
+    } finally {
+      deadline.clear();
+    }
     const value: unknown = text === '' ? undefined : JSON.parse(text);
     if (res.ok) return value as T;
     const error = (value as { error?: { code?: ErrorCode; message?: string; details?: unknown } })
@@ -99,12 +113,14 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     getAgent: (a) => call('GET', `/v1/agents/${id(a)}`),
     heartbeat: (a, metrics) =>
       call('POST', `/v1/agents/${id(a)}/heartbeat`, metrics === undefined ? {} : { metrics }),
-    lease: (a, { signal, ...o } = {}) => call('POST', `/v1/agents/${id(a)}/lease`, o, signal),
+    lease: (a, { signal, ...o } = {}) =>
+      call('POST', `/v1/agents/${id(a)}/lease`, o, signal, o.waitMs),
     leave: (a) => call('DELETE', `/v1/agents/${id(a)}`),
     submit: (task) => call('POST', '/v1/tasks', task),
     submitBatch: (tasks) => call('POST', '/v1/tasks/batch', { tasks }),
     getTask: (t) => call('GET', `/v1/tasks/${id(t)}`),
-    result: (t, waitMs = 0) => call('GET', `/v1/tasks/${id(t)}/result?waitMs=${waitMs}`),
+    result: (t, waitMs = 0) =>
+      call('GET', `/v1/tasks/${id(t)}/result?waitMs=${waitMs}`, undefined, undefined, waitMs),
     cancel: (t) => call('POST', `/v1/tasks/${id(t)}/cancel`),
     complete: (t, leaseToken, result) =>
       call('POST', `/v1/tasks/${id(t)}/complete`, { leaseToken, result }),
@@ -116,5 +132,32 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     publish: (topic, data) => call('POST', '/v1/events', { topic, data }),
     stats: () => call('GET', '/v1/stats'),
     events: (request) => followEvents(options, request),
+  };
+}
+
+/**
+ * The signal of one call: the caller's, aborted too after `timeoutMs + waitMs` when a
+ * timeout is set. `clear` stops the clock once the answer is read.
+ */
+function withDeadline(
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  waitMs: number,
+): { signal: AbortSignal | undefined; clear(): void } {
+  if (timeoutMs === undefined) return { signal, clear: () => {} };
+  const controller = new AbortController();
+  const ms = timeoutMs + waitMs;
+  const timer = setTimeout(() => {
+    controller.abort(new SwitchboardError('timeout', `no answer within ${ms} ms`));
+  }, ms);
+  const follow = () => controller.abort(signal?.reason);
+  if (signal?.aborted) follow();
+  else signal?.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', follow);
+    },
   };
 }

@@ -45,6 +45,11 @@ export interface WorkerOptions<P = unknown, R = unknown> {
   leaseExtendMs?: number;
   /** The delays between tries after a transient failure. */
   backoff?: Backoff;
+  /**
+   * How long a call to the server may wait for its answer (a lease poll: on top of its
+   * `leaseWaitMs`) before it is given up and tried again. Default 30000.
+   */
+  requestTimeoutMs?: number;
   /** The fetch to use; the global one by default. */
   fetch?: typeof fetch;
   /**
@@ -97,6 +102,7 @@ const KNOWN_OPTIONS = [
   'leaseWaitMs',
   'leaseExtendMs',
   'backoff',
+  'requestTimeoutMs',
   'fetch',
   'onError',
   'onStateChange',
@@ -130,6 +136,7 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
   const o = checkOptions(options);
   const client = createClient({
     baseUrl: o.url,
+    timeoutMs: o.requestTimeoutMs ?? 30_000,
     ...(o.token === undefined ? {} : { token: o.token }),
     ...(o.fetch === undefined ? {} : { fetch: o.fetch }),
   });
@@ -359,6 +366,7 @@ function checkOptions<P, R>(options: WorkerOptions<P, R>): WorkerOptions<P, R> {
   checkInt(options, 'concurrency', 1, 1_000_000);
   checkInt(options, 'leaseWaitMs', 0, MAX_WAIT_MS);
   checkInt(options, 'heartbeatIntervalMs', 1, 2 ** 31 - 1);
+  checkInt(options, 'requestTimeoutMs', 1, 2 ** 31 - 1);
   // Below a second, extensions would flood the server; above a day, the server refuses them.
   checkInt(options, 'leaseExtendMs', 1000, 86_400_000);
   if (options.backoff !== undefined) {

@@ -6,6 +6,7 @@ import { createApp } from '../../server/src/app.js';
 import { nodeRuntime } from '../../server/src/node.js';
 import type { Listening } from '../../server/src/runtime.js';
 import { createClient } from '../src/client.js';
+import { silentServer } from './silent-server.js';
 
 describe('createClient against a real server', () => {
   let sb: Switchboard;
@@ -65,5 +66,20 @@ describe('createClient against a real server', () => {
     await expect(createClient({ baseUrl }).stats()).rejects.toMatchObject({ code: 'unauthorized' });
     const admin = createClient({ baseUrl, token: 'adm' });
     await expect(admin.deleteDeadLetter('missing')).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe('createClient with a timeout', () => {
+  it('gives up a call the server never answers, and gives a long-poll its wait on top', async () => {
+    const silent = await silentServer();
+    try {
+      const client = createClient({ baseUrl: silent.url, timeoutMs: 100 });
+      await expect(client.stats()).rejects.toMatchObject({ code: 'timeout', retryable: true });
+      const start = Date.now();
+      await expect(client.lease('a', { waitMs: 300 })).rejects.toMatchObject({ code: 'timeout' });
+      expect(Date.now() - start).toBeGreaterThanOrEqual(390);
+    } finally {
+      await silent.close();
+    }
   });
 });

@@ -12,6 +12,7 @@ import {
   type WorkerOptions,
   type WorkerState,
 } from '../src/worker.js';
+import { silentServer } from './silent-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -236,6 +237,31 @@ describe('createWorker against a real server', () => {
     const w = worker({ token: 'wrong', handler: () => 1 });
     await expect(w.run()).rejects.toMatchObject({ code: 'unauthorized' });
     expect(w.state).toBe('closed');
+  });
+});
+
+describe('createWorker against a server that never answers', () => {
+  it('gives up its calls after requestTimeoutMs, retries them, and still closes', async () => {
+    const silent = await silentServer();
+    const errors: unknown[] = [];
+    const states: WorkerState[] = [];
+    const w = createWorker({
+      url: silent.url,
+      capabilities: ['job'],
+      handler: () => 1,
+      requestTimeoutMs: 100,
+      backoff: { initialMs: 10, maxMs: 20 },
+      onError: (e) => errors.push(e),
+      onStateChange: (s) => states.push(s),
+    });
+    const run = w.run();
+    await until(() => errors.length >= 2);
+    expect(errors[0]).toMatchObject({ code: 'timeout' });
+    expect(w.state).toBe('reconnecting');
+    await w.close();
+    await run;
+    expect(states).toEqual(['starting', 'reconnecting', 'closing', 'closed']);
+    await silent.close();
   });
 });
 
