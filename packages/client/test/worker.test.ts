@@ -2,6 +2,7 @@ import { createSwitchboard, type Switchboard, SwitchboardError } from '@switchbo
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 // The server from its sources by path, as in client.test.ts.
 import { createApp } from '../../server/src/app.js';
+import { Lifecycle } from '../../server/src/lifecycle.js';
 import { nodeRuntime } from '../../server/src/node.js';
 import type { Listening } from '../../server/src/runtime.js';
 import { createClient } from '../src/client.js';
@@ -237,6 +238,47 @@ describe('createWorker against a real server', () => {
     const w = worker({ token: 'wrong', handler: () => 1 });
     await expect(w.run()).rejects.toMatchObject({ code: 'unauthorized' });
     expect(w.state).toBe('closed');
+  });
+});
+
+describe('createWorker against a draining server', () => {
+  it('backs off on 503 while it completes the task it holds', async () => {
+    const sb = createSwitchboard();
+    await sb.start();
+    const lifecycle = new Lifecycle('ready');
+    const app = createApp(sb, { lifecycle });
+    const server = await nodeRuntime.serve(app.fetch, { port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${server.port}`;
+    const errors: unknown[] = [];
+    const w = createWorker({
+      url,
+      capabilities: ['job'],
+      leaseWaitMs: 100,
+      backoff: { initialMs: 20, maxMs: 50 },
+      onError: (e) => errors.push(e),
+      handler: async () => {
+        await sleep(400);
+        return 'done';
+      },
+    });
+    try {
+      const run = w.run();
+      const { id } = await createClient({ baseUrl: url }).submit({ capability: 'job' });
+      await until(() => w.running === 1);
+      // As on SIGTERM: new work is refused with 503, answers to what is held are taken.
+      lifecycle.drain();
+      await until(() => w.state === 'reconnecting');
+      expect(errors[0]).toMatchObject({ code: 'unavailable', details: { status: 503 } });
+      const task = await createClient({ baseUrl: url }).result(id, 5000);
+      expect(task).toMatchObject({ status: 'completed', result: 'done', attempts: 1 });
+      await w.close();
+      await run;
+      expect((await sb.listAgents()).map((a) => a.id)).toEqual([]);
+    } finally {
+      await w.close({ drain: false });
+      await sb.shutdown({ drain: false });
+      await server.close();
+    }
   });
 });
 
