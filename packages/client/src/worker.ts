@@ -28,7 +28,7 @@ export interface WorkerOptions<P = unknown, R = unknown> {
   name?: string;
   /** What the worker can do: task capabilities, `name` or `{ name, version }`. */
   capabilities: AgentRegisterInput['capabilities'];
-  /** How many tasks run at once, at most. Default 1. */
+  /** How many tasks run at once, at most, 1..100000. Default 1. */
   concurrency?: number;
   /** Runs one task: the payload in, the result out; a throw fails the task. */
   handler: TaskHandler<P, R>;
@@ -108,7 +108,11 @@ const KNOWN_OPTIONS = [
   'onStateChange',
 ];
 
+// The server's bounds: a poll waits at most 30 s and takes at most 1000 tasks, and an agent
+// runs at most 100000 at once.
 const MAX_WAIT_MS = 30_000;
+const MAX_LEASE = 1000;
+const MAX_CONCURRENCY = 100_000;
 
 /**
  * A remote worker: registers with the server, long-polls leases up to its free concurrency,
@@ -172,7 +176,8 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
     }
   };
   const setState = (next: WorkerState) => {
-    if (state === next || state === 'closed') return;
+    // Once closing, only closed follows: a call that fails meanwhile does not say reconnecting.
+    if (state === next || state === 'closed' || (state === 'closing' && next !== 'closed')) return;
     state = next;
     try {
       o.onStateChange?.(next);
@@ -205,6 +210,7 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
         return;
       } catch (error) {
         if (first && classify(error) === 'fatal') throw error;
+        if (closing.signal.aborted) return;
         report(error);
         setState('reconnecting');
         await sleep(retryDelay(attempt, backoff, error), closing.signal);
@@ -273,7 +279,8 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
       poll = new AbortController();
       let leases: TaskLease[];
       try {
-        leases = (await client.lease(id, { max: free, waitMs, signal: poll.signal })).tasks;
+        const max = Math.min(free, MAX_LEASE);
+        leases = (await client.lease(id, { max, waitMs, signal: poll.signal })).tasks;
       } catch (error) {
         if (closing.signal.aborted || !registered) continue;
         const kind = classify(error);
@@ -363,7 +370,7 @@ function checkOptions<P, R>(options: WorkerOptions<P, R>): WorkerOptions<P, R> {
     throw invalid('capabilities', 'must list at least one capability');
   }
   if (typeof options.handler !== 'function') throw invalid('handler', 'must be a function');
-  checkInt(options, 'concurrency', 1, 1_000_000);
+  checkInt(options, 'concurrency', 1, MAX_CONCURRENCY);
   checkInt(options, 'leaseWaitMs', 0, MAX_WAIT_MS);
   checkInt(options, 'heartbeatIntervalMs', 1, 2 ** 31 - 1);
   checkInt(options, 'requestTimeoutMs', 1, 2 ** 31 - 1);

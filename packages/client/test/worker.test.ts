@@ -109,6 +109,17 @@ describe('createWorker against a real server', () => {
     expect(errors).toEqual([]);
   });
 
+  it('polls for at most what the server hands out at once, whatever its concurrency', async () => {
+    const w = worker({ concurrency: 5000, handler: (payload: number) => payload + 1 });
+    void w.run();
+    const { ids } = await client().submitBatch(
+      [1, 2, 3].map((n) => ({ capability: 'job', payload: n })),
+    );
+    const done = await Promise.all(ids.map((id) => client().result(id, 5000)));
+    expect(done.map((t) => t.result)).toEqual([2, 3, 4]);
+    expect(errors).toEqual([]);
+  });
+
   it('extends the lease of a task that runs three times its lease, and heartbeats meanwhile', async () => {
     const states: WorkerState[] = [];
     const w = worker({
@@ -321,7 +332,8 @@ describe('createWorker options', () => {
 
   it('refuses bad values, naming the option', () => {
     const bad: [object, RegExp][] = [
-      [{ concurrency: 0 }, /concurrency: must be an integer in 1\.\./],
+      [{ concurrency: 0 }, /concurrency: must be an integer in 1\.\.100000/],
+      [{ concurrency: 100_001 }, /concurrency: must be an integer in 1\.\.100000/],
       [{ leaseWaitMs: 60_000 }, /leaseWaitMs: must be an integer in 0\.\.30000/],
       [{ url: 'localhost:8787' }, /url: must be an http\(s\) URL/],
       [{ capabilities: [] }, /capabilities: must list at least one capability/],
