@@ -9,7 +9,7 @@ import { SwitchboardError } from '@switchboard/core';
 export type Failure = 'transient' | 'gone' | 'conflict' | 'fatal';
 
 /** The HTTP status a client error carries, if it came from an answer of the server. */
-export function statusOf(error: unknown): number | undefined {
+function statusOf(error: unknown): number | undefined {
   if (!(error instanceof SwitchboardError)) return undefined;
   const status = (error.details as { status?: unknown } | undefined)?.status;
   return typeof status === 'number' ? status : undefined;
