@@ -3,79 +3,19 @@
 // concurrency holds, a task three times longer than its lease completes on its first
 // attempt, a cancel reaches the handler's signal, and it closes by draining, then leaves.
 // A runtime that cannot be found is skipped, saying so.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execPath } from 'node:process';
-import { fileURLToPath } from 'node:url';
 import { createClient } from '@switchboard/client';
 import { createSwitchboard, type Switchboard } from '@switchboard/core';
 import { createApp } from '@switchboard/server';
 import { nodeRuntime } from '@switchboard/server/node';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../helpers/http-agent.js';
-import { findRuntime } from './servers.js';
+import {
+  bundleWorkerScript,
+  startWorkerProcess,
+  workerRuntimes,
+} from '../helpers/worker-process.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bun = findRuntime('bun');
-const deno = findRuntime('deno');
-const runtimes: [string, string | undefined, string[]][] = [
-  ['Node', execPath, []],
-  ['Bun', bun, []],
-  ['Deno', deno, ['run', '--allow-net']],
-];
-for (const [name, bin] of runtimes) {
-  if (bin === undefined) console.warn(`worker runtimes: no ${name} found, its test is skipped`);
-}
-
-/** The worker script as one ES module, with the workspace packages from their sources. */
-async function bundleWorker(): Promise<string> {
-  const outfile = join(mkdtempSync(join(tmpdir(), 'sb-worker-')), 'worker.mjs');
-  await build({
-    entryPoints: [join(root, 'test/e2e/worker-script.ts')],
-    outfile,
-    bundle: true,
-    platform: 'neutral',
-    format: 'esm',
-    target: 'es2022',
-    external: ['node:*'],
-    logLevel: 'warning',
-    plugins: [
-      {
-        name: 'workspace-sources',
-        setup(b) {
-          b.onResolve({ filter: /^@switchboard\/(client|core)$/ }, ({ path }) => ({
-            path: join(root, `packages/${path.slice('@switchboard/'.length)}/src/index.ts`),
-          }));
-        },
-      },
-    ],
-  });
-  return outfile;
-}
-
-/** Runs the worker; `lines` fills with what it prints, `exited` resolves with its status. */
-function startWorker(bin: string, args: string[], script: string, url: string) {
-  const child: ChildProcess = spawn(bin, [...args, script, url], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  let output = '';
-  child.stdout?.on('data', (data: Buffer) => {
-    output += data.toString();
-    const parts = output.split('\n');
-    output = parts.pop() ?? '';
-    for (const part of parts) if (part.trim() !== '') lines.push(JSON.parse(part));
-  });
-  let stderr = '';
-  child.stderr?.on('data', (data: Buffer) => {
-    stderr += data.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, lines, exited, stderr: () => stderr };
-}
+const runtimes = workerRuntimes();
 
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const end = Date.now() + 15_000;
@@ -92,7 +32,7 @@ describe('the worker on each runtime', () => {
   let script: string;
 
   beforeAll(async () => {
-    script = await bundleWorker();
+    script = await bundleWorkerScript('test/e2e/worker-script.ts');
     sb = createSwitchboard();
     await sb.start();
     server = await nodeRuntime.serve(createApp(sb).fetch, { port: 0, host: '127.0.0.1' });
@@ -103,12 +43,13 @@ describe('the worker on each runtime', () => {
     await server?.close();
   });
 
-  for (const [name, bin, args] of runtimes) {
-    it.skipIf(bin === undefined)(
+  for (const runtime of runtimes) {
+    const { name } = runtime;
+    it.skipIf(runtime.bin === undefined)(
       `${name}: concurrency, a lease extended, a cancel, a graceful close`,
       async () => {
         const client = createClient({ baseUrl: url });
-        const worker = startWorker(bin as string, args, script, url);
+        const worker = startWorkerProcess(runtime, script, url);
         try {
           const { id: long } = await client.submit({
             capability: 'job',
