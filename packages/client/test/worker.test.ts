@@ -142,6 +142,30 @@ describe('createWorker against a real server', () => {
     expect(errors).toEqual([]);
   });
 
+  it('extends a lease as far as the handler asks with ctx.extend', async () => {
+    const w = worker({
+      handler: async (_: unknown, ctx) => (await ctx.extend(60_000)) - Date.now(),
+    });
+    void w.run();
+    const { id } = await client().submit({ capability: 'job', timeoutMs: 1000 });
+    const { result } = await client().result(id, 5000);
+    expect(result).toBeGreaterThan(55_000);
+    expect(result).toBeLessThanOrEqual(60_000);
+  });
+
+  it('works on when its listeners throw, and reports what they threw', async () => {
+    const w = worker({
+      handler: () => 'fine',
+      onStateChange: () => {
+        throw new Error('listener broke');
+      },
+    });
+    void w.run();
+    const { id } = await client().submit({ capability: 'job' });
+    expect(await client().result(id, 5000)).toMatchObject({ status: 'completed', result: 'fine' });
+    expect(errors).toContainEqual(new Error('listener broke'));
+  });
+
   it('aborts the handler’s signal when its task is cancelled, and answers nothing', async () => {
     const stops = stopsOnAbort();
     const w = worker({ handler: stops.handler });
