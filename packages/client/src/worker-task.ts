@@ -44,6 +44,7 @@ export interface TaskRunSettings {
 // An extension below this would only flood the server; a lease that short is extended
 // this far instead.
 const MIN_EXTEND_MS = 1000;
+const MIN_RETRY_MS = 10;
 
 /**
  * One leased task from its lease to its answer: runs the handler, keeps the lease alive by
@@ -153,15 +154,13 @@ export class RunningTask {
         // Reported and acted on inside #extend; a background extension has no caller to tell.
       });
     }, delay);
-    const left = this.#expiresAt - Date.now();
-    if (left > 0) {
-      this.#expiryTimer = setTimeout(() => {
-        // The server expires the lease now (give or take the clocks' skew): the handler
-        // should stop, since the task will run again elsewhere. Its answer is still sent,
-        // in case the server had not expired it yet.
-        this.#abort(new SwitchboardError('expired', `the lease of task ${this.id} expired`));
-      }, left);
-    }
+    // At the expiry, the server expires the lease (give or take the clocks' skew): the
+    // handler should stop, since the task will run again elsewhere. Its answer is still
+    // sent, in case the server had not expired it yet. Past the expiry, at once.
+    this.#expiryTimer = setTimeout(
+      () => this.#abort(new SwitchboardError('expired', `the lease of task ${this.id} expired`)),
+      Math.max(0, this.#expiresAt - Date.now()),
+    );
   }
 
   async #extend(ms: number, asked: boolean): Promise<number> {
@@ -184,9 +183,11 @@ export class RunningTask {
         this.#end(lostReason(this.id, error));
       } else {
         this.#settings.report(error, this.id);
-        // Try again soon, but before the lease runs out.
+        // Try again soon, and before the lease runs out while it has not; 10 ms at the least,
+        // so that the tries near the expiry do not spin.
         const delay = retryDelay(this.#extendFailures++, this.#settings.backoff, error);
-        this.#schedule(Math.min(delay, this.#untilExtension()));
+        const left = this.#untilExtension();
+        this.#schedule(left > 0 ? Math.min(delay, Math.max(left, MIN_RETRY_MS)) : delay);
       }
       if (asked) throw error;
       return this.#expiresAt;

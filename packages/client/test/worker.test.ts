@@ -166,6 +166,40 @@ describe('createWorker against a real server', () => {
     expect(errors).toContainEqual(new Error('listener broke'));
   });
 
+  it('aborts a handler whose lease expired unextended, and drops its late answer', async () => {
+    let blockExtends = true;
+    let reason: unknown;
+    const w = worker({
+      concurrency: 2,
+      // The extensions of the first run never reach the server, as in a network partition.
+      fetch: async (input, init) => {
+        if (blockExtends && String(input).endsWith('/extend')) throw new TypeError('fetch failed');
+        return fetch(input, init);
+      },
+      handler: async (_: unknown, ctx) => {
+        if (ctx.attempt > 1) {
+          blockExtends = false;
+          return 'second';
+        }
+        reason = await new Promise((resolve) => {
+          ctx.signal.addEventListener('abort', () => resolve(ctx.signal.reason));
+        });
+        // Answer late, when the server has given the task to another lease.
+        await until(() => !blockExtends);
+        return 'first';
+      },
+    });
+    void w.run();
+    const { id } = await client().submit({ capability: 'job', timeoutMs: 500, maxAttempts: 2 });
+    const task = await client().result(id, 8000);
+    expect(reason).toMatchObject({ code: 'expired' });
+    expect(task).toMatchObject({ status: 'completed', attempts: 2, result: 'second' });
+    await until(() => w.running === 0);
+    // Only the failed extensions were reported: the late answer's 409 is expected, not an error.
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors) expect(e).toBeInstanceOf(TypeError);
+  }, 10_000);
+
   it('aborts the handler’s signal when its task is cancelled, and answers nothing', async () => {
     const stops = stopsOnAbort();
     const w = worker({ handler: stops.handler });
