@@ -65,6 +65,8 @@ export class RunningTask {
   #extendFailures = 0;
   /** Set once the server said the lease is no longer this worker's, or the worker let it go. */
   #over = false;
+  /** Set once the handler returned or threw: the lease needs no extension any more. */
+  #handled = false;
 
   constructor(lease: TaskLease, settings: TaskRunSettings) {
     this.#lease = lease;
@@ -110,6 +112,7 @@ export class RunningTask {
     } catch (error) {
       outcome = { ok: false, error };
     }
+    this.#handled = true;
     this.#clearTimers();
     // The server gave the task to another agent, or it was cancelled: an answer would only
     // get a 409.
@@ -146,7 +149,8 @@ export class RunningTask {
   }
 
   #schedule(delay: number): void {
-    if (this.#over) return;
+    // An extension answered after the handler ended schedules nothing more.
+    if (this.#over || this.#handled) return;
     clearTimeout(this.#extendTimer);
     clearTimeout(this.#expiryTimer);
     this.#extendTimer = setTimeout(() => {
