@@ -200,6 +200,29 @@ describe('createWorker against a real server', () => {
     for (const e of errors) expect(e).toBeInstanceOf(TypeError);
   }, 10_000);
 
+  it('sends an answer again until the server takes it', async () => {
+    let refused = 0;
+    const w = worker({
+      backoff: { initialMs: 10, maxMs: 20 },
+      // The first three completions are lost on the way, as while the server restarts.
+      fetch: async (input, init) => {
+        if (String(input).endsWith('/complete') && refused < 3) {
+          refused++;
+          throw new TypeError('fetch failed');
+        }
+        return fetch(input, init);
+      },
+      handler: () => 'at last',
+    });
+    void w.run();
+    const { id } = await client().submit({ capability: 'job' });
+    expect(await client().result(id, 5000)).toMatchObject({
+      status: 'completed',
+      result: 'at last',
+    });
+    expect(errors).toHaveLength(3);
+  });
+
   it('aborts the handler’s signal when its task is cancelled, and answers nothing', async () => {
     const stops = stopsOnAbort();
     const w = worker({ handler: stops.handler });
