@@ -93,8 +93,11 @@ describe('two servers on one Redis', () => {
 
     // A task submitted on A, leased and completed through B; A's waiter gets the result.
     // B's interest in events reaches A over pub/sub: wait until A forwards them.
+    // The agent heartbeats meanwhile, as a live one does: on a loaded machine this wait may
+    // outlast the 900 ms heartbeat timeout, which would fail the agent before it leases.
     let task = '';
     await until(async () => {
+      await call(b.url, 'POST', `/v1/agents/${id}/heartbeat`);
       task = (await call(a.url, 'POST', '/v1/tasks', { capability: 'probe' })).body.id;
       return sse.events.some((e) => e.data.taskId === task);
     });
@@ -102,6 +105,7 @@ describe('two servers on one Redis', () => {
     task = submitted.body.id;
     const waiting = call(a.url, 'GET', `/v1/tasks/${task}/result?waitMs=5000`);
     const leased = await call(b.url, 'POST', `/v1/agents/${id}/lease`, { max: 1, waitMs: 3000 });
+    expect(leased.status, JSON.stringify(leased.body)).toBe(200);
     expect(leased.body.tasks.map((t: { id: string }) => t.id)).toEqual([task]);
     const token = leased.body.tasks[0].leaseToken;
     expect(
