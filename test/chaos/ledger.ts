@@ -166,8 +166,11 @@ export function verdict(
 /**
  * Failover times: for each task a dead agent held (`abandoned`: id → when it died, and the
  * lease token it held), the time from its death to the task's next lease. A task the dead
- * agent had completed just before (its complete ran, the answer never came) is left out;
- * one never leased again counts as infinite.
+ * agent had completed just before (its complete ran, the answer never came) is left out, and
+ * so is one that ended dead when its lease was released (a task its handler fails on
+ * purpose, held on its last attempt: the release counts that attempt, so there is no next
+ * lease; whether that death was the handler's or a fault's is the verdict's business). One
+ * never leased again otherwise counts as infinite.
  */
 export function failovers(
   ledger: Ledger,
@@ -176,6 +179,7 @@ export function failovers(
 ): number[] {
   return [...abandoned]
     .filter(([id, { token }]) => views.get(id)?.result?.lease !== token)
+    .filter(([id]) => !(views.get(id)?.status === 'dead' && ledger.failedByHandler.has(id)))
     .map(([id, { at }]) => {
       const next = ledger.leases.get(id)?.find((t) => t > at);
       return next === undefined ? Number.POSITIVE_INFINITY : next - at;
