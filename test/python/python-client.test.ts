@@ -4,24 +4,15 @@
  * journal backend killed and drained mid-run). Skipped, saying so, when no Python 3.9 or later
  * is on the PATH.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { missingPython } from '../helpers/python.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const serverBin = join(root, 'packages/server/dist/bin/node.js');
-
-/** Why the suite cannot run here, or undefined when `python3` is 3.9 or later. */
-function missingPython(): string | undefined {
-  const probe = spawnSync('python3', ['-c', 'import sys; print(sys.version_info >= (3, 9))'], {
-    encoding: 'utf8',
-  });
-  if (probe.error !== undefined || probe.status !== 0) return 'python3 not found';
-  if (probe.stdout.trim() !== 'True') return 'python3 is older than 3.9';
-  return undefined;
-}
 
 const missing = missingPython();
 if (missing !== undefined) {
