@@ -149,7 +149,7 @@ describe('the remote workers of examples/', () => {
 });
 
 describe('examples/config-file', () => {
-  it('is served by switchboard serve --config, and its echo agent answers', async () => {
+  it('is served by switchboard serve --config: its echo agent answers, its rate limit holds', async () => {
     const config = join(examples, 'config-file/switchboard.config.mjs');
     const server = await spawnServer(execPath, [bundle('node'), 'serve'], config);
     try {
@@ -157,6 +157,20 @@ describe('examples/config-file', () => {
       const { id } = await client.submit({ capability: 'echo', payload: { hello: 'world' } });
       const task = await client.result(id, 10_000);
       expect(task).toMatchObject({ status: 'completed', result: { echoed: { hello: 'world' } } });
+
+      // Its per-IP bucket (200, refilled at 100 a second) lets through no more than it holds
+      // plus what it refilled while the burst lasted; the rest is refused with a Retry-After.
+      const started = Date.now();
+      const answers = await Promise.all(
+        Array.from({ length: 600 }, () => fetch(`${server.url}/v1/stats`)),
+      );
+      const seconds = (Date.now() - started) / 1000;
+      const ok = answers.filter((a) => a.status === 200).length;
+      const refused = answers.filter((a) => a.status === 429);
+      expect(ok).toBeLessThanOrEqual(200 + Math.ceil(100 * seconds));
+      expect(ok + refused.length).toBe(600);
+      for (const answer of refused) expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
+      await Promise.all(answers.map((a) => a.body?.cancel()));
     } finally {
       await server.stop();
     }
