@@ -22,7 +22,7 @@ import { agentRecord, agentView } from '../../src/runtime/cluster/directory-reco
 import type { Engine } from '../../src/runtime/engine.js';
 import { resolveBackoff } from '../../src/runtime/leases/backoff.js';
 import type { FailoverRecord } from '../../src/runtime/pool/failover-types.js';
-import { type InFlight, type LeaseStage, PoolMember } from '../../src/runtime/pool/pool-member.js';
+import { type InFlight, newLease, PoolMember } from '../../src/runtime/pool/pool-member.js';
 import type { AgentView } from '../../src/runtime/remote/remote-types.js';
 import type {
   Backups,
@@ -75,27 +75,6 @@ function callLog<Role>(): Calls<Role> {
 /** An engine whose parts a test may set: the part under test takes its place among the fakes. */
 export type TestEngine = { -readonly [K in keyof Engine]: Engine[K] };
 
-/** A lease entry as the lease book makes one for a leased record. */
-export function leaseEntry(task: TaskRecord, stage: LeaseStage, now: number): InFlight {
-  return {
-    task,
-    token: task.leaseToken ?? '',
-    attempt: task.attempts,
-    expiresAt: task.leaseExpiresAt ?? now + task.timeoutMs,
-    member: undefined,
-    stage,
-    controller: undefined,
-    abandoned: false,
-    settled: false,
-    startedAt: 0,
-    held: true,
-    shared: false,
-    list: undefined,
-    prev: undefined,
-    next: undefined,
-  };
-}
-
 /**
  * The lease book: it keeps the entries it made in `inflight`, and forgets an entry that ends
  * (detach, complete, fail, release) by taking it out of the book and off its agent's lease
@@ -116,7 +95,7 @@ export class FakeLeases implements Leases {
   add(...args: Args<Leases, 'add'>): InFlight {
     this.calls.add.push(args);
     const [task, stage] = args;
-    const entry = leaseEntry(task, stage, this.#engine.now());
+    const entry = newLease(task, stage, task.leaseExpiresAt ?? this.#engine.now() + task.timeoutMs);
     const previous = this.inflight.swap(task.id, entry);
     if (previous !== undefined) previous.held = false;
     return entry;

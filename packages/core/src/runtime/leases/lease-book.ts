@@ -2,7 +2,7 @@ import { isSwitchboardError, SwitchboardError } from '../../errors.js';
 import type { TaskError, TaskRecord } from '../../model/task.js';
 import { TaskIndex } from '../../structures/task-index.js';
 import type { Engine } from '../engine.js';
-import type { InFlight, LeaseStage, PoolMember } from '../pool/pool-member.js';
+import { type InFlight, type LeaseStage, newLease, type PoolMember } from '../pool/pool-member.js';
 import type { Leases } from '../roles.js';
 import { retryDecision } from './backoff.js';
 import { CompletionBatch } from './completion-batch.js';
@@ -69,24 +69,9 @@ export class LeaseBook implements Leases {
 
   /** Records a fresh lease (not yet given to an agent). */
   add(task: TaskRecord, stage: LeaseStage): InFlight {
+    // The clock is read only when the backend gave no expiry.
     const expiresAt = task.leaseExpiresAt ?? this.#engine.now() + task.timeoutMs;
-    const entry: InFlight = {
-      task,
-      token: task.leaseToken ?? '',
-      attempt: task.attempts,
-      expiresAt,
-      member: undefined,
-      stage,
-      controller: undefined,
-      abandoned: false,
-      settled: false,
-      startedAt: 0,
-      held: true,
-      shared: false,
-      list: undefined,
-      prev: undefined,
-      next: undefined,
-    };
+    const entry = newLease(task, stage, expiresAt);
     // A lease taken again for the same task (the backend expired the first) supersedes it.
     const previous = this.inflight.swap(task.id, entry);
     if (previous !== undefined) previous.held = false;

@@ -59,6 +59,30 @@ export interface InFlight {
 }
 
 /**
+ * A fresh lease of the leased `task`, at `stage`, on no agent yet, expiring at `expiresAt`.
+ * The lease book makes every entry through this.
+ */
+export function newLease(task: TaskRecord, stage: LeaseStage, expiresAt: number): InFlight {
+  return {
+    task,
+    token: task.leaseToken ?? '',
+    attempt: task.attempts,
+    expiresAt,
+    member: undefined,
+    stage,
+    controller: undefined,
+    abandoned: false,
+    settled: false,
+    startedAt: 0,
+    held: true,
+    shared: false,
+    list: undefined,
+    prev: undefined,
+    next: undefined,
+  };
+}
+
+/**
  * The leases an agent holds, in the order it got them: a list threaded through the entries
  * themselves, so adding and removing one allocates nothing and hashes nothing (a `Set`
  * grows and rehashes as a thousand leases a second come and go). An entry is in one list
