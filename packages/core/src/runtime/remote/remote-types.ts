@@ -1,4 +1,5 @@
 import type { AgentRole, AgentState, Capability, CapabilityInput } from '../../model/agent.js';
+import type { PoolMemberInit } from '../pool/pool-member.js';
 
 /** A remote agent's registration (docs/http.md, `POST /v1/agents`). */
 export interface RemoteAgentInput {
@@ -32,17 +33,11 @@ export interface AgentView {
   metadata: Record<string, unknown>;
 }
 
-/** A remote agent as a pool member is made from it (validated). */
-export interface RemoteMemberInit {
-  readonly id: string;
-  readonly name: string;
-  readonly role: AgentRole;
-  readonly version: string;
-  readonly capabilities: readonly Capability[];
-  readonly maxConcurrency: number;
-  readonly registeredAt: number;
-  readonly metadata?: Record<string, unknown>;
-}
+/**
+ * A remote agent as a pool member is made from it (validated): a member's fields but those
+ * of an in-process agent (its handler, batching and health source) and its weight.
+ */
+export type RemoteMemberInit = Omit<PoolMemberInit, 'weight' | 'agent' | 'batchMax' | 'metrics'>;
 
 /** Options of a lease long-poll. */
 export interface LeaseOptions {
