@@ -9,12 +9,12 @@
 // so both write the same state.
 // Run `node scripts/build.mjs` first: the packages resolve to their dist bundles.
 // Usage: node bench/redis.bench.mjs   (BENCH_TASKS=60000 per run, BENCH_SAMPLES=3 runs a case)
-import { fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createSwitchboard, defineAgent } from '@switchboard/core';
 import { createRedisBackend } from '@switchboard/plugins/redis';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { startRedis } from './redis-server.mjs';
+import { bullWorker, forkWorker, serveWorker, stopWorker } from './worker-process.mjs';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 60_000);
 // Each case runs SAMPLES times, interleaved with the other side; the median is reported (the
@@ -59,28 +59,12 @@ async function switchboardWorker(port) {
   };
 }
 
-async function bullWorker(port) {
-  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-  let done = 0;
-  const worker = new Worker(NAME, async () => ({ ok: true }), {
-    connection,
-    concurrency: BULL_CONCURRENCY,
-  });
-  worker.on('completed', () => done++);
-  await worker.waitUntilReady();
-  return { done: () => done, stop: () => worker.close() };
-}
-
 async function workerMain(kind, port) {
-  const w = kind === 'switchboard' ? await switchboardWorker(port) : await bullWorker(port);
-  const report = setInterval(() => process.send({ done: w.done() }), 10);
-  process.on('message', async (m) => {
-    if (m !== 'stop') return;
-    clearInterval(report);
-    await w.stop();
-    process.exit(0);
-  });
-  process.send('ready');
+  serveWorker(
+    kind === 'switchboard'
+      ? await switchboardWorker(port)
+      : await bullWorker(NAME, port, BULL_CONCURRENCY),
+  );
 }
 
 // ---- producers and the measurement -----------------------------------------------------
@@ -109,15 +93,7 @@ async function produceBull(port) {
 }
 
 function spawnWorker(kind, port) {
-  const child = fork(fileURLToPath(import.meta.url), ['--worker', kind, String(port)]);
-  const state = { child, done: 0 };
-  child.on('message', (m) => {
-    if (m !== 'ready') state.done = m.done;
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => code !== 0 && reject(new Error(`${kind} worker exited ${code}`)));
-    child.on('message', (m) => m === 'ready' && resolve(state));
-  });
+  return forkWorker(fileURLToPath(import.meta.url), ['--worker', kind, String(port)]);
 }
 
 /** Tasks per second end to end for one side with `procs` worker processes. */
@@ -131,15 +107,7 @@ async function measure(redis, kind, procs) {
   const total = () => workers.reduce((sum, w) => sum + w.done, 0);
   while (total() < TASKS) await sleep(2);
   const ms = performance.now() - start;
-  await Promise.all(
-    workers.map(
-      (w) =>
-        new Promise((resolve) => {
-          w.child.once('exit', resolve);
-          w.child.send('stop');
-        }),
-    ),
-  );
+  await Promise.all(workers.map(stopWorker));
   return Math.round((TASKS * 1000) / ms);
 }
 

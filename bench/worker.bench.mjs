@@ -11,13 +11,14 @@
 // the journal row shows what durability adds to them.
 // Run `node scripts/build.mjs` first: the server, the client and core resolve to their builds.
 // Usage: node bench/worker.bench.mjs   (BENCH_SAMPLES=3 runs a case)
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { startRedis } from './redis-server.mjs';
+import { bullWorker, forkWorker, serveWorker, stopWorker } from './worker-process.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // The bench imports the client's build by path: it is the package a worker installs, and
@@ -84,52 +85,21 @@ async function switchboardWorker(url, concurrency) {
   };
 }
 
-async function bullWorker(port, concurrency) {
-  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-  let done = 0;
-  const worker = new Worker(NAME, async () => ({ ok: true }), { connection, concurrency });
-  worker.on('completed', () => done++);
-  await worker.waitUntilReady();
-  return { done: () => done, stop: () => worker.close() };
-}
-
 async function workerMain(kind, target, concurrency) {
-  const w =
+  serveWorker(
     kind === 'switchboard'
       ? await switchboardWorker(target, concurrency)
-      : await bullWorker(Number(target), concurrency);
-  const report = setInterval(() => process.send({ done: w.done() }), 10);
-  process.on('message', async (m) => {
-    if (m !== 'stop') return;
-    clearInterval(report);
-    await w.stop();
-    process.exit(0);
-  });
-  process.send('ready');
+      : await bullWorker(NAME, Number(target), concurrency),
+  );
 }
 
 function spawnWorker(kind, target, concurrency) {
-  const child = fork(fileURLToPath(import.meta.url), [
+  return forkWorker(fileURLToPath(import.meta.url), [
     '--worker',
     kind,
     String(target),
     String(concurrency),
   ]);
-  const state = { child, done: 0 };
-  child.on('message', (m) => {
-    if (m !== 'ready') state.done = m.done;
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => code !== 0 && reject(new Error(`${kind} worker exited ${code}`)));
-    child.on('message', (m) => m === 'ready' && resolve(state));
-  });
-}
-
-function stopWorker(w) {
-  return new Promise((resolve) => {
-    w.child.once('exit', resolve);
-    w.child.send('stop');
-  });
 }
 
 // ---- the measurements ----------------------------------------------------------------------
