@@ -7,7 +7,7 @@ export interface EventLogOptions {
   maxEvents?: number;
   /** The most bytes of encoded events kept for replay; default 4 MiB. */
   maxBytes?: number;
-  /** How long a topic pattern is still recorded after its last stream closed; default 60 s. */
+  /** How long a topic pattern is still recorded after its last stream closed; default 10 s. */
   retentionMs?: number;
 }
 
@@ -70,7 +70,7 @@ export class EventLog {
     this.#bus = bus;
     this.#maxEvents = Math.max(0, options.maxEvents ?? 1000);
     this.#maxBytes = Math.max(0, options.maxBytes ?? 4 * 1024 * 1024);
-    this.#retentionMs = Math.max(0, options.retentionMs ?? 60_000);
+    this.#retentionMs = Math.max(0, options.retentionMs ?? 10_000);
   }
 
   /** Events kept for replay right now. */

@@ -23,7 +23,7 @@ export interface EventStreamOptions {
   replayEvents?: number;
   /** The most bytes of recent events kept for replay; default 4 MiB. */
   replayBytes?: number;
-  /** How long a topic is still recorded for replay after its last stream closed; default 60 s. */
+  /** How long a topic is still recorded for replay after its last stream closed; default 10 s. */
   replayRetentionMs?: number;
 }
 
