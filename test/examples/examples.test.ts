@@ -2,8 +2,10 @@
  * The folders of examples/, each run as a reader would run it, so that none rots: the embedding
  * example on Node (with tsx), Bun and Deno; the TypeScript and the Python worker against a real
  * server on 127.0.0.1, fed a task through the client; the config file served by `switchboard
- * serve --config`. The README's code blocks are the example files, checked here to the byte.
- * A runtime that cannot be found (Bun, Deno, Python 3.9 or later) is skipped, saying so.
+ * serve --config`; the third-party plugin's demo, which installs it by its package name.
+ * The READMEs' code blocks are the example files, checked here to the byte. A runtime that
+ * cannot be found (Bun, Deno, Python 3.9 or later) is skipped, saying so. The plugin's own
+ * test is third-party-plugin.test.ts, beside this file.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -45,13 +47,13 @@ function run(
   });
 }
 
-/** The body of the first fenced block after the heading `heading` of the README. */
-function readmeBlock(heading: string): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const at = readme.indexOf(`\n${heading}\n`);
-  if (at < 0) throw new Error(`README.md has no heading "${heading}"`);
-  const block = /^```\w*\n([\s\S]*?)^```$/m.exec(readme.slice(at));
-  if (block === null) throw new Error(`README.md has no code block after "${heading}"`);
+/** The body of the first fenced block after the heading `heading` of `readme` (from the root). */
+function readmeBlock(heading: string, readme = 'README.md'): string {
+  const text = readFileSync(join(root, readme), 'utf8');
+  const at = text.indexOf(`\n${heading}\n`);
+  if (at < 0) throw new Error(`${readme} has no heading "${heading}"`);
+  const block = /^```\w*\n([\s\S]*?)^```$/m.exec(text.slice(at));
+  if (block === null) throw new Error(`${readme} has no code block after "${heading}"`);
   return block[1] as string;
 }
 
@@ -181,6 +183,24 @@ describe('examples/config-file', () => {
       await server.stop();
     }
   }, 30_000);
+});
+
+describe('examples/third-party-plugin', () => {
+  it('demo.ts installs the plugin by its package name, and least-latency sends the work to the fast agent', async () => {
+    const out = await run(tsx, ['demo.ts'], join(examples, 'third-party-plugin'));
+    expect(out.code, out.stderr).toBe(0);
+    const placed: Record<string, number> = JSON.parse(out.stdout);
+    // Each agent is tried once while unmeasured; round-robin would have split the twenty 10/10.
+    expect(placed.fast).toBeGreaterThanOrEqual(18);
+    expect(placed.slow ?? 0).toBeLessThanOrEqual(2);
+    expect((placed.fast ?? 0) + (placed.slow ?? 0)).toBe(20);
+  }, 70_000);
+
+  it("its README's code block is demo.ts", () => {
+    expect(readmeBlock('## Using it', 'examples/third-party-plugin/README.md')).toBe(
+      readFileSync(join(examples, 'third-party-plugin/demo.ts'), 'utf8'),
+    );
+  });
 });
 
 describe("the README's code blocks are the example files", () => {

@@ -1,7 +1,8 @@
 /**
- * The third-party plugin as its author would test it: the conformance suites of
- * `@switchboard/testing` first, then its own cases, then whole scenarios through
- * `createSwitchboard`. Only the public API of `@switchboard/core` is used.
+ * The third-party plugin of examples/third-party-plugin as its author would test it, imported
+ * by its package name: the conformance suites of `@switchboard/testing` first, then its own
+ * cases, then whole scenarios through `createSwitchboard`. Only the public API of
+ * `@switchboard/core` is used.
  */
 import {
   type BusEvent,
@@ -19,8 +20,8 @@ import {
   testLoadBalancer,
   testRecoveryStrategy,
 } from '@switchboard/testing';
+import latencyPlugin, { leastLatency, restartThenGiveUp } from 'switchboard-plugin-latency';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import latencyPlugin, { leastLatency, restartThenGiveUp } from './src/index.js';
 
 testLoadBalancer('least-latency', () => leastLatency());
 testLoadBalancer('least-latency, strict', () =>
