@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from .errors import SwitchboardError
 from .events import EventStream
@@ -154,6 +154,30 @@ class Client:
     def get(self, task_id: str) -> Dict[str, Any]:
         """The task as it stands."""
         return self._call("GET", f"/v1/tasks/{_id(task_id)}")
+
+    def list_tasks(
+        self,
+        *,
+        status: Optional[str] = None,
+        capability: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """One page of tasks, newest first: ``{"tasks": [...], "nextCursor": ...}``.
+
+        Pass ``nextCursor`` back as ``cursor`` for the next page; a page may be short while
+        ``nextCursor`` is there. ``limit`` is 1 to 1000 (the server's default is 50).
+        """
+        query = {
+            "status": status,
+            "capability": capability,
+            "idempotencyKey": idempotency_key,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        given = {key: str(value) for key, value in query.items() if value is not None}
+        return self._call("GET", "/v1/tasks" + ("?" + urlencode(given) if given else ""))
 
     def result(self, task_id: str, wait_ms: int = 0) -> Dict[str, Any]:
         """The task once it is terminal, or as it stands after ``wait_ms`` (at most 60,000)."""

@@ -52,6 +52,32 @@ class ClientTest(ServerTest):
         self.assertEqual((error.status, error.code), (400, "invalid_request"))
         self.assertIn("timeoutMs", [d["path"] for d in error.details])
 
+    def test_list_tasks_pages_newest_first_and_filters(self) -> None:
+        client = self.client
+        ids = [client.submit("c-list", i)["id"] for i in range(3)]
+        keyed = client.submit("c-list", 3, idempotency_key="c-list-k")["id"]
+        client.cancel(ids[0])
+        seen: list = []
+        cursor = None
+        while True:
+            page = client.list_tasks(capability="c-list", limit=3, cursor=cursor)
+            self.assertLessEqual(len(page["tasks"]), 3)
+            seen += page["tasks"]
+            cursor = page.get("nextCursor")
+            if cursor is None:
+                break
+        self.assertEqual(sorted(t["id"] for t in seen), sorted(ids + [keyed]))
+        created = [t["createdAt"] for t in seen]
+        self.assertEqual(created, sorted(created, reverse=True))
+        cancelled = client.list_tasks(capability="c-list", status="cancelled")["tasks"]
+        self.assertEqual([t["id"] for t in cancelled], [ids[0]])
+        found = client.list_tasks(idempotency_key="c-list-k")["tasks"]
+        self.assertEqual([t["id"] for t in found], [keyed])
+        with self.assertRaises(SwitchboardError) as caught:
+            client.list_tasks(limit=0)
+        self.assertEqual((caught.exception.status, caught.exception.code), (400, "invalid_request"))
+        self.assertIn("limit", [d["path"] for d in caught.exception.details])
+
     def test_a_stale_lease_token_is_a_conflict(self) -> None:
         client = self.client
         agent = client.register_agent(["c-stale"])

@@ -26,6 +26,16 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+/** The query of {@link SwitchboardClient.listTasks}: filters and a page, all optional. */
+export interface TaskListFilters {
+  status?: TaskView['status'];
+  capability?: string;
+  idempotencyKey?: string;
+  /** 1 … 1000; the server's default is 50. */
+  limit?: number;
+  cursor?: string;
+}
+
 /** A typed client of every endpoint of the HTTP contract (docs/http.md), events included. */
 export interface SwitchboardClient {
   registerAgent(body: AgentRegisterInput): Promise<AgentView>;
@@ -41,6 +51,11 @@ export interface SwitchboardClient {
   submit(task: TaskSubmitInput): Promise<{ id: string; status: string }>;
   submitBatch(tasks: TaskSubmitInput[]): Promise<{ ids: string[] }>;
   getTask(id: string): Promise<TaskView>;
+  /**
+   * A page of tasks, newest first (`GET /v1/tasks`); pass `nextCursor` back as `cursor` for
+   * the next page. A page may be short while `nextCursor` is there.
+   */
+  listTasks(query?: TaskListFilters): Promise<{ tasks: TaskView[]; nextCursor?: string }>;
   result(id: string, waitMs?: number): Promise<TaskView>;
   cancel(id: string): Promise<TaskView>;
   complete(id: string, leaseToken: string, result?: unknown): Promise<TaskView>;
@@ -119,6 +134,14 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     submit: (task) => call('POST', '/v1/tasks', task),
     submitBatch: (tasks) => call('POST', '/v1/tasks/batch', { tasks }),
     getTask: (t) => call('GET', `/v1/tasks/${id(t)}`),
+    listTasks: (query = {}) => {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) {
+        if (value !== undefined) params.set(key, String(value));
+      }
+      const search = params.size === 0 ? '' : `?${params}`;
+      return call('GET', `/v1/tasks${search}`);
+    },
     result: (t, waitMs = 0) =>
       call('GET', `/v1/tasks/${id(t)}/result?waitMs=${waitMs}`, undefined, undefined, waitMs),
     cancel: (t) => call('POST', `/v1/tasks/${id(t)}/cancel`),

@@ -1,4 +1,9 @@
-export { type ClientOptions, createClient, type SwitchboardClient } from './client.js';
+export {
+  type ClientOptions,
+  createClient,
+  type SwitchboardClient,
+  type TaskListFilters,
+} from './client.js';
 export {
   type EventFields,
   type EventOf,

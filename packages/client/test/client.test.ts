@@ -53,6 +53,62 @@ describe('createClient against a real server', () => {
     await agent.leave(me.id);
   });
 
+  it('lists tasks newest first over HTTP, a page at a time, with filters', async () => {
+    const client = createClient({ baseUrl, token: 'cli' });
+    const capability = `list-${crypto.randomUUID()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const key = i === 2 ? { idempotencyKey: `${capability}-k2` } : {};
+      ids.push((await client.submit({ capability, payload: i, ...key })).id);
+    }
+    expect((await client.cancel(ids[4] as string)).status).toBe('cancelled');
+    const all = await client.listTasks({ capability });
+    // Submitted within a millisecond or two: ties go by id, so compare as sets.
+    expect(new Set(all.tasks.map((t) => t.id))).toEqual(new Set(ids));
+    expect(all.nextCursor).toBeUndefined();
+    const created = all.tasks.map((t) => t.createdAt);
+    expect(created).toEqual([...created].sort((a, b) => b - a));
+    expect(all.tasks[0]).not.toHaveProperty('leaseToken');
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.listTasks({ capability, limit: 2, ...(cursor && { cursor }) });
+      expect(page.tasks.length).toBeLessThanOrEqual(2);
+      seen.push(...page.tasks.map((t) => t.id));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor !== undefined && pages < 10);
+    expect(seen).toEqual(all.tasks.map((t) => t.id));
+    expect(pages).toBe(3);
+
+    const cancelled = await client.listTasks({ capability, status: 'cancelled' });
+    expect(cancelled.tasks.map((t) => [t.id, t.status])).toEqual([[ids[4], 'cancelled']]);
+    const keyed = await client.listTasks({ idempotencyKey: `${capability}-k2` });
+    expect(keyed.tasks.map((t) => t.id)).toEqual([ids[2]]);
+
+    for (const [query, field] of [
+      [{ limit: 0 }, 'limit'],
+      [{ limit: 1001 }, 'limit'],
+      [{ status: 'lost' }, 'status'],
+      [{ cursor: 'not-a-cursor' }, 'cursor'],
+    ] as const) {
+      const refused = client.listTasks(query as Parameters<typeof client.listTasks>[0]);
+      await expect(refused).rejects.toMatchObject({
+        code: 'invalid_request',
+        details: { status: 400, details: [expect.objectContaining({ path: field })] },
+      });
+    }
+    const typo = await fetch(`${baseUrl}/v1/tasks?statuss=dead`, {
+      headers: { authorization: 'Bearer cli' },
+    });
+    expect(typo.status).toBe(400);
+    expect(await typo.text()).toContain('statuss');
+    const agent = createClient({ baseUrl, token: 'agt' });
+    await expect(agent.listTasks()).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
   it('throws the server error code, with the status in details', async () => {
     const client = createClient({ baseUrl, token: 'cli' });
     await expect(client.getTask('missing')).rejects.toMatchObject({

@@ -5,6 +5,7 @@ import { agentNotFound } from './errors.js';
 import type { EventBus } from './events/event-bus.js';
 import type { HealthMetrics } from './model/agent.js';
 import type { TaskLease, TaskRecord } from './model/task.js';
+import type { TaskListQuery, TaskPage } from './model/task-list.js';
 import { PluginHost } from './plugin/plugin-host.js';
 import { tellHolder } from './runtime/cluster/answered-elsewhere.js';
 import type { BuiltEngine } from './runtime/create-engine.js';
@@ -18,7 +19,7 @@ import { engineStats } from './runtime/stats.js';
 import { SubmitGate } from './runtime/submit/submit-gate.js';
 import type { SubmitInput } from './runtime/submit/task-input.js';
 import { TaskIntake } from './runtime/submit/task-intake.js';
-import { getTask, replayTask, waitForTask } from './runtime/submit/task-queries.js';
+import { getTask, listTasks, replayTask, waitForTask } from './runtime/submit/task-queries.js';
 import type { TaskHandle } from './runtime/submit/task-tracker.js';
 
 /**
@@ -128,6 +129,21 @@ export class Switchboard {
   /** The task as it stands. @throws `not_found`. */
   get(id: string): Promise<TaskRecord> {
     return getTask(this.#engine, id);
+  }
+
+  /**
+   * One page of tasks, newest first, filtered by `status`, `capability` or `idempotencyKey`;
+   * `limit` is 1 … 1000 (default 50). Pass the page's `nextCursor` back as `cursor` for the
+   * next; a page may be short while `nextCursor` is there. What one call costs is the
+   * backend's `listTasks`. @throws `invalid_request` naming the field of a bad query.
+   *
+   * @example
+   * ```ts
+   * const { tasks, nextCursor } = await switchboard.listTasks({ status: 'dead', limit: 20 })
+   * ```
+   */
+  listTasks(query?: Partial<TaskListQuery>): Promise<TaskPage> {
+    return listTasks(this.#engine, query);
   }
 
   /** Cancels a task that is not terminal. @throws `not_found`, `conflict` when terminal. */

@@ -98,6 +98,29 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     },
   },
   '/v1/tasks': {
+    get: {
+      summary:
+        'List tasks, newest first, a page at a time (a short page may still have a nextCursor)',
+      scopes: 'client',
+      query: [
+        { name: 'status', in: 'query', schema: ref('TaskStatus') },
+        { name: 'capability', in: 'query', schema: { type: 'string', minLength: 1 } },
+        { name: 'idempotencyKey', in: 'query', schema: { type: 'string', minLength: 1 } },
+        {
+          name: 'limit',
+          in: 'query',
+          schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+        },
+        {
+          name: 'cursor',
+          in: 'query',
+          description: "The previous page's nextCursor",
+          schema: { type: 'string' },
+        },
+      ],
+      ok: [200, 'TaskPage'],
+      errors: [400, 401, 403, 429],
+    },
     post: {
       summary: 'Submit a task (200 with the first task for a repeated idempotencyKey)',
       scopes: 'client',

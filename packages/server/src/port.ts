@@ -32,6 +32,14 @@ export interface SwitchboardApi {
     inputs: readonly ApiSubmit[],
   ): Promise<readonly { readonly id: string; readonly created: boolean }[]>;
   get(id: string): MaybePromise<TaskRecord | undefined>;
+  /** A page of tasks, newest first (see `Switchboard.listTasks`). */
+  listTasks(query: {
+    status?: TaskRecord['status'];
+    capability?: string;
+    idempotencyKey?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<{ readonly tasks: readonly TaskRecord[]; readonly nextCursor?: string }>;
   cancel(id: string): Promise<TaskRecord>;
   waitFor(id: string, waitMs: number): Promise<TaskRecord>;
   registerRemote(input: {

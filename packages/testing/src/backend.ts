@@ -1,6 +1,7 @@
 import { type Backend, reserveTaskIds, type TaskRecord, taskIdAt } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFixture, PRIORITY_NAMES, settle, T0 } from './backend-fixture.js';
+import { backendListing } from './backend-listing.js';
 import { backendProperty } from './backend-property.js';
 import { backendReopen } from './backend-reopen.js';
 import { backendTransitions } from './backend-transitions.js';
@@ -227,6 +228,7 @@ export function testBackend(
     });
 
     backendTransitions(f);
+    backendListing(f);
 
     it('reports depth, priorities, leased, delayed and dead in stats', async () => {
       await f.backend.enqueue([

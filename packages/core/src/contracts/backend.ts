@@ -2,6 +2,7 @@ import type { SwitchboardError } from '../errors.js';
 import type { Priority } from '../model/priority.js';
 import type { TaskError, TaskRecord } from '../model/task.js';
 import type { TaskColumns } from '../model/task-columns.js';
+import type { TaskListQuery, TaskPage } from '../model/task-list.js';
 import type { AgentDirectory } from './agent-directory.js';
 import type { ClusterChannel } from './cluster-channel.js';
 import type { RateDecision, TokenBucketOptions } from './rate-limiter.js';
@@ -202,6 +203,16 @@ export interface Backend {
   readyCapabilities(now: number): Promise<string[]>;
   /** The earliest `availableAt` of a delayed task, if any (to schedule a wake-up). */
   nextAvailableAt(): Promise<number | undefined>;
+
+  /**
+   * One page of the stored tasks that match `query`, newest first (see {@link TaskPage} for
+   * the order and the cursor). An `idempotencyKey` finds the one task submitted with it while
+   * the key is retained. Each backend documents what one call costs; none reads more than a
+   * bounded number of tasks into memory for it (a page, or the top of a scan). Bad input
+   * (`limit` outside 1 … 1000, a cursor it did not make) throws `invalid_request` naming the
+   * field (`checkTaskListQuery` does the checks).
+   */
+  listTasks(query: TaskListQuery): Promise<TaskPage>;
 
   /** Dead tasks, oldest first. */
   deadLetters(limit?: number): Promise<TaskRecord[]>;

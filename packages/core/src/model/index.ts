@@ -26,3 +26,14 @@ export {
 } from './task.js';
 export type { TaskColumns } from './task-columns.js';
 export { reserveTaskIds, taskIdAt } from './task-id.js';
+export {
+  checkTaskListQuery,
+  DEFAULT_TASK_PAGE,
+  decodeTaskCursor,
+  encodeTaskCursor,
+  listedAfter,
+  MAX_TASK_PAGE,
+  type TaskCursor,
+  type TaskListQuery,
+  type TaskPage,
+} from './task-list.js';

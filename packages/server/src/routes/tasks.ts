@@ -3,6 +3,7 @@ import {
   extendSchema,
   failSchema,
   resultQuerySchema,
+  taskListQuerySchema,
   validate,
 } from '@switchboard/core';
 import type { Hono } from 'hono';
@@ -10,7 +11,7 @@ import { type AppEnv, allow, notFound, parseBody, type RouteSettings, send } fro
 import { toLeaseView, toTaskView } from '../views.js';
 
 /**
- * The task endpoints: read, wait for a result, cancel (client scope), and complete, fail,
+ * The task endpoints: list, read, wait for a result, cancel (client scope), and complete, fail,
  * extend a lease (agent scope). Submits (single and batch) are the hot routes of
  * `hot-routes.ts`.
  */
@@ -21,6 +22,14 @@ export function taskRoutes(app: Hono<AppEnv>, settings: RouteSettings): void {
     const task = await engine.get(id);
     return task === undefined ? notFound('task', id) : toTaskView(task);
   };
+
+  app.get('/v1/tasks', async (c) => {
+    allow(c, 'client');
+    const query = validate(taskListQuerySchema, c.req.query());
+    const page = await engine.listTasks(query);
+    const tasks = page.tasks.map(toTaskView);
+    return send(c, 200, page.nextCursor === undefined ? { tasks } : { ...page, tasks });
+  });
 
   app.get('/v1/tasks/:id', async (c) => {
     allow(c, 'client');

@@ -10,8 +10,10 @@ import { SwitchboardError } from '../../errors.js';
 import { createLeaseToken } from '../../model/lease-token.js';
 import type { TaskError, TaskRecord } from '../../model/task.js';
 import type { TaskColumns } from '../../model/task-columns.js';
+import type { TaskListQuery, TaskPage } from '../../model/task-list.js';
 import { storeBatch, storeColumns, storeNewBatch } from './memory-enqueue.js';
 import { noTask, notLeased, staleToken } from './memory-errors.js';
+import { listStored } from './memory-list.js';
 import { type MemoryBackendOptions, resolveMemoryOptions } from './memory-options.js';
 import { type MemoryBackendUsage, MemoryStore } from './memory-store.js';
 
@@ -235,6 +237,15 @@ export class MemoryBackend implements Backend {
   async nextAvailableAt(): Promise<number | undefined> {
     this.guard();
     return this.store.nextAvailableAt();
+  }
+
+  /**
+   * {@link Backend.listTasks}: an `idempotencyKey` is one lookup; any other query looks at
+   * every stored task once (O(n log limit)) and keeps only a page of them in memory.
+   */
+  async listTasks(query: TaskListQuery): Promise<TaskPage> {
+    this.guard();
+    return listStored(this.store, query);
   }
 
   async deadLetters(limit = Number.POSITIVE_INFINITY): Promise<TaskRecord[]> {

@@ -144,6 +144,14 @@ export class ColumnStore implements LaneItems {
     return record;
   }
 
+  /**
+   * The batches held here, each with which of its tasks still have no record (`made[i]` is
+   * 0), so that a listing reads them without making a record for each.
+   */
+  heldBatches(): readonly { readonly columns: TaskColumns; readonly made: Uint8Array }[] {
+    return this.#batches;
+  }
+
   /** Drops every batch. */
   clear(): void {
     this.#batches = [];

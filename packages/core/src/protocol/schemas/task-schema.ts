@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_TASK_PAGE, decodeTaskCursor, MAX_TASK_PAGE } from '../../model/task-list.js';
 import {
   keyString,
   MAX_KEY_LENGTH,
@@ -142,6 +143,37 @@ export const batchAcceptedSchema = z
 /** `{"tasks": [task, ...]}`: dead letters. */
 export const taskListSchema = z.object({ tasks: z.array(taskViewSchema) }).meta({ id: 'TaskList' });
 
+/**
+ * The query of `GET /v1/tasks`: filters, all optional, and a page (`limit` 1 … 1000, default
+ * 50; `cursor` a page's `nextCursor`). An unknown parameter is refused, so a misspelt filter
+ * never lists every task.
+ */
+export const taskListQuerySchema = z
+  .strictObject({
+    status: taskStatusSchema.exactOptional(),
+    capability: keyString('Only tasks of this capability').exactOptional(),
+    idempotencyKey: keyString('The task submitted with this key').exactOptional(),
+    limit: z.coerce.number().int().min(1).max(MAX_TASK_PAGE).default(DEFAULT_TASK_PAGE),
+    cursor: z
+      .string()
+      .max(2048)
+      .refine((c) => decodeTaskCursor(c) !== undefined, 'not a cursor a task listing answered')
+      .describe("The previous page's nextCursor")
+      .exactOptional(),
+  })
+  .meta({ id: 'TaskListQuery' });
+
+/** `{"tasks": [task, ...], "nextCursor"?}`: a page of `GET /v1/tasks`, newest first. */
+export const taskPageSchema = z
+  .object({
+    tasks: z.array(taskViewSchema),
+    nextCursor: z
+      .string()
+      .describe('There when more tasks may follow: pass it as cursor for the next page')
+      .exactOptional(),
+  })
+  .meta({ id: 'TaskPage' });
+
 /** `{"tasks": [task-lease, ...]}`: the answer to a lease request. */
 export const leaseResponseSchema = z
   .object({ tasks: z.array(taskLeaseSchema) })
@@ -159,6 +191,10 @@ export type CompleteRequest = z.output<typeof completeSchema>;
 export type FailRequest = z.output<typeof failSchema>;
 /** A validated extend body. */
 export type ExtendRequest = z.output<typeof extendSchema>;
+/** A validated task listing query. */
+export type TaskListRequest = z.output<typeof taskListQuerySchema>;
+/** A page of tasks as the API shows it. */
+export type TaskPageView = z.output<typeof taskPageSchema>;
 /** A validated result query. */
 export type ResultQuery = z.output<typeof resultQuerySchema>;
 /** A task's status. */

@@ -1,5 +1,6 @@
 import { SwitchboardError, taskNotFound } from '../../errors.js';
 import type { TaskRecord } from '../../model/task.js';
+import { DEFAULT_TASK_PAGE, type TaskListQuery, type TaskPage } from '../../model/task-list.js';
 import type { Engine } from '../engine.js';
 import { isTerminal, type Waiter } from './task-tracker.js';
 
@@ -24,8 +25,35 @@ export type QueryRoles = Pick<
 export async function getTask(engine: QueryRoles, id: string): Promise<TaskRecord> {
   const record = await engine.backend.get(id);
   if (record === undefined) throw taskNotFound(id);
+  return asSubmitterSees(engine, record);
+}
+
+/**
+ * A page of the stored tasks, each as {@link getTask} shows it. A task the dispatcher holds
+ * for want of an eligible agent is stored as leased but shown as queued: a `status` filter
+ * then leaves it out of the page (which the listing contract allows: a page may be short).
+ * @throws `invalid_request` naming the field of a bad query.
+ */
+export async function listTasks(
+  engine: QueryRoles,
+  query: Partial<TaskListQuery> = {},
+): Promise<TaskPage> {
+  const page = await engine.backend.listTasks({
+    ...query,
+    limit: query.limit ?? DEFAULT_TASK_PAGE,
+  });
+  const tasks: TaskRecord[] = [];
+  for (const record of page.tasks) {
+    const view = asSubmitterSees(engine, record);
+    if (query.status === undefined || view.status === query.status) tasks.push(view);
+  }
+  return page.nextCursor === undefined ? { tasks } : { tasks, nextCursor: page.nextCursor };
+}
+
+/** A copy of a stored record as its submitter sees it (see {@link getTask}). */
+function asSubmitterSees(engine: QueryRoles, record: TaskRecord): TaskRecord {
   const view = { ...record };
-  const entry = engine.book.inflight.get(id);
+  const entry = engine.book.inflight.get(record.id);
   if (entry?.member !== undefined) view.agentId = entry.member.id;
   else if (entry?.stage === 'pending') {
     // Held by the dispatcher for want of an eligible agent: to its submitter, still queued.

@@ -163,3 +163,37 @@ describe('MemoryBackend.enqueueColumns', () => {
     await expect(backend.enqueueColumns(good)).rejects.toMatchObject({ code: 'unavailable' });
   });
 });
+
+describe('MemoryBackend.listTasks over tasks held as columns', () => {
+  it('lists them with the records, newest first, and they lease as before after', async () => {
+    const backend = createMemoryBackend();
+    const batch = columns([2, 0, 2]);
+    const older = rec({ capability: 'cap', createdAt: T0 - 1 });
+    const newer = rec({ capability: 'cap', createdAt: T0 + 1 });
+    await backend.enqueue([older, newer]);
+    await backend.enqueueColumns(batch);
+    await backend.enqueueColumns(columns([2], 'other'));
+    const ids = [0, 1, 2].map((i) => taskIdAt(batch.first + i));
+    // The batch's tasks share their instant; ties go by id, the greater first.
+    const byId = [...ids].sort().reverse();
+    const whole = await backend.listTasks({ capability: 'cap', limit: 10 });
+    expect(whole.tasks.map((t) => t.id)).toEqual([newer.id, ...byId, older.id]);
+    expect(whole.tasks[1]).toMatchObject({ status: 'queued', createdAt: T0, capability: 'cap' });
+
+    const first = await backend.listTasks({ capability: 'cap', limit: 2 });
+    expect(first.tasks.map((t) => t.id)).toEqual([newer.id, byId[0]]);
+    const rest = await backend.listTasks({
+      capability: 'cap',
+      limit: 10,
+      cursor: first.nextCursor as string,
+    });
+    expect(rest.tasks.map((t) => t.id)).toEqual([...byId.slice(1), older.id]);
+    expect(rest.nextCursor).toBeUndefined();
+    expect((await backend.listTasks({ status: 'leased', limit: 10 })).tasks).toEqual([]);
+    expect((await backend.listTasks({ capability: 'other', limit: 10 })).tasks).toHaveLength(1);
+
+    // Strict priority, FIFO within a level, whichever records the listing made.
+    const leased = await lease(backend, 10);
+    expect(leased.map((t) => t.id)).toEqual([ids[1], older.id, newer.id, ids[0], ids[2]]);
+  });
+});

@@ -9,6 +9,8 @@ import {
   type QueueStats,
   SwitchboardError,
   type TaskError,
+  type TaskListQuery,
+  type TaskPage,
   type TaskRecord,
 } from '@switchboard/core';
 import { DeferredNotifier } from './deferred-notifier.js';
@@ -268,6 +270,12 @@ export class JournalBackend implements Backend {
   async nextAvailableAt(): Promise<number | undefined> {
     this.guard();
     return this.memory.nextAvailableAt();
+  }
+
+  /** {@link Backend.listTasks}, read from the live state (as the memory backend's costs). */
+  async listTasks(query: TaskListQuery): Promise<TaskPage> {
+    this.guard();
+    return this.memory.listTasks(query);
   }
 
   async deadLetters(limit?: number): Promise<TaskRecord[]> {

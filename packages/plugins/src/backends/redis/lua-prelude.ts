@@ -16,7 +16,7 @@ import { RECORD_FIELDS } from './record-codec.js';
  * `leaseExpiresAt` (plus one member of 80 `~` scored +inf, see KEEP); `dead` ids by the
  * sequence at death; `retained` terminal ids in the order they ended (a list); `caps`
  * capabilities with available tasks; `counts` queued tasks by priority; `idem` idempotency
- * key → id. Channel `available` carries a capability that got tasks.
+ * key → id; `made` every stored task's id by `createdAt` (the order of a listing). Channel `available` carries a capability that got tasks.
  *
  * A task hash: `d` what never changes and only the client reads (JSON); `s` the state line
  * `status updatedAt leaseToken attempts leaseExpiresAt availableAt maxAttempts timeoutMs
@@ -32,7 +32,7 @@ local RETAIN = tonumber(ARGV[4])
 local LEVEL = { critical = 1, high = 2, normal = 3, low = 4 }
 local K_SEQ, K_DELAYED, K_LEASES = P .. 'seq', P .. 'delayed', P .. 'leases'
 local K_DEAD, K_RETAINED, K_CAPS = P .. 'dead', P .. 'retained', P .. 'caps'
-local K_COUNTS, K_IDEM = P .. 'counts', P .. 'idem'
+local K_COUNTS, K_IDEM, K_MADE = P .. 'counts', P .. 'idem', P .. 'made'
 -- A member of 'leases' scored +inf, longer than a listpack member may be: it keeps the set a
 -- skiplist, and alive when no lease is. A small set would otherwise be a listpack, whose every
 -- insert scans it, and a lease adds a batch of members at a time.
@@ -148,6 +148,7 @@ local function forget(id)
   local k = tkey(id)
   local f = redis.call('HMGET', k, 's', 'k')
   redis.call('DEL', k)
+  redis.call('ZREM', K_MADE, id)
   if f[1] and string.match(f[1], '^%S+') == 'dead' then redis.call('ZREM', K_DEAD, id) end
   if f[2] and redis.call('HGET', K_IDEM, f[2]) == id then redis.call('HDEL', K_IDEM, f[2]) end
 end

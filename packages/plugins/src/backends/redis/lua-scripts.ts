@@ -7,17 +7,18 @@ import { LUA_PRELUDE } from './lua-prelude.js';
 
 const ENQUEUE = `
 -- Per task: id, idempotency key ('' for none), capability, priority, availableAt, updatedAt,
--- then the hash fields d and s (status queued already).
+-- the hash fields d and s (status queued already), then createdAt (its score in 'made').
+local W = 9
 local n = tonumber(ARGV[5])
 local keys = {}
-for t = 1, n do keys[t] = tkey(ARGV[t * 8 - 2]) end
+for t = 1, n do keys[t] = tkey(ARGV[t * W - 3]) end
 -- One EXISTS for the batch; only when some task exists is each looked at.
 local found = 0
 for j = 1, n, 1000 do
   found = found + redis.call('EXISTS', unpack(keys, j, math.min(j + 999, n)))
 end
 for t = 1, found > 0 and n or 0 do
-  local idem = ARGV[t * 8 - 1]
+  local idem = ARGV[t * W - 2]
   if redis.call('EXISTS', keys[t]) == 1
     and (idem == '' or redis.call('HEXISTS', K_IDEM, idem) == 0) then
     return redis.error_reply('CONFLICT exists ' .. (t - 1))
@@ -25,7 +26,7 @@ for t = 1, found > 0 and n or 0 do
 end
 local out = {}
 for t = 1, n do
-  local i = t * 8 - 2
+  local i = t * W - 3
   local id, idem, cap, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local prior = nil
   if idem ~= '' then
@@ -42,6 +43,7 @@ for t = 1, n do
       redis.call('HSET', keys[t], 'd', ARGV[i + 6], 's', ARGV[i + 7], 'c', cap)
     end
     place(id, cap, prio, tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
+    defer('ZADD', K_MADE, ARGV[i + 8], id)
     out[t] = 1
   end
 end
@@ -316,6 +318,67 @@ return { c[1] or 0, c[2] or 0, c[3] or 0, c[4] or 0,
   redis.call('ZCOUNT', K_LEASES, '-inf', '(inf'), redis.call('ZCARD', K_DELAYED), redis.call('ZCARD', K_DEAD) }
 `;
 
+// One page of tasks, newest first, read from 'made' (ids by createdAt; ties by id, as Redis
+// orders equal scores). ARGV[5] limit, ARGV[6] and ARGV[7] the cursor's createdAt and id ('' for
+// none), ARGV[8] status, ARGV[9] capability, ARGV[10] idempotency key ('' for any). It looks at
+// no more than SCAN entries of 'made' a call, so a filter that matches few tasks answers a
+// short page and the cursor where it stopped, instead of holding the server for a long scan.
+// Answers { cursor createdAt, cursor id, records } ('' cursor: nothing more).
+const LIST = `
+local SCAN = 10000
+local limit, cAt, cId = tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local want, cap, key = ARGV[8], ARGV[9], ARGV[10]
+local function fits(k)
+  local f = redis.call('HMGET', k, 's', 'c')
+  return f[1] and (want == '' or string.match(f[1], '^%S+') == want) and (cap == '' or f[2] == cap)
+end
+-- The rank the page starts at: after the cursor's entry. An entry evicted since is put back for
+-- the moment it takes to learn its rank, so that Redis's own order says where it stood.
+local start = 0
+if cAt ~= '' then
+  local r = redis.call('ZREVRANK', K_MADE, cId)
+  if not r then
+    redis.call('ZADD', K_MADE, cAt, cId)
+    r = redis.call('ZREVRANK', K_MADE, cId)
+    redis.call('ZREM', K_MADE, cId)
+    start = r
+  else
+    start = r + 1
+  end
+end
+local out = {}
+if key ~= '' then
+  local id = redis.call('HGET', K_IDEM, key)
+  if id then
+    local r = redis.call('ZREVRANK', K_MADE, id)
+    if r and r >= start and fits(tkey(id)) then out[1] = record(tkey(id)) end
+  end
+  return { '', '', out }
+end
+local pos, seen = start, 0
+while seen < SCAN do
+  local n = math.min(SCAN - seen, 500)
+  local chunk = redis.call('ZREVRANGE', K_MADE, pos, pos + n - 1, 'WITHSCORES')
+  for j = 1, #chunk, 2 do
+    local k = tkey(chunk[j])
+    seen = seen + 1
+    if fits(k) then
+      out[#out + 1] = record(k)
+      if #out == limit then
+        if #redis.call('ZREVRANGE', K_MADE, pos + (j + 1) / 2, pos + (j + 1) / 2) == 0 then
+          return { '', '', out }
+        end
+        return { chunk[j + 1], chunk[j], out }
+      end
+    end
+  end
+  if #chunk < 2 * n then return { '', '', out } end
+  pos = pos + n
+  if seen >= SCAN then return { chunk[#chunk], chunk[#chunk - 1], out } end
+end
+return { '', '', out }
+`;
+
 /** The scripts of the Redis backend by command name, each with the prelude in front. */
 export const LUA_SCRIPTS = {
   sbEnqueue: ENQUEUE,
@@ -328,6 +391,7 @@ export const LUA_SCRIPTS = {
   sbExpire: EXPIRE,
   sbReady: READY,
   sbDead: DEAD,
+  sbList: LIST,
   sbReplay: REPLAY,
   sbDeleteDead: DELETE_DEAD,
   sbStats: STATS,

@@ -204,3 +204,30 @@ describe('Redis backend behaviour', () => {
     expect(await b.readyCapabilities(T0)).toEqual([]);
   });
 });
+
+describe('Redis backend task listing', () => {
+  it('looks at no more than 10,000 entries a call: a sparse filter pages on with a cursor', async () => {
+    const b = await make();
+    const rare = task({ capability: 'rare', createdAt: T0 });
+    await b.enqueue([rare]);
+    const many = Array.from({ length: 10_050 }, (_, i) => task({ createdAt: T0 + 1 + i }));
+    for (let i = 0; i < many.length; i += 5000) await b.enqueue(many.slice(i, i + 5000));
+    const first = await b.listTasks({ capability: 'rare', limit: 5 });
+    expect(first.tasks).toEqual([]);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = await b.listTasks({ capability: 'rare', limit: 5, cursor: first.nextCursor! });
+    expect(second.tasks.map((t) => t.id)).toEqual([rare.id]);
+    expect(second.nextCursor).toBeUndefined();
+    const newest = await b.listTasks({ limit: 2 });
+    expect(newest.tasks.map((t) => t.id)).toEqual([many.at(-1)!.id, many.at(-2)!.id]);
+  });
+
+  it('forgets an evicted task from the listing', async () => {
+    const b = await make({ maxRetained: 1 });
+    await b.enqueue([task({ createdAt: T0 }), task({ createdAt: T0 + 1 })]);
+    const held = await lease(b, 2);
+    for (const t of held) await b.complete(t.id, t.leaseToken!, null, T0 + 5);
+    const page = await b.listTasks({ limit: 10, capability: 'cap' });
+    expect(page.tasks.map((t) => t.id)).toEqual([held[1]!.id]);
+  });
+});
