@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { buildUi } from './build-ui.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const packages = ['core', 'native', 'plugins', 'client', 'server', 'testing'];
@@ -30,10 +31,13 @@ if (existsSync(join(nativeDir, 'Cargo.toml'))) {
     );
 }
 
-// 2. Type declarations and the type-check of every package.
+// 2. The dashboard, embedded in a module of the server's sources (so before their type-check).
+await buildUi();
+
+// 3. Type declarations and the type-check of every package.
 run(join(root, 'node_modules/.bin/tsc'), ['-b']);
 
-// 3. Bundles: each export's "default" ./dist/X.js is built from ./src/X.ts.
+// 4. Bundles: each export's "default" ./dist/X.js is built from ./src/X.ts.
 for (const name of packages) {
   const dir = join(root, 'packages', name);
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));

@@ -12,6 +12,7 @@ import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
 import { agentRoutes } from './routes/agents.js';
 import { opsRoutes } from './routes/ops.js';
 import { taskRoutes } from './routes/tasks.js';
+import { uiRoutes } from './routes/ui.js';
 import { type EventStreamOptions, EventStreams } from './sse.js';
 
 /** Options of {@link createApp}. */
@@ -97,6 +98,8 @@ export function createApp(engine: SwitchboardApi, options: AppOptions = {}): Swi
     const state = lifecycle.state;
     return c.json({ status: state }, state === 'ready' ? 200 : 503);
   });
+  // The dashboard's files are public; the page itself asks for a token when the API wants one.
+  uiRoutes(app);
 
   // The submit routes guard themselves (the same checks in the same order) so that a
   // runtime can serve them without Hono; see hot-routes.ts.

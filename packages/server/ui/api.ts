@@ -1,0 +1,134 @@
+import { signal } from '@preact/signals';
+import { createClient, type SwitchboardClient } from '@switchboard/client';
+import { type ErrorCode, SwitchboardError, type TaskView } from '@switchboard/core';
+
+/**
+ * The API's base URL, derived from the page's own location: the page is served at
+ * `<base>ui/`, so the API is one level up. Behind a proxy that adds a path prefix, the
+ * prefix is part of the page's location and so of every call.
+ */
+export const apiBase = new URL('../', window.location.href).href;
+
+const TOKEN_KEY = 'switchboard.token';
+
+/** What the page may do: the scope of its token, found by asking the API (see {@link connect}). */
+export type Access = 'admin' | 'client' | 'agent';
+
+/** The session: signed in with a scope, or waiting for a token (and why). */
+export type Session =
+  | { kind: 'checking' }
+  | {
+      kind: 'signed-in';
+      access: Access;
+      authOn: boolean;
+      client: SwitchboardClient;
+      token: string | undefined;
+    }
+  | { kind: 'needs-token'; refused: boolean }
+  | { kind: 'unreachable'; message: string };
+
+export const session = signal<Session>({ kind: 'checking' });
+
+/** The status of an error from the client, when it came from an answer of the server. */
+export function statusOf(error: unknown): number | undefined {
+  if (!(error instanceof SwitchboardError)) return undefined;
+  const status = (error.details as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** One sentence for an operator about a failed call. */
+export function describeError(error: unknown, what: string): string {
+  const status = statusOf(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (status === 403) return `${what}: your token's scope does not allow it (${message}).`;
+  if (status === 401) return `${what}: the token was refused; sign in again.`;
+  if (status === undefined) return `${what}: the server could not be reached (${message}).`;
+  return `${what}: ${message} (HTTP ${status}).`;
+}
+
+async function probe(client: SwitchboardClient): Promise<Access> {
+  // The scopes of docs/http.md: stats need client (or admin), dead letters admin, and an agent
+  // token has neither. Asking is the only way to learn a token's scope.
+  try {
+    await client.stats();
+  } catch (error) {
+    if (statusOf(error) === 403) return 'agent';
+    throw error;
+  }
+  try {
+    await client.deadLetters();
+    return 'admin';
+  } catch (error) {
+    if (statusOf(error) === 403) return 'client';
+    throw error;
+  }
+}
+
+/**
+ * Signs in with `token` (or the one kept for this tab, or none) and learns its scope. The
+ * token is kept in `sessionStorage`: for this tab only, gone when it closes.
+ */
+export async function connect(token?: string): Promise<void> {
+  const kept = token ?? sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+  const client = createClient(
+    kept === undefined ? { baseUrl: apiBase } : { baseUrl: apiBase, token: kept },
+  );
+  session.value = { kind: 'checking' };
+  try {
+    const access = await probe(client);
+    if (kept !== undefined) sessionStorage.setItem(TOKEN_KEY, kept);
+    session.value = { kind: 'signed-in', access, authOn: kept !== undefined, client, token: kept };
+  } catch (error) {
+    if (statusOf(error) === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      session.value = { kind: 'needs-token', refused: kept !== undefined };
+    } else {
+      session.value = { kind: 'unreachable', message: describeError(error, 'Connecting') };
+    }
+  }
+}
+
+/** Forgets the tab's token and asks for one again. */
+export function signOut(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+  session.value = { kind: 'needs-token', refused: false };
+}
+
+/** A query of `GET /v1/tasks`. */
+export interface TaskQuery {
+  status?: string;
+  capability?: string;
+  idempotencyKey?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** `GET /v1/tasks`: one page of tasks matching every filter given, newest first. */
+export async function listTasks(
+  query: TaskQuery,
+): Promise<{ tasks: TaskView[]; nextCursor?: string }> {
+  const s = session.value;
+  if (s.kind !== 'signed-in') throw new SwitchboardError('unauthorized', 'not signed in');
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(name, String(value));
+  }
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (s.token !== undefined) headers.authorization = `Bearer ${s.token}`;
+  const res = await fetch(new URL(`v1/tasks?${params}`, apiBase), { headers });
+  const body = (await res.json()) as {
+    tasks: TaskView[];
+    nextCursor?: string;
+    error?: { code?: ErrorCode; message?: string };
+  };
+  if (!res.ok) {
+    throw new SwitchboardError(
+      body.error?.code ?? 'internal',
+      body.error?.message ?? `HTTP ${res.status}`,
+      {
+        details: { status: res.status },
+      },
+    );
+  }
+  return body;
+}
