@@ -110,7 +110,11 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
       await client.cancel(ids[1]!);
       await expect.poll(() => depth.textContent(), poll).toBe('2');
       await expect.poll(() => page.locator('[data-testid=depth]').textContent(), poll).toBe('2');
+      // A page opened later starts from the tasks queued then.
+      await page.reload();
+      await expect.poll(() => depth.textContent(), poll).toBe('2');
       for (const id of ids.slice(2)) await client.cancel(id);
+      await expect.poll(() => depth.textContent(), poll).toBe('0');
     });
 
     it('replays a dead letter from the page, and deletes several', async () => {
@@ -164,6 +168,21 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
         .poll(() => detail.locator('[data-testid=task-status]').first().textContent(), poll)
         .toBe('cancelled');
       await expect.poll(async () => (await client.getTask(id)).status, poll).toBe('cancelled');
+
+      // Found again by its idempotency key, then among the cancelled tasks of its capability.
+      await page.goto(`${server.url}/ui/#/tasks`);
+      await page.getByPlaceholder('Task id or idempotency key').fill('ui-detail-1');
+      await page.getByRole('button', { name: 'Find' }).click();
+      const rows = page.locator('[data-testid=task-list] tbody tr');
+      await expect.poll(() => rows.allTextContents(), poll).toEqual([expect.stringContaining(id)]);
+      await page.getByPlaceholder('Task id or idempotency key').fill('');
+      await page.getByPlaceholder('Capability').fill('nobody');
+      await page.locator('select[name=status]').selectOption('cancelled');
+      await page.getByRole('button', { name: 'Find' }).click();
+      await expect
+        .poll(async () => (await rows.allTextContents()).some((text) => text.includes(id)), poll)
+        .toBe(true);
+      for (const text of await rows.allTextContents()) expect(text).toContain('cancelled');
     });
   });
 

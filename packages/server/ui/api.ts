@@ -1,6 +1,6 @@
 import { signal } from '@preact/signals';
 import { createClient, type SwitchboardClient } from '@switchboard/client';
-import { type ErrorCode, SwitchboardError, type TaskView } from '@switchboard/core';
+import { SwitchboardError } from '@switchboard/core';
 
 /**
  * The API's base URL, derived from the page's own location: the page is served at
@@ -22,7 +22,6 @@ export type Session =
       access: Access;
       authOn: boolean;
       client: SwitchboardClient;
-      token: string | undefined;
     }
   | { kind: 'needs-token'; refused: boolean }
   | { kind: 'unreachable'; message: string };
@@ -77,7 +76,7 @@ export async function connect(token?: string): Promise<void> {
   try {
     const access = await probe(client);
     if (kept !== undefined) sessionStorage.setItem(TOKEN_KEY, kept);
-    session.value = { kind: 'signed-in', access, authOn: kept !== undefined, client, token: kept };
+    session.value = { kind: 'signed-in', access, authOn: kept !== undefined, client };
   } catch (error) {
     if (statusOf(error) === 401) {
       sessionStorage.removeItem(TOKEN_KEY);
@@ -92,43 +91,4 @@ export async function connect(token?: string): Promise<void> {
 export function signOut(): void {
   sessionStorage.removeItem(TOKEN_KEY);
   session.value = { kind: 'needs-token', refused: false };
-}
-
-/** A query of `GET /v1/tasks`. */
-export interface TaskQuery {
-  status?: string;
-  capability?: string;
-  idempotencyKey?: string;
-  limit?: number;
-  cursor?: string;
-}
-
-/** `GET /v1/tasks`: one page of tasks matching every filter given, newest first. */
-export async function listTasks(
-  query: TaskQuery,
-): Promise<{ tasks: TaskView[]; nextCursor?: string }> {
-  const s = session.value;
-  if (s.kind !== 'signed-in') throw new SwitchboardError('unauthorized', 'not signed in');
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) {
-    if (value !== undefined) params.set(name, String(value));
-  }
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (s.token !== undefined) headers.authorization = `Bearer ${s.token}`;
-  const res = await fetch(new URL(`v1/tasks?${params}`, apiBase), { headers });
-  const body = (await res.json()) as {
-    tasks: TaskView[];
-    nextCursor?: string;
-    error?: { code?: ErrorCode; message?: string };
-  };
-  if (!res.ok) {
-    throw new SwitchboardError(
-      body.error?.code ?? 'internal',
-      body.error?.message ?? `HTTP ${res.status}`,
-      {
-        details: { status: res.status },
-      },
-    );
-  }
-  return body;
 }

@@ -318,6 +318,42 @@ function sample(now: number, s: Stats): void {
   queues.value = next;
 }
 
+/** The most queued tasks read at sign-in to start the queue depths from. */
+const SEED_TASKS = 5_000;
+
+/**
+ * Starts the depths by capability and priority from the tasks queued when the page opens
+ * (the newest {@link SEED_TASKS}); the event stream moves them from then on. A task the
+ * stream has already told of is left to the stream.
+ */
+async function seedQueues(client: SwitchboardClient, signal: AbortSignal): Promise<void> {
+  let cursor: string | undefined;
+  let read = 0;
+  try {
+    do {
+      const page = await client.listTasks({
+        status: 'queued',
+        limit: 1000,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      if (signal.aborted) return;
+      batch(() => {
+        for (const task of page.tasks) {
+          if (tracked.has(task.id) || trails.has(task.id)) continue;
+          const key = `${task.capability}|${task.priority}`;
+          tracked.set(task.id, { key, queued: true });
+          moveQueue(key, 1);
+        }
+      });
+      read += page.tasks.length;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined && read < SEED_TASKS);
+    notice('queues', undefined);
+  } catch (error) {
+    notice('queues', describeError(error, 'Listing the queued tasks'));
+  }
+}
+
 /** Reads the dead letters again (admin only). */
 export async function refreshDeadLetters(client: SwitchboardClient): Promise<void> {
   try {
@@ -360,6 +396,7 @@ export function follow(client: SwitchboardClient, access: Access, signal: AbortS
   signal.addEventListener('abort', () => clearInterval(timer));
   void poll();
   if (access === 'admin') void refreshDeadLetters(client);
+  if (access !== 'agent') void seedQueues(client, signal);
 
   const stream = async () => {
     // The sign-in proved the token; the stream reconnects by itself and ends only on an error

@@ -21,6 +21,7 @@ export function QueuesView() {
         ${s && html`<span class="muted">${num(s.tasks.submitted)} submitted, ${num(s.tasks.completed)} completed, ${num(s.tasks.dead)} dead</span>`}
       </header>
       ${notices.value.stats && html`<p class="notice">${notices.value.stats}</p>`}
+      ${notices.value.queues && html`<p class="notice">${notices.value.queues}</p>`}
       <div class="cards">
         <div class="card"><span class="label">Queued</span><strong data-testid="depth">${num(s?.queue.depth)}</strong></div>
         ${PRIORITIES.map(
@@ -54,7 +55,7 @@ export function QueuesView() {
           <tr><th>Capability</th><th>Priority</th><th class="num">Depth</th><th class="num">In/s</th><th class="num">Out/s</th><th class="spark-col">Depth, last minutes</th></tr>
         </thead>
         <tbody>
-          ${rows.length === 0 && html`<tr><td colspan="6" class="empty">No task queued while this page was open.</td></tr>`}
+          ${rows.length === 0 && html`<tr><td colspan="6" class="empty">No task queued.</td></tr>`}
           ${rows.map(
             (
               row,
@@ -69,6 +70,6 @@ export function QueuesView() {
           )}
         </tbody>
       </table>
-      <p class="hint">The totals come from <code>/v1/stats</code>; the rows by capability are counted from the event stream since this page opened.</p>
+      <p class="hint">The totals come from <code>/v1/stats</code>; the rows by capability start from the tasks queued when this page opened and follow the event stream.</p>
     </section>`;
 }

@@ -2,7 +2,7 @@ import type { StreamEvent } from '@switchboard/client';
 import type { TaskView } from '@switchboard/core';
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { describeError, listTasks, session, statusOf } from '../api.js';
+import { describeError, session, statusOf } from '../api.js';
 import { clock, duration, pretty } from '../format.js';
 import { taskTouched, trails } from '../live.js';
 import { navigate } from '../route.js';
@@ -119,6 +119,7 @@ export function TaskDetail({ id }: { id: string }) {
 export function TasksView() {
   const [query, setQuery] = useState('');
   const [status, setStatus] = useState('');
+  const [capability, setCapability] = useState('');
   const [found, setFound] = useState<readonly TaskView[] | undefined>(undefined);
   const [next, setNext] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
@@ -127,8 +128,15 @@ export function TasksView() {
     setError(undefined);
     const text = query.trim();
     try {
-      if (text !== '' && status === '') {
-        // An id first; failing that, an idempotency key.
+      const page = await client().listTasks({
+        ...(status === '' ? {} : { status: status as TaskView['status'] }),
+        ...(capability.trim() === '' ? {} : { capability: capability.trim() }),
+        ...(text === '' ? {} : { idempotencyKey: text }),
+        ...(cursor === undefined ? {} : { cursor }),
+        limit: 50,
+      });
+      // No task has that idempotency key: the text may be a task's id.
+      if (page.tasks.length === 0 && text !== '' && cursor === undefined) {
         try {
           const task = await client().getTask(text);
           navigate(`tasks/${encodeURIComponent(task.id)}`);
@@ -137,23 +145,23 @@ export function TasksView() {
           if (statusOf(e) !== 404) throw e;
         }
       }
-      const page = await listTasks({
-        ...(status === '' ? {} : { status }),
-        ...(text === '' ? {} : { idempotencyKey: text }),
-        ...(cursor === undefined ? {} : { cursor }),
-        limit: 50,
-      });
       setFound(cursor === undefined ? page.tasks : [...(found ?? []), ...page.tasks]);
       setNext(page.nextCursor);
     } catch (e) {
       setError(describeError(e, 'Searching'));
     }
   };
+  // The newest tasks, until a search asks for others.
+  useEffect(() => {
+    void search();
+  }, []);
   return html`<section>
-    <header class="view-head"><h1>Tasks</h1></header>
+    <header class="view-head"><h1>Tasks</h1><span class="muted">newest first</span></header>
     <form class="search" onSubmit=${search}>
       <input name="q" placeholder="Task id or idempotency key" value=${query}
         onInput=${(e: Event) => setQuery((e.target as HTMLInputElement).value)} />
+      <input name="capability" placeholder="Capability" value=${capability}
+        onInput=${(e: Event) => setCapability((e.target as HTMLInputElement).value)} />
       <select name="status" value=${status} onChange=${(e: Event) => setStatus((e.target as HTMLSelectElement).value)}>
         <option value="">any status</option>
         ${STATUSES.map((s) => html`<option key=${s} value=${s}>${s}</option>`)}
