@@ -94,6 +94,38 @@ export function runE2E(start: ServerFactory, options: E2EOptions = {}): void {
       expect(doc.body.components.schemas.TaskSubmit.required).toEqual(['capability']);
     });
 
+    it('serves the dashboard at /ui/ without a token, its hashed assets cached for good', async () => {
+      const redirect = await fetch(`${base()}/ui`, { redirect: 'manual' });
+      expect(redirect.status).toBe(308);
+      // Relative, so that it holds behind a proxy's path prefix.
+      expect(redirect.headers.get('location')).toBe('ui/');
+      const page = await fetch(`${base()}/ui/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(page.headers.get('cache-control')).toBe('no-cache');
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+      const html = await page.text();
+      const assets = [...html.matchAll(/(?:src|href)="\.\/(app-\w+\.(js|css))"/g)];
+      expect(assets.map((m) => m[2]).sort()).toEqual(['css', 'js']);
+      for (const [, name, ext] of assets) {
+        const asset = await fetch(`${base()}/ui/${name}`);
+        expect(asset.status).toBe(200);
+        expect(asset.headers.get('content-type')).toBe(
+          ext === 'js' ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8',
+        );
+        expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+        expect((await asset.text()).length).toBeGreaterThan(1000);
+        const again = await fetch(`${base()}/ui/${name}`, {
+          headers: { 'if-none-match': asset.headers.get('etag')! },
+        });
+        expect(again.status).toBe(304);
+        await again.body?.cancel();
+      }
+      const missing = await fetch(`${base()}/ui/app-0.js`);
+      expect(missing.status).toBe(404);
+      expect((await missing.json()).error.code).toBe('not_found');
+    });
+
     it('answers 404 not_found for an unknown route', async () => {
       expectError(await api('GET', '/v1/nothing-here'), 404, 'not_found');
     });
