@@ -6,7 +6,7 @@ import { nodeRuntime } from '@switchboard/server/node';
 
 /** The Chromium to drive: `$CHROMIUM_BIN`, else Debian's; undefined when there is none. */
 export function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  const candidates = [process.env.CHROMIUM_BIN, '/usr/bin/chromium'];
   return candidates.find((bin) => bin !== undefined && bin !== '' && existsSync(bin));
 }
 
