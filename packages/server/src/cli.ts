@@ -26,6 +26,11 @@ import type { Listening, RuntimeAdapter } from './runtime.js';
 import { type StopOptions, stopOnSignals, stoppedLine } from './signals.js';
 
 const USAGE = `Usage: switchboard serve [--port 8787] [--host 127.0.0.1] [--backend memory|journal:<dir>|redis://host:port] [--config file.json|file.mjs] [--allow-unauthenticated]
+       switchboard <agents|tasks|task|dead-letters|replay|cancel|stats|tail|submit> [--url URL] [--token TOKEN] [--json]
+
+The second form operates a running server (SWITCHBOARD_URL and SWITCHBOARD_TOKEN stand in for
+--url and --token); \`switchboard <command> --help\` describes each command. Exit codes: 0 done,
+1 the server refused, 2 usage error, 3 server unreachable (docs/cli.md).
 
 A host other than loopback needs a token (auth on), or --allow-unauthenticated to serve it open.
 
@@ -280,6 +285,14 @@ export async function main(
   argv = process.argv.slice(2),
   options: StopOptions = {},
 ): Promise<void> {
+  // Any first word but `serve` is an operator command (or a misspelt one, which the
+  // command parser names with the known ones); flags alone still start the server.
+  const first = argv[0];
+  if (first !== undefined && first !== 'serve' && !first.startsWith('-')) {
+    const { runOps } = await import('./ops/program.js');
+    process.exitCode = await runOps(argv);
+    return;
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
     return;
