@@ -48,6 +48,27 @@ export function backendReopen(f: Fixture, reopen: (backend: Backend) => Promise<
       }
     });
 
+    it('lists the same tasks, in the same order, and finds an idempotency key', async () => {
+      const tasks = [3, 1, 2].map((ms, i) =>
+        f.task({ createdAt: T0 + ms, ...(i === 1 ? { idempotencyKey: `${f.cap}-l1` } : {}) }),
+      );
+      await f.backend.enqueue(tasks);
+      const [held] = await f.lease(1);
+      await f.backend.complete(held!.id, held!.leaseToken!, 'ok', T0 + 5);
+      const list = async () =>
+        (await f.backend.listTasks({ capability: f.cap, limit: 10 })).tasks.map((t) => [
+          t.id,
+          t.status,
+        ]);
+      const before = await list();
+      expect(before.map(([id]) => id)).toEqual([tasks[0]!.id, tasks[2]!.id, tasks[1]!.id]);
+
+      await again();
+      expect(await list()).toEqual(before);
+      const keyed = await f.backend.listTasks({ idempotencyKey: `${f.cap}-l1`, limit: 1 });
+      expect(keyed.tasks.map((t) => t.id)).toEqual([tasks[1]!.id]);
+    });
+
     it('keeps dead letters and their order', async () => {
       const tasks = [f.task({ maxAttempts: 1 }), f.task({ maxAttempts: 1 })];
       await f.backend.enqueue(tasks);
