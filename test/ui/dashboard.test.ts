@@ -85,8 +85,10 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
       await expect.poll(() => state('echo').textContent(), poll).toMatch(/ready|working/);
       const remote = await client.registerAgent({ name: 'flaky-remote', capabilities: ['crawl'] });
       await expect.poll(() => state('flaky-remote').textContent(), poll).not.toBe('failed');
-      await expect(page.locator('[data-agent="flaky-remote"]').textContent()).resolves.toContain(
-        'crawl',
+      const row = page.locator('[data-agent="flaky-remote"]');
+      await expect.poll(() => row.textContent(), poll).toMatch(/remote.*crawl/);
+      await expect(page.locator('[data-agent="echo"]').textContent()).resolves.toContain(
+        'in-process',
       );
       // It never heartbeats: the server fails it, and the page says so, in the table and the timeline.
       await expect.poll(() => state('flaky-remote').textContent(), poll).toBe('failed');
@@ -99,7 +101,7 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
 
     it('shows a queue filling and draining, by capability and priority', async () => {
       await page.goto(`${server.url}/ui/#/queues`);
-      const ids = [];
+      const ids: string[] = [];
       for (let i = 0; i < 4; i++) {
         ids.push((await client.submit({ capability: 'nobody', priority: 'high' })).id);
       }
@@ -120,7 +122,7 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
     it('replays a dead letter from the page, and deletes several', async () => {
       await page.goto(`${server.url}/ui/#/dead-letters`);
       page.on('dialog', (d) => void d.accept());
-      const dead = [];
+      const dead: string[] = [];
       for (let i = 0; i < 3; i++) {
         const { id } = await client.submit({
           capability: 'echo',

@@ -58,5 +58,6 @@ export function toAgentView(agent: AgentView | AgentViewBody): AgentViewBody {
     heartbeatTimeoutMs: agent.heartbeatTimeoutMs,
     registeredAt: agent.registeredAt,
     lastHeartbeatAt: agent.lastHeartbeatAt,
+    remote: agent.remote,
   };
 }

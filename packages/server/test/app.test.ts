@@ -52,6 +52,7 @@ describe('createApp', () => {
       'maxConcurrency',
       'name',
       'registeredAt',
+      'remote',
       'role',
       'state',
     ]);

@@ -31,7 +31,7 @@ function options(
     cursor: { show: !spark },
     axes: spark
       ? [{ show: false }, { show: false }]
-      : [axis, { ...axis, size: 56, values: (_u, ticks) => ticks.map((t) => `${t}${unit}`) }],
+      : [axis, { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => `${t}${unit}`) }],
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     series: [
       {},

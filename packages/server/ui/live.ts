@@ -153,6 +153,9 @@ function remember(event: StreamEvent, taskId: string): void {
   taskTouched.value = { id: taskId, n: taskTouched.value.n + 1 };
 }
 
+const BUSY = new Set(['ready', 'working']);
+const isBusyFlip = (from: string, to: string) => BUSY.has(from) && BUSY.has(to);
+
 /** Folds one event of the stream into the page's state. */
 export function apply(event: StreamEvent): void {
   const e = event as StreamEvent & Record<string, unknown>;
@@ -234,6 +237,9 @@ export function apply(event: StreamEvent): void {
         break;
       case 'agent.state':
         updateAgent(agentId!, (row) => ({ ...row, state: String(e.to) }));
+        // Between ready and working an agent only takes and finishes work: its load column
+        // shows that, and the timeline keeps to its lifecycle.
+        if (isBusyFlip(String(e.from), String(e.to))) break;
         changed(String(e.to), `from ${e.from}${e.reason === undefined ? '' : `: ${e.reason}`}`);
         break;
       case 'agent.failed': {
@@ -282,6 +288,7 @@ function mergeAgents(list: readonly AgentView[]): void {
       name: view.name,
       state: view.state,
       capabilities: view.capabilities.map((c) => (typeof c === 'string' ? c : c.name)),
+      remote: view.remote,
       view,
     } as AgentRow);
   }

@@ -3,16 +3,18 @@ import { now } from '../clock.js';
 import { clock, duration, num, percent, quantile } from '../format.js';
 import { type AgentRow, agents, notices, timeline } from '../live.js';
 
+// In-process agents do not heartbeat over HTTP: their health is checked inside the server.
 function heartbeat(row: AgentRow): string {
   const view = row.view;
-  if (view === undefined || row.gone !== undefined) return '–';
+  if (view === undefined || row.gone !== undefined || !view.remote) return '–';
   return `${duration(Math.max(0, now.value - view.lastHeartbeatAt))} ago`;
 }
 
 /** A heartbeat older than half the agent's timeout is worth a look before it fails. */
 function heartbeatLate(row: AgentRow): boolean {
   const view = row.view;
-  if (view === undefined || row.gone !== undefined || view.heartbeatTimeoutMs === 0) return false;
+  if (view === undefined || row.gone !== undefined || !view.remote) return false;
+  if (view.heartbeatTimeoutMs === 0) return false;
   return now.value - view.lastHeartbeatAt > view.heartbeatTimeoutMs / 2;
 }
 

@@ -96,6 +96,9 @@ export const agentViewSchema = z
     heartbeatTimeoutMs: nonNegativeInt('Silence after which it is taken as failed'),
     registeredAt: nonNegativeInt('Epoch ms'),
     lastHeartbeatAt: nonNegativeInt('Epoch ms'),
+    remote: z
+      .boolean()
+      .meta({ description: 'True for an agent working over HTTP, false for an in-process one' }),
   })
   .meta({ id: 'Agent' });
 
