@@ -35,7 +35,8 @@ class Newest {
     return this.#heap.length < this.size || root === undefined || at >= root.at;
   }
 
-  offer(entry: Entry): void {
+  /** Keeps `entry` when it is among the newest offered so far; answers whether it was kept. */
+  offer(entry: Entry): boolean {
     const heap = this.#heap;
     if (heap.length < this.size) {
       heap.push(entry);
@@ -47,9 +48,9 @@ class Newest {
         i = parent;
       }
       heap[i] = entry;
-      return;
+      return true;
     }
-    if (!newer(entry, heap[0] as Entry)) return;
+    if (!newer(entry, heap[0] as Entry)) return false;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
@@ -62,6 +63,7 @@ class Newest {
       i = child;
     }
     heap[i] = entry;
+    return true;
   }
 
   /** The entries kept, newest first. */
@@ -76,7 +78,7 @@ class Newest {
  * terminal ones included), and only the `limit + 1` newest that match are kept, so memory
  * stays at a page whatever n is. Tasks held as columns are read from their batches without
  * a record being made, but for the ones the page answers; a batch too old for the page is
- * skipped whole.
+ * skipped whole, and one that reaches it is read only as far as the page takes from it.
  */
 export function listStored(store: MemoryStore, query: TaskListQuery): TaskPage {
   const after = checkTaskListQuery(query, '[memory] ');
@@ -100,11 +102,20 @@ export function listStored(store: MemoryStore, query: TaskListQuery): TaskPage {
       const at = columns.now;
       if (capability !== undefined && columns.capability !== capability) continue;
       if ((after !== undefined && at > after.createdAt) || !top.mayTake(at)) continue;
-      for (let i = 0; i < made.length; i++) {
-        if (made[i] !== 0) continue;
-        const seq = columns.first + i;
-        const id = taskIdAt(seq);
-        if (after === undefined || listedAfter(at, id, after)) top.offer({ at, id, item: seq });
+      // A batch's tasks share their instant, so ids alone order them, and among ids of one
+      // length a later counter is a greater id. So each run of counters with as many digits
+      // is read from its end, and the first task refused ends the run (the rest are older
+      // still): a large batch costs about a page, not its size.
+      for (let end = columns.first + made.length - 1; end >= columns.first; ) {
+        const digits = end.toString(36).length;
+        const start = Math.max(columns.first, digits === 1 ? 0 : 36 ** (digits - 1));
+        for (let seq = end; seq >= start; seq--) {
+          if (made[seq - columns.first] !== 0) continue;
+          const id = taskIdAt(seq);
+          if (after !== undefined && !listedAfter(at, id, after)) continue;
+          if (!top.offer({ at, id, item: seq })) break;
+        }
+        end = start - 1;
       }
     }
   }

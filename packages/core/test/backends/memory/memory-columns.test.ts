@@ -197,3 +197,32 @@ describe('MemoryBackend.listTasks over tasks held as columns', () => {
     expect(leased.map((t) => t.id)).toEqual([ids[1], older.id, newer.id, ids[0], ids[2]]);
   });
 });
+
+describe('MemoryBackend.listTasks over a batch whose ids change length', () => {
+  it('orders its ids as strings, pages included', async () => {
+    // A batch across the next power of 36, e.g. counters 'zy', 'zz', '100', '101', '102'
+    // after the prefix: as strings, the shorter ones are the greater.
+    let boundary = 36;
+    while (boundary < reserveTaskIds(0) + 2) boundary *= 36;
+    reserveTaskIds(boundary - 2 - reserveTaskIds(0));
+    const backend = createMemoryBackend();
+    const batch = columns([2, 2, 2, 2, 2], 'wide');
+    expect(batch.first).toBe(boundary - 2);
+    await backend.enqueueColumns(batch);
+    const expected = [1, 0, 4, 3, 2].map((i) => taskIdAt(boundary - 2 + i));
+    const whole = await backend.listTasks({ capability: 'wide', limit: 10 });
+    expect(whole.tasks.map((t) => t.id)).toEqual(expected);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await backend.listTasks({
+        capability: 'wide',
+        limit: 2,
+        ...(cursor && { cursor }),
+      });
+      seen.push(...page.tasks.map((t) => t.id));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined && seen.length < 10);
+    expect(seen).toEqual(expected);
+  });
+});
