@@ -1,4 +1,5 @@
 import { html } from 'htm/preact';
+import { session } from '../api.js';
 import { now } from '../clock.js';
 import { clock, duration, num, percent, quantile } from '../format.js';
 import { type AgentRow, agents, notices, timeline } from '../live.js';
@@ -41,6 +42,7 @@ export function AgentsView() {
         <h1>Agents</h1>
         <span class="muted">${live} in the pool, ${rows.length - live} gone</span>
       </header>
+      ${session.value.kind === 'signed-in' && session.value.access === 'client' && html`<p class="notice">A client token may not list agents: the table shows the agents the event stream reported since this page opened.</p>`}
       ${notices.value.agents && html`<p class="notice">${notices.value.agents} The table shows the agents the event stream reported.</p>`}
       <table class="grid" data-testid="agents">
         <thead>

@@ -9,8 +9,10 @@ const PRIORITIES = ['critical', 'high', 'normal', 'low'];
 export function QueuesView() {
   const s = stats.value;
   const t = series.value.t;
+  // The deepest queues first: they are the ones an operator looks for.
   const rows = [...queues.value.values()].sort(
     (a, b) =>
+      b.depth - a.depth ||
       a.capability.localeCompare(b.capability) ||
       PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority),
   );

@@ -4,7 +4,7 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { describeError, session, statusOf } from '../api.js';
 import { clock, duration, pretty } from '../format.js';
-import { taskTouched, trails } from '../live.js';
+import { agents, taskTouched, trails } from '../live.js';
 import { navigate } from '../route.js';
 
 const STATUSES = ['queued', 'leased', 'completed', 'dead', 'cancelled'];
@@ -14,6 +14,11 @@ function client() {
   const s = session.value;
   if (s.kind !== 'signed-in') throw new Error('not signed in');
   return s.client;
+}
+
+/** An agent's name when the page knows it, else its id. */
+function agentName(id: string): string {
+  return agents.value.get(id)?.name ?? id;
 }
 
 function StatusBadge({ status }: { status: string }) {
@@ -30,7 +35,7 @@ function Trail({ events }: { events: readonly StreamEvent[] }) {
       const f = e as StreamEvent & Record<string, unknown>;
       const error = f.error as { message?: string; code?: string } | undefined;
       const parts = [
-        f.agentId && `agent ${f.agentId}`,
+        typeof f.agentId === 'string' && `agent ${agentName(f.agentId)}`,
         f.attempt !== undefined && `attempt ${f.attempt}`,
         error && `${error.code ? `${error.code}: ` : ''}${error.message}`,
         f.willRetry === true && 'will retry',
@@ -99,7 +104,7 @@ export function TaskDetail({ id }: { id: string }) {
         <dt>Capability</dt><dd><span class="chip">${task.capability}</span></dd>
         <dt>Priority</dt><dd><span class=${`prio p-${task.priority}`}>${task.priority}</span></dd>
         <dt>Attempts</dt><dd>${task.attempts} of ${task.maxAttempts}</dd>
-        <dt>Agent</dt><dd class="mono">${task.agentId ?? '–'}</dd>
+        <dt>Agent</dt><dd>${task.agentId === undefined ? '–' : html`${agentName(task.agentId)} <span class="sub mono">${task.agentId}</span>`}</dd>
         <dt>Idempotency key</dt><dd class="mono">${task.idempotencyKey ?? '–'}</dd>
         <dt>Session key</dt><dd class="mono">${task.sessionKey ?? '–'}</dd>
         <dt>Created</dt><dd>${new Date(task.createdAt).toISOString()}</dd>
