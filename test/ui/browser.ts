@@ -4,10 +4,14 @@ import { existsSync } from 'node:fs';
 import { type AppOptions, createApp, type SwitchboardApi } from '@switchboard/server';
 import { nodeRuntime } from '@switchboard/server/node';
 
-/** The Chromium to drive: `$CHROMIUM_BIN`, else Debian's; undefined when there is none. */
+/**
+ * The Chromium to drive: `$CHROMIUM_BIN` when set, else Debian's; undefined when it is not
+ * there.
+ */
 export function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_BIN, '/usr/bin/chromium'];
-  return candidates.find((bin) => bin !== undefined && bin !== '' && existsSync(bin));
+  const env = process.env.CHROMIUM_BIN;
+  const bin = env === undefined || env === '' ? '/usr/bin/chromium' : env;
+  return existsSync(bin) ? bin : undefined;
 }
 
 /** A server of the app on 127.0.0.1 behind a path prefix, as a reverse proxy would put it. */

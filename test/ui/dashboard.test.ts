@@ -31,14 +31,17 @@ const echo = defineAgent({
 
 const poll = { timeout: 10_000, interval: 50 };
 
-describe.skipIf(executablePath === undefined)('dashboard', () => {
+// A browser start and a page load may take seconds on a loaded machine.
+const HOOK_MS = 60_000;
+
+describe.skipIf(executablePath === undefined)('dashboard', { timeout: 60_000 }, () => {
   let browser: Browser;
   beforeAll(async () => {
     browser = await chromium.launch({ executablePath: executablePath! });
-  });
+  }, HOOK_MS);
   afterAll(async () => {
     await browser?.close();
-  });
+  }, HOOK_MS);
 
   describe('with auth off', () => {
     let sb: Switchboard;
@@ -56,11 +59,11 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
       await sb.start();
       server = await servePrefixed(sb);
       client = createClient({ baseUrl: server.url });
-    });
+    }, HOOK_MS);
     afterAll(async () => {
       await server?.close();
       await sb?.shutdown({ drain: false });
-    });
+    }, HOOK_MS);
     beforeEach(async () => {
       failing = true;
       problems = [];
@@ -73,11 +76,11 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
       // Through the prefix and without the trailing slash: the server redirects relatively.
       await page.goto(`${server.url}/ui`);
       await page.locator('[data-testid=stream-state]').getByText('live').waitFor();
-    });
+    }, HOOK_MS);
     afterEach(async () => {
       await page.close();
       expect(problems).toEqual([]);
-    });
+    }, HOOK_MS);
 
     it('shows the agents, and a remote agent failing its heartbeat', async () => {
       const state = (name: string) =>
@@ -97,6 +100,16 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
         .poll(() => timeline.allTextContents(), poll)
         .toEqual(expect.arrayContaining([expect.stringMatching(/failed.*heartbeat_timeout/)]));
       expect(remote.id).toBeTruthy();
+
+      // The events tail, filtered by a topic pattern.
+      await page.goto(`${server.url}/ui/#/events`);
+      await client.submit({ capability: 'echo', payload: { n: 1 } });
+      const topics = page.locator('[data-testid=events] tbody .topic');
+      await expect.poll(() => topics.allTextContents(), poll).toContain('task.completed');
+      await page.getByPlaceholder(/Topics/).fill('agent.*');
+      const shown = await topics.allTextContents();
+      expect(shown.length).toBeGreaterThan(0);
+      for (const topic of shown) expect(topic).toMatch(/^agent\.[a-z]+$/);
     });
 
     it('shows a queue filling and draining, by capability and priority', async () => {
@@ -198,11 +211,11 @@ describe.skipIf(executablePath === undefined)('dashboard', () => {
       server = await servePrefixed(sb, {
         tokens: { admin: 'admin-secret', client: 'client-secret' },
       });
-    });
+    }, HOOK_MS);
     afterAll(async () => {
       await server?.close();
       await sb?.shutdown({ drain: false });
-    });
+    }, HOOK_MS);
 
     it('asks for a token, refuses a wrong one, and shows a client token no admin action', async () => {
       const page = await browser.newPage();
