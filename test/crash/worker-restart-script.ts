@@ -13,10 +13,21 @@ const worker = createWorker({
   leaseWaitMs: 1000,
   backoff: { initialMs: 50, maxMs: 500 },
   onError: (error) => say({ error: String(error) }),
+  // A completion is acknowledged by `/complete`'s 200, or by a `completed` outcome in the
+  // answer of a batch of answers or of a lease request that carried answers.
   fetch: async (input, init) => {
     const res = await fetch(input, init);
+    if (!res.ok) return res;
     const m = /\/v1\/tasks\/([^/]+)\/complete$/.exec(String(input));
-    if (m !== null && res.ok) say({ ack: decodeURIComponent(m[1] as string) });
+    if (m !== null) say({ ack: decodeURIComponent(m[1] as string) });
+    else if (/\/lease$|\/v1\/tasks\/answers$/.test(String(input))) {
+      const body = (await res.clone().json()) as {
+        answers?: { taskId: string; status?: string }[];
+      };
+      for (const outcome of body.answers ?? []) {
+        if (outcome.status === 'completed') say({ ack: outcome.taskId });
+      }
+    }
     return res;
   },
   handler: async (payload: { i: number }, ctx) => {

@@ -487,6 +487,52 @@ export function runE2E(start: ServerFactory, options: E2EOptions = {}): void {
       );
     });
 
+    it('answers leases in a batch, or along with the next lease, an outcome per answer', async () => {
+      const capability = cap();
+      const ids = [
+        await submit({ capability, payload: 1 }),
+        await submit({ capability, payload: 2 }),
+      ];
+      const a = await register(capability, { maxConcurrency: 1 });
+      const [first] = (await lease(a.id)).body.tasks;
+      const next = await lease(a.id, {
+        answers: [{ taskId: first.id, leaseToken: first.leaseToken, result: 'one' }],
+      });
+      expect(next.status).toBe(200);
+      expect(next.body.answers).toEqual([{ taskId: first.id, status: 'completed' }]);
+      const [second] = next.body.tasks;
+      expect(second.id).toBe(ids[1]);
+      const batch = await api('POST', '/v1/tasks/answers', {
+        token: TOKENS.agent,
+        body: {
+          answers: [
+            { taskId: second.id, leaseToken: second.leaseToken, result: 'two' },
+            { taskId: first.id, leaseToken: first.leaseToken, result: 'again' },
+          ],
+        },
+      });
+      expect(batch.status).toBe(200);
+      expect(batch.body.answers[0]).toEqual({ taskId: second.id, status: 'completed' });
+      expect(batch.body.answers[1].error).toMatchObject({ code: 'conflict', status: 409 });
+      const results = await Promise.all(
+        ids.map(async (id) => (await api('GET', `/v1/tasks/${id}`, { token: TOKENS.client })).body),
+      );
+      expect(results.map((t) => t.result)).toEqual(['one', 'two']);
+      expectError(
+        await api('POST', '/v1/tasks/answers', { token: TOKENS.agent, body: { answers: [] } }),
+        400,
+        'invalid_request',
+      );
+      expectError(
+        await api('POST', '/v1/tasks/answers', {
+          token: TOKENS.client,
+          body: { answers: [{ taskId: 'x', leaseToken: 'y' }] },
+        }),
+        403,
+        'forbidden',
+      );
+    });
+
     it('waits for a result up to waitMs', async () => {
       const capability = cap();
       const id = await submit({ capability });
@@ -758,6 +804,7 @@ export function runE2E(start: ServerFactory, options: E2EOptions = {}): void {
         `/v1/agents/${agent.id}/heartbeat`,
         `/v1/agents/${agent.id}/lease`,
         '/v1/tasks/x/complete',
+        '/v1/tasks/answers',
         '/v1/tasks/x/fail',
         '/v1/tasks/x/extend',
         '/v1/tasks/x/cancel',
@@ -783,6 +830,7 @@ export function runE2E(start: ServerFactory, options: E2EOptions = {}): void {
               max: v,
               waitMs: v,
               metrics: v,
+              answers: [v],
             }),
           ),
           fc.constantFrom(

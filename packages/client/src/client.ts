@@ -1,6 +1,7 @@
 import {
   type AgentRegisterInput,
   type AgentView,
+  type AnswerOutcome,
   type ErrorCode,
   type Stats,
   SwitchboardError,
@@ -36,17 +37,26 @@ export interface TaskListFilters {
   cursor?: string;
 }
 
+/** One answer to a lease: a completion with its `result`, or a failure when it has `error`. */
+export type AnswerInput =
+  | { taskId: string; leaseToken: string; result?: unknown }
+  | { taskId: string; leaseToken: string; error: { message: string; retryable?: boolean } };
+
 /** A typed client of every endpoint of the HTTP contract (docs/http.md), events included. */
 export interface SwitchboardClient {
   registerAgent(body: AgentRegisterInput): Promise<AgentView>;
   listAgents(): Promise<{ agents: AgentView[] }>;
   getAgent(id: string): Promise<AgentView>;
   heartbeat(id: string, metrics?: Record<string, number>): Promise<AgentView>;
-  /** Long-polls for leases; `signal` hangs up the poll (the server then hands nothing out). */
+  /**
+   * Long-polls for leases; `signal` hangs up the poll (the server then hands nothing out).
+   * `answers` are applied first, as {@link answer} applies them; their outcomes come back in
+   * `answers`, in order.
+   */
   lease(
     id: string,
-    options?: { max?: number; waitMs?: number; signal?: AbortSignal },
-  ): Promise<{ tasks: TaskLease[] }>;
+    options?: { max?: number; waitMs?: number; answers?: AnswerInput[]; signal?: AbortSignal },
+  ): Promise<{ tasks: TaskLease[]; answers?: AnswerOutcome[] }>;
   leave(id: string): Promise<unknown>;
   submit(task: TaskSubmitInput): Promise<{ id: string; status: string }>;
   submitBatch(tasks: TaskSubmitInput[]): Promise<{ ids: string[] }>;
@@ -65,6 +75,11 @@ export interface SwitchboardClient {
     error: { message: string; retryable?: boolean },
   ): Promise<TaskView>;
   extend(id: string, leaseToken: string, ms: number): Promise<TaskLease>;
+  /**
+   * Completes and fails up to 1,000 leases in one request, each on its own: one outcome per
+   * answer, in order, with the task's status or the error it would have had alone.
+   */
+  answer(answers: AnswerInput[]): Promise<{ answers: AnswerOutcome[] }>;
   deadLetters(): Promise<{ tasks: TaskView[] }>;
   replay(id: string): Promise<{ id: string; status: 'queued' }>;
   deleteDeadLetter(id: string): Promise<unknown>;
@@ -149,6 +164,7 @@ export function createClient(options: ClientOptions): SwitchboardClient {
       call('POST', `/v1/tasks/${id(t)}/complete`, { leaseToken, result }),
     fail: (t, leaseToken, error) => call('POST', `/v1/tasks/${id(t)}/fail`, { leaseToken, error }),
     extend: (t, leaseToken, ms) => call('POST', `/v1/tasks/${id(t)}/extend`, { leaseToken, ms }),
+    answer: (answers) => call('POST', '/v1/tasks/answers', { answers }),
     deadLetters: () => call('GET', '/v1/dead-letters'),
     replay: (t) => call('POST', `/v1/dead-letters/${id(t)}/replay`),
     deleteDeadLetter: (t) => call('DELETE', `/v1/dead-letters/${id(t)}`),

@@ -17,7 +17,11 @@ function statusOf(error: unknown): number | undefined {
 
 /** Reads an error of a call to the server, by its status and never by its message. */
 export function classify(error: unknown): Failure {
-  const status = statusOf(error);
+  return classifyStatus(statusOf(error));
+}
+
+/** Reads an HTTP status as {@link classify} does; `undefined` for a call that got no answer. */
+export function classifyStatus(status: number | undefined): Failure {
   // No status: fetch failed (connection refused or reset, DNS) or the body was not JSON (a
   // proxy's error page while the server restarts). Both pass once the server is back.
   if (status === undefined) return 'transient';

@@ -1,6 +1,7 @@
-import { SwitchboardError, type TaskLease } from '@switchboard/core';
-import type { SwitchboardClient } from './client.js';
-import { type Backoff, classify, retryDelay, sleep } from './retry.js';
+import { MAX_TEXT_LENGTH, SwitchboardError, type TaskLease } from '@switchboard/core';
+import type { AnswerQueue } from './answers.js';
+import type { AnswerInput, SwitchboardClient } from './client.js';
+import { type Backoff, classify, retryDelay } from './retry.js';
 
 /** What a handler gets beside the payload: which task it runs, and when to stop. */
 export interface TaskContext {
@@ -32,12 +33,12 @@ export type TaskHandler<P = unknown, R = unknown> = (
 /** What a running task needs of its worker. */
 export interface TaskRunSettings {
   readonly client: SwitchboardClient;
+  /** Where the task's completion or failure goes, to be sent in a batch. */
+  readonly answers: AnswerQueue;
   readonly handler: TaskHandler<never, unknown>;
   /** How far each extension moves the expiry; the lease's own length when undefined. */
   readonly extendMs: number | undefined;
   readonly backoff: Required<Backoff>;
-  /** Aborted when the worker closes without draining: answers are no longer retried. */
-  readonly stop: AbortSignal;
   report(error: unknown, taskId: string): void;
 }
 
@@ -48,8 +49,9 @@ const MIN_RETRY_MS = 10;
 
 /**
  * One leased task from its lease to its answer: runs the handler, keeps the lease alive by
- * extending it at half its remaining time, and completes or fails it, retrying the answer
- * through a restart of the server until the server takes it or says the lease is gone.
+ * extending it at half its remaining time, and hands the completion or failure to the
+ * worker's answer queue, which retries it through a restart of the server until the server
+ * takes it or says the lease is gone.
  */
 export class RunningTask {
   /** Settles (never rejects) once the task is answered or given up. */
@@ -117,30 +119,12 @@ export class RunningTask {
     // The server gave the task to another agent, or it was cancelled: an answer would only
     // get a 409.
     if (this.#over) return;
-    await this.#answer(outcome);
+    const { id: taskId, leaseToken } = this.#lease;
+    const answer: AnswerInput = outcome.ok
+      ? { taskId, leaseToken, result: outcome.value }
+      : { taskId, leaseToken, error: failureOf(outcome.error) };
+    await this.#settings.answers.push(answer);
     this.#over = true;
-  }
-
-  async #answer(
-    outcome: { ok: true; value: unknown } | { ok: false; error: unknown },
-  ): Promise<void> {
-    const { client, stop } = this.#settings;
-    const { id, leaseToken } = this.#lease;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (outcome.ok) await client.complete(id, leaseToken, outcome.value);
-        else await client.fail(id, leaseToken, failureOf(outcome.error));
-        return;
-      } catch (error) {
-        const kind = classify(error);
-        // A 404 or 409: the task was cancelled, or its lease expired and went on; nothing
-        // is left to answer.
-        if (kind === 'gone' || kind === 'conflict') return;
-        this.#settings.report(error, id);
-        if (kind === 'fatal' || stop.aborted) return;
-        await sleep(retryDelay(attempt, this.#settings.backoff, error), stop);
-      }
-    }
   }
 
   /** The time until the next extension: half of what is left of the lease. */
@@ -229,7 +213,10 @@ function lostReason(id: string, error: unknown): SwitchboardError {
 
 /** The failure a thrown value reports: its message, retryable unless it says `retryable: false`. */
 function failureOf(error: unknown): { message: string; retryable: boolean } {
-  const message = error instanceof Error ? error.message : String(error);
+  const text = error instanceof Error ? error.message : String(error);
+  // The server refuses a longer message, and with it the failure: the task would then wait
+  // for its lease to expire instead of being retried at once.
+  const message = text.length > MAX_TEXT_LENGTH ? `${text.slice(0, MAX_TEXT_LENGTH - 1)}…` : text;
   const retryable = (error as { retryable?: unknown } | null)?.retryable !== false;
   return { message: message === '' ? 'the handler failed' : message, retryable };
 }

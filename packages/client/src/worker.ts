@@ -5,6 +5,7 @@ import {
   SwitchboardError,
   type TaskLease,
 } from '@switchboard/core';
+import { AnswerQueue } from './answers.js';
 import { createClient } from './client.js';
 import { type Backoff, classify, retryDelay, sleep } from './retry.js';
 import { RunningTask, type TaskHandler } from './worker-task.js';
@@ -185,12 +186,20 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
       report(error);
     }
   };
+  const answers = new AnswerQueue({
+    client,
+    backoff,
+    stop: stop.signal,
+    report,
+    // A task's answer frees its slot for the next lease request, which takes the answer along.
+    queued: () => wake?.(),
+  });
   const settings = {
     client,
+    answers,
     handler: o.handler as TaskHandler<never, unknown>,
     extendMs: o.leaseExtendMs,
     backoff,
-    stop: stop.signal,
     report,
   };
 
@@ -271,8 +280,16 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
         await register(false);
         continue;
       }
-      const free = concurrency - tasks.size;
+      // A task holds its slot until the server has its answer; those sent along with this
+      // lease request free theirs for it, since the server applies them first.
+      if (concurrency - tasks.size + answers.length <= 0) {
+        await slotFreed();
+        continue;
+      }
+      const along = answers.takeForLease();
+      const free = concurrency - tasks.size + along.length;
       if (free <= 0) {
+        // The answers wait out a backoff: their slots free once they are through.
         await slotFreed();
         continue;
       }
@@ -280,10 +297,23 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
       let leases: TaskLease[];
       try {
         const max = Math.min(free, MAX_LEASE);
-        leases = (await client.lease(id, { max, waitMs, signal: poll.signal })).tasks;
+        const request = { max, waitMs, signal: poll.signal };
+        const answered = await client.lease(
+          id,
+          along.length === 0 ? request : { ...request, answers: along.map((q) => q.answer) },
+        );
+        answers.settleLease(along, answered.answers);
+        leases = answered.tasks;
       } catch (error) {
+        answers.requeue(along);
         if (closing.signal.aborted || !registered) continue;
         const kind = classify(error);
+        // Refused because of the answers it carried (too large a body, a bad answer): they
+        // go by themselves from now on, and the lease is asked for again without them.
+        if (kind === 'fatal' && along.length > 0) {
+          answers.leaseRefused(error);
+          continue;
+        }
         if (kind === 'gone') {
           forgotten(id);
           continue;

@@ -204,9 +204,10 @@ describe('createWorker against a real server', () => {
     let refused = 0;
     const w = worker({
       backoff: { initialMs: 10, maxMs: 20 },
-      // The first three completions are lost on the way, as while the server restarts.
+      // The first three requests that carry the completion (a lease request taking it along,
+      // or a batch of answers) are lost on the way, as while the server restarts.
       fetch: async (input, init) => {
-        if (String(input).endsWith('/complete') && refused < 3) {
+        if (String(init?.body ?? '').includes('"answers"') && refused < 3) {
           refused++;
           throw new TypeError('fetch failed');
         }
@@ -396,6 +397,88 @@ describe('createWorker against a server that never answers', () => {
     await run;
     expect(states).toEqual(['starting', 'reconnecting', 'closing', 'closed']);
     await silent.close();
+  });
+});
+
+describe('createWorker sends its answers in batches', () => {
+  const running: { sb: Switchboard; server: Listening }[] = [];
+  afterEach(async () => {
+    for (const { sb, server } of running.splice(0)) {
+      await sb.shutdown({ drain: false });
+      await server.close();
+    }
+  });
+
+  async function serve(maxBodyBytes?: number): Promise<string> {
+    const sb = createSwitchboard();
+    await sb.start();
+    const app = createApp(sb, maxBodyBytes === undefined ? {} : { maxBodyBytes });
+    const server = await nodeRuntime.serve(app.fetch, { port: 0, host: '127.0.0.1' });
+    running.push({ sb, server });
+    return `http://127.0.0.1:${server.port}`;
+  }
+
+  /** Runs `n` tasks through a worker; answers the requests it made by path, and its errors. */
+  async function runThrough(
+    url: string,
+    n: number,
+    options: Partial<WorkerOptions<number, unknown>>,
+  ): Promise<{ paths: string[]; errors: unknown[]; results: unknown[] }> {
+    const paths: string[] = [];
+    const errors: unknown[] = [];
+    const w = createWorker<number, unknown>({
+      url,
+      capabilities: ['job'],
+      leaseWaitMs: 1000,
+      handler: (i) => i,
+      onError: (e) => errors.push(e),
+      fetch: (input, init) => {
+        paths.push(new URL(String(input)).pathname);
+        return fetch(input, init);
+      },
+      ...options,
+    });
+    void w.run();
+    const c = createClient({ baseUrl: url });
+    const { ids } = await c.submitBatch(
+      Array.from({ length: n }, (_, i) => ({ capability: 'job', payload: i })),
+    );
+    const done = await Promise.all(ids.map((id) => c.result(id, 10_000)));
+    await w.close();
+    expect(done.map((t) => t.status)).toEqual(ids.map(() => 'completed'));
+    return { paths, errors, results: done.map((t) => t.result) };
+  }
+
+  it('takes each answer along with its next lease request: one request a task, not two', async () => {
+    const url = await serve();
+    const { paths, errors, results } = await runThrough(url, 40, {
+      concurrency: 1,
+      handler: (i) => ({ i }),
+    });
+    expect(results).toEqual(Array.from({ length: 40 }, (_, i) => ({ i })));
+    expect(errors).toEqual([]);
+    // 40 leases that carry the answer of the task before (the first carries none); no
+    // separate completion.
+    expect(paths.filter((p) => p.endsWith('/complete'))).toEqual([]);
+    expect(paths.filter((p) => p.endsWith('/lease')).length).toBeLessThanOrEqual(42);
+  });
+
+  it('falls back to answers one by one when the server refuses a batch as too large', async () => {
+    // Results of about 1.5 KB against a body limit of 4 KiB: a batch of three or more is
+    // refused with 413, and each answer then goes alone.
+    const url = await serve(4096);
+    const big = 'x'.repeat(1500);
+    const { paths, errors, results } = await runThrough(url, 24, {
+      concurrency: 8,
+      handler: async (i) => {
+        await sleep(5);
+        return { i, big };
+      },
+    });
+    expect(results).toEqual(Array.from({ length: 24 }, (_, i) => ({ i, big })));
+    // A refused batch is not an error the user must hear of: every answer arrived.
+    expect(errors).toEqual([]);
+    expect(paths.some((p) => p.endsWith('/complete'))).toBe(true);
   });
 });
 

@@ -138,6 +138,15 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
       errors: COMMON,
     },
   },
+  '/v1/tasks/answers': {
+    post: {
+      summary: 'Complete or fail up to 1,000 leases, each on its own (an outcome per answer)',
+      scopes: 'agent',
+      body: 'TaskAnswers',
+      ok: [200, 'AnswersResponse'],
+      errors: COMMON,
+    },
+  },
   '/v1/tasks/{id}': {
     get: { summary: 'One task', scopes: 'client', ok: [200, 'Task'], errors: [401, 403, 404, 429] },
   },

@@ -36,6 +36,7 @@ describe('openApiDocument', () => {
       '/v1/events',
       '/v1/stats',
       '/v1/tasks',
+      '/v1/tasks/answers',
       '/v1/tasks/batch',
       '/v1/tasks/{id}',
       '/v1/tasks/{id}/cancel',

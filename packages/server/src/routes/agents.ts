@@ -1,5 +1,6 @@
 import { agentRegisterSchema, heartbeatSchema, leaseRequestSchema } from '@switchboard/core';
 import type { Hono } from 'hono';
+import { applyAnswers } from '../answers.js';
 import {
   type AppEnv,
   acceptingWork,
@@ -44,11 +45,16 @@ export function agentRoutes(app: Hono<AppEnv>, settings: RouteSettings): void {
 
   app.post('/v1/agents/:id/lease', async (c) => {
     allow(c, 'agent');
+    const { answers, ...request } = await parseBody(c, settings, leaseRequestSchema, true);
+    // The answers a worker sends along are applied first, even when the lease itself is then
+    // refused (the server drains, or no longer knows the agent): they are what frees the
+    // slots being leased, and a drain waits for them. A worker that sends them again after a
+    // refusal is told 409 for each one already applied.
+    const outcomes = answers === undefined ? undefined : await applyAnswers(engine, answers);
     acceptingWork(settings);
-    const body = await parseBody(c, settings, leaseRequestSchema, true);
     // The signal ends the long-poll when the agent hangs up, so no task is leased to nobody.
-    const tasks = await engine.lease(c.req.param('id'), { ...body, signal: c.req.raw.signal });
-    return send(c, 200, { tasks });
+    const tasks = await engine.lease(c.req.param('id'), { ...request, signal: c.req.raw.signal });
+    return send(c, 200, outcomes === undefined ? { tasks } : { tasks, answers: outcomes });
   });
 
   app.delete('/v1/agents/:id', async (c) => {

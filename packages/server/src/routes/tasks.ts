@@ -1,4 +1,5 @@
 import {
+  answersSchema,
   completeSchema,
   extendSchema,
   failSchema,
@@ -7,13 +8,14 @@ import {
   validate,
 } from '@switchboard/core';
 import type { Hono } from 'hono';
+import { applyAnswers } from '../answers.js';
 import { type AppEnv, allow, notFound, parseBody, type RouteSettings, send } from '../http.js';
 import { toLeaseView, toTaskView } from '../views.js';
 
 /**
  * The task endpoints: list, read, wait for a result, cancel (client scope), and complete, fail,
- * extend a lease (agent scope). Submits (single and batch) are the hot routes of
- * `hot-routes.ts`.
+ * extend a lease, answer a batch of leases (agent scope). Submits (single and batch) are the
+ * hot routes of `hot-routes.ts`.
  */
 export function taskRoutes(app: Hono<AppEnv>, settings: RouteSettings): void {
   const { engine } = settings;
@@ -59,6 +61,14 @@ export function taskRoutes(app: Hono<AppEnv>, settings: RouteSettings): void {
     allow(c, 'agent');
     const { leaseToken, error } = await parseBody(c, settings, failSchema);
     return send(c, 200, toTaskView(await engine.fail(c.req.param('id'), leaseToken, error)));
+  });
+
+  // Accepted while the server drains, like a single complete or fail: answering what is in
+  // flight is what a drain waits for.
+  app.post('/v1/tasks/answers', async (c) => {
+    allow(c, 'agent');
+    const { answers } = await parseBody(c, settings, answersSchema);
+    return send(c, 200, { answers: await applyAnswers(engine, answers) });
   });
 
   app.post('/v1/tasks/:id/extend', async (c) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { keyString, metadataSchema, nonNegativeInt } from './common.js';
+import { answerSchema, MAX_ANSWERS } from './task-schema.js';
 
 /** The longest `waitMs` of a lease long-poll. */
 export const MAX_LEASE_WAIT_MS = 30_000;
@@ -79,6 +80,13 @@ export const leaseRequestSchema = z
   .object({
     max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(1),
     waitMs: z.number().int().min(0).max(MAX_LEASE_WAIT_MS).default(0),
+    answers: z
+      .array(answerSchema)
+      .max(MAX_ANSWERS)
+      .describe(
+        'Completions and failures applied before leasing, as POST /v1/tasks/answers applies them',
+      )
+      .exactOptional(),
   })
   .meta({ id: 'LeaseRequest' });
 

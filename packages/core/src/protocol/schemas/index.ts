@@ -10,6 +10,8 @@ import { eventDataSchema, eventsQuerySchema, publishEventSchema } from './event-
 import { messageSchema } from './message-schema.js';
 import { healthSchema, statsSchema } from './stats-schema.js';
 import {
+  answersResponseSchema,
+  answersSchema,
   batchAcceptedSchema,
   completeSchema,
   extendSchema,
@@ -68,6 +70,12 @@ export {
 export { type MessageInput, messageSchema, messageTypeSchema } from './message-schema.js';
 export { healthSchema, type Stats, statsSchema } from './stats-schema.js';
 export {
+  type Answer,
+  type AnswerOutcome,
+  answerOutcomeSchema,
+  answerSchema,
+  answersResponseSchema,
+  answersSchema,
   batchAcceptedSchema,
   type CompleteRequest,
   completeSchema,
@@ -76,6 +84,7 @@ export {
   type FailRequest,
   failSchema,
   leaseResponseSchema,
+  MAX_ANSWERS,
   MAX_ATTEMPTS,
   MAX_BATCH_SIZE,
   MAX_RESULT_WAIT_MS,
@@ -112,6 +121,7 @@ export const requestSchemas = {
   TaskComplete: completeSchema,
   TaskFail: failSchema,
   TaskExtend: extendSchema,
+  TaskAnswers: answersSchema,
   ResultQuery: resultQuerySchema,
   TaskListQuery: taskListQuerySchema,
   AgentRegister: agentRegisterSchema,
@@ -134,6 +144,7 @@ export const responseSchemas = {
   TaskList: taskListSchema,
   TaskPage: taskPageSchema,
   LeaseResponse: leaseResponseSchema,
+  AnswersResponse: answersResponseSchema,
   Agent: agentViewSchema,
   AgentList: agentListSchema,
   Event: eventDataSchema,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_PAGE, decodeTaskCursor, MAX_TASK_PAGE } from '../../model/task-list.js';
 import {
+  ERROR_CODES,
   keyString,
   MAX_KEY_LENGTH,
   MAX_TEXT_LENGTH,
@@ -77,6 +78,55 @@ export const failSchema = z
     }),
   })
   .meta({ id: 'TaskFail' });
+
+/** The most answers one request may carry. */
+export const MAX_ANSWERS = 1000;
+
+/**
+ * One answer of a batch (`POST /v1/tasks/answers`, or the `answers` of a lease request): a
+ * failure when it has `error`, else a completion with its optional `result`; never both.
+ */
+export const answerSchema = z
+  .object({
+    taskId: keyString('The id of the task answered'),
+    leaseToken,
+    result: z.unknown().describe('Any JSON value; a completion only').exactOptional(),
+    error: failSchema.shape.error.describe('Present for a failure').exactOptional(),
+  })
+  .refine((answer) => answer.error === undefined || answer.result === undefined, {
+    message: 'an answer completes (result) or fails (error), not both',
+    path: ['error'],
+  })
+  .meta({ id: 'TaskAnswer' });
+
+/** The body of `POST /v1/tasks/answers`: completions and failures of leases, applied each on its own. */
+export const answersSchema = z
+  .object({ answers: z.array(answerSchema).min(1).max(MAX_ANSWERS) })
+  .meta({ id: 'TaskAnswers' });
+
+/**
+ * What became of one answer, in the order of the request: the task's status after it, or the
+ * error (with the HTTP status) that `POST /v1/tasks/{id}/complete` or `/fail` would have
+ * answered for it alone.
+ */
+export const answerOutcomeSchema = z
+  .union([
+    z.object({ taskId: z.string(), status: taskStatusSchema }),
+    z.object({
+      taskId: z.string(),
+      error: z.object({
+        code: z.enum(ERROR_CODES),
+        message: z.string(),
+        status: z.number().int().describe('The HTTP status of this answer sent alone'),
+      }),
+    }),
+  ])
+  .meta({ id: 'AnswerOutcome' });
+
+/** `{"answers": [outcome, ...]}`, one per answer, in order. */
+export const answersResponseSchema = z
+  .object({ answers: z.array(answerOutcomeSchema) })
+  .meta({ id: 'AnswersResponse' });
 
 /** The body of `POST /v1/tasks/{id}/extend`: a longer lease by `ms`. */
 export const extendSchema = z
@@ -176,7 +226,13 @@ export const taskPageSchema = z
 
 /** `{"tasks": [task-lease, ...]}`: the answer to a lease request. */
 export const leaseResponseSchema = z
-  .object({ tasks: z.array(taskLeaseSchema) })
+  .object({
+    tasks: z.array(taskLeaseSchema),
+    answers: z
+      .array(answerOutcomeSchema)
+      .describe("The outcomes of the request's answers, when it carried some")
+      .exactOptional(),
+  })
   .meta({ id: 'LeaseResponse' });
 
 /** A task as a client writes it (defaults not yet applied). */
@@ -189,6 +245,10 @@ export type TaskBatch = z.output<typeof taskBatchSchema>;
 export type CompleteRequest = z.output<typeof completeSchema>;
 /** A validated fail body (`retryable` filled). */
 export type FailRequest = z.output<typeof failSchema>;
+/** One validated answer: a completion, or a failure when it has `error`. */
+export type Answer = z.output<typeof answerSchema>;
+/** What became of one answer. */
+export type AnswerOutcome = z.output<typeof answerOutcomeSchema>;
 /** A validated extend body. */
 export type ExtendRequest = z.output<typeof extendSchema>;
 /** A validated task listing query. */
