@@ -1,8 +1,9 @@
 import { html } from 'htm/preact';
+import { type AgentRow, agents, timeline } from '../agent-rows.js';
 import { session } from '../api.js';
 import { now } from '../clock.js';
 import { clock, duration, num, percent, quantile } from '../format.js';
-import { type AgentRow, agents, notices, timeline } from '../live.js';
+import { notices } from '../live.js';
 
 // In-process agents do not heartbeat over HTTP: their health is checked inside the server.
 function heartbeat(row: AgentRow): string {

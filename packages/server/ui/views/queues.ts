@@ -1,7 +1,8 @@
 import { html } from 'htm/preact';
 import { Plot } from '../chart.js';
 import { num } from '../format.js';
-import { notices, queues, series, stats } from '../live.js';
+import { notices, series, stats } from '../live.js';
+import { queues } from '../queue-depths.js';
 
 const PRIORITIES = ['critical', 'high', 'normal', 'low'];
 

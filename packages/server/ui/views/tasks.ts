@@ -2,9 +2,10 @@ import type { StreamEvent } from '@switchboard/client';
 import type { TaskView } from '@switchboard/core';
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
+import { agents } from '../agent-rows.js';
 import { describeError, session, statusOf } from '../api.js';
 import { clock, duration, pretty } from '../format.js';
-import { agents, taskTouched, trails } from '../live.js';
+import { taskTouched, trails } from '../live.js';
 import { navigate } from '../route.js';
 
 const STATUSES = ['queued', 'leased', 'completed', 'dead', 'cancelled'];
