@@ -241,6 +241,7 @@ export async function startServer(
     tokens: config.tokens,
     ...(config.maxBodyBytes === undefined ? {} : { maxBodyBytes: config.maxBodyBytes }),
     ...(config.rateLimits === undefined ? {} : { rateLimits: config.rateLimits }),
+    ...(config.events === undefined ? {} : { events: config.events }),
   });
   // Listen first so that /healthz answers and /readyz says 503 while the engine starts.
   const listening: Listening = await runtime.serve(app.fetch, {

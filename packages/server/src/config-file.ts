@@ -13,6 +13,7 @@ const CONFIG_KEYS: Readonly<Record<keyof ServerConfig, true>> = {
   tokens: true,
   maxBodyBytes: true,
   rateLimits: true,
+  events: true,
   drainTimeoutMs: true,
   plugins: true,
   agents: true,
@@ -23,6 +24,14 @@ const CONFIG_KEYS: Readonly<Record<keyof ServerConfig, true>> = {
 const TOKEN_KEYS = ['admin', 'client', 'agent'];
 const RATE_LIMIT_KEYS = ['perIp', 'perToken'];
 const BUCKET_KEYS = ['capacity', 'refillPerSec', 'maxKeys'];
+// The bounds of each key of `events`: the replay buffer may be turned off with 0 events.
+const EVENT_BOUNDS: Readonly<Record<string, readonly [number, number]>> = {
+  maxBufferedEvents: [1, 1_000_000],
+  pingIntervalMs: [1, 86_400_000],
+  replayEvents: [0, 1_000_000],
+  replayBytes: [0, 1024 ** 3],
+  replayRetentionMs: [0, 86_400_000],
+};
 
 const bad = (key: string, message: string) =>
   new SwitchboardError('invalid_config', `${key} ${message}`, { details: { key } });
@@ -74,6 +83,12 @@ export function checkServerConfig(value: unknown): ServerConfig {
     const limits = object('rateLimits', value.rateLimits, RATE_LIMIT_KEYS);
     for (const name of RATE_LIMIT_KEYS) {
       if (limits[name] !== undefined) object(`rateLimits.${name}`, limits[name], BUCKET_KEYS);
+    }
+  }
+  if (value.events !== undefined) {
+    const events = object('events', value.events, Object.keys(EVENT_BOUNDS));
+    for (const [name, [min, max]] of Object.entries(EVENT_BOUNDS)) {
+      integer(`events.${name}`, events[name], min, max);
     }
   }
   for (const key of ['plugins', 'agents'] as const) {

@@ -1,6 +1,7 @@
 import { SwitchboardError } from '@switchboard/core';
 import type { TokenConfig } from './auth.js';
 import type { HttpRateLimits } from './rate-limit.js';
+import type { EventStreamOptions } from './sse.js';
 
 /**
  * A config file (`--config`): JSON, or an ES module whose default export is this object (or
@@ -28,6 +29,8 @@ export interface ServerConfig {
   tokens?: TokenConfig;
   maxBodyBytes?: number;
   rateLimits?: HttpRateLimits;
+  /** Bounds of the event streams and their replay buffer (`createApp`'s `events`). */
+  events?: EventStreamOptions;
   /** How long a drain waits for in-flight requests before closing; default 10 s. */
   drainTimeoutMs?: number;
   /** Plugin objects, or package names whose default export (or `plugin` export) is one. */

@@ -102,4 +102,43 @@ describe('switchboard serve as a process', () => {
       /^switchboard: serving http:\/\/0\.0\.0\.0:(\d+) .*auth off: port \1 is open without auth to anyone who can reach 0\.0\.0\.0\)$/,
     );
   });
+
+  it('bounds its event streams by the config file’s events', async () => {
+    // A ping every 100 ms instead of every 15 s: an idle stream sees one at once.
+    const file = config('events.json', { events: { pingIntervalMs: 100 } });
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--config', file], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no startup line: ${out}`)), 10_000);
+        child.stdout.on('data', (data: Buffer) => {
+          out += data.toString();
+          const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m !== null) {
+            clearTimeout(timer);
+            resolve(m[1] as string);
+          }
+        });
+      });
+      const stream = await fetch(`${url}/v1/events?topics=nothing.here`, {
+        signal: AbortSignal.timeout(5000),
+      });
+      const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+      const started = Date.now();
+      let text = '';
+      while (!text.includes(': ping')) {
+        const { value } = await reader.read();
+        text += new TextDecoder().decode(value);
+      }
+      expect(Date.now() - started).toBeLessThan(3000);
+      await reader.cancel();
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
 });

@@ -112,6 +112,10 @@ describe('checkServerConfig', () => {
     expect(refusal(() => checkServerConfig({ switchboard: { retry: { base: 1 } } }))).toContain(
       '"switchboard.retry.base"',
     );
+    expect(refusal(() => checkServerConfig({ events: { replayEvent: 10 } }))).toBe(
+      'unknown config key "events.replayEvent" (did you mean "replayEvents"?); known: ' +
+        'maxBufferedEvents, pingIntervalMs, replayEvents, replayBytes, replayRetentionMs',
+    );
     expect(refusal(() => checkServerConfig({ xyzzy: true }))).not.toContain('did you mean');
   });
 
@@ -125,6 +129,13 @@ describe('checkServerConfig', () => {
     expect(refusal(() => checkServerConfig({ agents: {} }))).toMatch(/^agents /);
     expect(refusal(() => checkServerConfig({ allowUnauthenticated: 'yes' }))).toMatch(
       /^allowUnauthenticated /,
+    );
+    expect(refusal(() => checkServerConfig({ events: 5 }))).toMatch(/^events must be an object/);
+    expect(refusal(() => checkServerConfig({ events: { maxBufferedEvents: 0 } }))).toMatch(
+      /^events.maxBufferedEvents must be an integer in 1..1000000/,
+    );
+    expect(refusal(() => checkServerConfig({ events: { replayRetentionMs: -1 } }))).toMatch(
+      /^events.replayRetentionMs /,
     );
     expect(refusal(() => checkServerConfig({ switchboard: { defaultTimeoutMs: 0 } }))).toMatch(
       /^switchboard.defaultTimeoutMs must be an integer in 1..86400000/,
@@ -142,6 +153,13 @@ describe('checkServerConfig', () => {
       rateLimits: {
         perIp: { capacity: 2, refillPerSec: 1 },
         perToken: { capacity: 2, refillPerSec: 1, maxKeys: 9 },
+      },
+      events: {
+        maxBufferedEvents: 64,
+        pingIntervalMs: 5000,
+        replayEvents: 0,
+        replayBytes: 0,
+        replayRetentionMs: 0,
       },
       drainTimeoutMs: 100,
       plugins: [],
