@@ -209,7 +209,7 @@ describe.skipIf(executablePath === undefined)('dashboard', { timeout: 60_000 }, 
       sb = createSwitchboard();
       await sb.start();
       server = await servePrefixed(sb, {
-        tokens: { admin: 'admin-secret', client: 'client-secret' },
+        tokens: { admin: 'admin-secret', client: 'client-secret', agent: 'agent-secret' },
       });
     }, HOOK_MS);
     afterAll(async () => {
@@ -250,6 +250,15 @@ describe.skipIf(executablePath === undefined)('dashboard', { timeout: 60_000 }, 
         .toBe('client token');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await login.waitFor();
+
+      // An agent token sees the agents, and the page says why it shows no stats.
+      await login.getByPlaceholder('Bearer token').fill('agent-secret');
+      await login.getByRole('button', { name: 'Sign in' }).click();
+      await expect
+        .poll(() => page.locator('[data-testid=scope]').textContent(), poll)
+        .toBe('agent token');
+      await page.goto(`${server.url}/ui/#/queues`);
+      await page.getByText('An agent token may not read the stats').waitFor();
       await page.close();
       expect(problems).toEqual([]);
     });

@@ -217,6 +217,12 @@ export function follow(client: SwitchboardClient, access: Access, signal: AbortS
   const timer = setInterval(() => void poll(), POLL_MS);
   signal.addEventListener('abort', () => clearInterval(timer));
   void poll();
+  if (access === 'agent') {
+    notice(
+      'stats',
+      'An agent token may not read the stats nor the tasks: sign in with a client or admin token to see them.',
+    );
+  }
   if (access === 'admin') void refreshDeadLetters(client);
   if (access !== 'agent') {
     seedQueues(client, signal, (id) => trails.has(id)).then(

@@ -2,7 +2,7 @@
 // live from the event stream and /v1/stats. Bundled by scripts/build-ui.mjs.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { effect } from '@preact/signals';
+import { effect, untracked } from '@preact/signals';
 import { html } from 'htm/preact';
 import { render } from 'preact';
 import { agents } from './agent-rows.js';
@@ -59,6 +59,7 @@ function Shell() {
       ${view === 'tasks' && (arg === undefined ? html`<${TasksView} />` : html`<${TaskDetail} id=${arg} />`)}
       ${view === 'dead-letters' && html`<${DeadLettersView} />`}
       ${view === 'events' && html`<${EventsView} />`}
+      ${!VIEWS.some((v) => v.path === view) && html`<p class="notice">There is no view “${view}”: pick one on the left.</p>`}
     </main>
   </div>`;
 }
@@ -82,8 +83,10 @@ effect(() => {
   following?.abort();
   following = undefined;
   if (s.kind === 'signed-in') {
-    following = new AbortController();
-    follow(s.client, s.access, following.signal);
+    const controller = new AbortController();
+    following = controller;
+    // Only the session drives this effect: what follow() reads as it starts must not.
+    untracked(() => follow(s.client, s.access, controller.signal));
   }
 });
 
