@@ -19,6 +19,7 @@ export const POLL_MS = 2_000;
 const HISTORY = 300;
 const TAIL = 500;
 const TRAILS = 2_000;
+const FLUSH_MS = 100;
 
 /** The plots' series, one point per poll. */
 export interface Series {
@@ -68,8 +69,8 @@ function remember(event: StreamEvent, taskId: string): void {
 const BUSY = new Set(['ready', 'working']);
 const isBusyFlip = (from: string, to: string) => BUSY.has(from) && BUSY.has(to);
 
-/** Folds one event of the stream into the page's state. */
-export function apply(event: StreamEvent): void {
+/** Folds one event of the stream into the page's state (but the tail, which {@link applyAll} keeps). */
+function apply(event: StreamEvent): void {
   const e = event as StreamEvent & Record<string, unknown>;
   const taskId = typeof e.taskId === 'string' ? e.taskId : undefined;
   const agentId = typeof e.agentId === 'string' ? e.agentId : undefined;
@@ -84,7 +85,6 @@ export function apply(event: StreamEvent): void {
     });
   const kind = e.remote === true ? 'remote' : 'in-process';
   batch(() => {
-    tail.value = [event, ...tail.value].slice(0, TAIL);
     if (taskId !== undefined) remember(event, taskId);
     switch (event.topic) {
       case 'task.queued':
@@ -163,6 +163,14 @@ export function apply(event: StreamEvent): void {
   });
 }
 
+/** Folds events into the page's state at once, so that a burst of them renders once. */
+export function applyAll(events: readonly StreamEvent[]): void {
+  batch(() => {
+    for (const event of events) apply(event);
+    tail.value = [...events.slice(-TAIL).reverse(), ...tail.value].slice(0, TAIL);
+  });
+}
+
 function sample(now: number, s: Stats): void {
   const prev = series.value;
   const push = (list: number[], value: number) => [...list, value].slice(-HISTORY);
@@ -231,20 +239,25 @@ export function follow(client: SwitchboardClient, access: Access, signal: AbortS
     );
   }
 
+  // Events are folded ten times a second rather than one by one: a busy server sends
+  // thousands a second, and the page needs to render them once per batch, not once each.
+  let pending: StreamEvent[] = [];
+  const flush = () => {
+    const events = pending;
+    pending = [];
+    applyAll(events);
+    // A task that died, or a missed stretch of the stream, may change the dead letters.
+    const dlq = events.some((e) => e.topic === 'task.dead' || e.topic === 'switchboard.missed');
+    if (access === 'admin' && dlq) void refreshDeadLetters(client);
+  };
   const stream = async () => {
     // The sign-in proved the token; the stream reconnects by itself and ends only on an error
     // that retrying cannot mend (a scope, a bad request), which replaces this state.
     streamState.value = 'live';
     try {
       for await (const event of client.events({ signal })) {
-        apply(event);
-        // A task that died, or a missed stretch of the stream, may change the dead letters.
-        if (
-          access === 'admin' &&
-          (event.topic === 'task.dead' || event.topic === 'switchboard.missed')
-        ) {
-          void refreshDeadLetters(client);
-        }
+        if (pending.length === 0) setTimeout(flush, FLUSH_MS);
+        pending.push(event);
       }
     } catch (error) {
       if (signal.aborted) return;
