@@ -1,8 +1,8 @@
 // Builds every package: the native addon (when cargo is present), declarations (tsc -b),
 // then one ESM bundle per package export (esbuild), dependencies left external.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { buildUi } from './build-ui.mjs';
 
@@ -19,6 +19,19 @@ function run(cmd, args, cwd = root) {
 
 export function hasCargo() {
   return spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Deletes the JavaScript files (and their maps) of `dist` that this build did not write:
+ * esbuild names chunks by content, so every change leaves the old chunks behind, and a
+ * packed package would ship them. tsc writes only declarations there, which stay.
+ */
+function removeStaleBundles(dist, written) {
+  for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !/\.js(\.map)?$/.test(entry.name)) continue;
+    const file = join(entry.parentPath, entry.name);
+    if (!written.has(relative(root, file))) rmSync(file);
+  }
 }
 
 // 1. Native addon. A broken Rust build fails loudly; no toolchain means the TS fallback.
@@ -50,7 +63,7 @@ for (const name of packages) {
   for (const [out, input] of Object.entries(pkg.switchboard?.bundles ?? {})) {
     entryPoints[out] = join(dir, input);
   }
-  await build({
+  const { metafile } = await build({
     entryPoints,
     outdir: join(dir, 'dist'),
     bundle: true,
@@ -60,7 +73,11 @@ for (const name of packages) {
     target: 'es2022',
     packages: 'external',
     sourcemap: true,
+    // The metafile's output paths are relative to this folder, which removeStaleBundles expects.
+    absWorkingDir: root,
+    metafile: true,
     logLevel: 'warning',
   });
+  removeStaleBundles(join(dir, 'dist'), new Set(Object.keys(metafile.outputs)));
 }
 console.log('build: ok');
