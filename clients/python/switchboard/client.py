@@ -207,6 +207,17 @@ class Client:
         body = {"leaseToken": lease_token, "ms": int(ms)}
         return self._call("POST", f"/v1/tasks/{_id(task_id)}/extend", body)
 
+    def answer(self, answers: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+        """Completes and fails up to 1,000 leases in one request, each on its own.
+
+        Each answer is ``{"taskId", "leaseToken", "result"}`` (a completion) or ``{"taskId",
+        "leaseToken", "error": {"message", "retryable"}}`` (a failure). The server answers
+        ``{"answers": [...]}``, one outcome per answer in order: ``{"taskId", "status"}`` or
+        ``{"taskId", "error": {"code", "message", "status"}}`` with the HTTP status the answer
+        would have had alone (409 for a stale token or one already applied).
+        """
+        return self._call("POST", "/v1/tasks/answers", {"answers": list(answers)})
+
     # Dead letters, events, operations.
 
     def dead_letters(self) -> Dict[str, Any]:

@@ -78,6 +78,32 @@ class ClientTest(ServerTest):
         self.assertEqual((caught.exception.status, caught.exception.code), (400, "invalid_request"))
         self.assertIn("limit", [d["path"] for d in caught.exception.details])
 
+    def test_answer_settles_leases_in_one_request_with_an_outcome_each(self) -> None:
+        client = self.client
+        agent = client.register_agent(["c-answers"], max_concurrency=2)
+        ok = client.submit("c-answers", 1, max_attempts=1)["id"]
+        bad = client.submit("c-answers", 2, max_attempts=1)["id"]
+        leases = {l["id"]: l for l in client.lease(agent["id"], max=2, wait_ms=2000)["tasks"]}
+        answered = client.answer(
+            [
+                {"taskId": ok, "leaseToken": leases[ok]["leaseToken"], "result": "fine"},
+                {
+                    "taskId": bad,
+                    "leaseToken": leases[bad]["leaseToken"],
+                    "error": {"message": "no", "retryable": False},
+                },
+                {"taskId": ok, "leaseToken": leases[ok]["leaseToken"], "result": "again"},
+            ]
+        )["answers"]
+        self.assertEqual(answered[0], {"taskId": ok, "status": "completed"})
+        self.assertEqual(answered[1], {"taskId": bad, "status": "dead"})
+        self.assertEqual(answered[2]["error"]["status"], 409)
+        self.assertEqual(client.get(ok)["result"], "fine")
+        with self.assertRaises(SwitchboardError) as caught:
+            client.answer([])
+        self.assertEqual((caught.exception.status, caught.exception.code), (400, "invalid_request"))
+        client.leave(agent["id"])
+
     def test_a_stale_lease_token_is_a_conflict(self) -> None:
         client = self.client
         agent = client.register_agent(["c-stale"])
