@@ -58,8 +58,8 @@ function remember(event: StreamEvent, taskId: string): void {
     trails.set(taskId, trail);
     if (trails.size > TRAILS) {
       const oldest = trails.keys().next().value as string;
+      // Only the trail goes: a task that still waits keeps its place in the queue depths.
       trails.delete(oldest);
-      forget(oldest);
     }
   }
   trail.push(event);
@@ -99,6 +99,7 @@ function apply(event: StreamEvent): void {
         break;
       }
       case 'task.completed': {
+        forget(taskId!);
         if (agentId === undefined) break;
         const lease = trails.get(taskId!)?.findLast((x) => x.topic === 'task.leased');
         completedBy(agentId, lease === undefined ? undefined : event.at - lease.at);

@@ -93,7 +93,7 @@ export function agentFailed(agentId: string): void {
   for (const task of tracked.values()) if (task.agentId === agentId) enter(task);
 }
 
-/** A task that ended, or that the page no longer keeps. */
+/** A task that ended: the page keeps only the tasks that may still wait or run. */
 export function forget(taskId: string): void {
   leave(taskId);
   tracked.delete(taskId);

@@ -1,5 +1,6 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
+import { agents } from '../agent-rows.js';
 import { clock, matchesTopics } from '../format.js';
 import { tail } from '../live.js';
 
@@ -11,6 +12,19 @@ const PRESETS = [
   'agent.failed,agent.promoted',
   'pool.*',
 ];
+
+/** An event's fields but its task id, `name=value`, agents by name when the page knows them. */
+function describeFields(fields: Record<string, unknown>): string {
+  return Object.entries(fields)
+    .filter(([name]) => name !== 'taskId')
+    .map(([name, value]) => {
+      if (name === 'agentId' && typeof value === 'string') {
+        return `agent=${agents.value.get(value)?.name ?? value}`;
+      }
+      return `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
+    })
+    .join(', ');
+}
 
 /** The latest events, newest first, filtered by topic patterns; pausable. */
 export function EventsView() {
@@ -45,7 +59,7 @@ export function EventsView() {
           return html`<tr key=${eventId ?? `${at}-${topic}`}>
             <td>${clock(at)}</td>
             <td><span class=${`topic k-${topic.split('.')[0]}`}>${topic}</span></td>
-            <td class="mono fields-cell">${taskId && html`<a href=${`#/tasks/${encodeURIComponent(taskId)}`}>${taskId}</a> `}${JSON.stringify(fields)}</td>
+            <td class="mono fields-cell">${taskId && html`<a href=${`#/tasks/${encodeURIComponent(taskId)}`}>${taskId}</a> `}${describeFields(fields)}</td>
           </tr>`;
         })}
       </tbody>
