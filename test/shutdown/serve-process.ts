@@ -22,14 +22,18 @@ export interface StartedProcess {
   readonly exited: Promise<{ code: number | null; signal: string | null; at: number }>;
 }
 
-/** Starts `command` in its own process group (so a Ctrl-C can be played to the group). */
+/**
+ * Starts `command` in its own process group (so a Ctrl-C can be played to the group), in
+ * `cwd` (the repository's root unless given).
+ */
 export function startProcess(
   command: string,
   args: readonly string[],
   env: Record<string, string> = {},
+  cwd: string = root,
 ): StartedProcess {
   const child = spawn(command, args, {
-    cwd: root,
+    cwd,
     env: { ...process.env, PORT: '', HOST: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
