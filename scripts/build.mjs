@@ -5,9 +5,12 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { buildUi } from './build-ui.mjs';
+import { buildFingerprint, writeStamp } from './stamps.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const packages = ['core', 'native', 'plugins', 'client', 'server', 'testing'];
+// Taken before building, so that a source edited while the build runs is built next time.
+const inputs = buildFingerprint();
 
 function run(cmd, args, cwd = root) {
   const r = spawnSync(cmd, args, { cwd, stdio: 'inherit' });
@@ -80,4 +83,6 @@ for (const name of packages) {
   });
   removeStaleBundles(join(dir, 'dist'), new Set(Object.keys(metafile.outputs)));
 }
+// `npm start` skips the build while the inputs match this stamp (scripts/stamps.mjs).
+writeStamp('build', inputs);
 console.log('build: ok');

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pnpm } from './pnpm.mjs';
+import { installFingerprint, writeStamp } from './stamps.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (name) => join(root, 'node_modules/.bin', name);
@@ -24,6 +25,8 @@ pnpm(
   ],
   { cwd: root },
 );
+// A full install holds all that `npm start`'s installs: that start need not install again.
+writeStamp('install', installFingerprint());
 
 step('build', 'node', ['scripts/build.mjs']);
 step('lint and format (biome)', bin('biome'), ['check', '.']);

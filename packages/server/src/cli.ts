@@ -25,7 +25,8 @@ import { Lifecycle } from './lifecycle.js';
 import type { Listening, RuntimeAdapter } from './runtime.js';
 import { type StopOptions, stopOnSignals, stoppedLine } from './signals.js';
 
-const USAGE = `Usage: switchboard serve [--port 8787] [--host 127.0.0.1] [--backend memory|journal:<dir>|redis://host:port] [--config file.json|file.mjs] [--allow-unauthenticated]
+/** What `switchboard --help` prints; its first line is the usage of `switchboard serve`. */
+export const USAGE = `Usage: switchboard serve [--port 8787] [--host 127.0.0.1] [--backend memory|journal:<dir>|redis://host:port] [--config file.json|file.mjs] [--allow-unauthenticated]
        switchboard <agents|tasks|task|dead-letters|replay|cancel|stats|tail|submit> [--url URL] [--token TOKEN] [--json]
 
 The second form operates a running server (SWITCHBOARD_URL and SWITCHBOARD_TOKEN stand in for
@@ -274,6 +275,25 @@ export async function startServer(
     return stopping;
   };
   return { url, config, where, durable: sb.backend.durable, stop };
+}
+
+/**
+ * Checks the arguments of `switchboard serve` and the config file they name, starting nothing:
+ * what `npm start` runs before installing and building, so that a mistyped flag or a bad
+ * config file fails at once rather than after them.
+ *
+ * @throws SwitchboardError `invalid_config` saying what is wrong, as {@link startServer} would.
+ */
+export async function checkServeArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+): Promise<ResolvedConfig> {
+  const flags = parseArgs(argv);
+  const file = flags.config === undefined ? {} : await loadConfigFile(flags.config);
+  const config = resolveConfig(flags, env, file);
+  checkExposure(config);
+  backendSpec(config.backend);
+  return config;
 }
 
 /**
