@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import {
@@ -22,6 +22,7 @@ import {
 import { checkServerConfig } from './config-file.js';
 import { authLabel, checkExposure } from './exposure.js';
 import { Lifecycle } from './lifecycle.js';
+import { resolvePlugins } from './plugin-packages.js';
 import type { Listening, RuntimeAdapter } from './runtime.js';
 import { type StopOptions, stopOnSignals, stoppedLine } from './signals.js';
 
@@ -74,25 +75,6 @@ export async function loadConfigFile(path: string): Promise<ServerConfig> {
       cause: err,
     });
   }
-}
-
-/** Plugins of a config: objects as given; a string is a package whose default export is one. */
-async function resolvePlugins(plugins: readonly unknown[]): Promise<unknown[]> {
-  return Promise.all(
-    plugins.map(async (plugin) => {
-      if (typeof plugin !== 'string') return plugin;
-      try {
-        const mod = (await import(plugin)) as { default?: unknown; plugin?: unknown };
-        return mod.default ?? mod.plugin;
-      } catch (err) {
-        throw new SwitchboardError(
-          'invalid_config',
-          `cannot load plugin ${JSON.stringify(plugin)}`,
-          { cause: err },
-        );
-      }
-    }),
-  );
 }
 
 type NativeModule = typeof import('@switchboard/native');
@@ -209,7 +191,13 @@ export async function startServer(
   const config = resolveConfig(flags, env, file);
   checkExposure(config);
   const backend = backendSpec(config.backend);
-  const plugins = await resolvePlugins(config.plugins ?? []);
+  // Plugin packages named in the config file are the user's: installed beside that file (or
+  // where the server was started), not necessarily beside the server's own install.
+  const pluginFolders = [
+    ...(flags.config === undefined ? [] : [dirname(resolvePath(flags.config))]),
+    process.cwd(),
+  ];
+  const plugins = await resolvePlugins(config.plugins ?? [], pluginFolders);
   const durable = await backendPlugin(backend?.name, plugins);
   const own = (config.switchboard ?? {}) as { backend?: unknown; createRateLimiter?: unknown };
   // The memory backend's queues are ours to pick unless the config file names a backend.
