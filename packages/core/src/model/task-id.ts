@@ -1,7 +1,8 @@
 // The prefix is 96 random bits drawn once per process, as three base36 words of 32 bits
 // each, zero-padded so that the prefix has a fixed length and no two prefixes can overlap
 // with a counter. Ids from two processes collide only if their prefixes do, with odds of
-// 2^-96 per pair: never in practice.
+// 2^-96 per pair: never in practice. It is drawn when the first id is made, not when this
+// module loads: the Workers runtime refuses random values in a module's global scope.
 const WORD = 7; // 2^32 < 36^7
 function randomPrefix(): string {
   const words = crypto.getRandomValues(new Uint32Array(3));
@@ -10,7 +11,8 @@ function randomPrefix(): string {
   return `${prefix}-`;
 }
 
-const PREFIX = randomPrefix();
+// Empty until drawPrefix: no id of this process exists before then.
+let PREFIX = '';
 
 /** The length of the random part of a task id (and of every id's constant prefix). */
 export const TASK_ID_PREFIX_LENGTH = 3 * WORD + 1;
@@ -34,6 +36,16 @@ let next = 0;
 let headHigh = 0;
 let head = PREFIX;
 
+/** Draws this process's prefix, once, before the first id is made. */
+function drawPrefix(): void {
+  PREFIX = randomPrefix();
+  head = PREFIX;
+  S0 = PREFIX.charCodeAt(SAMPLE_AT[0]);
+  S1 = PREFIX.charCodeAt(SAMPLE_AT[1]);
+  S2 = PREFIX.charCodeAt(SAMPLE_AT[2]);
+  S3 = PREFIX.charCodeAt(SAMPLE_AT[3]);
+}
+
 /**
  * A fresh task id: a random per-process prefix (96 bits, base36) and a counter (base36),
  * e.g. `'0k3j9x1a8bq0z2m5r7t1c4e-1f'`. It is unique across processes as a UUID is, but
@@ -45,6 +57,7 @@ let head = PREFIX;
  * ```
  */
 export function nextTaskId(): string {
+  if (PREFIX === '') drawPrefix();
   return taskIdAt(next++);
 }
 
@@ -54,6 +67,7 @@ export function nextTaskId(): string {
  * columns has no id string until one is asked for). {@link nextTaskId} goes on after them.
  */
 export function reserveTaskIds(n: number): number {
+  if (PREFIX === '') drawPrefix();
   const first = next;
   next += n;
   return first;
@@ -61,6 +75,7 @@ export function reserveTaskIds(n: number): number {
 
 /** The id {@link nextTaskId} makes for the counter `seq` (a reserved one, say). */
 export function taskIdAt(seq: number): string {
+  if (PREFIX === '') drawPrefix();
   // The first 1,296 ids have no leading zero ('-0' … '-zz').
   if (seq < LOW) return (PREFIX + seq.toString(36)).toLowerCase();
   const high = Math.floor(seq / LOW);
@@ -73,15 +88,16 @@ export function taskIdAt(seq: number): string {
 
 /** Whether `id` is one this process minted or reserved (its whole prefix is compared). */
 export function mintedHere(id: string): boolean {
-  return id.length > TASK_ID_PREFIX_LENGTH && id.startsWith(PREFIX);
+  return PREFIX !== '' && id.length > TASK_ID_PREFIX_LENGTH && id.startsWith(PREFIX);
 }
 
-// Four characters of this process's prefix, compared by {@link ownId}.
+// Four characters of this process's prefix, compared by {@link ownId}; -1, which no
+// character is, until the prefix is drawn.
 const SAMPLE_AT = [0, 7, 14, 20] as const;
-const S0 = PREFIX.charCodeAt(SAMPLE_AT[0]);
-const S1 = PREFIX.charCodeAt(SAMPLE_AT[1]);
-const S2 = PREFIX.charCodeAt(SAMPLE_AT[2]);
-const S3 = PREFIX.charCodeAt(SAMPLE_AT[3]);
+let S0 = -1;
+let S1 = -1;
+let S2 = -1;
+let S3 = -1;
 
 /**
  * The counter of an id spelled as {@link nextTaskId} spells them, whatever its prefix

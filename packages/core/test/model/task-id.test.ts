@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   idCounter,
   mintedHere,
@@ -18,6 +18,28 @@ describe('nextTaskId', () => {
     for (const id of ids) expect(id.startsWith(prefix)).toBe(true);
     const counters = ids.map((id) => Number.parseInt(id.slice(TASK_ID_PREFIX_LENGTH), 36));
     for (let i = 1; i < counters.length; i++) expect(counters[i]).toBe(counters[i - 1]! + 1);
+  });
+});
+
+describe('the prefix', () => {
+  it('is drawn with the first id, not when the module loads (Workers refuse random values then)', async () => {
+    vi.resetModules();
+    const spy = vi.spyOn(crypto, 'getRandomValues');
+    try {
+      const fresh = await import('../../src/model/task-id.js');
+      expect(spy).not.toHaveBeenCalled();
+      // Before it is drawn, no id is this process's, whatever its characters.
+      const foreign = `${'a'.repeat(21)}-0`;
+      expect(fresh.mintedHere(foreign)).toBe(false);
+      expect(fresh.ownId(foreign)).toBe(false);
+      const id = fresh.nextTaskId();
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(fresh.mintedHere(id)).toBe(true);
+      expect(fresh.ownId(id)).toBe(true);
+      expect(fresh.mintedHere(foreign)).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
