@@ -18,6 +18,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,8 @@ const manifests = new Map(
 );
 /** The project a user would have: the packages installed from their tarballs. */
 let project = '';
+/** Where the tarballs are packed. */
+let packs = '';
 
 beforeAll(() => {
   for (const name of ['core', 'native', 'plugins', 'client', 'server', 'testing']) {
@@ -104,7 +107,7 @@ beforeAll(() => {
     ['-p', 'tsconfig.build.json'],
     join(root, 'examples/third-party-plugin'),
   );
-  const packs = mkdtempSync(join(tmpdir(), 'switchboard-packs-'));
+  packs = mkdtempSync(join(tmpdir(), 'switchboard-packs-'));
   const pnpm = readJson<{ packageManager: string }>(join(root, 'package.json')).packageManager;
   const filters = folders.flatMap((dir) => ['--filter', `./${dir}`]);
   run('npx', ['--yes', pnpm, '-r', ...filters, 'pack', '--pack-destination', packs], root);
@@ -123,6 +126,11 @@ beforeAll(() => {
   writeFileSync(join(project, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], project, userEnv());
 }, 300_000);
+
+// The project holds a whole node_modules: left behind by every run, they would fill the disk.
+afterAll(() => {
+  for (const dir of [project, packs]) if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
 
 describe('the packed packages', () => {
   it('install from their tarballs alone, none linked and none fetched from the registry', () => {
@@ -216,6 +224,20 @@ describe('the README’s embedding example in the installed project', () => {
           { summary: 'second page', attempt: 1 },
         ],
       });
+    }, 60_000);
+  }
+});
+
+describe('the packages’ READMEs in the installed project', () => {
+  for (const name of ['core', 'native', 'plugins']) {
+    it(`@switchboard/${name}: the example of its one main use runs`, () => {
+      const readme = readFileSync(join(root, 'packages', name, 'README.md'), 'utf8');
+      const at = readme.indexOf('\n## Its one main use');
+      const block = /^```ts\n([\s\S]*?)^```$/m.exec(readme.slice(at));
+      expect(at >= 0 && block !== null, `packages/${name}/README.md has no example`).toBe(true);
+      writeFileSync(join(project, `readme-${name}.ts`), block?.[1] as string);
+      const tsx = join(project, 'node_modules/.bin/tsx');
+      run(tsx, [`readme-${name}.ts`], project, userEnv());
     }, 60_000);
   }
 });
