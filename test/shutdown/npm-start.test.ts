@@ -67,7 +67,9 @@ describe.skipIf(npm === undefined)('npm start', { timeout: 30_000 }, () => {
     expect(await listening(url)).toBe(false);
     await p.exited;
     const lines = p.lines();
-    expect(lines.filter((l) => l.includes('draining'))).toEqual(['switchboard: SIGINT, draining']);
+    expect(lines.filter((l) => l.includes('draining'))).toEqual([
+      'switchboard: SIGINT, draining: 0 in flight, 0 queued',
+    ]);
     expect(lines.some((l) => l.includes('second SIGINT'))).toBe(false);
     expect(lines).toContain(
       'switchboard: stopped; 0 in flight finished, 0 queued dropped (memory backend)',

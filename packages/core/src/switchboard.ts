@@ -1,6 +1,7 @@
 import type { Agent } from './agent/agent.js';
 import { type AgentDefinition, type AgentSpec, isAgentDefinition } from './agent/definition.js';
 import type { Backend } from './contracts/backend.js';
+import { resolveLogger } from './contracts/logger.js';
 import { agentNotFound } from './errors.js';
 import type { EventBus } from './events/event-bus.js';
 import type { HealthMetrics } from './model/agent.js';
@@ -44,7 +45,7 @@ export class Switchboard {
 
   /** @throws SwitchboardError `invalid_config` naming the bad option (unknown strategy names list the known ones). */
   constructor(options: SwitchboardOptions = {}) {
-    const plugins = new PluginHost(options.plugins ?? []);
+    const plugins = new PluginHost(options.plugins ?? [], resolveLogger(options.logger));
     this.#plugins = plugins;
     const engine = createEngine(options, plugins, (input) => this.submit(input));
     this.events = engine.events;

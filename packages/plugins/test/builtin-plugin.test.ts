@@ -4,6 +4,7 @@ import {
   type RecoveryStrategy,
   type Serializer,
   StrategyRegistry,
+  silentLogger,
 } from '@switchboard/core';
 import * as plugins from '@switchboard/plugins';
 import { builtinPlugin } from '@switchboard/plugins';
@@ -27,6 +28,7 @@ function install() {
     hooks: () => {
       throw new Error('the builtin plugin registers no hooks');
     },
+    logger: silentLogger,
   };
   builtinPlugin.setup(ctx);
   return registries;

@@ -4,6 +4,7 @@ import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import {
   createSwitchboard,
+  type PoolMember,
   type PriorityQueue,
   type RateLimiter,
   type ShutdownSummary,
@@ -22,12 +23,21 @@ import {
 import { checkServerConfig } from './config-file.js';
 import { authLabel, checkExposure } from './exposure.js';
 import { Lifecycle } from './lifecycle.js';
+import {
+  coreLogger,
+  createServerLogger,
+  type LogSink,
+  prettyLine,
+  type ServerLogger,
+} from './log.js';
+import { logEvents } from './log-events.js';
 import { resolvePlugins } from './plugin-packages.js';
 import type { Listening, RuntimeAdapter } from './runtime.js';
 import { type StopOptions, stopOnSignals, stoppedLine } from './signals.js';
 
 /** What `switchboard --help` prints; its first line is the usage of `switchboard serve`. */
 export const USAGE = `Usage: switchboard serve [--port 8787] [--host 127.0.0.1] [--backend memory|journal:<dir>|redis://host:port] [--config file.json|file.mjs] [--allow-unauthenticated]
+                         [--log-level trace|debug|info|warn|error|silent] [--log-format pretty|json]
        switchboard <agents|tasks|task|dead-letters|replay|cancel|stats|tail|submit> [--url URL] [--token TOKEN] [--json]
 
 The second form operates a running server (SWITCHBOARD_URL and SWITCHBOARD_TOKEN stand in for
@@ -36,8 +46,16 @@ The second form operates a running server (SWITCHBOARD_URL and SWITCHBOARD_TOKEN
 
 A host other than loopback needs a token (auth on), or --allow-unauthenticated to serve it open.
 
+Logs: one line per event an operator cares about (startup, journal recovery, agents registered,
+failed and removed, tasks dead-lettered, the backend lost and back, the drain), at --log-level
+(default info) and in --log-format pretty (default: "switchboard: " and a sentence) or json (one
+object a line, with level, time, msg and the event's fields); warnings and errors go to stderr.
+A server that cannot start says why in one line and exits 2 for a configuration error, 1 for
+anything else (a port in use, an unreachable backend).
+
 Environment: PORT, HOST, SWITCHBOARD_BACKEND, SWITCHBOARD_HEARTBEAT_TIMEOUT_MS,
-SWITCHBOARD_ADMIN_TOKEN, SWITCHBOARD_CLIENT_TOKEN, SWITCHBOARD_AGENT_TOKEN, SWITCHBOARD_MAX_BODY_BYTES.
+SWITCHBOARD_ADMIN_TOKEN, SWITCHBOARD_CLIENT_TOKEN, SWITCHBOARD_AGENT_TOKEN, SWITCHBOARD_MAX_BODY_BYTES,
+SWITCHBOARD_LOG_LEVEL, SWITCHBOARD_LOG_FORMAT.
 SIGTERM or SIGINT drains: /readyz answers 503, new work 503, tasks in flight finish, nothing
 queued is leased; a last line counts what finished and what is left queued (dropped on the
 memory backend, kept on a durable one). A second signal during the drain exits at once.`;
@@ -141,12 +159,15 @@ export interface RunningServer {
   readonly where: string;
   /** Whether the backend keeps queued tasks for the next start. */
   readonly durable: boolean;
+  /** The server's logger (what `--log-level` and `--log-format` set up). */
+  readonly log: ServerLogger;
   /**
    * Drains: new work is refused (503), the tasks in flight finish (up to `drainTimeoutMs`),
-   * nothing queued is leased any more; then prints the final line ({@link stoppedLine}) and
-   * closes the listener. Resolves with the engine's summary; idempotent.
+   * nothing queued is leased any more; then logs the final line ({@link stoppedLine}) and
+   * closes the listener. `why` starts the line that says the drain began (`SIGTERM`).
+   * Resolves with the engine's summary; idempotent.
    */
-  stop(): Promise<ShutdownSummary>;
+  stop(why?: string): Promise<ShutdownSummary>;
 }
 
 /**
@@ -171,7 +192,10 @@ async function backendPlugin(
 
 /**
  * Starts Switchboard and its HTTP API on one runtime: resolves the configuration, starts the
- * engine, listens, prints one line with the URL, backend and hot path.
+ * engine, listens, logs one line with the URL, backend, hot path, load balancer, agents,
+ * plugins, config file and auth, then a line for each event an operator cares about (see
+ * {@link logEvents}). Lines go to `sink` when given (tests), else to stdout and stderr. A
+ * failure once the log settings are known is logged there too, as one line, and thrown.
  *
  * @example
  * ```ts
@@ -184,34 +208,76 @@ export async function startServer(
   runtime: RuntimeAdapter,
   argv: readonly string[],
   env: Record<string, string | undefined>,
-  log: (line: string) => void = console.log,
+  sink?: LogSink,
 ): Promise<RunningServer> {
   const flags = parseArgs(argv);
   const file = flags.config === undefined ? {} : await loadConfigFile(flags.config);
   const config = resolveConfig(flags, env, file);
+  const log = createServerLogger(config.log, sink);
+  try {
+    return await serve(runtime, config, flags.config, log);
+  } catch (err) {
+    // The code alone, not the error: a failed start is one line, never a stack trace.
+    const code = (err as { code?: unknown } | null)?.code;
+    log.fatal({ code: typeof code === 'string' ? code : null }, startupFailure(err, config));
+    reported.add(err as object);
+    throw err;
+  }
+}
+
+/** Errors {@link startServer} has logged already: `main` does not print them again. */
+const reported = new WeakSet<object>();
+
+/** The one line of a failed start: what went wrong and, where there is one, what to do. */
+function startupFailure(err: unknown, config: ResolvedConfig): string {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const inUse =
+    e.code === 'EADDRINUSE' ||
+    e.name === 'AddrInUse' ||
+    /EADDRINUSE|address already in use/i.test(message);
+  if (inUse) {
+    return `port ${config.port} on ${config.host} is already in use: stop what listens there, or choose another port with --port (or PORT)`;
+  }
+  if (err instanceof SwitchboardError && err.code === 'invalid_config') return message;
+  return `cannot start: ${message}`;
+}
+
+/** The started server of {@link startServer}, its log settings known. */
+async function serve(
+  runtime: RuntimeAdapter,
+  config: ResolvedConfig,
+  configFile: string | undefined,
+  log: ServerLogger,
+): Promise<RunningServer> {
   checkExposure(config);
   const backend = backendSpec(config.backend);
   // Plugin packages named in the config file are the user's: installed beside that file (or
   // where the server was started), not necessarily beside the server's own install.
   const pluginFolders = [
-    ...(flags.config === undefined ? [] : [dirname(resolvePath(flags.config))]),
+    ...(configFile === undefined ? [] : [dirname(resolvePath(configFile))]),
     process.cwd(),
   ];
   const plugins = await resolvePlugins(config.plugins ?? [], pluginFolders);
   const durable = await backendPlugin(backend?.name, plugins);
-  const own = (config.switchboard ?? {}) as { backend?: unknown; createRateLimiter?: unknown };
+  const own = (config.switchboard ?? {}) as {
+    backend?: unknown;
+    createRateLimiter?: unknown;
+    loadBalancer?: unknown;
+  };
   // The memory backend's queues are ours to pick unless the config file names a backend.
   const hot = await hotPath(
     backend === undefined && own.backend === undefined,
     own.createRateLimiter !== undefined,
   );
+  const installed = [builtinPlugin, ...durable, ...plugins];
   const sb = createSwitchboard({
-    // One line per background error (a backend outage: the server answers 503 meanwhile and
-    // retries); a config file's own `switchboard.onError` replaces it.
-    onError: (error: unknown) => console.error(`switchboard: ${backgroundLine(error)}`),
+    // Background errors and what the backends report (a journal recovered, Redis lost and
+    // back) go to the server's log; a config file's own `logger` or `onError` replaces it.
+    logger: coreLogger(log),
     ...(config.switchboard as object),
     ...(hot.createRateLimiter === undefined ? {} : { createRateLimiter: hot.createRateLimiter }),
-    plugins: [builtinPlugin, ...durable, ...plugins] as never,
+    plugins: installed as never,
     ...(backend === undefined ? {} : { backend }),
     ...(hot.createQueue === undefined
       ? {}
@@ -224,6 +290,8 @@ export async function startServer(
         }),
     ...(config.agents === undefined ? {} : { agents: config.agents as never }),
   });
+  // Before the start, so that the agents spawned at start are logged.
+  logEvents(sb.events, log);
   const lifecycle = new Lifecycle('starting');
   const app = createApp(sb, {
     lifecycle,
@@ -242,27 +310,62 @@ export async function startServer(
   lifecycle.ready();
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${listening.port}`;
-  log(
-    `switchboard: serving ${url} on ${runtime.name} (backend ${config.backend}, hot path ${hot.label}, auth ${authLabel(config, listening.port)})`,
+  const facts = {
+    url,
+    runtime: runtime.name,
+    backend: config.backend,
+    hotPath: hot.label,
+    loadBalancer: strategyName(own.loadBalancer) ?? 'round-robin',
+    agents: agentCounts(sb.pool.agents()),
+    plugins: installed.map((p) => (p as { name?: unknown }).name).filter((n) => n !== undefined),
+    config: configFile ?? null,
+    auth: authLabel(config, listening.port),
+  };
+  const agents = Object.entries(facts.agents).map(([name, n]) => `${name}×${n}`);
+  log.info(
+    facts,
+    `serving ${url} on ${runtime.name} (backend ${config.backend}, hot path ${hot.label}, ` +
+      `load balancer ${facts.loadBalancer}, agents ${agents.length === 0 ? 'none' : agents.join(' ')}, ` +
+      `plugins ${facts.plugins.join(' ')}, config ${configFile ?? 'none'}, auth ${facts.auth})`,
   );
   // A config file's own backend object has no spec string: its name says where tasks are.
   const where = backend === undefined ? sb.backend.name : config.backend;
   let stopping: Promise<ShutdownSummary> | undefined;
-  const stop = () => {
+  const stop = (why = 'stop requested') => {
     stopping ??= (async () => {
       lifecycle.drain();
+      // What the drain starts with; on a shared backend, every process's leases count.
+      const at = await sb.backend.stats().catch(() => undefined);
+      log.info(
+        { reason: why, inFlight: at?.leased ?? null, queued: at?.depth ?? null },
+        `${why}, draining${at === undefined ? '' : `: ${at.leased} in flight, ${at.depth} queued`}`,
+      );
       // The engine stops while HTTP still serves, so remote agents can complete their leases.
       // Only the tasks in flight are waited for: no agent leases a queued task any more.
       const summary = await sb.shutdown({ timeoutMs: config.drainTimeoutMs });
       const timer = setTimeout(() => listening.forceClose(), Math.min(config.drainTimeoutMs, 5000));
       await listening.close();
       clearTimeout(timer);
-      log(stoppedLine(summary, where, config.drainTimeoutMs));
+      log.info({ ...summary, where }, stoppedLine(summary, where, config.drainTimeoutMs));
       return summary;
     })();
     return stopping;
   };
-  return { url, config, where, durable: sb.backend.durable, stop };
+  return { url, config, where, durable: sb.backend.durable, log, stop };
+}
+
+/** The name of a strategy option: a name, `{ name, options }` or an object with a `name`. */
+function strategyName(spec: unknown): string | undefined {
+  if (typeof spec === 'string') return spec;
+  const name = (spec as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** The in-process agents by definition name, with how many of each run. */
+function agentCounts(members: readonly PoolMember[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of members) if (!m.remote) counts[m.name] = (counts[m.name] ?? 0) + 1;
+  return counts;
 }
 
 /**
@@ -310,15 +413,9 @@ export async function main(
   try {
     server = await startServer(runtime, argv, process.env);
   } catch (err) {
-    console.error(`switchboard: ${(err as Error).message}`);
+    // An error before the log settings were known (a bad flag, an unreadable config file).
+    if (!reported.has(err as object)) console.error(prettyLine(60, (err as Error).message));
     process.exit(err instanceof SwitchboardError && err.code === 'invalid_config' ? 2 : 1);
   }
-  stopOnSignals(server, options);
-}
-
-/** A background error as one log line: its code and message. */
-function backgroundLine(error: unknown): string {
-  if (!(error instanceof Error)) return `background error: ${String(error)}`;
-  const code = (error as { code?: unknown }).code;
-  return `background error${typeof code === 'string' ? ` (${code})` : ''}: ${error.message}`;
+  stopOnSignals(server, options, server.log);
 }

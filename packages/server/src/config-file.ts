@@ -1,5 +1,6 @@
 import { checkKnownKeys, checkSwitchboardOptions, SwitchboardError } from '@switchboard/core';
-import type { ServerConfig } from './config.js';
+import { oneOf, type ServerConfig } from './config.js';
+import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 
 /**
  * Every key of a config file. A record rather than a list, so that the type checker fails
@@ -19,9 +20,11 @@ const CONFIG_KEYS: Readonly<Record<keyof ServerConfig, true>> = {
   agents: true,
   switchboard: true,
   allowUnauthenticated: true,
+  log: true,
 };
 
 const TOKEN_KEYS = ['admin', 'client', 'agent'];
+const LOG_KEYS = ['level', 'format'];
 const RATE_LIMIT_KEYS = ['perIp', 'perToken'];
 const BUCKET_KEYS = ['capacity', 'refillPerSec', 'maxKeys'];
 // The bounds of each key of `events`: the replay buffer may be turned off with 0 events.
@@ -95,6 +98,11 @@ export function checkServerConfig(value: unknown): ServerConfig {
     if (value[key] !== undefined && !Array.isArray(value[key])) throw bad(key, 'must be an array');
   }
   if (value.switchboard !== undefined) checkSwitchboardOptions(value.switchboard, 'switchboard');
+  if (value.log !== undefined) {
+    const log = object('log', value.log, LOG_KEYS);
+    if (log.level !== undefined) oneOf(log.level, 'log.level', LOG_LEVELS);
+    if (log.format !== undefined) oneOf(log.format, 'log.format', LOG_FORMATS);
+  }
   if (value.allowUnauthenticated !== undefined && typeof value.allowUnauthenticated !== 'boolean') {
     throw bad('allowUnauthenticated', 'must be true or false');
   }

@@ -1,5 +1,6 @@
 import { SwitchboardError } from '@switchboard/core';
 import type { TokenConfig } from './auth.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, type LogSettings } from './log.js';
 import type { HttpRateLimits } from './rate-limit.js';
 import type { EventStreamOptions } from './sse.js';
 
@@ -45,6 +46,8 @@ export interface ServerConfig {
    * and replay tasks.
    */
   allowUnauthenticated?: boolean;
+  /** What the server logs and how (`--log-level`, `--log-format`): default info, pretty. */
+  log?: { level?: LogLevel; format?: LogFormat };
 }
 
 /** The settings the CLI runs with, every default filled. */
@@ -54,6 +57,7 @@ export interface ResolvedConfig extends ServerConfig {
   backend: string;
   tokens: TokenConfig;
   drainTimeoutMs: number;
+  log: LogSettings;
 }
 
 const bad = (message: string) => new SwitchboardError('invalid_config', message);
@@ -66,6 +70,13 @@ function int(value: string, what: string, min: number, max: number): number {
   return n;
 }
 
+/** `value` when it is one of `allowed`, else `invalid_config` naming `what` and the choices. */
+export function oneOf<T extends string>(value: unknown, what: string, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value))
+    return value as T;
+  throw bad(`${what} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
 /** Flags of `switchboard serve`. */
 export interface CliFlags {
   port?: number;
@@ -73,6 +84,8 @@ export interface CliFlags {
   backend?: string;
   config?: string;
   allowUnauthenticated?: boolean;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
   help?: boolean;
 }
 
@@ -96,11 +109,13 @@ export function parseArgs(argv: readonly string[]): CliFlags {
       flags.allowUnauthenticated = true;
       continue;
     }
-    const m = /^--(port|host|backend|config)(?:=(.*))?$/.exec(arg);
+    const m = /^--(port|host|backend|config|log-level|log-format)(?:=(.*))?$/.exec(arg);
     if (m === null) throw bad(`unknown argument ${JSON.stringify(arg)} (see --help)`);
     const value = m[2] ?? args.shift();
     if (value === undefined || value === '') throw bad(`--${m[1]} needs a value`);
     if (m[1] === 'port') flags.port = int(value, '--port', 0, 65535);
+    else if (m[1] === 'log-level') flags.logLevel = oneOf(value, '--log-level', LOG_LEVELS);
+    else if (m[1] === 'log-format') flags.logFormat = oneOf(value, '--log-format', LOG_FORMATS);
     else flags[m[1] as 'host' | 'backend' | 'config'] = value;
   }
   return flags;
@@ -109,7 +124,8 @@ export function parseArgs(argv: readonly string[]): CliFlags {
 /**
  * Merges, highest first: flags, environment (`PORT`, `HOST`, `SWITCHBOARD_BACKEND`,
  * `SWITCHBOARD_HEARTBEAT_TIMEOUT_MS`, `SWITCHBOARD_{ADMIN,CLIENT,AGENT}_TOKEN`,
- * `SWITCHBOARD_MAX_BODY_BYTES`), the config file, defaults (127.0.0.1:8787, memory).
+ * `SWITCHBOARD_MAX_BODY_BYTES`, `SWITCHBOARD_LOG_LEVEL`, `SWITCHBOARD_LOG_FORMAT`), the
+ * config file, defaults (127.0.0.1:8787, memory, logs at info in the pretty format).
  */
 export function resolveConfig(
   flags: CliFlags,
@@ -132,6 +148,7 @@ export function resolveConfig(
     backend: flags.backend ?? (env.SWITCHBOARD_BACKEND || undefined) ?? file.backend ?? 'memory',
     tokens,
     drainTimeoutMs: file.drainTimeoutMs ?? 10_000,
+    log: logSettings(flags, env, file),
   };
   if (flags.allowUnauthenticated === true) config.allowUnauthenticated = true;
   if (timeout !== undefined && timeout !== '') {
@@ -141,6 +158,28 @@ export function resolveConfig(
     config.maxBodyBytes = int(maxBody, 'SWITCHBOARD_MAX_BODY_BYTES', 1, 1024 ** 3);
   }
   return config;
+}
+
+/** The log settings: flags, then environment, then the config file's `log`, then info, pretty. */
+export function logSettings(
+  flags: CliFlags,
+  env: Record<string, string | undefined>,
+  file: ServerConfig = {},
+): LogSettings {
+  const level = env.SWITCHBOARD_LOG_LEVEL || undefined;
+  const format = env.SWITCHBOARD_LOG_FORMAT || undefined;
+  return {
+    level:
+      flags.logLevel ??
+      (level === undefined ? undefined : oneOf(level, 'SWITCHBOARD_LOG_LEVEL', LOG_LEVELS)) ??
+      file.log?.level ??
+      'info',
+    format:
+      flags.logFormat ??
+      (format === undefined ? undefined : oneOf(format, 'SWITCHBOARD_LOG_FORMAT', LOG_FORMATS)) ??
+      file.log?.format ??
+      'pretty',
+  };
 }
 
 /**

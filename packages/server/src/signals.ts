@@ -1,5 +1,6 @@
 import process from 'node:process';
 import type { ShutdownSummary } from '@switchboard/core';
+import type { ServerLogger } from './log.js';
 
 /**
  * Repeats of a signal closer together than this are one request to stop. A shell whose
@@ -25,8 +26,8 @@ export interface StopOptions {
 
 /** What {@link stopOnSignals} needs of a running server. */
 export interface Stoppable {
-  /** Drains and resolves once everything is closed. */
-  stop(): Promise<unknown>;
+  /** Drains and resolves once everything is closed; `why` begins the line that says so. */
+  stop(why: string): Promise<unknown>;
   /** Where the tasks left queued stay, for the line of a forced exit: `memory`, `journal:<dir>`. */
   readonly where: string;
   /** Whether the backend keeps them. */
@@ -34,23 +35,18 @@ export interface Stoppable {
 }
 
 /**
- * Stops `server` on SIGTERM or SIGINT (and when its parent goes, with `parentPid`): one line
- * says the drain began, the server's own final line says what became of the tasks, and the
- * process exits 0. A second signal during the drain exits at once (status 1), saying so.
+ * Stops `server` on SIGTERM or SIGINT (and when its parent goes, with `parentPid`): the
+ * server logs that the drain began and what became of the tasks, and the process exits 0.
+ * A second signal during the drain exits at once (status 1), saying so.
  */
-export function stopOnSignals(
-  server: Stoppable,
-  options: StopOptions = {},
-  log: (line: string) => void = console.log,
-): void {
+export function stopOnSignals(server: Stoppable, options: StopOptions, log: ServerLogger): void {
   let since: number | undefined;
   const begin = (why: string) => {
     since = Date.now();
-    log(`switchboard: ${why}, draining`);
-    server.stop().then(
+    server.stop(why).then(
       () => process.exit(0),
       (err: unknown) => {
-        console.error('switchboard: shutdown failed', err);
+        log.fatal({ error: err }, `shutdown failed: ${(err as Error)?.message ?? String(err)}`);
         process.exit(1);
       },
     );
@@ -61,7 +57,7 @@ export function stopOnSignals(
     const left = server.durable
       ? `tasks in flight and queued stay in ${server.where}`
       : `tasks in flight and queued are dropped (${server.where} backend)`;
-    log(`switchboard: second ${signal} during the drain, exiting at once; ${left}`);
+    log.info({ signal }, `second ${signal} during the drain, exiting at once; ${left}`);
     process.exit(1);
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
@@ -78,13 +74,13 @@ export function stopOnSignals(
 }
 
 /**
- * The last line a stopped server prints: what finished, what was cut off by the drain
- * timeout, and what is left queued, dropped on a memory backend or kept on a durable one.
+ * The message of the last line a stopped server logs: what finished, what was cut off by the
+ * drain timeout, and what is left queued, dropped on a memory backend or kept on a durable one.
  *
  * @example
  * ```ts
  * stoppedLine({ finished: 3, released: 0, queued: 120, durable: false, backend: 'memory' }, 'memory', 10_000)
- * // 'switchboard: stopped; 3 in flight finished, 120 queued dropped (memory backend)'
+ * // 'stopped; 3 in flight finished, 120 queued dropped (memory backend)'
  * ```
  */
 export function stoppedLine(
@@ -102,5 +98,5 @@ export function stoppedLine(
       ? `${queued} queued kept in ${where}`
       : `${queued} queued dropped (${summary.backend} backend)`,
   );
-  return `switchboard: stopped; ${parts.join(', ')}`;
+  return `stopped; ${parts.join(', ')}`;
 }

@@ -20,12 +20,12 @@ async function start(argv: string[], env: Record<string, string> = {}) {
 }
 
 describe('startServer', () => {
-  it('serves on 127.0.0.1 by default and prints one line with URL, backend and hot path', async () => {
+  it('serves on 127.0.0.1 by default and prints one line with URL, backend, hot path and the rest', async () => {
     const { server, lines } = await start(['serve', '--port', '0']);
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^switchboard: serving http:\/\/127\.0\.0\.1:\d+ on node \(backend memory, hot path (native \(queue\), ts \(limiter\)|ts \(native addon not loaded: .+\)), auth off\)$/,
+      /^switchboard: serving http:\/\/127\.0\.0\.1:\d+ on node \(backend memory, hot path (native \(queue\), ts \(limiter\)|ts \(native addon not loaded: .+\)), load balancer round-robin, agents none, plugins switchboard-builtin, config none, auth off\)$/,
     );
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
@@ -34,7 +34,7 @@ describe('startServer', () => {
     vi.stubEnv('SWITCHBOARD_NATIVE', '0');
     const { server, lines } = await start(['--port', '0']);
     expect(lines[0]).toContain(
-      'hot path ts (native addon not loaded: SWITCHBOARD_NATIVE=0 forces the TypeScript fallback), auth off',
+      'hot path ts (native addon not loaded: SWITCHBOARD_NATIVE=0 forces the TypeScript fallback), load balancer',
     );
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
@@ -137,10 +137,14 @@ describe('startServer with a durable backend', () => {
         body: JSON.stringify(body),
       });
     const first = await start(['--port', '0', '--backend', `journal:${journal}`]);
-    expect(first.lines[0]).toContain(`backend journal:${journal}`);
+    // The journal says what it recovered (nothing yet) before the server says it serves.
+    expect(first.lines[0]).toBe(
+      `switchboard: journal ${journal} recovered: 0 queued, 0 leases kept for remote agents, 0 ended with the last process (0 of them dead-lettered), 0 requeued unrun, 0 dead letters, 0 remote agents registered`,
+    );
+    expect(first.lines[1]).toContain(`backend journal:${journal}`);
     // The journal keeps its own queues: only the limiter is the server's to pick.
-    expect(first.lines[0]).toMatch(
-      /hot path (ts \(limiter\)|ts \(native addon not loaded: .+\)), auth/,
+    expect(first.lines[1]).toMatch(
+      /hot path (ts \(limiter\)|ts \(native addon not loaded: .+\)), load balancer/,
     );
     const queued = await (
       await post(`${first.server.url}/v1/tasks`, { capability: 'later' })
@@ -160,6 +164,9 @@ describe('startServer with a durable backend', () => {
     running.splice(running.indexOf(first.server), 1);
 
     const second = await start(['--port', '0', '--backend', `journal:${journal}`]);
+    expect(second.lines[0]).toBe(
+      `switchboard: journal ${journal} recovered: 1 queued, 0 leases kept for remote agents, 0 ended with the last process (0 of them dead-lettered), 0 requeued unrun, 0 dead letters, 1 remote agents registered`,
+    );
     const again = await (await fetch(`${second.server.url}/v1/tasks/${queued.id}`)).json();
     expect(again.status).toBe('queued');
     const result = await (await fetch(`${second.server.url}/v1/tasks/${done.id}`)).json();

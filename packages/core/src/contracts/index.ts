@@ -19,6 +19,7 @@ export type {
   LeaseNotice,
 } from './cluster-channel.js';
 export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balancer.js';
+export { type LogFields, type Logger, resolveLogger, silentLogger } from './logger.js';
 export type { PriorityQueue, QueueHandle } from './priority-queue.js';
 export type { RateDecision, RateLimiter, TokenBucketOptions } from './rate-limiter.js';
 export type { AgentFailure, RecoveryAction, RecoveryStrategy } from './recovery.js';

@@ -1,5 +1,6 @@
 import type { Backend } from '../contracts/backend.js';
 import type { LoadBalancer } from '../contracts/load-balancer.js';
+import type { Logger } from '../contracts/logger.js';
 import type { RecoveryStrategy } from '../contracts/recovery.js';
 import type { Serializer } from '../contracts/serializer.js';
 import { SwitchboardError } from '../errors.js';
@@ -20,6 +21,12 @@ export interface PluginContext {
   serializer<O>(name: string, factory: StrategyFactory<Serializer, O>): void;
   backend<O>(name: string, factory: StrategyFactory<Backend, O>): void;
   hooks(hooks: PluginHooks): void;
+  /**
+   * The Switchboard's `logger` option (silent when none was given): where a strategy reports
+   * what an operator should hear of, such as a backend recovering its state or losing its
+   * connection.
+   */
+  readonly logger: Logger;
 }
 
 /** A Switchboard plugin: a name and a synchronous `setup` that registers strategies. */

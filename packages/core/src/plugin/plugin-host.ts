@@ -2,6 +2,7 @@ import { createMemoryBackend } from '../backends/memory/memory-backend.js';
 import type { MemoryBackendOptions } from '../backends/memory/memory-options.js';
 import type { Backend } from '../contracts/backend.js';
 import type { LoadBalancer } from '../contracts/load-balancer.js';
+import { type Logger, silentLogger } from '../contracts/logger.js';
 import type { RecoveryStrategy } from '../contracts/recovery.js';
 import type { Serializer } from '../contracts/serializer.js';
 import { SwitchboardError, toError } from '../errors.js';
@@ -45,9 +46,12 @@ export class PluginHost {
   readonly backends = new StrategyRegistry<Backend>('backend');
   readonly hooks: PluginHooks[] = [];
   readonly plugins: string[] = [];
+  /** Handed to every plugin's `setup` as `ctx.logger`. */
+  readonly logger: Logger;
 
   /** @throws SwitchboardError `invalid_config` naming the plugin that failed to set up. */
-  constructor(plugins: readonly SwitchboardPlugin[] = []) {
+  constructor(plugins: readonly SwitchboardPlugin[] = [], logger: Logger = silentLogger) {
+    this.logger = logger;
     // Core's defaults: a plugin may replace each once (the plugins package ships fuller ones).
     const byDefault = { default: true };
     this.loadBalancers.register('round-robin', () => roundRobin(), byDefault);
@@ -84,6 +88,7 @@ export class PluginHost {
       hooks: (hooks) => {
         this.hooks.push(hooks);
       },
+      logger: this.logger,
     };
     try {
       plugin.setup(ctx);

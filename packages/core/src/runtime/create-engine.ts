@@ -33,9 +33,13 @@ export function createEngine(
   const now = options.now ?? Date.now;
   // Background errors are mostly a backend that is briefly unreachable (a Redis restart):
   // the work is retried, so by default they are logged, never thrown into the process.
+  // With a logger they go to it, as one line with the error's code.
+  const logger = options.logger;
   const onError =
     options.onError ??
-    ((error: unknown) => console.error('[switchboard] background error:', error));
+    (logger === undefined
+      ? (error: unknown) => console.error('[switchboard] background error:', error)
+      : (error: unknown) => logger.error(`background error: ${errorText(error)}`, { error }));
   const backend = plugins.backend(options.backend ?? 'memory');
   // A backend with an agent directory but no channel (the journal: one process, agents kept
   // across restarts) gets the directory through a channel that reaches no one.
@@ -134,6 +138,13 @@ const LOCAL_CHANNEL: ClusterChannel = {
   publish: () => undefined,
   subscribe: () => () => undefined,
 };
+
+/** An error as `(code) message` for a log line; anything else as its string. */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `(${code}) ${error.message}` : error.message;
+}
 
 /** The `errorRate` option as HealthMonitor track options (which validate the numbers). */
 function errorRateRule(rule: SwitchboardOptions['errorRate']): {

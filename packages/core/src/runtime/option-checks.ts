@@ -1,3 +1,4 @@
+import { resolveLogger } from '../contracts/logger.js';
 import { SwitchboardError } from '../errors.js';
 import { checkKnownKeys } from '../known-keys.js';
 import { MAX_ATTEMPTS, MAX_TIMEOUT_MS } from '../protocol/schemas/task-schema.js';
@@ -30,6 +31,7 @@ const OPTION_KEYS: Readonly<Record<keyof SwitchboardOptions, true>> = {
   now: true,
   random: true,
   onError: true,
+  logger: true,
 };
 
 /** The known keys of the options that are plain objects of settings. */
@@ -119,6 +121,7 @@ export function checkSwitchboardOptions(
       );
     }
   }
+  resolveLogger(o.logger, at('logger'));
   for (const [name, known] of Object.entries(NESTED_KEYS)) {
     const value = o[name];
     if (value === undefined) continue;

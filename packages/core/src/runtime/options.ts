@@ -1,6 +1,7 @@
 import type { AgentDefinition, AgentSpec } from '../agent/definition.js';
 import type { Backend } from '../contracts/backend.js';
 import type { LoadBalancer } from '../contracts/load-balancer.js';
+import type { Logger } from '../contracts/logger.js';
 import type { RecoveryStrategy } from '../contracts/recovery.js';
 import { SwitchboardError } from '../errors.js';
 import type { SwitchboardPlugin } from '../plugin/define-plugin.js';
@@ -83,9 +84,16 @@ export interface SwitchboardOptions {
   readonly random?: () => number;
   /**
    * Errors with no caller to report to (a backend failing in the background, e.g. a lease
-   * sweep during a Redis outage; the work is retried). Default: `console.error`.
+   * sweep during a Redis outage; the work is retried). Default: the `logger`'s `error` when
+   * one is given, else `console.error`.
    */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Hears what an operator would want to know and no caller does: a journal recovered
+   * (tasks restored, leases kept or ended), a backend connection lost and back. Plugins get
+   * it as `ctx.logger`. Default: silent, so an embedded Switchboard prints nothing of these.
+   */
+  readonly logger?: Logger;
 }
 
 /**

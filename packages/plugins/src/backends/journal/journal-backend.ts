@@ -341,6 +341,40 @@ export class JournalBackend implements Backend {
       await this.log({ op: 'recover', ids, attempts: requeued.map((t) => t.attempts), now });
     }
     if (lost.length > 0) await this.log({ op: 'lost', ids: lost.map((t) => t.id), now });
+    this.reportRecovery(lost, requeued);
+  }
+
+  /**
+   * One line of what `open()` found: the tasks queued and dead, the leases kept for remote
+   * agents, and those that ended with the previous process (queued again or dead-lettered).
+   */
+  private reportRecovery(lost: readonly TaskRecord[], requeued: readonly TaskRecord[]): void {
+    let queued = 0;
+    let leasesKept = 0;
+    let dead = 0;
+    for (const t of this.index.records.values()) {
+      if (t.status === 'queued') queued++;
+      else if (t.status === 'leased') leasesKept++;
+      else if (t.status === 'dead') dead++;
+    }
+    const lostDead = lost.filter((t) => t.status === 'dead').length;
+    const fields = {
+      dir: this.opts.dir,
+      queued,
+      leasesKept,
+      leasesEnded: lost.length,
+      leasesEndedDead: lostDead,
+      leasesRequeued: requeued.length,
+      deadLetters: dead,
+      agents: this.index.agents.size,
+    };
+    this.opts.logger.info(
+      `journal ${this.opts.dir} recovered: ${queued} queued, ${leasesKept} leases kept for ` +
+        `remote agents, ${lost.length} ended with the last process (${lostDead} of them ` +
+        `dead-lettered), ${requeued.length} requeued unrun, ${dead} dead letters, ` +
+        `${fields.agents} remote agents registered`,
+      fields,
+    );
   }
 
   private released(tasks: TaskRecord[], error: TaskError, now: number): JournalOp | undefined {

@@ -1,4 +1,9 @@
-import { type MemoryBackendOptions, SwitchboardError } from '@switchboard/core';
+import {
+  type Logger,
+  type MemoryBackendOptions,
+  resolveLogger,
+  SwitchboardError,
+} from '@switchboard/core';
 import { type FsAdapter, nodeFs } from './fs-adapter.js';
 
 /**
@@ -44,8 +49,14 @@ export interface JournalBackendOptions extends MemoryBackendOptions {
    * instead of failing `open()`. Set it only to accept that loss on purpose.
    */
   repair?: 'truncate';
-  /** Hears of what recovery fixed. Default: `console.warn`. */
+  /** Hears of what recovery fixed. Default: the `logger`'s `warn`, else `console.warn`. */
   onWarning?: (warning: JournalWarning) => void;
+  /**
+   * Hears one line at each `open()`: what the journal recovered (tasks queued, leases kept
+   * or ended, dead letters). Registered through `journalPlugin`, it is the Switchboard's
+   * `logger`. Default: silent.
+   */
+  logger?: Logger;
   /** The file operations. Default {@link nodeFs}. */
   fs?: FsAdapter;
 }
@@ -58,6 +69,7 @@ export interface ResolvedJournalOptions {
   flushIntervalMs: number;
   repair: 'truncate' | undefined;
   onWarning: (warning: JournalWarning) => void;
+  logger: Logger;
   fs: FsAdapter;
   memory: MemoryBackendOptions;
 }
@@ -72,13 +84,19 @@ export function resolveJournalOptions(options: JournalBackendOptions): ResolvedJ
     compactAfterBytes = 64 * 1024 * 1024,
     flushIntervalMs = 100,
     repair,
-    onWarning = (w: JournalWarning) => console.warn(`[journal] ${w.message}`),
+    logger: given,
     fs = nodeFs(),
     maxRetained,
     retainMs,
   } = options ?? ({} as JournalBackendOptions);
   const fail = (what: string, details: unknown) =>
     new SwitchboardError('invalid_config', `[journal] ${what}`, { details });
+  const logger = resolveLogger(given, '[journal] logger');
+  const onWarning =
+    options?.onWarning ??
+    (given === undefined
+      ? (w: JournalWarning) => console.warn(`[journal] ${w.message}`)
+      : (w: JournalWarning) => logger.warn(`journal: ${w.message}`, { ...w }));
   if (typeof dir !== 'string' || dir.length === 0) throw fail('dir: required', { dir });
   if (!DURABILITIES.has(durability)) {
     throw fail(`durability must be fsync, write or none, got ${durability}`, { durability });
@@ -97,5 +115,15 @@ export function resolveJournalOptions(options: JournalBackendOptions): ResolvedJ
   const memory: MemoryBackendOptions = {};
   if (maxRetained !== undefined) memory.maxRetained = maxRetained;
   if (retainMs !== undefined) memory.retainMs = retainMs;
-  return { dir, durability, compactAfterBytes, flushIntervalMs, repair, onWarning, fs, memory };
+  return {
+    dir,
+    durability,
+    compactAfterBytes,
+    flushIntervalMs,
+    repair,
+    onWarning,
+    logger,
+    fs,
+    memory,
+  };
 }

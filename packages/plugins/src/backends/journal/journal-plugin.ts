@@ -18,6 +18,9 @@ import type { JournalBackendOptions } from './journal-options.js';
 export const journalPlugin: SwitchboardPlugin = definePlugin({
   name: 'switchboard-journal',
   setup(ctx) {
-    ctx.backend<JournalBackendOptions>(JOURNAL_BACKEND, createJournalBackend);
+    // The Switchboard's logger hears what each open recovered, unless the options name one.
+    ctx.backend<JournalBackendOptions>(JOURNAL_BACKEND, (options) =>
+      createJournalBackend({ logger: ctx.logger, ...options }),
+    );
   },
 });

@@ -43,26 +43,41 @@ export function createClient(o: ResolvedRedisOptions, role: ClientRole): Redis {
     : new Redis(o.url, options);
 }
 
-/** Resolves once `client` is ready; `unavailable` after `timeoutMs`. */
-export async function whenReady(client: Redis, timeoutMs: number): Promise<void> {
+/**
+ * Resolves once `client` is ready; `unavailable` after `timeoutMs`, naming `address` and the
+ * last connection error, so that a server that is not there says where it was looked for.
+ */
+export async function whenReady(client: Redis, timeoutMs: number, address: string): Promise<void> {
   if (client.status === 'ready') return;
   if (client.status === 'wait' || client.status === 'end') {
     // Failures also arrive as 'error' events and retries; the wait below decides.
     client.connect().catch(() => undefined);
   }
+  let last: string | undefined;
+  const heard = (err: Error) => {
+    last = err.message;
+  };
   await new Promise<void>((resolve, reject) => {
     const done = () => {
       clearTimeout(timer);
       client.off('ready', done);
+      client.off('error', heard);
       resolve();
     };
     const timer = setTimeout(() => {
       client.off('ready', done);
+      client.off('error', heard);
+      const why = last === undefined ? '' : ` (${last})`;
       reject(
-        new SwitchboardError('unavailable', `[redis] no answer from the server in ${timeoutMs} ms`),
+        new SwitchboardError(
+          'unavailable',
+          `[redis] no answer from ${address} in ${timeoutMs} ms${why}`,
+          { details: { address } },
+        ),
       );
     }, timeoutMs);
     client.on('ready', done);
+    client.on('error', heard);
   });
 }
 

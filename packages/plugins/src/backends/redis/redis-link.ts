@@ -20,6 +20,8 @@ export class RedisLink {
   private readonly seenReady = new Set<ClientRole>();
   private sweep: { ms: number; run: () => Promise<unknown> } | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  /** When the connection to the server was lost (since the last time both were ready). */
+  private lostAt: number | undefined;
   private readonly channel: string;
   private readonly clusterChannel: string;
 
@@ -98,8 +100,8 @@ export class RedisLink {
     this.subscriber ??= this.make('subscriber');
     const subscriber = this.subscriber;
     await Promise.all([
-      whenReady(this.command, this.o.connectTimeoutMs),
-      whenReady(subscriber, this.o.connectTimeoutMs),
+      whenReady(this.command, this.o.connectTimeoutMs, this.o.address),
+      whenReady(subscriber, this.o.connectTimeoutMs, this.o.address),
     ]);
     if (!this.subscribed) {
       await subscriber.subscribe(this.channel, this.clusterChannel);
@@ -128,10 +130,15 @@ export class RedisLink {
     const client = createClient(this.o, role);
     // Without a listener ioredis prints every connection error; the methods answer
     // `unavailable` meanwhile, and the owner may want to log them.
-    client.on('error', (err: Error) => this.o.onError?.(err));
+    client.on('error', (err: Error) => {
+      this.o.onError?.(err);
+      this.lost(role, err.message);
+    });
+    client.on('close', () => this.lost(role, 'connection closed'));
     client.on('ready', () => {
       if (this.seenReady.has(role)) this.rewake();
       this.seenReady.add(role);
+      this.back();
     });
     if (role === 'command') this.prepare(client);
     else {
@@ -141,6 +148,33 @@ export class RedisLink {
       });
     }
     return client;
+  }
+
+  /**
+   * Logs the loss of a connection that had been up, once per outage: ioredis reports every
+   * failed reconnection, which would be one line per attempt.
+   */
+  private lost(role: ClientRole, why: string): void {
+    if (this.closed || this.lostAt !== undefined || !this.seenReady.has(role)) return;
+    this.lostAt = Date.now();
+    this.o.logger.warn(
+      `redis ${this.o.address} unavailable (${why}); reconnecting, and answering unavailable meanwhile`,
+      { backend: 'redis', url: this.o.address, error: why },
+    );
+  }
+
+  /** Logs the end of an outage once both connections are ready again. */
+  private back(): void {
+    const since = this.lostAt;
+    if (since === undefined || this.closed) return;
+    if (this.command?.status !== 'ready' || this.subscriber?.status !== 'ready') return;
+    this.lostAt = undefined;
+    const downMs = Date.now() - since;
+    this.o.logger.info(`redis ${this.o.address} back after ${downMs} ms`, {
+      backend: 'redis',
+      url: this.o.address,
+      downMs,
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { SwitchboardError } from '@switchboard/core';
+import { type Logger, resolveLogger, SwitchboardError } from '@switchboard/core';
 import type { RedisOptions } from 'ioredis';
 
 /** Options of {@link createRedisBackend}. */
@@ -34,6 +34,11 @@ export interface RedisBackendOptions {
   redis?: RedisOptions;
   /** Hears connection errors (the backend also answers `unavailable` while they last). */
   onError?: (error: Error) => void;
+  /**
+   * Hears one line when the connection to the server is lost and one when it is back.
+   * Registered through `redisBackendPlugin`, it is the Switchboard's `logger`. Default: silent.
+   */
+  logger?: Logger;
 }
 
 /** The options with defaults applied. */
@@ -52,6 +57,9 @@ export interface ResolvedRedisOptions {
   retainMs: number;
   redis: RedisOptions;
   onError: ((error: Error) => void) | undefined;
+  logger: Logger;
+  /** The server's address for messages: the URL without its credentials, or host:port. */
+  address: string;
 }
 
 function invalid(name: string, rule: string, value: unknown): SwitchboardError {
@@ -93,5 +101,21 @@ export function resolveRedisOptions(options: RedisBackendOptions): ResolvedRedis
     retainMs: retainMs === undefined || retainMs === Number.POSITIVE_INFINITY ? -1 : retainMs,
     redis: options.redis ?? {},
     onError: options.onError,
+    logger: resolveLogger(options.logger, '[redis] logger'),
+    address: address(options.url, options.host ?? '127.0.0.1', port),
   };
+}
+
+/** `redis://host:port` as a message may show it: a password in the URL is left out. */
+function address(url: string | undefined, host: string, port: number): string {
+  if (url === undefined) return `redis://${host}:${port}`;
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href.replace(/\/$/, '');
+  } catch {
+    // An unparsable URL fails when ioredis reads it; its scheme alone is safe to show.
+    return `${url.split('://')[0]}://…`;
+  }
 }

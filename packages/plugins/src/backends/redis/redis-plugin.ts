@@ -20,8 +20,9 @@ export const REDIS_BACKEND = 'redis';
 export const redisBackendPlugin: SwitchboardPlugin = definePlugin({
   name: 'redis-backend',
   setup(ctx) {
+    // The Switchboard's logger hears of outages, unless the options name a logger of their own.
     ctx.backend(REDIS_BACKEND, (options: RedisBackendOptions | undefined) =>
-      createRedisBackend(options),
+      createRedisBackend({ logger: ctx.logger, ...options }),
     );
   },
 });
