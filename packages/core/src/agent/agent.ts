@@ -8,7 +8,7 @@ import {
   type TaskContext,
 } from '../model/agent.js';
 import { type AgentConfig, type AgentConfigInput, resolveAgentConfig } from './config.js';
-import type { AgentDefinition, HealthReport } from './definition.js';
+import type { AgentBreak, AgentDefinition, HealthReport } from './definition.js';
 import { AgentLifecycle, type AgentLifecycleOptions } from './lifecycle.js';
 
 /** Options of one {@link Agent} instance. */
@@ -21,6 +21,11 @@ export interface AgentOptions {
   readonly clock?: () => number;
   /** Receives errors thrown by lifecycle listeners. */
   readonly onListenerError?: AgentLifecycleOptions['onListenerError'];
+  /**
+   * Hears the agent's init context's `fail` (a pool fails the agent over). Without it the
+   * agent moves to `recovering` and takes no more work.
+   */
+  readonly onFail?: (error: Error, reason: AgentBreak) => void;
 }
 
 /** The task context as callers of `execute` give it: anything left out gets a default. */
@@ -73,6 +78,8 @@ export class Agent<I = unknown, O = unknown> {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly clock: () => number;
+  private readonly onFail: ((error: Error, reason: AgentBreak) => void) | undefined;
+  private broken = false;
 
   /** @throws SwitchboardError `invalid_config` when `options.config` is invalid. */
   constructor(
@@ -92,6 +99,7 @@ export class Agent<I = unknown, O = unknown> {
       options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError };
     this.lifecycle = new AgentLifecycle(this.id, lifecycleOptions);
     this.clock = options.clock ?? (() => performance.now());
+    this.onFail = options.onFail;
   }
 
   /** The lifecycle state. */
@@ -140,7 +148,8 @@ export class Agent<I = unknown, O = unknown> {
     const init = this.definition.init;
     if (init !== undefined) {
       try {
-        await init({ agentId: this.id, name: this.name, config: this.config });
+        const fail = (error: Error, reason: AgentBreak = 'crashed') => this.fail(error, reason);
+        await init({ agentId: this.id, name: this.name, config: this.config, fail });
       } catch (thrown) {
         const error = toError(thrown);
         // stop() may have run meanwhile; a stopped agent stays stopped.
@@ -159,6 +168,14 @@ export class Agent<I = unknown, O = unknown> {
       throw new SwitchboardError('cancelled', message, { details: { agentId: this.id } });
     }
     this.lifecycle.transition('ready');
+  }
+
+  /** What the init context's `fail` does: reports the break once, unless the agent stopped. */
+  private fail(error: Error, reason: AgentBreak): void {
+    if (this.broken || this.stopping !== undefined) return;
+    this.broken = true;
+    if (this.onFail !== undefined) this.onFail(error, reason);
+    else if (this.lifecycle.can('recovering')) this.lifecycle.transition('recovering', reason);
   }
 
   /**

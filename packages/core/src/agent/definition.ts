@@ -21,7 +21,16 @@ export interface AgentInitContext {
   readonly agentId: string;
   readonly name: string;
   readonly config: AgentConfig;
+  /**
+   * Reports that the agent broke outside any task, such as an isolated agent whose thread or
+   * process died while idle: in a Switchboard the agent is failed over at once (`reason`
+   * `crashed` unless given), as when a handler throws `agent_failed`. Later calls are ignored.
+   */
+  readonly fail: (error: Error, reason?: AgentBreak) => void;
 }
+
+/** Why an agent broke outside its tasks: it crashed, or it stopped answering (`hung`). */
+export type AgentBreak = 'crashed' | 'hung';
 
 /**
  * What a health check may answer: healthy or not, or figures (any subset of

@@ -46,6 +46,7 @@ export {
   retryDelay,
 } from './config.js';
 export {
+  type AgentBreak,
   type AgentDefinition,
   type AgentHooks,
   type AgentInitContext,

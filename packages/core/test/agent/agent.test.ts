@@ -40,6 +40,7 @@ describe('Agent start and stop', () => {
       agentId: 'agent-1',
       name: 'a',
       config: agent.config,
+      fail: expect.any(Function),
     });
   });
 

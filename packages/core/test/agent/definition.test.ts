@@ -138,7 +138,7 @@ describe('BaseAgent', () => {
     expect(def).toMatchObject({ name: 'greeter', role: 'gateway', version: '1' });
     expect(def.capabilities).toEqual([{ name: 'greet', type: 'llm_processing', version: '2.1' }]);
     expect(def.config.maxConcurrency).toBe(2);
-    await def.init?.({ agentId: 'a1', name: 'greeter', config: def.config });
+    await def.init?.({ agentId: 'a1', name: 'greeter', config: def.config, fail: () => {} });
     expect(greeter.inits).toEqual(['a1']);
     expect(await def.handle('ann', { attempt: 2 } as TaskContext)).toBe('hello ann (attempt 2)');
     expect(await def.healthCheck?.()).toEqual({ healthy: true, cpuUsage: 0.5 });

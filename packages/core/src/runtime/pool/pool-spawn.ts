@@ -24,7 +24,11 @@ export async function spawnMember(
   standby: boolean,
   register: (member: PoolMember) => void,
 ): Promise<PoolMember> {
-  const agent = new Agent(definition, { onListenerError: (e) => engine.onError(e) });
+  const agent = new Agent(definition, {
+    onListenerError: (e) => engine.onError(e),
+    // An agent that breaks outside its tasks (an isolated agent's thread died) fails over.
+    onFail: (error, reason) => void engine.failures.fail(member, reason, error),
+  });
   const member = new PoolMember({
     id: agent.id,
     name: entry.name,
