@@ -76,6 +76,36 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('log settings', () => {
+  it('default to info, pretty, and rank flags over environment over the config file', () => {
+    expect(resolveConfig({}, {}).log).toEqual({ level: 'info', format: 'pretty' });
+    const file = checkServerConfig({ log: { level: 'debug', format: 'json' } });
+    expect(resolveConfig({}, {}, file).log).toEqual({ level: 'debug', format: 'json' });
+    const env = { SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_LOG_FORMAT: 'pretty' };
+    expect(resolveConfig({}, env, file).log).toEqual({ level: 'warn', format: 'pretty' });
+    const flags = parseArgs(['--log-level=silent', '--log-format', 'json']);
+    expect(resolveConfig(flags, env, file).log).toEqual({ level: 'silent', format: 'json' });
+  });
+
+  it('refuse a level or format that is not one of the choices, naming where it came from', () => {
+    expect(refusal(() => parseArgs(['--log-level', 'verbose']))).toBe(
+      '--log-level must be one of trace, debug, info, warn, error, silent, got "verbose"',
+    );
+    expect(refusal(() => parseArgs(['--log-format=text']))).toBe(
+      '--log-format must be one of pretty, json, got "text"',
+    );
+    expect(refusal(() => resolveConfig({}, { SWITCHBOARD_LOG_FORMAT: 'xml' }))).toMatch(
+      /^SWITCHBOARD_LOG_FORMAT must be one of pretty, json/,
+    );
+    expect(refusal(() => checkServerConfig({ log: { level: 'loud' } }))).toMatch(
+      /^log\.level must be one of trace, debug/,
+    );
+    expect(refusal(() => checkServerConfig({ log: { levle: 'info' } }))).toMatch(
+      /unknown config key "log\.levle" \(did you mean "level"\?\)/,
+    );
+  });
+});
+
 describe('backendSpec', () => {
   it('maps the backend names of API.md', () => {
     expect(backendSpec('memory')).toBeUndefined();
