@@ -5,8 +5,9 @@
  * project in the OS temp folder: no workspace and no links, and the registry serves only the
  * third-party dependencies. There the README's embedding example (examples/embedding/index.ts,
  * which test/examples checks is the README's block) runs on Node (tsx), Bun and Deno, the
- * native package loads its addon from the platform package, and `npx switchboard serve`
- * answers /healthz with the plugin named by its package name in a config file.
+ * native package loads its addon from the platform package, the packages' READMEs' examples
+ * run, a program using their declarations type-checks, and `npx switchboard serve` answers
+ * /healthz with the plugin named by its package name in a config file.
  *
  * It needs the build (`node scripts/build.mjs`, which `npm test` runs first); Bun or Deno
  * missing skips its run, saying so.
@@ -240,6 +241,46 @@ describe('the packages’ READMEs in the installed project', () => {
       run(tsx, [`readme-${name}.ts`], project, userEnv());
     }, 60_000);
   }
+});
+
+describe('the packages’ declarations', () => {
+  it('type-check a program of the installed project, as NodeNext resolves them', () => {
+    const program = [
+      "import { createSwitchboard, defineAgent, type SubmitInput } from '@switchboard/core';",
+      "import * as broker from '@switchboard/core/broker';",
+      "import { createApp } from '@switchboard/server';",
+      "import { createClient } from '@switchboard/client';",
+      "import { loadNative } from '@switchboard/native';",
+      "import { builtinPlugin } from '@switchboard/plugins';",
+      "import { journalPlugin } from '@switchboard/plugins/journal';",
+      "import latency from 'switchboard-plugin-latency';",
+      "const echo = defineAgent({ name: 'echo', capabilities: ['echo'], handle: (p: string) => p });",
+      'const sb = createSwitchboard({ agents: [echo], plugins: [builtinPlugin, journalPlugin, latency] });',
+      'const app = createApp(sb);',
+      "const client = createClient({ baseUrl: 'http://127.0.0.1:8787' });",
+      'const backend: "native" | "js" = loadNative().backend;',
+      "const input: SubmitInput<string> = { capability: 'echo', payload: 'x' };",
+      'export { app, backend, broker, client };',
+      // A wrong type must be refused, so that the check is not vacuous (types read as any).
+      '// @ts-expect-error: what run<string> resolves with is not a number',
+      'export const wrong: number = await sb.run<string>(input);',
+    ].join('\n');
+    writeFileSync(join(project, 'typed.ts'), program);
+    const tsconfig = {
+      compilerOptions: {
+        target: 'ES2022',
+        lib: ['ES2023', 'DOM'],
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        types: [],
+      },
+      files: ['typed.ts'],
+    };
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
+    run(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], project);
+  }, 60_000);
 });
 
 describe('@switchboard/native installed', () => {
