@@ -5,47 +5,18 @@
  * The Worker's Switchboard runs its agents in the isolate; the answers are checked over HTTP
  * on 127.0.0.1, including a task retried until it succeeds and one that outlives its timeout.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { root } from '../shutdown/serve-process.js';
+import { type ServedWorker, serveOnWorkerd } from './workerd.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sb-edge-'));
-let mf: Miniflare | undefined;
+let worker: ServedWorker;
 let url = '';
-let imports: string[] = [];
 
 beforeAll(async () => {
-  const result = await build({
-    entryPoints: [join(root, 'examples/edge-worker/worker.ts')],
-    outfile: join(dir, 'worker.js'),
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    target: 'es2022',
-    metafile: true,
-    logLevel: 'silent',
-  });
-  imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: join(dir, 'worker.js'),
-    modulesRoot: dir,
-    compatibilityDate: '2026-04-01',
-    host: '127.0.0.1',
-    port: 0,
-  });
-  url = (await mf.ready).href;
+  worker = await serveOnWorkerd('worker.ts');
+  url = worker.url;
 }, 60_000);
 
-afterAll(async () => {
-  await mf?.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => worker?.stop());
 
 interface Outcome {
   status: 'completed' | 'failed';
@@ -61,7 +32,7 @@ async function run(tasks: unknown[]): Promise<Outcome[]> {
 
 describe('examples/edge-worker on workerd', { timeout: 30_000 }, () => {
   it('is bundled without any import left over: the core needs no Node built-in', () => {
-    expect(imports).toEqual([]);
+    expect(worker.imports).toEqual([]);
   });
 
   it('answers with the results of tasks fanned out to in-process agents', async () => {
