@@ -199,7 +199,7 @@ export class Agent<I = unknown, O = unknown> {
     // The start's outcome no longer matters; waiting keeps init and shutdown from overlapping.
     await this.starting?.catch(() => undefined);
     try {
-      await this.definition.shutdown?.();
+      await this.definition.shutdown?.({ agentId: this.id, name: this.name });
     } catch (thrown) {
       const error = toError(thrown);
       throw new SwitchboardError(
@@ -266,7 +266,7 @@ export class Agent<I = unknown, O = unknown> {
     let report: HealthReport = true;
     let error: Error | undefined;
     try {
-      report = (await this.definition.healthCheck?.()) ?? true;
+      report = (await this.definition.healthCheck?.({ agentId: this.id, name: this.name })) ?? true;
     } catch (thrown) {
       error = toError(thrown);
       report = false;

@@ -29,6 +29,15 @@ export interface AgentInitContext {
   readonly fail: (error: Error, reason?: AgentBreak) => void;
 }
 
+/**
+ * Which instance a hook runs for: the pool may run several instances of one definition, and
+ * a definition that keeps something per instance (an isolated agent's thread) looks it up by id.
+ */
+export interface AgentRef {
+  readonly agentId: string;
+  readonly name: string;
+}
+
 /** Why an agent broke outside its tasks: it crashed, or it stopped answering (`hung`). */
 export type AgentBreak = 'crashed' | 'hung';
 
@@ -44,10 +53,10 @@ export interface AgentHooks<I, O> {
   handle(payload: I, ctx: TaskContext): O | Promise<O>;
   /** Runs once at start, before the agent takes work; throwing fails the start. */
   init?(ctx: AgentInitContext): void | Promise<void>;
-  /** Runs once at stop. */
-  shutdown?(): void | Promise<void>;
-  /** Asked by the health monitor; throwing counts as unhealthy. */
-  healthCheck?(): HealthReport | Promise<HealthReport>;
+  /** Runs once at stop, for the instance `agent` names. */
+  shutdown?(agent: AgentRef): void | Promise<void>;
+  /** Asked by the health monitor of the instance `agent` names; throwing counts as unhealthy. */
+  healthCheck?(agent: AgentRef): HealthReport | Promise<HealthReport>;
 }
 
 /** An agent as users write it, given to {@link defineAgent}. */

@@ -50,6 +50,7 @@ export {
   type AgentDefinition,
   type AgentHooks,
   type AgentInitContext,
+  type AgentRef,
   type AgentSpec,
   defineAgent,
   type HealthReport,

@@ -141,8 +141,11 @@ describe('BaseAgent', () => {
     await def.init?.({ agentId: 'a1', name: 'greeter', config: def.config, fail: () => {} });
     expect(greeter.inits).toEqual(['a1']);
     expect(await def.handle('ann', { attempt: 2 } as TaskContext)).toBe('hello ann (attempt 2)');
-    expect(await def.healthCheck?.()).toEqual({ healthy: true, cpuUsage: 0.5 });
-    await def.shutdown?.();
+    expect(await def.healthCheck?.({ agentId: 'a1', name: 'greeter' })).toEqual({
+      healthy: true,
+      cpuUsage: 0.5,
+    });
+    await def.shutdown?.({ agentId: 'a1', name: 'greeter' });
     expect(greeter.stopped).toBe(true);
   });
 
