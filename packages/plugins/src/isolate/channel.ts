@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { execPath } from 'node:process';
+import { Worker } from 'node:worker_threads';
+import { childSource } from './child-main.js';
+import type { FromChild, ToChild } from './wire.js';
+
+/** How to start a child: in a thread or a process, with its limits. */
+export interface ChannelOptions {
+  readonly runIn: 'thread' | 'process';
+  readonly execArgv: readonly string[];
+  /** A thread's heap limit (`resourceLimits`), a process's `--max-old-space-size`. */
+  readonly maxHeapMb: number | undefined;
+}
+
+/**
+ * The host's end of one thread or process: messages both ways, and one `onExit` call when it
+ * ends, whatever ends it, with what is known of why.
+ */
+export interface Channel {
+  /** Sends a message; throws (a `DataCloneError`) when it cannot be cloned. */
+  send(message: ToChild): void;
+  /** Ends the child now: `terminate()` for a thread, SIGKILL for a process. */
+  kill(): void;
+}
+
+/** What a channel reports to its owner. */
+export interface ChannelEvents {
+  message(message: FromChild): void;
+  exit(why: string): void;
+}
+
+let source: string | undefined;
+
+/** Starts a thread or a process running the child's code. */
+export function openChannel(options: ChannelOptions, events: ChannelEvents): Channel {
+  source ??= childSource();
+  return options.runIn === 'thread'
+    ? openThread(source, options, events)
+    : openProcess(source, options, events);
+}
+
+function openThread(code: string, options: ChannelOptions, events: ChannelEvents): Channel {
+  const worker = new Worker(code, {
+    eval: true,
+    execArgv: [...options.execArgv],
+    ...(options.maxHeapMb === undefined
+      ? {}
+      : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } }),
+  });
+  let error: string | undefined;
+  worker.on('message', (message: FromChild) => events.message(message));
+  worker.on('error', (thrown: Error & { code?: string }) => {
+    error =
+      thrown.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? `ran out of memory (${thrown.message})`
+        : `threw ${thrown.name}: ${thrown.message}`;
+  });
+  worker.on('exit', (code) => events.exit(error ?? `exited with code ${code}`));
+  return {
+    send: (message) => worker.postMessage(message),
+    kill: () => {
+      void worker.terminate();
+    },
+  };
+}
+
+function openProcess(code: string, options: ChannelOptions, events: ChannelEvents): Channel {
+  const heap = options.maxHeapMb === undefined ? [] : [`--max-old-space-size=${options.maxHeapMb}`];
+  const child: ChildProcess = spawn(execPath, [...heap, ...options.execArgv, '-e', code], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  let error: string | undefined;
+  let ended = false;
+  child.on('message', (message: FromChild) => {
+    if (message.t === 'crash') error = `threw ${message.error.name}: ${message.error.message}`;
+    events.message(message);
+  });
+  const end = (why: string) => {
+    if (ended) return;
+    ended = true;
+    events.exit(why);
+  };
+  child.on('error', (thrown) => end(`could not run: ${thrown.message}`));
+  child.on('exit', (exitCode, signal) =>
+    end(error ?? (signal === null ? `exited with code ${exitCode}` : `was killed by ${signal}`)),
+  );
+  return {
+    send: (message) => {
+      if (!child.connected) throw new Error('the process has closed its channel');
+      child.send(message);
+    },
+    kill: () => {
+      child.kill('SIGKILL');
+    },
+  };
+}

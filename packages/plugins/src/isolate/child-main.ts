@@ -1,0 +1,159 @@
+import type { FromChild, Setup, ToChild, WireError } from './wire.js';
+
+/**
+ * The code an isolated agent's thread or process runs. The host sends it as source text
+ * (`childSource`), so that it needs no file of its own beside the bundle that imports this
+ * package: it must therefore refer to nothing outside its body (types excepted, which
+ * vanish), and it imports what it needs through `load`, which the source text defines, since
+ * a bundler or test runner may rewrite an `import()` written here into its own helper.
+ *
+ * It waits for the host's setup, loads the agent module, runs its init, then runs tasks as
+ * they come and answers each, beating every `beatMs` so that a blocked event loop shows as
+ * silence. It ends when the host stops or kills it.
+ */
+export async function isolateChild(
+  load: (specifier: string) => Promise<Record<string, unknown>>,
+): Promise<void> {
+  const threads = (await load('node:worker_threads')) as typeof import('node:worker_threads');
+  const port = threads.parentPort;
+  const post = (message: FromChild, then?: () => void): void => {
+    if (port !== null) {
+      port.postMessage(message);
+      then?.();
+    } else (process.send as (m: unknown, cb: () => void) => void)(message, () => then?.());
+  };
+  const listen = (fn: (message: ToChild) => void): void => {
+    if (port !== null) port.on('message', fn);
+    else process.on('message', fn as (m: unknown) => void);
+  };
+  const wire = (thrown: unknown): WireError => {
+    if (!(thrown instanceof Error)) return { name: 'Error', message: String(thrown) };
+    const { code, retryable } = thrown as { code?: unknown; retryable?: unknown };
+    return {
+      name: thrown.name,
+      message: thrown.message,
+      ...(thrown.stack === undefined ? {} : { stack: thrown.stack }),
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(typeof retryable === 'boolean' ? { retryable } : {}),
+    };
+  };
+  if (port === null) {
+    // A process: an uncaught error is reported before the process ends, so that the host
+    // can say what killed it (a thread's host hears it from the Worker's error event).
+    process.on('uncaughtException', (error) => {
+      post({ t: 'crash', error: wire(error) }, () => process.exit(1));
+      setTimeout(() => process.exit(1), 1_000).unref();
+    });
+  }
+
+  type Hooks = {
+    handle: (payload: unknown, ctx: unknown) => unknown;
+    init?: (ctx: unknown) => unknown;
+    shutdown?: () => unknown;
+    healthCheck?: () => unknown;
+  };
+  let agent: Hooks | undefined;
+  let setup: Setup | undefined;
+  const running = new Map<number, AbortController>();
+  // Messages that arrive while the module loads wait for it.
+  const early: ToChild[] = [];
+
+  const answer = (id: number, ok: boolean, value: unknown): void => {
+    if (ok) {
+      try {
+        post({ t: 'done', id, ok: true, value });
+        return;
+      } catch (thrown) {
+        const why = thrown instanceof Error ? thrown.message : String(thrown);
+        const message = `the result cannot be sent back from the isolated agent: ${why}`;
+        value = Object.assign(new Error(message), { code: 'invalid_request', retryable: false });
+      }
+    }
+    try {
+      post({ t: 'done', id, ok: false, error: wire(value) });
+    } catch (thrown) {
+      post({ t: 'done', id, ok: false, error: wire(thrown) });
+    }
+  };
+
+  const receive = (message: ToChild): void => {
+    if (agent === undefined || setup === undefined) {
+      early.push(message);
+      return;
+    }
+    const hooks = agent;
+    switch (message.t) {
+      case 'run': {
+        const controller = new AbortController();
+        running.set(message.id, controller);
+        const ctx = { ...message.ctx, agentId: setup.agentId, signal: controller.signal };
+        Promise.resolve()
+          .then(() => hooks.handle(message.payload, ctx))
+          .then(
+            (value) => answer(message.id, true, value),
+            (thrown: unknown) => answer(message.id, false, thrown),
+          )
+          .finally(() => running.delete(message.id));
+        return;
+      }
+      case 'abort':
+        running.get(message.id)?.abort(new Error(message.reason));
+        return;
+      case 'health':
+        Promise.resolve()
+          .then(() => hooks.healthCheck?.() ?? true)
+          .then(
+            (report) => post({ t: 'health', id: message.id, report }),
+            () => post({ t: 'health', id: message.id, report: false }),
+          );
+        return;
+      case 'stop':
+        clearInterval(beat);
+        Promise.resolve()
+          .then(() => hooks.shutdown?.())
+          .then(
+            () => post({ t: 'stopped' }),
+            (thrown: unknown) => post({ t: 'stopped', error: wire(thrown) }),
+          );
+        return;
+      case 'setup':
+        return;
+    }
+  };
+
+  let beat: ReturnType<typeof setInterval> | undefined;
+  listen((message) => {
+    if (message.t !== 'setup') {
+      receive(message);
+      return;
+    }
+    setup = message;
+    const rss = () => (port === null ? process.memoryUsage.rss() : 0);
+    beat = setInterval(() => post({ t: 'beat', rss: rss() }), message.beatMs);
+    post({ t: 'beat', rss: rss() });
+    const { agentId, name, config } = message;
+    load(message.module)
+      .then(async (module) => {
+        const spec = module[message.exportName] as Hooks | undefined;
+        if (spec === null || typeof spec !== 'object' || typeof spec.handle !== 'function') {
+          throw new Error(`${message.module} has no agent as its "${message.exportName}" export`);
+        }
+        const fail = (error: unknown, reason: 'crashed' | 'hung' = 'crashed') =>
+          post({ t: 'fail', error: wire(error), reason });
+        await spec.init?.call(spec, { agentId, name, config, fail });
+        agent = {
+          handle: spec.handle.bind(spec),
+          ...(spec.shutdown === undefined ? {} : { shutdown: spec.shutdown.bind(spec) }),
+          ...(spec.healthCheck === undefined ? {} : { healthCheck: spec.healthCheck.bind(spec) }),
+        };
+        post({ t: 'ready' });
+        for (const waiting of early.splice(0)) receive(waiting);
+      })
+      .catch((thrown: unknown) => post({ t: 'start-failed', error: wire(thrown) }));
+  });
+}
+
+/** The source text a thread (`eval`) or a process (`node -e`) runs. */
+export function childSource(): string {
+  return `(${isolateChild.toString()})((s) => import(s)).catch((e) => { console.error(e); process.exit(70); });`;
+}

@@ -1,0 +1,215 @@
+// Isolated agents on real worker threads and real child processes: each way a child can
+// die (a throw at top level, process.exit, SIGKILL, out of memory, a blocked event loop) is
+// caused for real, and the test checks what a user sees: the task completes once, on a
+// later attempt, the agent is restarted (a new instance), and agent.failed says why.
+import {
+  type AgentSpec,
+  createSwitchboard,
+  defineAgent,
+  type Switchboard,
+  type SwitchboardOptions,
+} from '@switchboard/core';
+import { isolate } from '@switchboard/plugins/isolate';
+import { restart } from '@switchboard/plugins/restart';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+const MODULE = new URL('./fixtures/worker-agent.mjs', import.meta.url);
+
+interface Where {
+  pid: number;
+  threadId: number;
+  agentId: string;
+  attempt: number;
+}
+
+interface Failed {
+  agentId: string;
+  reason: string;
+  error: string;
+  action: { action: string };
+}
+
+// Real threads and processes start slower on a loaded machine than the default 5 s allows.
+vi.setConfig({ testTimeout: 20_000 });
+
+const running: Switchboard[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((sb) => sb.shutdown({ timeoutMs: 2_000 })));
+});
+
+async function start(
+  runIn: 'thread' | 'process',
+  more: Parameters<typeof isolate>[1] extends infer O ? Partial<O> : never = {},
+  options: SwitchboardOptions = {},
+) {
+  const definition = await isolate(MODULE, { runIn, ...more });
+  const sb = createSwitchboard({ agents: [definition], ...options });
+  running.push(sb);
+  const failed: Failed[] = [];
+  sb.events.subscribe('agent.failed', (e) => {
+    failed.push(e as unknown as Failed);
+  });
+  await sb.start();
+  const run = async (payload: unknown) => {
+    const handle = await sb.submit({ capability: 'work', payload, maxAttempts: 3 });
+    return (await handle.result) as Where;
+  };
+  return { sb, failed, run };
+}
+
+describe('isolated agents', () => {
+  it('runs the same agent module in-process, in a thread and in a process', async () => {
+    const { default: spec } = (await import(MODULE.href)) as {
+      default: AgentSpec<unknown, unknown>;
+    };
+    const inProcess = createSwitchboard({ agents: [defineAgent(spec)] });
+    running.push(inProcess);
+    await inProcess.start();
+    const local = (await (
+      await inProcess.submit({ capability: 'work', payload: { do: 'echo', value: 1 } })
+    ).result) as Where;
+    const thread = await start('thread');
+    const child = await start('process');
+    const inThread = await thread.run({ do: 'echo', value: new Map([['k', 2]]) });
+    const inChild = await child.run({ do: 'echo', value: new Date(3) });
+    expect(local).toMatchObject({ pid: process.pid, threadId: 0, attempt: 1 });
+    expect(inThread).toMatchObject({ pid: process.pid, value: new Map([['k', 2]]) });
+    expect(inThread.threadId).not.toBe(0);
+    expect(inChild.pid).not.toBe(process.pid);
+    expect(inChild).toMatchObject({ value: new Date(3), attempt: 1 });
+    // Init ran in the child, for the instance the pool made.
+    expect(inChild).toMatchObject({ startedAs: inChild.agentId });
+    expect(thread.sb.pool.agents('worker')).toHaveLength(1);
+  });
+
+  for (const runIn of ['thread', 'process'] as const) {
+    for (const action of ['throw-at-top', 'exit'] as const) {
+      it(`a ${runIn} that crashes (${action}) fails its agent at once; the task completes on attempt 2 in a new one`, async () => {
+        const { sb, failed, run } = await start(runIn);
+        const before = (await run({ do: 'echo' })).agentId;
+        const done = await run({ do: action });
+        expect(done.attempt).toBe(2);
+        expect(done.agentId).not.toBe(before);
+        expect(failed).toHaveLength(1);
+        expect(failed[0]).toMatchObject({ agentId: before, reason: 'crashed' });
+        expect(failed[0]?.error).toMatch(
+          action === 'exit' ? /exited with code 3/ : /boom at top level/,
+        );
+        expect(failed[0]?.action.action).toBe('restart');
+        expect(sb.pool.agents('worker').map((a) => a.id)).toEqual([done.agentId]);
+      });
+    }
+  }
+
+  it('a process killed by SIGKILL mid-task: the task is retried in the restarted agent', async () => {
+    const { failed, run } = await start('process');
+    const { pid } = await run({ do: 'echo' });
+    const slow = run({ do: 'slow', ms: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.kill(pid, 'SIGKILL');
+    const done = await slow;
+    expect(done.attempt).toBe(2);
+    expect(done.pid).not.toBe(pid);
+    expect(failed).toMatchObject([{ reason: 'crashed' }]);
+    expect(failed[0]?.error).toMatch(/killed by SIGKILL/);
+  });
+
+  it('a thread past its heap limit dies of out-of-memory and is restarted', async () => {
+    const { failed, run } = await start('thread', { maxHeapMb: 16 });
+    const done = await run({ do: 'oom' });
+    expect(done.attempt).toBe(2);
+    expect(failed).toMatchObject([{ reason: 'crashed' }]);
+    expect(failed[0]?.error).toMatch(/out of memory/);
+  });
+
+  for (const runIn of ['thread', 'process'] as const) {
+    it(`a ${runIn} whose event loop is blocked misses its heartbeats, is killed and restarted`, async () => {
+      const { failed, run } = await start(runIn);
+      const started = Date.now();
+      const done = await run({ do: 'hang' });
+      expect(done.attempt).toBe(2);
+      expect(failed).toMatchObject([{ reason: 'hung' }]);
+      expect(failed[0]?.error).toMatch(/sent no heartbeat/);
+      // Detected after the 1 s heartbeat timeout, well before the task's own 30 s timeout.
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+  }
+
+  it('recycles a process after maxTasks, without failing the agent', async () => {
+    const { sb, failed, run } = await start('process', { maxTasks: 2 });
+    const pids: number[] = [];
+    for (let i = 0; i < 5; i++) pids.push((await run({ do: 'echo', value: i })).pid);
+    expect(pids[0]).toBe(pids[1]);
+    expect(pids[2]).toBe(pids[3]);
+    expect(new Set(pids).size).toBe(3);
+    expect(failed).toEqual([]);
+    expect(sb.pool.agents('worker')).toHaveLength(1);
+  });
+
+  it('recycles a process whose resident memory passes maxRssMb', async () => {
+    const { failed, run } = await start('process', { maxRssMb: 120 });
+    const first = await run({ do: 'retain', mb: 160 });
+    let next = first;
+    for (let i = 0; i < 40 && next.pid === first.pid; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      next = await run({ do: 'echo' });
+    }
+    expect(next.pid).not.toBe(first.pid);
+    expect(next.agentId).toBe(first.agentId);
+    expect(failed).toEqual([]);
+  });
+
+  it('fails the agent for good once the restart intensity is spent', async () => {
+    const { sb, failed } = await start(
+      'thread',
+      {},
+      { recovery: restart({ maxRestarts: 2, windowMs: 30_000, initialDelayMs: 10 }) },
+    );
+    const handle = await sb.submit({
+      capability: 'work',
+      payload: { do: 'always-exit' },
+      maxAttempts: 5,
+    });
+    await expect.poll(() => failed.length, { timeout: 10_000 }).toBe(3);
+    expect(failed.map((f) => f.action.action)).toEqual(['restart', 'restart', 'give_up']);
+    expect(failed.every((f) => f.reason === 'crashed')).toBe(true);
+    expect(sb.pool.agents('worker').filter((a) => a.live)).toEqual([]);
+    // Each crash counted an attempt of the task.
+    expect((await sb.get(handle.id)).attempts).toBe(3);
+  });
+
+  it('fails a task whose payload cannot be cloned, or whose result cannot, for good and says why', async () => {
+    const { sb, failed } = await start('thread');
+    const payload = await sb.submit({
+      capability: 'work',
+      payload: { do: 'echo', value: () => 1 },
+    });
+    await expect(payload.result).rejects.toThrow(/cannot cross to the thread/);
+    const result = await sb.submit({ capability: 'work', payload: { do: 'function' } });
+    await expect(result.result).rejects.toThrow(/result cannot be sent back/);
+    const refused = await sb.submit({ capability: 'work', payload: { do: 'refuse' } });
+    await expect(refused.result).rejects.toThrow(/refused for good/);
+    for (const id of [payload.id, result.id, refused.id]) {
+      expect(await sb.get(id)).toMatchObject({ status: 'dead', attempts: 1 });
+    }
+    expect(failed).toEqual([]);
+  });
+
+  it('rejects unknown options, naming the key and the known ones, and a bad module', async () => {
+    await expect(
+      isolate(MODULE, { runIn: 'thread', maxTasks: 2, memory: 1 } as never),
+    ).rejects.toThrow(
+      /unknown option "memory"; known: runIn, export, config, maxHeapMb, maxRssMb, maxTasks, execArgv, stopTimeoutMs/,
+    );
+    await expect(isolate(MODULE, { runIn: 'fiber' } as never)).rejects.toThrow(
+      /runIn must be "thread" or "process"/,
+    );
+    await expect(isolate(MODULE, { runIn: 'thread', maxRssMb: 10 })).rejects.toThrow(
+      /processes only/,
+    );
+    await expect(isolate('./relative.mjs', { runIn: 'thread' })).rejects.toThrow(/absolute path/);
+    await expect(isolate(MODULE, { runIn: 'thread', export: 'other' })).rejects.toThrow(
+      /no export "other"/,
+    );
+  });
+});
