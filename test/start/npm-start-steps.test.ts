@@ -67,7 +67,7 @@ describe.skipIf(npm === undefined)('npm start in a fresh clone', { timeout: 600_
   beforeAll(() => {
     clone = mkdtempSync(join(tmpdir(), 'sb-start-'));
     copyRepository(clone);
-  });
+  }, 120_000);
   afterAll(() => {
     if (clone !== '') rmSync(clone, { recursive: true, force: true });
   });
