@@ -6,10 +6,22 @@
 //
 // Its backend is the memory backend: what is queued or leased lives as long as the object
 // stays in memory, and is lost when the runtime evicts it (docs/edge.md says what is left).
-// Auth is always on: a Worker's URL is public, so it serves nothing until a token is set
-// (`npx wrangler secret put SWITCHBOARD_ADMIN_TOKEN`, or .dev.vars for `wrangler dev`).
-import { createSwitchboard, defineAgent } from '@switchboard/core';
-import { createApp, Lifecycle, type SwitchboardApp, type TokenConfig } from '@switchboard/server';
+// A Worker's URL is public, so it serves nothing until a token is set (`npx wrangler secret
+// put SWITCHBOARD_ADMIN_TOKEN`, or .dev.vars for `wrangler dev`), unless told to serve it
+// open (SWITCHBOARD_ALLOW_UNAUTHENTICATED=true), as `switchboard serve` on a public host.
+import {
+  checkKnownKeys,
+  createSwitchboard,
+  defineAgent,
+  SwitchboardError,
+} from '@switchboard/core';
+import {
+  createApp,
+  type HttpRateLimits,
+  Lifecycle,
+  type SwitchboardApp,
+  type TokenConfig,
+} from '@switchboard/server';
 
 /** The Durable Object namespace binding, as much of it as this Worker uses. */
 interface Namespace {
@@ -17,11 +29,18 @@ interface Namespace {
   get(id: unknown): { fetch(request: Request): Promise<Response> };
 }
 
+/** The Worker's bindings: the object's namespace, secrets and variables (docs/edge.md). */
 interface Env {
   SWITCHBOARD: Namespace;
   SWITCHBOARD_ADMIN_TOKEN?: string;
   SWITCHBOARD_CLIENT_TOKEN?: string;
   SWITCHBOARD_AGENT_TOKEN?: string;
+  SWITCHBOARD_HEARTBEAT_TIMEOUT_MS?: string;
+  SWITCHBOARD_MAX_BODY_BYTES?: string;
+  /** JSON, as the config file's `rateLimits` of `switchboard serve`. */
+  SWITCHBOARD_RATE_LIMITS?: string;
+  /** `true` serves the API without a token, as `--allow-unauthenticated` does. */
+  SWITCHBOARD_ALLOW_UNAUTHENTICATED?: string;
 }
 
 /** Upper-cases a text, in the object itself. */
@@ -52,36 +71,113 @@ function tokensOf(env: Env): TokenConfig {
   return tokens;
 }
 
+/** A whole number of `key` from 1 to `max`, or undefined when it is not set. */
+function integerOf(env: Env, key: keyof Env, max: number): number | undefined {
+  const value = env[key];
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw bad(`${key} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function bad(message: string, cause?: unknown): SwitchboardError {
+  return new SwitchboardError('invalid_config', message, cause === undefined ? {} : { cause });
+}
+
+/** `value` as an object with only `known` keys, or what is wrong with it. */
+function objectOf(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw bad(`${path} must be an object with ${known.join(', ')}`);
+  }
+  checkKnownKeys(value, known, path, 'key');
+  return value as Record<string, unknown>;
+}
+
+/** The rate limits of `SWITCHBOARD_RATE_LIMITS` (the config file's `rateLimits`, as JSON). */
+function rateLimitsOf(env: Env): HttpRateLimits | undefined {
+  const text = env.SWITCHBOARD_RATE_LIMITS;
+  if (text === undefined || text === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw bad('SWITCHBOARD_RATE_LIMITS must be JSON', cause);
+  }
+  const limits = objectOf(value, 'SWITCHBOARD_RATE_LIMITS', ['perIp', 'perToken']);
+  for (const [name, bucket] of Object.entries(limits)) {
+    const path = `SWITCHBOARD_RATE_LIMITS.${name}`;
+    const b = objectOf(bucket, path, ['capacity', 'refillPerSec', 'maxKeys']);
+    for (const key of ['capacity', 'refillPerSec']) {
+      if (typeof b[key] !== 'number' || !(b[key] > 0)) {
+        throw bad(`${path}.${key} must be a positive number, got ${JSON.stringify(b[key])}`);
+      }
+    }
+  }
+  return limits as HttpRateLimits;
+}
+
+/** The object's Switchboard and app, made from its bindings; throws what is wrong with them. */
+function serve(env: Env): { app: SwitchboardApp; started: Promise<void> } {
+  const tokens = tokensOf(env);
+  if (Object.keys(tokens).length === 0 && env.SWITCHBOARD_ALLOW_UNAUTHENTICATED !== 'true') {
+    throw bad(
+      'no token is set: set SWITCHBOARD_ADMIN_TOKEN (npx wrangler secret put SWITCHBOARD_ADMIN_TOKEN) before serving the API, or SWITCHBOARD_ALLOW_UNAUTHENTICATED=true to serve it open',
+    );
+  }
+  const heartbeatTimeoutMs = integerOf(env, 'SWITCHBOARD_HEARTBEAT_TIMEOUT_MS', 86_400_000);
+  const maxBodyBytes = integerOf(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 ** 3);
+  const rateLimits = rateLimitsOf(env);
+  const sb = createSwitchboard({
+    agents: [
+      { definition: shout, min: 1 },
+      { definition: slow, min: 1 },
+    ],
+    // As `switchboard serve` does: a third of the timeout between heartbeats.
+    ...(heartbeatTimeoutMs === undefined
+      ? {}
+      : {
+          heartbeatTimeoutMs,
+          heartbeatIntervalMs: Math.max(1, Math.floor(heartbeatTimeoutMs / 3)),
+        }),
+  });
+  const lifecycle = new Lifecycle('starting');
+  const app = createApp(sb, {
+    tokens,
+    lifecycle,
+    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+    ...(rateLimits === undefined ? {} : { rateLimits }),
+  });
+  return { app, started: sb.start().then(() => lifecycle.ready()) };
+}
+
 /** The Durable Object: one Switchboard and its HTTP API, for as long as it stays in memory. */
 export class SwitchboardHub {
-  readonly #app: SwitchboardApp | undefined;
-  readonly #started: Promise<void>;
+  readonly #served: { app: SwitchboardApp; started: Promise<void> } | SwitchboardError;
 
   constructor(_state: unknown, env: Env) {
-    const tokens = tokensOf(env);
-    if (Object.keys(tokens).length === 0) {
-      this.#started = Promise.resolve();
-      return;
+    try {
+      this.#served = serve(env);
+    } catch (err) {
+      if (!(err instanceof SwitchboardError)) throw err;
+      // Answered to every request, so that a deploy with a bad binding says what is wrong.
+      this.#served = err;
     }
-    const sb = createSwitchboard({
-      agents: [
-        { definition: shout, min: 1 },
-        { definition: slow, min: 1 },
-      ],
-    });
-    const lifecycle = new Lifecycle('starting');
-    this.#app = createApp(sb, { tokens, lifecycle });
-    this.#started = sb.start().then(() => lifecycle.ready());
   }
 
   async fetch(request: Request): Promise<Response> {
-    if (this.#app === undefined) {
-      const message =
-        'no token is set: set SWITCHBOARD_ADMIN_TOKEN (npx wrangler secret put SWITCHBOARD_ADMIN_TOKEN) before serving the API';
+    if (this.#served instanceof SwitchboardError) {
+      const { message } = this.#served;
       return Response.json({ error: { code: 'unavailable', message } }, { status: 503 });
     }
-    await this.#started;
-    return this.#app.fetch(request);
+    await this.#served.started;
+    // The body is read to its end before the app answers: workerd (as miniflare runs it)
+    // resets the connection of a request answered with its body unread (a 404 for an unknown
+    // agent, say), and a client that reuses the connection sees the reset on its next request.
+    // The Workers platform bounds a request's body (by plan) before it gets here.
+    const body = request.body === null ? null : await request.arrayBuffer();
+    return this.#served.app.fetch(body === null ? request : new Request(request, { body }));
   }
 }
 
