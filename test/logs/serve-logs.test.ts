@@ -1,14 +1,13 @@
 // The log lines of a real `switchboard serve` process (the Node bundle that
 // `node scripts/build.mjs` makes): what an operator reads, in both formats, and the one line
 // of a server that cannot start.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
-import { root, serverBin } from '../shutdown/serve-process.js';
+import { type StartedProcess, serverBin, startProcess } from '../shutdown/serve-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-logs-'));
 
@@ -23,82 +22,36 @@ writeFileSync(
 `,
 );
 
-/** A `switchboard serve` process, its stdout and stderr kept apart, line by line. */
-interface Served {
-  readonly child: ChildProcess;
-  readonly out: string[];
-  readonly err: string[];
-  /** The first line of `stream` matching `pattern`, waiting up to `ms` for it. */
-  line(stream: 'out' | 'err', pattern: RegExp, ms?: number): Promise<string>;
-  readonly exited: Promise<number | null>;
-}
-
-const started: Served[] = [];
+const started: StartedProcess[] = [];
 afterEach(() => {
-  for (const s of started.splice(0)) s.child.kill('SIGKILL');
+  for (const p of started.splice(0)) {
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      // It has exited already.
+    }
+  }
 });
 
-function serve(args: string[], env: Record<string, string> = {}): Served {
-  const child = spawn(process.execPath, [serverBin, 'serve', ...args], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: '',
-      HOST: '',
-      SWITCHBOARD_ADMIN_TOKEN: '',
-      SWITCHBOARD_CLIENT_TOKEN: '',
-      SWITCHBOARD_AGENT_TOKEN: '',
-      SWITCHBOARD_LOG_LEVEL: '',
-      SWITCHBOARD_LOG_FORMAT: '',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** `switchboard serve` with `args`, no token or log setting from the environment of the run. */
+function serve(args: string[], env: Record<string, string> = {}): StartedProcess {
+  const p = startProcess(process.execPath, [serverBin, 'serve', ...args], {
+    SWITCHBOARD_ADMIN_TOKEN: '',
+    SWITCHBOARD_CLIENT_TOKEN: '',
+    SWITCHBOARD_AGENT_TOKEN: '',
+    SWITCHBOARD_LOG_LEVEL: '',
+    SWITCHBOARD_LOG_FORMAT: '',
+    ...env,
   });
-  const lines = { out: [] as string[], err: [] as string[] };
-  const watchers = new Set<() => void>();
-  for (const name of ['out', 'err'] as const) {
-    let partial = '';
-    (name === 'out' ? child.stdout : child.stderr)?.on('data', (chunk: Buffer) => {
-      const parts = (partial + chunk.toString('utf8')).split('\n');
-      partial = parts.pop() ?? '';
-      lines[name].push(...parts);
-      for (const watch of watchers) watch();
-    });
-  }
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      resolve(code);
-      for (const watch of watchers) watch();
-    }),
-  );
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
-  const line = (stream: 'out' | 'err', pattern: RegExp, ms = 10_000) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const found = lines[stream].find((l) => pattern.test(l));
-        if (found !== undefined) finish(() => resolve(found));
-        else if (done) finish(() => reject(new Error(`exited without ${pattern}:\n${all()}`)));
-      };
-      const timer = setTimeout(
-        () => finish(() => reject(new Error(`no ${pattern} within ${ms} ms:\n${all()}`))),
-        ms,
-      );
-      const finish = (then: () => void) => {
-        clearTimeout(timer);
-        watchers.delete(check);
-        then();
-      };
-      watchers.add(check);
-      check();
-    });
-  const all = () => [...lines.out, '-- stderr --', ...lines.err].join('\n');
-  const served = { child, ...lines, line, exited };
-  started.push(served);
-  return served;
+  started.push(p);
+  return p;
 }
+
+/** The exit code of `p`, once it has exited. */
+const exitCode = async (p: StartedProcess) => (await p.exited).code;
+
+/** The lines of one stream that are not empty. */
+const nonEmpty = (lines: string[]) => lines.filter((l) => l !== '');
 
 async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(url, {
@@ -117,7 +70,7 @@ describe('switchboard serve logs (pretty)', () => {
     const s = serve(['--port', '0', '--config', config], {
       SWITCHBOARD_HEARTBEAT_TIMEOUT_MS: '600',
     });
-    const startup = await s.line('out', /serving/);
+    const startup = await s.line(/serving/);
     expect(startup).toMatch(
       new RegExp(
         String.raw`^switchboard: serving http://127\.0\.0\.1:\d+ on node \(backend memory, hot path .+, load balancer round-robin, agents flaky×1, plugins switchboard-builtin, config ${config.replaceAll('.', '\\.')}, auth off\)$`,
@@ -125,24 +78,30 @@ describe('switchboard serve logs (pretty)', () => {
     );
     const url = urlOf(startup);
     // The in-process agent was spawned at start, so its line comes first.
-    expect(s.out[0]).toMatch(
+    expect(s.out()[0]).toMatch(
       /^switchboard: agent flaky \(.+\) registered \(in-process, capabilities boom\)$/,
     );
 
     const task = await post(`${url}/v1/tasks`, { capability: 'boom', maxAttempts: 1 });
-    expect(await s.line('err', /dead-lettered/)).toBe(
+    expect(await s.line(/dead-lettered/)).toBe(
       `switchboard: warning: task ${task.id} (boom) dead-lettered after 1 attempts: boom`,
     );
 
+    // Warnings go to stderr, the rest to stdout.
+    expect(s.err()).toContain(
+      `switchboard: warning: task ${task.id} (boom) dead-lettered after 1 attempts: boom`,
+    );
+    expect(s.out()).toContain(startup);
+
     // A remote agent that never heartbeats is failed at its timeout, then removed.
     const agent = await post(`${url}/v1/agents`, { name: 'quiet', capabilities: ['x'] });
-    expect(await s.line('out', /agent quiet .* registered/)).toBe(
+    expect(await s.line(/agent quiet .* registered/)).toBe(
       `switchboard: agent quiet (${agent.id}) registered (remote, capabilities x)`,
     );
-    expect(await s.line('err', /agent quiet .* failed/)).toMatch(
+    expect(await s.line(/agent quiet .* failed/)).toMatch(
       new RegExp(`^switchboard: warning: agent quiet \\(${agent.id}\\) failed: heartbeat_timeout `),
     );
-    expect(await s.line('out', /agent quiet .* removed/)).toBe(
+    expect(await s.line(/agent quiet .* removed/)).toBe(
       `switchboard: agent quiet (${agent.id}) removed`,
     );
 
@@ -153,18 +112,14 @@ describe('switchboard serve logs (pretty)', () => {
     const lease = await post(`${url}/v1/agents/${worker.id}/lease`, { max: 1 });
     const [held] = lease.tasks as { id: string; leaseToken: string }[];
     s.child.kill('SIGTERM');
-    expect(await s.line('out', /draining/)).toBe(
-      'switchboard: SIGTERM, draining: 1 in flight, 1 queued',
-    );
+    expect(await s.line(/draining/)).toBe('switchboard: SIGTERM, draining: 1 in flight, 1 queued');
     await post(`${url}/v1/tasks/${held?.id}/complete`, { leaseToken: held?.leaseToken });
-    expect(await s.line('out', /stopped;/)).toBe(
+    expect(await s.line(/stopped;/)).toBe(
       'switchboard: stopped; 1 in flight finished, 1 queued dropped (memory backend)',
     );
-    expect(await s.exited).toBe(0);
+    expect(await exitCode(s)).toBe(0);
     // Nothing on stderr but the warnings: no stack, no stray output.
-    expect(s.err.filter((l) => l !== '').every((l) => l.startsWith('switchboard: warning: '))).toBe(
-      true,
-    );
+    expect(nonEmpty(s.err()).every((l) => l.startsWith('switchboard: warning: '))).toBe(true);
   });
 
   it('--log-level warn keeps the warnings and hides the info lines', async () => {
@@ -182,17 +137,17 @@ describe('switchboard serve logs (pretty)', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const task = await post(`${url}/v1/tasks`, { capability: 'boom', maxAttempts: 1 });
-    expect(await s.line('err', /dead-lettered/)).toContain(`task ${task.id} (boom)`);
+    expect(await s.line(/dead-lettered/)).toContain(`task ${task.id} (boom)`);
     s.child.kill('SIGTERM');
-    expect(await s.exited).toBe(0);
-    expect(s.out.filter((l) => l !== '')).toEqual([]);
+    expect(await exitCode(s)).toBe(0);
+    expect(nonEmpty(s.out())).toEqual([]);
   });
 });
 
 describe('switchboard serve logs (json)', () => {
   it('writes one JSON object a line, with level, time, msg and the facts as fields', async () => {
     const s = serve(['--port', '0', '--config', config], { SWITCHBOARD_LOG_FORMAT: 'json' });
-    const startup = JSON.parse(await s.line('out', /"serving /));
+    const startup = JSON.parse(await s.line(/"serving /));
     expect(startup).toMatchObject({
       level: 'info',
       name: 'switchboard',
@@ -210,7 +165,7 @@ describe('switchboard serve logs (json)', () => {
     // The pattern test helpers look for in a startup line is in its message.
     expect(startup.msg).toMatch(/^serving http:\/\/127\.0\.0\.1:\d+ on node \(/);
     const task = await post(`${startup.url}/v1/tasks`, { capability: 'boom', maxAttempts: 1 });
-    const dead = JSON.parse(await s.line('err', /dead-lettered/));
+    const dead = JSON.parse(await s.line(/dead-lettered/));
     expect(dead).toMatchObject({
       level: 'warn',
       event: 'task.dead',
@@ -220,8 +175,8 @@ describe('switchboard serve logs (json)', () => {
       error: { message: 'boom' },
     });
     s.child.kill('SIGTERM');
-    expect(await s.exited).toBe(0);
-    const lines = [...s.out, ...s.err].filter((l) => l !== '').map((l) => JSON.parse(l));
+    expect(await exitCode(s)).toBe(0);
+    const lines = nonEmpty(s.lines()).map((l) => JSON.parse(l));
     for (const line of lines) {
       expect(line).toEqual(
         expect.objectContaining({ level: expect.any(String), time: expect.any(String) }),
@@ -233,7 +188,7 @@ describe('switchboard serve logs (json)', () => {
       inFlight: 0,
       queued: 0,
     });
-    expect(JSON.parse(s.out.filter((l) => l !== '').at(-1) as string)).toMatchObject({
+    expect(JSON.parse(nonEmpty(s.out()).at(-1) as string)).toMatchObject({
       msg: 'stopped; 0 in flight finished, 0 queued dropped (memory backend)',
       finished: 0,
       queued: 0,
@@ -249,11 +204,11 @@ describe('a server that cannot start', () => {
     const { port } = taken.address() as { port: number };
     try {
       const s = serve(['--port', String(port)]);
-      expect(await s.exited).toBe(1);
-      expect(s.err.filter((l) => l !== '')).toEqual([
+      expect(await exitCode(s)).toBe(1);
+      expect(nonEmpty(s.err())).toEqual([
         `switchboard: port ${port} on 127.0.0.1 is already in use: stop what listens there, or choose another port with --port (or PORT)`,
       ]);
-      expect(s.out.filter((l) => l !== '')).toEqual([]);
+      expect(nonEmpty(s.out())).toEqual([]);
     } finally {
       taken.close();
     }
@@ -262,8 +217,8 @@ describe('a server that cannot start', () => {
   it('names the Redis URL it tried when nothing answers there, in one line, exit 1', async () => {
     const port = await freePort();
     const s = serve(['--port', '0', '--backend', `redis://127.0.0.1:${port}`]);
-    expect(await s.exited).toBe(1);
-    const lines = s.err.filter((l) => l !== '');
+    expect(await exitCode(s)).toBe(1);
+    const lines = nonEmpty(s.err());
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       new RegExp(
@@ -283,20 +238,20 @@ describe('a Redis outage', () => {
   it('is one warning when Redis goes and one line when it is back', async (ctx) => {
     if (redis === undefined) return ctx.skip('redis-server is not available');
     const s = serve(['--port', '0', '--backend', `${redis.url}/0`]);
-    await s.line('out', /serving/);
+    await s.line(/serving/);
     await redis.stop();
-    expect(await s.line('err', /unavailable/)).toMatch(
+    expect(await s.line(/unavailable/)).toMatch(
       new RegExp(
         `^switchboard: warning: redis redis://127\\.0\\.0\\.1:${redis.port}/0 unavailable \\(.+\\); reconnecting`,
       ),
     );
     await redis.restart();
-    expect(await s.line('out', /back after/, 15_000)).toMatch(
+    expect(await s.line(/back after/, 15_000)).toMatch(
       new RegExp(`^switchboard: redis redis://127\\.0\\.0\\.1:${redis.port}/0 back after \\d+ ms$`),
     );
     // ioredis reports every failed reconnection; the log says it once.
-    expect(s.err.filter((l) => l.includes('unavailable (')).length).toBe(1);
+    expect(s.err().filter((l) => l.includes('unavailable (')).length).toBe(1);
     s.child.kill('SIGTERM');
-    expect(await s.exited).toBe(0);
+    expect(await exitCode(s)).toBe(0);
   }, 40_000);
 });

@@ -16,6 +16,9 @@ export interface StartedProcess {
   readonly pid: number;
   /** Every line printed so far, stdout and stderr together. */
   lines(): string[];
+  /** The lines printed so far on stdout alone, and on stderr alone. */
+  out(): string[];
+  err(): string[];
   /** Resolves with the first line matching `pattern` (rejects after `ms`, or at exit). */
   line(pattern: RegExp, ms?: number): Promise<string>;
   /** Resolves when the process has exited, with its code or signal and the time it did. */
@@ -39,24 +42,29 @@ export function startProcess(
     detached: true,
   });
   const lines: string[] = [];
+  const byStream = { out: [] as string[], err: [] as string[] };
   const watchers = new Set<() => void>();
-  let partial = '';
-  const onData = (chunk: Buffer) => {
-    const text = partial + chunk.toString('utf8');
-    const parts = text.split('\n');
-    partial = parts.pop() ?? '';
+  const partial = { out: '', err: '' };
+  const onData = (stream: 'out' | 'err') => (chunk: Buffer) => {
+    const parts = (partial[stream] + chunk.toString('utf8')).split('\n');
+    partial[stream] = parts.pop() ?? '';
     lines.push(...parts);
+    byStream[stream].push(...parts);
     for (const watch of watchers) watch();
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  child.stdout?.on('data', onData('out'));
+  child.stderr?.on('data', onData('err'));
   const exited = new Promise<{ code: number | null; signal: string | null; at: number }>(
     (resolve) => {
       child.on('exit', (code, signal) => {
         const at = Date.now();
         // Let the pipes deliver what was printed last before anyone reads the lines.
         child.on('close', () => {
-          if (partial !== '') lines.push(partial);
+          for (const stream of ['out', 'err'] as const) {
+            if (partial[stream] === '') continue;
+            lines.push(partial[stream]);
+            byStream[stream].push(partial[stream]);
+          }
           for (const watch of watchers) watch();
           resolve({ code, signal, at });
         });
@@ -88,7 +96,15 @@ export function startProcess(
       check();
     });
   const tail = () => lines.slice(-20).join('\n');
-  return { child, pid: child.pid as number, lines: () => [...lines], line, exited };
+  return {
+    child,
+    pid: child.pid as number,
+    lines: () => [...lines],
+    out: () => [...byStream.out],
+    err: () => [...byStream.err],
+    line,
+    exited,
+  };
 }
 
 /** The URL in a `switchboard: serving <url> ...` line. */
