@@ -9,6 +9,7 @@ import { execPath } from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { findRuntime } from '../e2e/servers.js';
+import { exportSource } from './workspace-sources.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -51,6 +52,9 @@ export async function bundleWorkerScript(entry: string): Promise<string> {
           b.onResolve({ filter: /^@switchboard\/(client|core)$/ }, ({ path }) => ({
             path: join(root, `packages/${path.slice('@switchboard/'.length)}/src/index.ts`),
           }));
+          b.onResolve({ filter: /^@switchboard\/plugins(\/|$)/ }, ({ path }) => ({
+            path: exportSource(path),
+          }));
         },
       },
     ],
@@ -66,13 +70,14 @@ export interface WorkerProcess {
   stderr(): string;
 }
 
-/** Runs `script` on `runtime` against the server at `url`. */
+/** Runs `script` on `runtime` against the server at `url` (with `more` arguments after it). */
 export function startWorkerProcess(
   runtime: WorkerRuntime,
   script: string,
   url: string,
+  ...more: string[]
 ): WorkerProcess {
-  const child = spawn(runtime.bin as string, [...runtime.args, script, url], {
+  const child = spawn(runtime.bin as string, [...runtime.args, script, url, ...more], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];

@@ -38,8 +38,11 @@ export async function isolateChild(
     };
   };
   if (port === null) {
-    // A process: an uncaught error is reported before the process ends, so that the host
-    // can say what killed it (a thread's host hears it from the Worker's error event).
+    // A process whose host died (its IPC channel closed) has no one to work for: it ends
+    // rather than live on as an orphan.
+    process.on('disconnect', () => process.exit(0));
+    // An uncaught error is reported before the process ends, so that the host can say what
+    // killed it (a thread's host hears it from the Worker's error event).
     process.on('uncaughtException', (error) => {
       post({ t: 'crash', error: wire(error) }, () => process.exit(1));
       setTimeout(() => process.exit(1), 1_000).unref();
@@ -129,7 +132,13 @@ export async function isolateChild(
     }
     setup = message;
     const rss = () => (port === null ? process.memoryUsage.rss() : 0);
-    beat = setInterval(() => post({ t: 'beat', rss: rss() }), message.beatMs);
+    // Bun may not report the channel's end: a new parent (the host died and the process was
+    // adopted) ends the process as well, checked with each beat.
+    const parent = process.ppid;
+    beat = setInterval(() => {
+      if (port === null && process.ppid !== parent) process.exit(0);
+      post({ t: 'beat', rss: rss() });
+    }, message.beatMs);
     post({ t: 'beat', rss: rss() });
     const { agentId, name, config } = message;
     load(message.module)

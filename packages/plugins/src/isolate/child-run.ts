@@ -55,6 +55,7 @@ export class ChildRun {
   #started = false;
   #settleReady: { resolve(): void; reject(error: Error): void } | undefined;
   #stopped: (() => void) | undefined;
+  #grace: ReturnType<typeof setTimeout> | undefined;
   #healthIds = 0;
 
   constructor(options: ChannelOptions, setup: Setup, timeoutMs: number, events: RunEvents) {
@@ -73,6 +74,7 @@ export class ChildRun {
       exit: (why) => {
         this.ended = true;
         clearInterval(this.#watch);
+        clearTimeout(this.#grace);
         exited();
         if (this.#asked) return;
         this.#asked = true;
@@ -122,11 +124,8 @@ export class ChildRun {
       this.#channel.kill();
       return this.#exited;
     }
-    const timer = setTimeout(() => this.#channel.kill(), graceMs);
-    this.#stopped = () => {
-      clearTimeout(timer);
-      this.#channel.kill();
-    };
+    this.#grace ??= setTimeout(() => this.#channel.kill(), graceMs);
+    this.#stopped = () => this.#channel.kill();
     try {
       this.#channel.send({ t: 'stop' });
     } catch {

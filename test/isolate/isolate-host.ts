@@ -1,0 +1,47 @@
+// A Switchboard with isolated agents as a process of its own, for isolate-runtimes.test.ts:
+// run on Node or Bun with the agent module's path and a mode. `tasks` runs tasks on a
+// thread agent and on a process agent, one of them crashing its child, and prints a JSON
+// line for each; `orphan` starts a process agent, prints its own pid and its child's, and waits to be
+// killed.
+import { createSwitchboard } from '@switchboard/core';
+import { isolate } from '@switchboard/plugins/isolate';
+
+interface Where {
+  pid: number;
+  attempt: number;
+  value?: unknown;
+}
+
+const [module, mode] = process.argv.slice(2) as [string, string];
+const print = (line: object) => console.log(JSON.stringify(line));
+
+if (mode === 'orphan') {
+  const sb = createSwitchboard({ agents: [await isolate(module, { runIn: 'process' })] });
+  await sb.start();
+  const handle = await sb.submit({ capability: 'work', payload: { do: 'echo' } });
+  print({ hostPid: process.pid, childPid: ((await handle.result) as Where).pid });
+  setInterval(() => undefined, 60_000);
+} else {
+  for (const runIn of ['thread', 'process'] as const) {
+    const sb = createSwitchboard({ agents: [await isolate(module, { runIn, maxTasks: 2 })] });
+    const failed: string[] = [];
+    sb.events.subscribe('agent.failed', (e) => {
+      failed.push(String(e.reason));
+    });
+    await sb.start();
+    const values = (await sb.runMany(
+      [1, 2, 3].map((value) => ({ capability: 'work', payload: { do: 'echo', value } })),
+    )) as Where[];
+    const crash = (await sb.run({ capability: 'work', payload: { do: 'exit' } })) as Where;
+    print({
+      runIn,
+      values: values.map((v) => v.value),
+      pids: new Set(values.map((v) => v.pid)).size,
+      crashAttempt: crash.attempt,
+      failed,
+      otherPid: values.every((v) => v.pid !== process.pid),
+    });
+    await sb.shutdown();
+  }
+  print({ done: true });
+}

@@ -1,0 +1,85 @@
+// Isolated agents with Switchboard itself in a real process, on Node and on Bun: tasks run
+// in a thread and in a child process of the runtime, a crash is restarted, and the children
+// of a host killed with SIGKILL do not outlive it.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  bundleWorkerScript,
+  startWorkerProcess,
+  workerRuntimes,
+} from '../helpers/worker-process.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const MODULE = join(root, 'packages/plugins/test/isolate/fixtures/worker-agent.mjs');
+
+// Deno has no child_process with an IPC channel to run a process agent in.
+const runtimes = workerRuntimes().filter((r) => r.name !== 'Deno');
+
+let script: string;
+beforeAll(async () => {
+  script = await bundleWorkerScript('test/isolate/isolate-host.ts');
+});
+
+async function until<T>(read: () => T | undefined, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`nothing after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    // ESRCH: no such process any more.
+    return false;
+  }
+}
+
+describe.each(runtimes)('isolated agents on $name', ({ bin, args }) => {
+  it.skipIf(bin === undefined)(
+    'runs tasks in threads and processes and restarts a crashed one',
+    async () => {
+      const host = startWorkerProcess({ name: '', bin, args }, script, MODULE, 'tasks');
+      const done = await until(() => host.lines.find((l) => l.done), 30_000).catch((e: Error) => {
+        throw new Error(`${e.message}: ${host.stderr()}`);
+      });
+      expect(done).toEqual({ done: true });
+      for (const runIn of ['thread', 'process']) {
+        expect(host.lines.find((l) => l.runIn === runIn)).toEqual({
+          runIn,
+          values: [1, 2, 3],
+          // maxTasks 2: the third task ran in a recycled child.
+          pids: runIn === 'process' ? 2 : 1,
+          crashAttempt: 2,
+          failed: ['crashed'],
+          otherPid: runIn === 'process',
+        });
+      }
+      expect(await host.exited).toBe(0);
+    },
+    40_000,
+  );
+
+  it.skipIf(bin === undefined)(
+    'a child process ends when its host is killed',
+    async () => {
+      const host = startWorkerProcess({ name: '', bin, args }, script, MODULE, 'orphan');
+      const { hostPid, childPid } = (await until(
+        () => host.lines.find((l) => l.childPid),
+        20_000,
+      )) as { hostPid: number; childPid: number };
+      expect(alive(childPid)).toBe(true);
+      // The host's own pid: a runtime started through a launcher script runs under another.
+      process.kill(hostPid, 'SIGKILL');
+      await host.exited;
+      await until(() => (alive(childPid) ? undefined : true), 10_000);
+    },
+    40_000,
+  );
+});
