@@ -235,6 +235,28 @@ describe('a Redis outage', () => {
   });
   afterAll(() => redis?.dispose());
 
+  it('is logged by each server for its own agents only, not for its peers', async (ctx) => {
+    if (redis === undefined) return ctx.skip('redis-server is not available');
+    const backend = `${redis.url}/1`;
+    const a = serve(['--port', '0', '--backend', backend]);
+    const b = serve(['--port', '0', '--backend', backend]);
+    const [urlA, urlB] = [urlOf(await a.line(/serving/)), urlOf(await b.line(/serving/))];
+    // B follows agent events, so that A forwards them: B hears A's registration.
+    const events = await fetch(`${urlB}/v1/events?topics=agent.registered`);
+    const agent = await post(`${urlA}/v1/agents`, { name: 'only-a', capabilities: ['x'] });
+    const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+    for (let text = ''; !text.includes(String(agent.id)); ) {
+      text += new TextDecoder().decode((await reader.read()).value);
+    }
+    await reader.cancel();
+    expect(await a.line(/only-a/)).toBe(
+      `switchboard: agent only-a (${agent.id}) registered (remote, capabilities x)`,
+    );
+    expect(b.lines().filter((l) => l.includes('only-a'))).toEqual([]);
+    for (const p of [a, b]) p.child.kill('SIGTERM');
+    expect([await exitCode(a), await exitCode(b)]).toEqual([0, 0]);
+  }, 30_000);
+
   it('is one warning when Redis goes and one line when it is back', async (ctx) => {
     if (redis === undefined) return ctx.skip('redis-server is not available');
     const s = serve(['--port', '0', '--backend', `${redis.url}/0`]);

@@ -77,11 +77,14 @@ const LINES: Readonly<Record<string, (e: Data) => ['info' | 'warn', string]>> = 
  * Logs, one line each, the engine's events an operator cares about: agents registered,
  * failed, promoted and removed, tasks dead-lettered, pools scaled and updated. Subscribes
  * only to those topics, so the events of every task (queued, leased, completed) are still
- * built only for those who follow them. Returns the unsubscription.
+ * built only for those who follow them. On a backend several processes share, the events
+ * of the others (they carry their `origin`) are left to the log of the process they
+ * happened in, so that a line is not repeated by every server. Returns the unsubscription.
  */
 export function logEvents(events: EventBus, log: ServerLogger): () => void {
   const offs = Object.entries(LINES).map(([topic, line]) =>
     events.subscribe(topic, (event) => {
+      if (typeof event.origin === 'string') return;
       const [level, message] = line(event as BusEvent & Data);
       log[level](fields(event), message);
     }),
