@@ -198,6 +198,35 @@ describe('isolated agents', () => {
     expect(failed).toEqual([]);
   });
 
+  it('runs as many tasks at once in one child as its maxConcurrency allows', async () => {
+    const { run } = await start('process', { config: { maxConcurrency: 4 } });
+    const started = Date.now();
+    const done = await Promise.all([1, 2, 3, 4].map(() => run({ do: 'slow', ms: 600 })));
+    expect(new Set(done.map((d) => d.pid)).size).toBe(1);
+    // Four 600 ms tasks side by side, not one after another.
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("runs the agent's own health check in the child, and fails the agent when it fails", async () => {
+    const definition = await isolate(MODULE, { runIn: 'thread', export: 'checked' });
+    const sb = createSwitchboard({ agents: [definition] });
+    running.push(sb);
+    const failed: Failed[] = [];
+    sb.events.subscribe('agent.failed', (e) => {
+      failed.push(e as unknown as Failed);
+    });
+    await sb.start();
+    const first = (await sb.run({ capability: 'checked', payload: 'sicken' })) as { pid: number };
+    expect(first).toEqual({ pid: process.pid, sick: true });
+    await expect.poll(() => failed.length, { timeout: 5_000 }).toBe(1);
+    expect(failed[0]).toMatchObject({ reason: 'health_check' });
+    // The restarted agent's child is healthy again.
+    expect(await sb.run({ capability: 'checked', payload: 'look' })).toEqual({
+      pid: process.pid,
+      sick: false,
+    });
+  });
+
   it('rejects unknown options, naming the key and the known ones, and a bad module', async () => {
     await expect(
       isolate(MODULE, { runIn: 'thread', maxTasks: 2, memory: 1 } as never),
