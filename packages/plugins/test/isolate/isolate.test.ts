@@ -2,6 +2,9 @@
 // die (a throw at top level, process.exit, SIGKILL, out of memory, a blocked event loop) is
 // caused for real, and the test checks what a user sees: the task completes once, on a
 // later attempt, the agent is restarted (a new instance), and agent.failed says why.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   type AgentSpec,
   createSwitchboard,
@@ -225,6 +228,18 @@ describe('isolated agents', () => {
       pid: process.pid,
       sick: false,
     });
+  });
+
+  it('aborts the task context signal in the child when the task is cancelled', async () => {
+    const { sb, run } = await start('process');
+    await run({ do: 'echo' });
+    const file = join(mkdtempSync(join(tmpdir(), 'sb-isolate-')), 'aborted');
+    const handle = await sb.submit({ capability: 'work', payload: { do: 'until-aborted', file } });
+    await expect.poll(async () => (await sb.get(handle.id)).status).toBe('leased');
+    await handle.cancel();
+    await expect.poll(() => existsSync(file), { timeout: 5_000 }).toBe(true);
+    expect(readFileSync(file, 'utf8')).not.toBe('');
+    expect(await sb.get(handle.id)).toMatchObject({ status: 'cancelled' });
   });
 
   it('rejects unknown options, naming the key and the known ones, and a bad module', async () => {
