@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { execPath } from 'node:process';
 import { Worker } from 'node:worker_threads';
+import { SwitchboardError } from '@switchboard/core';
 import { childSource } from './child-main.js';
 import type { FromChild, ToChild } from './wire.js';
 
@@ -17,7 +18,10 @@ export interface ChannelOptions {
  * ends, whatever ends it, with what is known of why.
  */
 export interface Channel {
-  /** Sends a message; throws (a `DataCloneError`) when it cannot be cloned. */
+  /**
+   * Sends a message; throws when it cannot be cloned, or an `agent_failed` SwitchboardError
+   * when the child's channel has closed.
+   */
   send(message: ToChild): void;
   /** Ends the child now: `terminate()` for a thread, SIGKILL for a process. */
   kill(): void;
@@ -87,7 +91,10 @@ function openProcess(code: string, options: ChannelOptions, events: ChannelEvent
   );
   return {
     send: (message) => {
-      if (!child.connected) throw new Error('the process has closed its channel');
+      // Not a payload's fault: the process is ending, and its exit fails the agent.
+      if (!child.connected) {
+        throw new SwitchboardError('agent_failed', 'the process has closed its channel');
+      }
       child.send(message);
     },
     kill: () => {

@@ -2,6 +2,7 @@ import {
   type AgentConfig,
   type AgentInitContext,
   type HealthReport,
+  isSwitchboardError,
   SwitchboardError,
   type TaskContext,
 } from '@switchboard/core';
@@ -68,6 +69,7 @@ export class IsolatedInstance {
       });
     } catch (thrown) {
       child.inflight.delete(id);
+      if (isSwitchboardError(thrown)) throw thrown;
       const why = thrown instanceof Error ? thrown.message : String(thrown);
       // Sending it again cannot help: the task fails for good, and says why.
       throw new SwitchboardError(

@@ -184,22 +184,25 @@ describe('isolated agents', () => {
     expect((await sb.get(handle.id)).attempts).toBe(3);
   });
 
-  it('fails a task whose payload cannot be cloned, or whose result cannot, for good and says why', async () => {
-    const { sb, failed } = await start('thread');
-    const payload = await sb.submit({
-      capability: 'work',
-      payload: { do: 'echo', value: () => 1 },
-    });
-    await expect(payload.result).rejects.toThrow(/cannot cross to the thread/);
-    const result = await sb.submit({ capability: 'work', payload: { do: 'function' } });
-    await expect(result.result).rejects.toThrow(/result cannot be sent back/);
-    const refused = await sb.submit({ capability: 'work', payload: { do: 'refuse' } });
-    await expect(refused.result).rejects.toThrow(/refused for good/);
-    for (const id of [payload.id, result.id, refused.id]) {
-      expect(await sb.get(id)).toMatchObject({ status: 'dead', attempts: 1 });
-    }
-    expect(failed).toEqual([]);
-  });
+  it.each(['thread', 'process'] as const)(
+    'fails a task whose payload cannot be cloned to a %s, or whose result cannot, for good and says why',
+    async (runIn) => {
+      const { sb, failed } = await start(runIn);
+      const payload = await sb.submit({
+        capability: 'work',
+        payload: { do: 'echo', value: () => 1 },
+      });
+      await expect(payload.result).rejects.toThrow(new RegExp(`cannot cross to the ${runIn}`));
+      const result = await sb.submit({ capability: 'work', payload: { do: 'function' } });
+      await expect(result.result).rejects.toThrow(/result cannot be sent back/);
+      const refused = await sb.submit({ capability: 'work', payload: { do: 'refuse' } });
+      await expect(refused.result).rejects.toThrow(/refused for good/);
+      for (const id of [payload.id, result.id, refused.id]) {
+        expect(await sb.get(id)).toMatchObject({ status: 'dead', attempts: 1 });
+      }
+      expect(failed).toEqual([]);
+    },
+  );
 
   it('runs as many tasks at once in one child as its maxConcurrency allows', async () => {
     const { run } = await start('process', { config: { maxConcurrency: 4 } });
