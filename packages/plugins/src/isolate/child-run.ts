@@ -26,6 +26,8 @@ export interface RunEvents {
   broke(run: ChildRun, why: string, reason: 'crashed' | 'hung'): void;
   /** The child's own init context reported a break. */
   failed(run: ChildRun, error: WireError, reason: 'crashed' | 'hung'): void;
+  /** The child ended, whatever ended it (after `broke` when that is why). */
+  ended(run: ChildRun): void;
   /** A beat, with the process's resident memory in bytes (0 for a thread). */
   beat(run: ChildRun, rss: number): void;
 }
@@ -76,10 +78,12 @@ export class ChildRun {
         clearInterval(this.#watch);
         clearTimeout(this.#grace);
         exited();
-        if (this.#asked) return;
-        this.#asked = true;
-        this.#settleReady?.reject(new Error(why));
-        this.#events.broke(this, why, 'crashed');
+        if (!this.#asked) {
+          this.#asked = true;
+          this.#settleReady?.reject(new Error(why));
+          this.#events.broke(this, why, 'crashed');
+        }
+        this.#events.ended(this);
       },
     });
     this.#watch = setInterval(() => {

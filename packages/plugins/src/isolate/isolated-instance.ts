@@ -131,10 +131,10 @@ export class IsolatedInstance {
       config.heartbeatTimeoutMs,
       {
         broke: (child, why, reason) => {
-          this.#runs.delete(child);
           if (child.retiring && child.inflight.size === 0 && reason === 'crashed') return;
           this.#break(this.#error(`its ${options.runIn} ${why}`), reason);
         },
+        ended: (child) => this.#runs.delete(child),
         failed: (_, error, reason) => this.#break(this.#error(error.message), reason),
         beat: (child, rss) => {
           const limit = options.maxRssMb;
