@@ -103,12 +103,28 @@ export function createServerLogger(settings: LogSettings, sink: LogSink = defaul
   );
 }
 
-/** The server's logger as the `logger` option of `createSwitchboard` (core's interface). */
+/**
+ * The server's logger as the `logger` option of `createSwitchboard` (core's interface).
+ * Between a backend's `backend.unavailable` line and its `backend.back` line, the background
+ * errors the outage causes (code `unavailable`: sweeps and heartbeats that failed and will be
+ * retried) are logged at debug: the warning has said it once, and the end will be said too.
+ */
 export function coreLogger(log: Logger): CoreLogger {
+  let outage = false;
   return {
     debug: (msg: string, fields?: LogFields) => log.debug(fields ?? {}, msg),
-    info: (msg: string, fields?: LogFields) => log.info(fields ?? {}, msg),
-    warn: (msg: string, fields?: LogFields) => log.warn(fields ?? {}, msg),
-    error: (msg: string, fields?: LogFields) => log.error(fields ?? {}, msg),
+    info: (msg: string, fields?: LogFields) => {
+      if (fields?.event === 'backend.back') outage = false;
+      log.info(fields ?? {}, msg);
+    },
+    warn: (msg: string, fields?: LogFields) => {
+      if (fields?.event === 'backend.unavailable') outage = true;
+      log.warn(fields ?? {}, msg);
+    },
+    error: (msg: string, fields?: LogFields) => {
+      const code = (fields?.error as { code?: unknown } | undefined)?.code;
+      if (outage && code === 'unavailable') log.debug(fields ?? {}, msg);
+      else log.error(fields ?? {}, msg);
+    },
   };
 }

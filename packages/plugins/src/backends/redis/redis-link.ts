@@ -159,7 +159,7 @@ export class RedisLink {
     this.lostAt = Date.now();
     this.o.logger.warn(
       `redis ${this.o.address} unavailable (${why}); reconnecting, and answering unavailable meanwhile`,
-      { backend: 'redis', url: this.o.address, error: why },
+      { event: 'backend.unavailable', backend: 'redis', url: this.o.address, error: why },
     );
   }
 
@@ -171,6 +171,7 @@ export class RedisLink {
     this.lostAt = undefined;
     const downMs = Date.now() - since;
     this.o.logger.info(`redis ${this.o.address} back after ${downMs} ms`, {
+      event: 'backend.back',
       backend: 'redis',
       url: this.o.address,
       downMs,
