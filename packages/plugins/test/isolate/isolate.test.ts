@@ -238,7 +238,8 @@ describe('isolated agents', () => {
     await run({ do: 'echo' });
     const file = join(mkdtempSync(join(tmpdir(), 'sb-isolate-')), 'aborted');
     const handle = await sb.submit({ capability: 'work', payload: { do: 'until-aborted', file } });
-    await expect.poll(async () => (await sb.get(handle.id)).status).toBe('leased');
+    // Cancelled once its handler runs in the child, not merely leased.
+    await expect.poll(() => existsSync(`${file}.started`), { timeout: 10_000 }).toBe(true);
     await handle.cancel();
     await expect.poll(() => existsSync(file), { timeout: 5_000 }).toBe(true);
     expect(readFileSync(file, 'utf8')).not.toBe('');
