@@ -52,8 +52,8 @@ export async function isolateChild(
   type Hooks = {
     handle: (payload: unknown, ctx: unknown) => unknown;
     init?: (ctx: unknown) => unknown;
-    shutdown?: () => unknown;
-    healthCheck?: () => unknown;
+    shutdown?: (ref?: unknown) => unknown;
+    healthCheck?: (ref?: unknown) => unknown;
   };
   let agent: Hooks | undefined;
   let setup: Setup | undefined;
@@ -152,8 +152,13 @@ export async function isolateChild(
         await spec.init?.call(spec, { agentId, name, config, fail });
         agent = {
           handle: spec.handle.bind(spec),
-          ...(spec.shutdown === undefined ? {} : { shutdown: spec.shutdown.bind(spec) }),
-          ...(spec.healthCheck === undefined ? {} : { healthCheck: spec.healthCheck.bind(spec) }),
+          // The instance they run for, as an in-process agent's hooks are told.
+          ...(spec.shutdown === undefined
+            ? {}
+            : { shutdown: spec.shutdown.bind(spec, { agentId, name }) }),
+          ...(spec.healthCheck === undefined
+            ? {}
+            : { healthCheck: spec.healthCheck.bind(spec, { agentId, name }) }),
         };
         post({ t: 'ready' });
         for (const waiting of early.splice(0)) receive(waiting);

@@ -222,14 +222,18 @@ describe('isolated agents', () => {
       failed.push(e as unknown as Failed);
     });
     await sb.start();
-    const first = (await sb.run({ capability: 'checked', payload: 'sicken' })) as { pid: number };
-    expect(first).toEqual({ pid: process.pid, sick: true });
+    const first = (await sb.run({ capability: 'checked', payload: 'sicken' })) as {
+      pid: number;
+    };
+    expect(first).toMatchObject({ pid: process.pid, sick: true });
     await expect.poll(() => failed.length, { timeout: 5_000 }).toBe(1);
     expect(failed[0]).toMatchObject({ reason: 'health_check' });
-    // The restarted agent's child is healthy again.
-    expect(await sb.run({ capability: 'checked', payload: 'look' })).toEqual({
+    // The restarted agent's child is healthy again, and its check is told which agent it is.
+    const look = () => sb.run({ capability: 'checked', payload: 'look' });
+    await expect.poll(look, { timeout: 5_000 }).toEqual({
       pid: process.pid,
       sick: false,
+      checked: true,
     });
   });
 
