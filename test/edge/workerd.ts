@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { root } from '../shutdown/serve-process.js';
@@ -21,20 +21,29 @@ export interface ServedWorker {
   stop(): Promise<void>;
 }
 
-/** The Worker's bindings: Durable Object classes by binding name, and plain text values. */
+/**
+ * The Worker's bindings: Durable Object classes by binding name (a class name, or one with
+ * `useSQLite` for an object on SQLite storage, as `new_sqlite_classes` deploys it), and plain
+ * text values; and where the objects' storage is kept, to outlive this workerd (by default
+ * it is in memory).
+ */
 export interface WorkerBindings {
-  durableObjects?: Record<string, string>;
+  durableObjects?: Record<string, string | { className: string; useSQLite?: boolean }>;
   bindings?: Record<string, string>;
+  durableObjectsPersist?: string;
 }
 
-/** Bundles `examples/edge-worker/<file>` and serves it with the given bindings. */
+/**
+ * Bundles `examples/edge-worker/<file>` (or `file` itself, when it is an absolute path) and
+ * serves it with the given bindings.
+ */
 export async function serveOnWorkerd(
   file: string,
   options: WorkerBindings = {},
 ): Promise<ServedWorker> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-edge-'));
   const result = await build({
-    entryPoints: [join(root, 'examples/edge-worker', file)],
+    entryPoints: [isAbsolute(file) ? file : join(root, 'examples/edge-worker', file)],
     outfile: join(dir, 'worker.js'),
     bundle: true,
     format: 'esm',

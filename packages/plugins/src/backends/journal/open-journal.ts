@@ -1,12 +1,12 @@
 import type { MemoryBackend, TaskRecord } from '@switchboard/core';
 import { FrameCodec } from './frame.js';
 import { logName } from './journal-files.js';
-import { endLost, requeueUncounted } from './journal-ops.js';
 import type { ResolvedJournalOptions } from './journal-options.js';
 import { LogWriter } from './log-writer.js';
 import type { RecordIndex } from './record-index.js';
 import { recoverJournal } from './recover.js';
 import { restoreInto } from './restore.js';
+import { pruneEvicted, settleLeases } from './settle-leases.js';
 import { captureRecords, encodeSnapshot } from './snapshot.js';
 
 /** A journal ready to append to, its state loaded into the memory backend. */
@@ -53,9 +53,9 @@ export async function openJournal(
     gen,
     file,
     size,
-    prepareSnapshot: () => {
+    prepareSnapshot: async () => {
       index.pruneHeld();
-      return pruneEvicted(index, memory);
+      await pruneEvicted(index, memory);
     },
     // A codec of its own: the snapshot is encoded in the background, between appends.
     snapshot: (next) =>
@@ -68,42 +68,4 @@ export async function openJournal(
       ),
   });
   return { index, writer, lost, requeued, now };
-}
-
-/**
- * Decides what becomes of each lease the previous process held. A lease handed off to a
- * remote agent that is still registered stays its lease: the agent, which may have outlived
- * the process, completes it with its token (its heartbeat timeout runs from the restart). A
- * lease taken without a process-only token that no agent had got yet is queued again with its
- * attempt not counted: it never ran. Any other lease was the process's own handlers' (or its
- * agent is gone): it ends as an expired lease does, the attempt counted, so a task whose
- * handler takes the process down on every attempt ends in the dead-letter queue.
- */
-function settleLeases(index: RecordIndex, now: number): Pick<OpenedJournal, 'lost' | 'requeued'> {
-  const lost: TaskRecord[] = [];
-  const requeued: TaskRecord[] = [];
-  for (const t of index.records.values()) {
-    if (t.status !== 'leased') continue;
-    const held = index.heldLease(t.id);
-    if (held?.agentId !== undefined && index.agents.has(held.agentId)) continue;
-    if (held !== undefined && held.agentId === undefined) requeued.push(t);
-    else lost.push(t);
-  }
-  for (const t of requeued) requeueUncounted(t, t.attempts - 1);
-  for (const t of lost) endLost(index, t, now);
-  index.pruneHeld();
-  return { lost, requeued };
-}
-
-/**
- * Drops from `index` the finished records the memory backend evicted (its retention
- * bounds), so that snapshots hold what the backend holds and stay bounded.
- */
-export async function pruneEvicted(index: RecordIndex, memory: MemoryBackend): Promise<void> {
-  const gone: TaskRecord[] = [];
-  for (const t of index.records.values()) {
-    if (t.status === 'queued' || t.status === 'leased') continue;
-    if ((await memory.get(t.id)) !== t) gone.push(t);
-  }
-  for (const t of gone) index.remove(t);
 }
