@@ -4,8 +4,10 @@
 // workers (`createWorker` of @switchboard/client) lease tasks from it over HTTP as from any
 // server, and its own in-process agents run beside them.
 //
-// Its backend is the memory backend: what is queued or leased lives as long as the object
-// stays in memory, and is lost when the runtime evicts it (docs/edge.md says what is left).
+// Its backend is the object's own storage (@switchboard/plugins/durable-object): what is
+// queued, leased or registered is written there before it is acknowledged, and a new object
+// reads it back after the runtime evicted the old one (idle, a deploy, a restart). While
+// tasks wait, an alarm brings the object back to run them (docs/edge.md).
 // A Worker's URL is public, so it serves nothing until a token is set (`npx wrangler secret
 // put SWITCHBOARD_ADMIN_TOKEN`, or .dev.vars for `wrangler dev`), unless told to serve it
 // open (SWITCHBOARD_ALLOW_UNAUTHENTICATED=true), as `switchboard serve` on a public host.
@@ -15,6 +17,11 @@ import {
   defineAgent,
   SwitchboardError,
 } from '@switchboard/core';
+import {
+  createDurableObjectBackend,
+  type DurableObjectBackend,
+  type DurableObjectStorageLike,
+} from '@switchboard/plugins/durable-object';
 import {
   createApp,
   type HttpRateLimits,
@@ -28,6 +35,18 @@ interface Namespace {
   idFromName(name: string): unknown;
   get(id: unknown): { fetch(request: Request): Promise<Response> };
 }
+
+/** As much of the object's state (`ctx`) as the Worker uses: its storage and its alarm. */
+interface ObjectState {
+  storage: DurableObjectStorageLike & {
+    getAlarm(): Promise<number | null>;
+    setAlarm(at: number): Promise<void>;
+  };
+}
+
+// While tasks are queued, leased or delayed, the object sets an alarm this far ahead, so that
+// the runtime brings it back to run them (and to expire leases) if it evicts it meanwhile.
+const WAKE_MS = 30_000;
 
 /** The Worker's bindings: the object's namespace, secrets and variables (docs/edge.md). */
 interface Env {
@@ -118,8 +137,15 @@ function rateLimitsOf(env: Env): HttpRateLimits | undefined {
   return limits as HttpRateLimits;
 }
 
+/** What the object serves: the app, its backend, and the start that reads the stored state. */
+interface Served {
+  app: SwitchboardApp;
+  backend: DurableObjectBackend;
+  started: Promise<void>;
+}
+
 /** The object's Switchboard and app, made from its bindings; throws what is wrong with them. */
-function serve(env: Env): { app: SwitchboardApp; started: Promise<void> } {
+function serve(state: ObjectState, env: Env): Served {
   const tokens = tokensOf(env);
   if (Object.keys(tokens).length === 0 && env.SWITCHBOARD_ALLOW_UNAUTHENTICATED !== 'true') {
     throw bad(
@@ -129,7 +155,9 @@ function serve(env: Env): { app: SwitchboardApp; started: Promise<void> } {
   const heartbeatTimeoutMs = integerOf(env, 'SWITCHBOARD_HEARTBEAT_TIMEOUT_MS', 86_400_000);
   const maxBodyBytes = integerOf(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 ** 3);
   const rateLimits = rateLimitsOf(env);
+  const backend = createDurableObjectBackend({ storage: state.storage });
   const sb = createSwitchboard({
+    backend,
     agents: [
       { definition: shout, min: 1 },
       { definition: slow, min: 1 },
@@ -149,16 +177,19 @@ function serve(env: Env): { app: SwitchboardApp; started: Promise<void> } {
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
     ...(rateLimits === undefined ? {} : { rateLimits }),
   });
-  return { app, started: sb.start().then(() => lifecycle.ready()) };
+  // start() opens the backend, which reads the tasks and agents the object stored before.
+  return { app, backend, started: sb.start().then(() => lifecycle.ready()) };
 }
 
-/** The Durable Object: one Switchboard and its HTTP API, for as long as it stays in memory. */
+/** The Durable Object: one Switchboard and its HTTP API, its state in the object's storage. */
 export class SwitchboardHub {
-  readonly #served: { app: SwitchboardApp; started: Promise<void> } | SwitchboardError;
+  readonly #state: ObjectState;
+  readonly #served: Served | SwitchboardError;
 
-  constructor(_state: unknown, env: Env) {
+  constructor(state: ObjectState, env: Env) {
+    this.#state = state;
     try {
-      this.#served = serve(env);
+      this.#served = serve(state, env);
     } catch (err) {
       if (!(err instanceof SwitchboardError)) throw err;
       // Answered to every request, so that a deploy with a bad binding says what is wrong.
@@ -177,7 +208,26 @@ export class SwitchboardHub {
     // agent, say), and a client that reuses the connection sees the reset on its next request.
     // The Workers platform bounds a request's body (by plan) before it gets here.
     const body = request.body === null ? null : await request.arrayBuffer();
-    return this.#served.app.fetch(body === null ? request : new Request(request, { body }));
+    const response = await this.#served.app.fetch(
+      body === null ? request : new Request(request, { body }),
+    );
+    await this.#wake(this.#served.backend);
+    return response;
+  }
+
+  /** The runtime calls it at the alarm's time, in a new object if it evicted the old one. */
+  async alarm(): Promise<void> {
+    if (this.#served instanceof SwitchboardError) return;
+    await this.#served.started;
+    await this.#wake(this.#served.backend);
+  }
+
+  /** Sets the alarm while tasks wait, so that an eviction does not leave them waiting. */
+  async #wake(backend: DurableObjectBackend): Promise<void> {
+    const { depth, leased, delayed } = await backend.stats();
+    if (depth + leased + delayed === 0) return;
+    const { storage } = this.#state;
+    if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + WAKE_MS);
   }
 }
 

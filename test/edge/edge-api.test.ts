@@ -15,11 +15,11 @@ let tokenless: ServedWorker;
 
 beforeAll(async () => {
   api = await serveOnWorkerd('api-worker.ts', {
-    durableObjects: { SWITCHBOARD: 'SwitchboardHub' },
+    durableObjects: { SWITCHBOARD: { className: 'SwitchboardHub', useSQLite: true } },
     bindings: { SWITCHBOARD_ADMIN_TOKEN: token },
   });
   tokenless = await serveOnWorkerd('api-worker.ts', {
-    durableObjects: { SWITCHBOARD: 'SwitchboardHub' },
+    durableObjects: { SWITCHBOARD: { className: 'SwitchboardHub', useSQLite: true } },
   });
 }, 60_000);
 

@@ -28,7 +28,7 @@ function bindingsOf(config: E2EConfig): Record<string, string> {
 describe('HTTP contract on workerd (a Durable Object)', () => {
   runE2E(async (config) => {
     const worker = await serveOnWorkerd('api-worker.ts', {
-      durableObjects: { SWITCHBOARD: 'SwitchboardHub' },
+      durableObjects: { SWITCHBOARD: { className: 'SwitchboardHub', useSQLite: true } },
       bindings: bindingsOf(config),
     });
     return { url: worker.url.replace(/\/$/, ''), stop: () => worker.stop() };

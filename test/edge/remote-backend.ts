@@ -50,9 +50,12 @@ export class RemoteBackend implements Backend {
     this.#url = `${url}${name}`;
   }
 
-  /** Makes a new backend in the object, over its storage (a new object after an eviction). */
-  async make(): Promise<this> {
-    await this.#call('make', []);
+  /**
+   * Makes a new backend in the object, over its storage (a new object after an eviction),
+   * with `options` of `createDurableObjectBackend` beside the storage.
+   */
+  async make(options: { maxRecordBytes?: number } = {}): Promise<this> {
+    await this.#call('make', [options]);
     return this;
   }
 

@@ -110,6 +110,7 @@ export class DurableObjectBackend implements Backend {
 
   async enqueue(records: readonly TaskRecord[]): Promise<EnqueueResult[]> {
     this.guard();
+    for (const t of records) this.checkSize(t);
     const results = await this.memory.enqueue(records);
     for (const r of results) if (r.created) this.added(r.task);
     await this.write();
@@ -119,6 +120,7 @@ export class DurableObjectBackend implements Backend {
   /** `enqueue` for records without idempotency keys (see `Backend.enqueueNew`). */
   async enqueueNew(records: readonly TaskRecord[]): Promise<void> {
     this.guard();
+    for (const t of records) this.checkSize(t);
     await this.memory.enqueueNew(records);
     for (const t of records) this.added(t);
     await this.write();
@@ -143,6 +145,8 @@ export class DurableObjectBackend implements Backend {
     now: number,
   ): Promise<TaskRecord> {
     this.guard();
+    const stored = this.index.get(id);
+    if (stored !== undefined) this.checkSize(stored, result);
     const t = await this.memory.complete(id, leaseToken, result, now);
     this.touched(t);
     await this.write();
@@ -154,10 +158,23 @@ export class DurableObjectBackend implements Backend {
     now: number,
   ): Promise<(TaskRecord | SwitchboardError)[]> {
     this.guard();
-    const out = await this.memory.completeMany(completions, now);
-    for (const t of out) if (!(t instanceof SwitchboardError)) this.touched(t);
+    // A result too large to store fails its own slot, as a stale token would.
+    const out: (TaskRecord | SwitchboardError | undefined)[] = [];
+    const fitting: Completion[] = [];
+    for (const c of completions) {
+      const stored = this.index.get(c.id);
+      const error = stored === undefined ? undefined : this.sizeError(stored, c.result);
+      out.push(error);
+      if (error === undefined) fitting.push(c);
+    }
+    const done = await this.memory.completeMany(fitting, now);
+    let next = 0;
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] === undefined) out[i] = done[next++] as TaskRecord | SwitchboardError;
+    }
+    for (const t of done) if (!(t instanceof SwitchboardError)) this.touched(t);
     await this.write();
-    return out;
+    return out as (TaskRecord | SwitchboardError)[];
   }
 
   async fail(
@@ -326,6 +343,29 @@ export class DurableObjectBackend implements Backend {
     await this.write();
   }
 
+  /** Throws what {@link sizeError} finds. */
+  private checkSize(t: TaskRecord, result?: unknown): void {
+    const error = this.sizeError(t, result);
+    if (error !== undefined) throw error;
+  }
+
+  /**
+   * `payload_too_large` when the record of `t` (with `result`, when it is being completed)
+   * would not fit one value of the object's storage, measured as JSON: a write the storage
+   * refuses would leave the live state ahead of the stored one, so it is refused before
+   * anything changes.
+   */
+  private sizeError(t: TaskRecord, result?: unknown): SwitchboardError | undefined {
+    const bytes = jsonLength(t) + (result === undefined ? 0 : jsonLength(result));
+    const max = this.opts.maxRecordBytes;
+    if (bytes <= max) return undefined;
+    return new SwitchboardError(
+      'payload_too_large',
+      `[durable-object] task ${t.id} would take ${bytes} bytes of storage with its ${result === undefined ? 'payload' : 'result'}, past maxRecordBytes (${max})`,
+      { details: { id: t.id, bytes, maxRecordBytes: max } },
+    );
+  }
+
   /** A new record, at the end of the order. */
   private added(t: TaskRecord): void {
     this.index.add(t);
@@ -435,6 +475,16 @@ export class DurableObjectBackend implements Backend {
       throw new SwitchboardError('unavailable', '[durable-object] not open: call open() first');
     }
     if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** The length of `value` as JSON; 0 for what JSON cannot hold (the storage then decides). */
+function jsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    // A value JSON cannot encode (a BigInt, a cycle) is left for the storage to accept or refuse.
+    return 0;
   }
 }
 

@@ -21,16 +21,24 @@ export interface DurableObjectBackendOptions extends MemoryBackendOptions {
    * its own beside it. Default `sb:`.
    */
   prefix?: string;
+  /**
+   * The largest task record (payload, and result once completed, measured as JSON) the
+   * backend stores: a larger one is refused with `payload_too_large` before anything
+   * changes. Default 1,900,000, under the 2 MB a value may take in an object on SQLite
+   * storage; an object on key-value storage takes 128 KiB, so set it below that there.
+   */
+  maxRecordBytes?: number;
 }
 
 /** The options with defaults applied. */
 export interface ResolvedDurableObjectOptions {
   storage: DurableObjectStorageLike;
   prefix: string;
+  maxRecordBytes: number;
   memory: MemoryBackendOptions;
 }
 
-const KNOWN = ['storage', 'prefix', 'maxRetained', 'retainMs'];
+const KNOWN = ['storage', 'prefix', 'maxRecordBytes', 'maxRetained', 'retainMs'];
 
 /** Applies defaults and fails fast (`invalid_config`) on what cannot work. */
 export function resolveDurableObjectOptions(
@@ -40,7 +48,7 @@ export function resolveDurableObjectOptions(
     throw invalid("options must be an object with storage (the object's ctx.storage)");
   }
   checkKnownKeys(options, KNOWN);
-  const { storage, prefix = 'sb:', maxRetained, retainMs } = options;
+  const { storage, prefix = 'sb:', maxRecordBytes = 1_900_000, maxRetained, retainMs } = options;
   for (const method of ['list', 'put', 'delete'] as const) {
     if (typeof (storage as unknown as Record<string, unknown>)?.[method] !== 'function') {
       throw invalid(
@@ -51,10 +59,13 @@ export function resolveDurableObjectOptions(
   if (typeof prefix !== 'string' || prefix.length === 0) {
     throw invalid(`prefix must be a non-empty string, got ${JSON.stringify(prefix)}`);
   }
+  if (!Number.isInteger(maxRecordBytes) || maxRecordBytes < 1024) {
+    throw invalid(`maxRecordBytes must be a whole number ≥ 1024, got ${String(maxRecordBytes)}`);
+  }
   const memory: MemoryBackendOptions = {};
   if (maxRetained !== undefined) memory.maxRetained = maxRetained;
   if (retainMs !== undefined) memory.retainMs = retainMs;
-  return { storage, prefix, memory };
+  return { storage, prefix, maxRecordBytes, memory };
 }
 
 function invalid(message: string): SwitchboardError {
