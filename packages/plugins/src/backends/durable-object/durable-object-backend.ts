@@ -218,26 +218,14 @@ export class DurableObjectBackend implements Backend {
     _now: number,
   ): Promise<void> {
     this.guard();
-    for (const { id, leaseToken } of leases) {
-      const t = this.index.get(id);
-      if (t?.status !== 'leased' || t.leaseToken !== leaseToken) continue;
-      t.agentId = agentId;
-      this.index.held.set(id, { token: leaseToken, agentId });
-      this.dirty.add(id);
-    }
+    for (const id of this.index.handOff(leases, agentId).ids) this.dirty.add(id);
     await this.write();
   }
 
   /** The live leases handed off to `agentId` (kept across an eviction). */
   async agentLeases(agentId: string): Promise<TaskRecord[]> {
     this.guard();
-    const out: TaskRecord[] = [];
-    for (const [id, held] of this.index.held) {
-      if (held.agentId === agentId && this.index.heldLease(id) === held) {
-        out.push(this.index.get(id) as TaskRecord);
-      }
-    }
-    return out;
+    return this.index.heldBy(agentId);
   }
 
   async cancel(id: string, now: number): Promise<TaskRecord> {

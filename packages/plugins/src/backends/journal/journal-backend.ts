@@ -214,29 +214,14 @@ export class JournalBackend implements Backend {
     now: number,
   ): Promise<void> {
     this.guard();
-    const ids: string[] = [];
-    const tokens: string[] = [];
-    for (const { id, leaseToken } of leases) {
-      const t = this.index.get(id);
-      if (t?.status !== 'leased' || t.leaseToken !== leaseToken) continue;
-      t.agentId = agentId;
-      this.index.held.set(id, { token: leaseToken, agentId });
-      ids.push(id);
-      tokens.push(leaseToken);
-    }
+    const { ids, tokens } = this.index.handOff(leases, agentId);
     await this.log(ids.length > 0 ? { op: 'handoff', ids, tokens, agentId, now } : undefined);
   }
 
   /** The live leases handed off to `agentId` (kept across a restart). */
   async agentLeases(agentId: string): Promise<TaskRecord[]> {
     this.guard();
-    const out: TaskRecord[] = [];
-    for (const [id, held] of this.index.held) {
-      if (held.agentId === agentId && this.index.heldLease(id) === held) {
-        out.push(this.index.get(id) as TaskRecord);
-      }
-    }
-    return out;
+    return this.index.heldBy(agentId);
   }
 
   async cancel(id: string, now: number): Promise<TaskRecord> {

@@ -61,6 +61,38 @@ export class RecordIndex {
       : undefined;
   }
 
+  /**
+   * Records that the live leases among `leases` are held by the remote agent `agentId`
+   * (stale tokens are skipped); returns the ids and tokens it recorded.
+   */
+  handOff(
+    leases: readonly { id: string; leaseToken: string }[],
+    agentId: string,
+  ): { ids: string[]; tokens: string[] } {
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    for (const { id, leaseToken } of leases) {
+      const t = this.records.get(id);
+      if (t?.status !== 'leased' || t.leaseToken !== leaseToken) continue;
+      t.agentId = agentId;
+      this.held.set(id, { token: leaseToken, agentId });
+      ids.push(id);
+      tokens.push(leaseToken);
+    }
+    return { ids, tokens };
+  }
+
+  /** The records of the live leases handed off to `agentId`. */
+  heldBy(agentId: string): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const [id, held] of this.held) {
+      if (held.agentId === agentId && this.heldLease(id) === held) {
+        out.push(this.records.get(id) as TaskRecord);
+      }
+    }
+    return out;
+  }
+
   /** Drops the entries of {@link held} whose lease ended. */
   pruneHeld(): void {
     for (const id of [...this.held.keys()])
