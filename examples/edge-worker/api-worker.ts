@@ -44,8 +44,9 @@ interface ObjectState {
   };
 }
 
-// While tasks are queued, leased or delayed, the object sets an alarm this far ahead, so that
-// the runtime brings it back to run them (and to expire leases) if it evicts it meanwhile.
+// While tasks are queued, leased or delayed, the object sets an alarm this far ahead (unless
+// SWITCHBOARD_WAKE_MS says otherwise), so that the runtime brings it back to run them (and to
+// expire leases) if it evicts it meanwhile.
 const WAKE_MS = 30_000;
 
 /** The Worker's bindings: the object's namespace, secrets and variables (docs/edge.md). */
@@ -56,6 +57,8 @@ interface Env {
   SWITCHBOARD_AGENT_TOKEN?: string;
   SWITCHBOARD_HEARTBEAT_TIMEOUT_MS?: string;
   SWITCHBOARD_MAX_BODY_BYTES?: string;
+  /** How far ahead the object's alarm is set while tasks wait. */
+  SWITCHBOARD_WAKE_MS?: string;
   /** JSON, as the config file's `rateLimits` of `switchboard serve`. */
   SWITCHBOARD_RATE_LIMITS?: string;
   /** `true` serves the API without a token, as `--allow-unauthenticated` does. */
@@ -142,6 +145,7 @@ interface Served {
   app: SwitchboardApp;
   backend: DurableObjectBackend;
   started: Promise<void>;
+  wakeMs: number;
 }
 
 /** The object's Switchboard and app, made from its bindings; throws what is wrong with them. */
@@ -154,6 +158,7 @@ function serve(state: ObjectState, env: Env): Served {
   }
   const heartbeatTimeoutMs = integerOf(env, 'SWITCHBOARD_HEARTBEAT_TIMEOUT_MS', 86_400_000);
   const maxBodyBytes = integerOf(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 ** 3);
+  const wakeMs = integerOf(env, 'SWITCHBOARD_WAKE_MS', 86_400_000) ?? WAKE_MS;
   const rateLimits = rateLimitsOf(env);
   const backend = createDurableObjectBackend({ storage: state.storage });
   const sb = createSwitchboard({
@@ -178,7 +183,7 @@ function serve(state: ObjectState, env: Env): Served {
     ...(rateLimits === undefined ? {} : { rateLimits }),
   });
   // start() opens the backend, which reads the tasks and agents the object stored before.
-  return { app, backend, started: sb.start().then(() => lifecycle.ready()) };
+  return { app, backend, wakeMs, started: sb.start().then(() => lifecycle.ready()) };
 }
 
 /** The Durable Object: one Switchboard and its HTTP API, its state in the object's storage. */
@@ -211,7 +216,7 @@ export class SwitchboardHub {
     const response = await this.#served.app.fetch(
       body === null ? request : new Request(request, { body }),
     );
-    await this.#wake(this.#served.backend);
+    await this.#wake(this.#served);
     return response;
   }
 
@@ -219,15 +224,15 @@ export class SwitchboardHub {
   async alarm(): Promise<void> {
     if (this.#served instanceof SwitchboardError) return;
     await this.#served.started;
-    await this.#wake(this.#served.backend);
+    await this.#wake(this.#served);
   }
 
   /** Sets the alarm while tasks wait, so that an eviction does not leave them waiting. */
-  async #wake(backend: DurableObjectBackend): Promise<void> {
+  async #wake({ backend, wakeMs }: Served): Promise<void> {
     const { depth, leased, delayed } = await backend.stats();
     if (depth + leased + delayed === 0) return;
     const { storage } = this.#state;
-    if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + WAKE_MS);
+    if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + wakeMs);
   }
 }
 
