@@ -77,6 +77,8 @@ describe('switchboard serve logs (pretty)', () => {
       ),
     );
     const url = urlOf(startup);
+    // The next line says where the dashboard is.
+    expect(await s.line(/dashboard/)).toBe(`switchboard: dashboard at ${url}/ui/`);
     // The in-process agent was spawned at start, so its line comes first.
     expect(s.out()[0]).toMatch(
       /^switchboard: agent flaky \(.+\) registered \(in-process, capabilities boom\)$/,
@@ -164,6 +166,7 @@ describe('switchboard serve logs (json)', () => {
     expect(Number.isNaN(Date.parse(startup.time))).toBe(false);
     // The pattern test helpers look for in a startup line is in its message.
     expect(startup.msg).toMatch(/^serving http:\/\/127\.0\.0\.1:\d+ on node \(/);
+    expect(JSON.parse(await s.line(/"dashboard/)).dashboard).toBe(`${startup.url}/ui/`);
     const task = await post(`${startup.url}/v1/tasks`, { capability: 'boom', maxAttempts: 1 });
     const dead = JSON.parse(await s.line(/dead-lettered/));
     expect(dead).toMatchObject({

@@ -328,6 +328,7 @@ async function serve(
       `load balancer ${facts.loadBalancer}, agents ${agents.length === 0 ? 'none' : agents.join(' ')}, ` +
       `plugins ${facts.plugins.join(' ')}, config ${configFile ?? 'none'}, auth ${facts.auth})`,
   );
+  log.info({ dashboard: `${url}/ui/` }, `dashboard at ${url}/ui/`);
   // A config file's own backend object has no spec string: its name says where tasks are.
   const where = backend === undefined ? sb.backend.name : config.backend;
   let stopping: Promise<ShutdownSummary> | undefined;

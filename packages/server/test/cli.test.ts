@@ -20,10 +20,11 @@ async function start(argv: string[], env: Record<string, string> = {}) {
 }
 
 describe('startServer', () => {
-  it('serves on 127.0.0.1 by default and prints one line with URL, backend, hot path and the rest', async () => {
+  it('serves on 127.0.0.1 by default and prints a line with URL, backend, hot path and the rest, then the dashboard', async () => {
     const { server, lines } = await start(['serve', '--port', '0']);
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(lines).toHaveLength(1);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toBe(`switchboard: dashboard at ${server.url}/ui/`);
     expect(lines[0]).toMatch(
       /^switchboard: serving http:\/\/127\.0\.0\.1:\d+ on node \(backend memory, hot path (native \(queue\), ts \(limiter\)|ts \(native addon not loaded: .+\)), load balancer round-robin, agents none, plugins switchboard-builtin, config none, auth off\)$/,
     );
