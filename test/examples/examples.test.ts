@@ -5,7 +5,8 @@
  * serve --config`; the third-party plugin, installed by its package name in demo.ts and in a
  * server by its config file. The READMEs' code blocks are the example files, checked here to the byte. A runtime that
  * cannot be found (Bun, Deno, Python 3.9 or later) is skipped, saying so. The plugin's own
- * test is third-party-plugin.test.ts, beside this file.
+ * test is third-party-plugin.test.ts, beside this file, and the browser pool's is
+ * browser-pool.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
