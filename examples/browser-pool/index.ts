@@ -19,7 +19,7 @@ const browser = await isolate(new URL('./browser-agent.ts', import.meta.url), {
   // process does; Bun loads it by itself.
   execArgv: process.versions.bun === undefined ? ['--import', import.meta.resolve('tsx')] : [],
   maxTasks: 200, // a fresh browser after 200 pages, since browsers leak
-  maxRssMb: 800, // of the agent's own process; Chromium's are its own
+  maxRssMb: 800, // the agent's Node process only: Chromium's processes are not counted
 });
 const sb = createSwitchboard({
   agents: [{ definition: browser, min: 3, max: 3 }],
