@@ -22,7 +22,10 @@ export function createClient(o: ResolvedRedisOptions, role: ClientRole): Redis {
     // for a reconnect; it may have run, which complete and fail account for.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    autoResubscribe: true,
+    // The backend subscribes again itself after a reconnection (redis-link.ts): ioredis's own
+    // resubscription leaves its promise unhandled, and without an offline queue it rejects
+    // when the connection drops again before the command is written.
+    autoResubscribe: false,
     connectTimeout: o.connectTimeoutMs,
     connectionName: `switchboard-${role}`,
     retryStrategy: (times) => {

@@ -142,6 +142,14 @@ export class RedisLink {
     });
     if (role === 'command') this.prepare(client);
     else {
+      client.on('ready', () => {
+        // A reconnection: subscribe again. A failure means the connection dropped again; the
+        // next 'ready' tries once more.
+        if (!this.subscribed || this.closed) return;
+        client.subscribe(this.channel, this.clusterChannel).catch((err: unknown) => {
+          this.o.onError?.(err as Error);
+        });
+      });
       client.on('message', (channel: string, message: string) => {
         if (channel === this.channel) this.notify(message);
         else if (channel === this.clusterChannel) this.notifyCluster(message);

@@ -56,6 +56,13 @@ describe('Redis backend: an outage of the server', () => {
     }
     const rest = await b.lease({ capability: 'cap', agentId: 'x', max: 10, now: T0 + 1 });
     expect(rest.map((t) => t.id)).toEqual(tasks.slice(3).map((t) => t.id));
+
+    // Its subscription came back too: a task another process queues now wakes it.
+    const other = make('outage-1');
+    await other.open();
+    heard.length = 0;
+    await other.enqueue([task({ capability: 'late' })]);
+    await vi.waitFor(() => expect(heard).toContain('late'), { timeout: 2_000, interval: 10 });
   });
 
   it('keeps what it acknowledged when the server is killed (appendfsync always)', async () => {
