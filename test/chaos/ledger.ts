@@ -19,6 +19,8 @@ export class Ledger {
   readonly accepted = new Map<string, string>();
   /** Lease instants of each task id, as the agents received them. */
   readonly leases = new Map<string, number[]>();
+  /** When each lease (by its token) was received. */
+  readonly leasedAt = new Map<string, number>();
   /** Acknowledged completes (200) per task id. */
   readonly acked = new Map<string, number>();
   /** When each task's first complete was acknowledged. */
@@ -40,8 +42,9 @@ export class Ledger {
     else if (first !== id) this.unexpected.push(`${key} answered ${id}, first ${first}`);
   }
 
-  leased(id: string, at = Date.now()): void {
+  leased(id: string, token?: string, at = Date.now()): void {
     if (this.acked.has(id)) this.redelivered.push(id);
+    if (token !== undefined) this.leasedAt.set(token, at);
     const times = this.leases.get(id);
     if (times === undefined) this.leases.set(id, [at]);
     else times.push(at);
@@ -169,7 +172,9 @@ export function verdict(
  * agent had completed just before (its complete ran, the answer never came) is left out, and
  * so is one that ended dead when its lease was released (a task its handler fails on
  * purpose, held on its last attempt: the release counts that attempt, so there is no next
- * lease; whether that death was the handler's or a fault's is the verdict's business). One
+ * lease; whether that death was the handler's or a fault's is the verdict's business). A task
+ * leased again after the dead agent's lease but before its death (that lease had expired
+ * while the agent still tried to answer it) had failed over already, and counts as 0. One
  * never leased again otherwise counts as infinite.
  */
 export function failovers(
@@ -180,9 +185,10 @@ export function failovers(
   return [...abandoned]
     .filter(([id, { token }]) => views.get(id)?.result?.lease !== token)
     .filter(([id]) => !(views.get(id)?.status === 'dead' && ledger.failedByHandler.has(id)))
-    .map(([id, { at }]) => {
-      const next = ledger.leases.get(id)?.find((t) => t > at);
-      return next === undefined ? Number.POSITIVE_INFINITY : next - at;
+    .map(([id, { at, token }]) => {
+      const from = ledger.leasedAt.get(token) ?? at;
+      const next = ledger.leases.get(id)?.find((t) => t > from);
+      return next === undefined ? Number.POSITIVE_INFINITY : Math.max(0, next - at);
     });
 }
 

@@ -156,7 +156,7 @@ export class RemoteAgent {
       if (this.#silent) return;
       if (a.status === 200) {
         for (const task of a.body.tasks as Lease[]) {
-          this.#o.ledger.leased(task.id);
+          this.#o.ledger.leased(task.id, task.leaseToken);
           this.held.set(task.id, task);
           const p = this.#work(task, this.#epoch);
           this.#running.add(p);

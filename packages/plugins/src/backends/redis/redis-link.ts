@@ -136,20 +136,14 @@ export class RedisLink {
     });
     client.on('close', () => this.lost(role, 'connection closed'));
     client.on('ready', () => {
-      if (this.seenReady.has(role)) this.rewake();
+      const again = this.seenReady.has(role);
       this.seenReady.add(role);
+      if (again && role === 'subscriber') this.resubscribe(client);
+      else if (again) this.rewake();
       this.back();
     });
     if (role === 'command') this.prepare(client);
     else {
-      client.on('ready', () => {
-        // A reconnection: subscribe again. A failure means the connection dropped again; the
-        // next 'ready' tries once more.
-        if (!this.subscribed || this.closed) return;
-        client.subscribe(this.channel, this.clusterChannel).catch((err: unknown) => {
-          this.o.onError?.(err as Error);
-        });
-      });
       client.on('message', (channel: string, message: string) => {
         if (channel === this.channel) this.notify(message);
         else if (channel === this.clusterChannel) this.notifyCluster(message);
@@ -190,6 +184,20 @@ export class RedisLink {
    * After a reconnection: notifications published while this process was cut off are gone,
    * so every capability that has tasks is announced once.
    */
+  /**
+   * Subscribes again after a reconnection of the subscriber, then tells the listeners what
+   * waits: a message published before the subscription took effect was missed, and the
+   * catch-up comes after it so that nothing falls between the two. A failure means the
+   * connection dropped again, and its next 'ready' tries once more.
+   */
+  private resubscribe(client: Redis): void {
+    if (!this.subscribed || this.closed) return;
+    client.subscribe(this.channel, this.clusterChannel).then(
+      () => this.rewake(),
+      (err: unknown) => this.o.onError?.(err as Error),
+    );
+  }
+
   private rewake(): void {
     const command = this.command;
     if (command === undefined || command.status !== 'ready' || this.closed) return;
