@@ -64,7 +64,7 @@ export class AnswerQueue {
   /** Queues an answer; resolves (never rejects) once the server took it or it was given up. */
   push(answer: AnswerInput): Promise<void> {
     return new Promise((settle) => {
-      const queued = { answer, bytes: JSON.stringify(answer).length, settle };
+      const queued = { ...sendable(answer), settle };
       if (!this.#batches || queued.bytes > this.#budget) {
         void this.#alone(queued);
         return;
@@ -230,5 +230,25 @@ export class AnswerQueue {
       }
     }
     queued.settle();
+  }
+}
+
+/**
+ * The answer as it can be sent, with its size as JSON. A result JSON cannot carry (a BigInt,
+ * a cycle) fails the task instead, not retryable: it would fail the same way every time.
+ */
+function sendable(answer: AnswerInput): { answer: AnswerInput; bytes: number } {
+  try {
+    return { answer, bytes: JSON.stringify(answer).length };
+  } catch (error) {
+    const failed: AnswerInput = {
+      taskId: answer.taskId,
+      leaseToken: answer.leaseToken,
+      error: {
+        message: `the result cannot be sent as JSON: ${(error as Error).message}`,
+        retryable: false,
+      },
+    };
+    return { answer: failed, bytes: JSON.stringify(failed).length };
   }
 }

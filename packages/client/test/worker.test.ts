@@ -200,6 +200,17 @@ describe('createWorker against a real server', () => {
     for (const e of errors) expect(e).toBeInstanceOf(TypeError);
   }, 10_000);
 
+  it('fails a task whose result JSON cannot carry, not retryable, and works on', async () => {
+    const w = worker({ handler: (payload: string) => (payload === 'big' ? { n: 1n } : 'fine') });
+    void w.run();
+    const bad = await client().submit({ capability: 'job', payload: 'big', maxAttempts: 3 });
+    const task = await client().result(bad.id, 5000);
+    expect(task).toMatchObject({ status: 'dead', attempts: 1 });
+    expect(task.error?.message).toMatch(/^the result cannot be sent as JSON: /);
+    const next = await client().submit({ capability: 'job', payload: 'ok' });
+    expect(await client().result(next.id, 5000)).toMatchObject({ result: 'fine' });
+  });
+
   it('sends an answer again until the server takes it', async () => {
     let refused = 0;
     const w = worker({
