@@ -57,6 +57,20 @@ export interface AgentHooks<I, O> {
   shutdown?(agent: AgentRef): void | Promise<void>;
   /** Asked by the health monitor of the instance `agent` names; throwing counts as unhealthy. */
   healthCheck?(agent: AgentRef): HealthReport | Promise<HealthReport>;
+  /**
+   * Asked at submit, in the submitting process, for each task of a capability the agent has:
+   * throwing a `SwitchboardError` of code `invalid_request` refuses the task there and then,
+   * before it is queued. An isolated agent uses it to refuse a payload that cannot be copied
+   * to its thread or process, which would otherwise fail only once dispatched.
+   */
+  checkTask?(task: TaskToCheck): void;
+}
+
+/** What {@link AgentHooks.checkTask} is shown of a task being submitted. */
+export interface TaskToCheck {
+  readonly capability: string;
+  readonly payload: unknown;
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 /** An agent as users write it, given to {@link defineAgent}. */
@@ -89,7 +103,7 @@ export function isAgentDefinition(value: unknown): value is AgentDefinition {
   return typeof value === 'object' && value !== null && defined.has(value);
 }
 
-const HOOKS = ['init', 'shutdown', 'healthCheck'] as const;
+const HOOKS = ['init', 'shutdown', 'healthCheck', 'checkTask'] as const;
 
 /**
  * Validates an agent and returns it frozen, with capabilities normalized and the config
@@ -157,6 +171,7 @@ export function defineAgent<I, O>(spec: AgentSpec<I, O>): AgentDefinition<I, O> 
     ...(spec.init && { init: spec.init.bind(spec) }),
     ...(spec.shutdown && { shutdown: spec.shutdown.bind(spec) }),
     ...(spec.healthCheck && { healthCheck: spec.healthCheck.bind(spec) }),
+    ...(spec.checkTask && { checkTask: spec.checkTask.bind(spec) }),
   };
   Object.freeze(definition);
   defined.add(definition);

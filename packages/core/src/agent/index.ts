@@ -55,6 +55,7 @@ export {
   defineAgent,
   type HealthReport,
   isAgentDefinition,
+  type TaskToCheck,
 } from './definition.js';
 export { AgentFactory, type AgentQuery, type AgentSource } from './factory.js';
 export {

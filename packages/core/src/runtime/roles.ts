@@ -1,4 +1,4 @@
-import type { AgentDefinition } from '../agent/definition.js';
+import type { AgentDefinition, TaskToCheck } from '../agent/definition.js';
 import type { AgentRecord } from '../contracts/agent-directory.js';
 import type { AgentNotice, LeaseNotice } from '../contracts/cluster-channel.js';
 import type { AgentFailure } from '../contracts/recovery.js';
@@ -110,6 +110,10 @@ export interface Pool {
   get(id: string): PoolMember | undefined;
   candidates(capability: string): PoolMember[];
   hasLive(capability: string): boolean;
+  /** True when some definition checks the tasks submitted to it. */
+  readonly checksTasks: boolean;
+  /** Runs the definitions' `checkTask` hooks for the task's capability; throws to refuse it. */
+  checkTask(task: TaskToCheck): void;
   spawn(
     name: string,
     count: number,

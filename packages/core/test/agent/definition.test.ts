@@ -62,6 +62,11 @@ describe('defineAgent', () => {
     [{ name: 'a', capabilities: ['x'] }, 'handle', /"a": handle must be a function/],
     [{ name: 'a', capabilities: ['x'], handle, init: 'yes' }, 'init', /init must be a function/],
     [
+      { name: 'a', capabilities: ['x'], handle, checkTask: {} },
+      'checkTask',
+      /checkTask must be a function/,
+    ],
+    [
       { name: 'a', capabilities: ['x'], handle, role: 'boss' },
       'role',
       /role must be one of worker/,

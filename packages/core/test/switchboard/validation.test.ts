@@ -212,4 +212,49 @@ describe('submit validation at the edge', () => {
     expect((await limited.stats()).queue.depth).toBe(1);
     await limited.shutdown({ drain: false });
   });
+
+  it("refuses at submit what an agent's checkTask refuses, for its capabilities only", async () => {
+    const seen: string[] = [];
+    const checked = createSwitchboard({
+      agents: [
+        defineAgent({
+          name: 'picky',
+          capabilities: ['pdf', 'png'],
+          checkTask(task) {
+            seen.push(task.capability);
+            if (typeof task.payload !== 'string') {
+              throw new SwitchboardError('invalid_request', 'payload: expected a path', {
+                details: [{ path: 'payload', message: 'expected a path' }],
+              });
+            }
+            if (task.payload.startsWith('http')) throw new Error('not a local path');
+          },
+          handle: (p: unknown) => p,
+        }),
+      ],
+    });
+    await checked.start();
+    const err = (await checked
+      .submit({ capability: 'pdf', payload: 42 })
+      .catch((e: unknown) => e)) as SwitchboardError;
+    expect(err).toMatchObject({ code: 'invalid_request', message: 'payload: expected a path' });
+    // A hook that throws anything else refuses the task too, with what it threw.
+    const thrown = (await checked
+      .submit({ capability: 'png', payload: 'https://x' })
+      .catch((e: unknown) => e)) as SwitchboardError;
+    expect(thrown).toMatchObject({ code: 'invalid_request', message: 'payload: not a local path' });
+    const batch = (await checked
+      .submitMany([
+        { capability: 'pdf', payload: '/a.pdf' },
+        { capability: 'pdf', payload: 7 },
+      ])
+      .catch((e: unknown) => e)) as SwitchboardError;
+    expect(batch.details).toEqual([expect.objectContaining({ path: 'tasks.1.payload' })]);
+    // Another capability is not the agent's business.
+    await checked.submit({ capability: 'other', payload: 42 });
+    expect(await checked.run({ capability: 'pdf', payload: '/b.pdf' })).toBe('/b.pdf');
+    expect(seen).not.toContain('other');
+    expect((await checked.stats()).queue.depth).toBe(1);
+    await checked.shutdown({ drain: false });
+  });
 });

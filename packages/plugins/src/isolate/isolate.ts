@@ -102,6 +102,22 @@ export async function isolate<I = unknown, O = unknown>(
       instances.delete(agentId);
       await stopping?.stop();
     },
+    // A payload or metadata that cannot be copied to the child is refused at submit, where
+    // the caller still holds it, rather than failing its task once dispatched.
+    checkTask(task) {
+      for (const field of ['payload', 'metadata'] as const) {
+        try {
+          structuredClone(task[field]);
+        } catch (thrown) {
+          const why = thrown instanceof Error ? thrown.message : String(thrown);
+          const message = `cannot be copied to the ${resolved.runIn} of isolated agent "${inner.name}": ${why}`;
+          throw new SwitchboardError('invalid_request', `${field}: ${message}`, {
+            details: [{ path: field, message }],
+          });
+        }
+      }
+      inner.checkTask?.(task);
+    },
     // Asked only when the agent has a health check of its own, which runs in the child.
     ...(inner.healthCheck === undefined
       ? {}

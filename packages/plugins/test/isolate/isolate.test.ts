@@ -185,13 +185,51 @@ describe('isolated agents', () => {
   });
 
   it.each(['thread', 'process'] as const)(
-    'fails a task whose payload cannot be cloned to a %s, or whose result cannot, for good and says why',
+    'refuses at submit a task whose payload or metadata cannot be copied to a %s, queuing nothing',
     async (runIn) => {
-      const { sb, failed } = await start(runIn);
+      const { sb, run } = await start(runIn);
+      const refusal = (path: string) => ({
+        code: 'invalid_request',
+        message: expect.stringContaining(`cannot be copied to the ${runIn} of isolated agent`),
+        details: [expect.objectContaining({ path })],
+      });
+      await expect(
+        sb.submit({ capability: 'work', payload: { do: 'echo', value: () => 1 } }),
+      ).rejects.toMatchObject(refusal('payload'));
+      await expect(
+        sb.submit({ capability: 'work', payload: { do: 'echo' }, metadata: { done: () => 1 } }),
+      ).rejects.toMatchObject(refusal('metadata'));
+      // In a batch the whole batch is refused, the bad task named by its index.
+      await expect(
+        sb.submitMany([
+          { capability: 'work', payload: { do: 'echo' } },
+          { capability: 'work', payload: { do: 'echo', socket: Symbol('not data') } },
+        ]),
+      ).rejects.toMatchObject(refusal('tasks.1.payload'));
+      expect((await sb.stats()).queue.depth).toBe(0);
+      // What can be copied still goes, BigInt and Map included.
+      const ok = await sb.submit({ capability: 'work', payload: { do: 'echo', value: 1n } });
+      await expect(ok.result).resolves.toMatchObject({ attempt: 1 });
+      expect((await run({ do: 'echo', value: new Map([[1, 2]]) })).attempt).toBe(1);
+    },
+  );
+
+  it.each(['thread', 'process'] as const)(
+    'fails for good, saying why, a task queued before a %s agent existed whose payload cannot cross, or whose result cannot',
+    async (runIn) => {
+      const sb = createSwitchboard();
+      running.push(sb);
+      const failed: unknown[] = [];
+      sb.events.subscribe('agent.failed', (e) => {
+        failed.push(e);
+      });
+      await sb.start();
+      // Nothing checks it at submit: no agent of the capability is defined yet.
       const payload = await sb.submit({
         capability: 'work',
         payload: { do: 'echo', value: () => 1 },
       });
+      await sb.addAgent(await isolate(MODULE, { runIn }));
       await expect(payload.result).rejects.toThrow(new RegExp(`cannot cross to the ${runIn}`));
       const result = await sb.submit({ capability: 'work', payload: { do: 'function' } });
       await expect(result.result).rejects.toThrow(/result cannot be sent back/);

@@ -1,4 +1,9 @@
-import { type AgentDefinition, type AgentSpec, defineAgent } from '../../agent/definition.js';
+import {
+  type AgentDefinition,
+  type AgentSpec,
+  defineAgent,
+  type TaskToCheck,
+} from '../../agent/definition.js';
 import { AgentRegistry } from '../../agent/registry.js';
 import { agentNotFound, SwitchboardError } from '../../errors.js';
 import type { Engine } from '../engine.js';
@@ -71,6 +76,8 @@ export class AgentPool implements Pool {
   readonly #members = new Map<string, PoolMember>();
   readonly #registry = new AgentRegistry<PoolMember>();
   readonly #entries = new Map<string, Entry>();
+  /** The `checkTask` hooks of the definitions, by capability name. */
+  readonly #checks = new Map<string, ((task: TaskToCheck) => void)[]>();
   readonly #failures = new Map<string, number[]>();
   readonly #degraded = new Map<string, { level: number; factor: number }>();
   readonly #updates = new Map<string, RollingUpdate>();
@@ -104,6 +111,7 @@ export class AgentPool implements Pool {
     }
     const entry = resolvePoolEntry(definition, options);
     this.#entries.set(definition.name, entry);
+    this.#indexChecks();
     if (entry.autoscale !== undefined) this.autoscaler.refresh();
     if (entry.standby > 0) this.backups.replenish();
     return entry;
@@ -234,6 +242,49 @@ export class AgentPool implements Pool {
   /** Makes new instances of `name` from `definition` (a rolling update's step). */
   setDefinition(name: string, definition: AgentDefinition): void {
     this.#entries.set(name, { ...this.#entry(name), definition });
+    this.#indexChecks();
+  }
+
+  /** True when some definition checks the tasks submitted to it (see `checkTask`). */
+  get checksTasks(): boolean {
+    return this.#checks.size > 0;
+  }
+
+  /**
+   * Runs the `checkTask` hook of every definition with the task's capability, so that a task
+   * one of them could not take is refused at submit.
+   */
+  checkTask(task: TaskToCheck): void {
+    const checks = this.#checks.get(task.capability);
+    if (checks === undefined) return;
+    for (const check of checks) {
+      try {
+        check(task);
+      } catch (error) {
+        if (error instanceof SwitchboardError && error.code === 'invalid_request') throw error;
+        // A hook that fails otherwise could not vouch for the task: refused all the same,
+        // with what it threw, rather than a crash of the submit.
+        const why = error instanceof Error ? error.message : String(error);
+        throw new SwitchboardError('invalid_request', `payload: ${why}`, {
+          details: [{ path: 'payload', message: why }],
+          cause: error,
+        });
+      }
+    }
+  }
+
+  /** Rebuilds the `checkTask` hooks by capability from the definitions. */
+  #indexChecks(): void {
+    this.#checks.clear();
+    for (const { definition } of this.#entries.values()) {
+      const check = definition.checkTask;
+      if (check === undefined) continue;
+      for (const { name } of definition.capabilities) {
+        const list = this.#checks.get(name);
+        if (list === undefined) this.#checks.set(name, [check]);
+        else if (!list.includes(check)) list.push(check);
+      }
+    }
   }
 
   /** A rolling update ended. */

@@ -164,7 +164,8 @@ export class TaskIntake {
    */
   async #plain(inputs: readonly SubmitInput[]): Promise<TaskColumns | undefined> {
     if (!this.accepting) return undefined;
-    const limited = this.#gate.limited || this.#maxPayloadBytes !== undefined;
+    const limited =
+      this.#gate.limited || this.#maxPayloadBytes !== undefined || this.#engine.pool.checksTasks;
     const columns = plainColumns(this.#engine, inputs, this.#defaults, limited);
     if (columns === undefined) return undefined;
     if (!this.#open) await this.open();
@@ -261,7 +262,10 @@ export class TaskIntake {
     enqueued?.(idCounter(firstId));
   }
 
-  /** The checks that need the Switchboard: policy, payload size, a signal already aborted. */
+  /**
+   * The checks that need the Switchboard: policy, payload size, a signal already aborted,
+   * and the agents' own `checkTask` hooks.
+   */
   #check(input: SubmitInput, record: TaskRecord): void {
     const engine = this.#engine;
     const policy = input.policy ?? engine.policies.get(record.capability);
@@ -278,6 +282,7 @@ export class TaskIntake {
       throw new SwitchboardError('cancelled', 'the submit signal is aborted');
     const max = this.#maxPayloadBytes;
     if (max !== undefined) checkPayloadSize(record.payload, max);
+    if (engine.pool.checksTasks) engine.pool.checkTask(record);
   }
 
   #accepted(input: SubmitInput, task: TaskRecord, created: boolean, now: number): void {
