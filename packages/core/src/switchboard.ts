@@ -17,6 +17,16 @@ import type { ShutdownOptions, SwitchboardOptions, SwitchboardStats } from './ru
 import type { AgentPool, PoolEntryOptions } from './runtime/pool/agent-pool.js';
 import type { AgentView, LeaseOptions, RemoteAgentInput } from './runtime/remote/remote-agents.js';
 import { engineStats } from './runtime/stats.js';
+import {
+  followStream,
+  type StreamItem,
+  type StreamReadOptions,
+} from './runtime/streams/follow-stream.js';
+import {
+  type ProgressAnswer,
+  type ProgressReport,
+  reportProgress,
+} from './runtime/streams/progress-report.js';
 import { SubmitGate } from './runtime/submit/submit-gate.js';
 import type { SubmitInput } from './runtime/submit/task-input.js';
 import { TaskIntake } from './runtime/submit/task-intake.js';
@@ -177,6 +187,52 @@ export class Switchboard {
   extend(taskId: string, leaseToken: string, ms: number): Promise<TaskLease> {
     const done = extendLease(this.#engine, taskId, leaseToken, ms);
     return tellHolder(this.#engine, done, taskId, leaseToken);
+  }
+
+  /**
+   * The report of a lease's holder (a remote agent's `POST /v1/tasks/{id}/progress`): renews
+   * the lease like `extend` (to `extendMs`, default the task's `timeoutMs`), stores `value` as
+   * the task's last progress and publishes `task.progress`, and appends `chunks` to the task's
+   * stream. @throws `conflict` for a stale token, `not_found`, `invalid_request` or
+   * `payload_too_large` for a bad value or chunk.
+   */
+  progress(taskId: string, leaseToken: string, report: ProgressReport): Promise<ProgressAnswer> {
+    const done = reportProgress(this.#engine, taskId, leaseToken, report);
+    return tellHolder(
+      this.#engine,
+      done.then((answer) => answer.lease),
+      taskId,
+      leaseToken,
+    ).then(() => done);
+  }
+
+  /**
+   * A task's stream of partial output (`ctx.stream(chunk)` of its handler): the chunks kept,
+   * then each one as it comes, then an `end` item once the task is terminal. Where older chunks
+   * were no longer kept, a `dropped` item says how many. The stream is kept in the memory of
+   * the process the chunks reached (see docs/progress.md for the bounds).
+   *
+   * @throws SwitchboardError `not_found` (at the first step) for an unknown task.
+   * @example
+   * ```ts
+   * const handle = await sb.submit({ capability: 'llm', payload: prompt })
+   * for await (const item of sb.stream(handle.id)) {
+   *   if (item.type === 'chunk') process.stdout.write(String(item.data))
+   * }
+   * ```
+   */
+  stream(taskId: string, options?: StreamReadOptions): AsyncIterable<StreamItem> {
+    const engine = this.#engine;
+    return followStream(
+      {
+        streams: engine.streams,
+        events: engine.events,
+        now: engine.now,
+        get: (id) => engine.backend.get(id),
+      },
+      taskId,
+      options,
+    );
   }
 
   /** Dead tasks, oldest first. */

@@ -7,6 +7,7 @@ import {
   type HealthMetrics,
   type TaskContext,
 } from '../model/agent.js';
+import { DEFAULT_MAX_CHUNK_BYTES, encodeReported, MAX_PROGRESS_BYTES } from '../model/progress.js';
 import { type AgentConfig, type AgentConfigInput, resolveAgentConfig } from './config.js';
 import type { AgentBreak, AgentDefinition, HealthReport } from './definition.js';
 import { AgentLifecycle, type AgentLifecycleOptions } from './lifecycle.js';
@@ -297,6 +298,12 @@ export class Agent<I = unknown, O = unknown> {
       priority: ctx.priority ?? 'normal',
       signal: ctx.signal ?? neverAborted,
       metadata: ctx.metadata ?? {},
+      // Run outside a Switchboard, the agent reports to whoever called it, else to nobody;
+      // the values are checked either way, so a handler fails here as it would in a pool.
+      progress:
+        ctx.progress ?? ((value) => void encodeReported(value, 'progress', MAX_PROGRESS_BYTES)),
+      stream:
+        ctx.stream ?? ((chunk) => void encodeReported(chunk, 'chunk', DEFAULT_MAX_CHUNK_BYTES)),
     };
     if (ctx.deadline !== undefined) Object.assign(context, { deadline: ctx.deadline });
     if (ctx.sessionKey !== undefined) Object.assign(context, { sessionKey: ctx.sessionKey });

@@ -1,5 +1,6 @@
 import type { SwitchboardError } from '../errors.js';
 import type { Priority } from '../model/priority.js';
+import type { TaskProgress } from '../model/progress.js';
 import type { TaskError, TaskRecord } from '../model/task.js';
 import type { TaskColumns } from '../model/task-columns.js';
 import type { TaskListQuery, TaskPage } from '../model/task-list.js';
@@ -160,6 +161,20 @@ export interface Backend {
   ): Promise<TaskRecord>;
   /** Moves a lease's expiry to `now + ms`. */
   extend(id: string, leaseToken: string, ms: number, now: number): Promise<TaskRecord>;
+  /**
+   * Optional: a report of the lease's holder, applied at once. The lease's expiry moves to
+   * `now + ms` as `extend` would (`ms` absent: the task's own `timeoutMs`, a heartbeat), and
+   * `progress`, when given, becomes the record's `progress`, which stays when the task ends.
+   * A stale or foreign token is `conflict`, as for `extend`. Without it, Switchboard renews
+   * the lease with `extend` and the last progress is only in the `task.progress` events.
+   */
+  progress?(
+    id: string,
+    leaseToken: string,
+    progress: TaskProgress | undefined,
+    ms: number | undefined,
+    now: number,
+  ): Promise<TaskRecord>;
   /**
    * Puts leased tasks back to the queue at once (agent failure, graceful leave, drain).
    * The attempt stays counted; a task out of attempts goes dead with `error`.

@@ -140,4 +140,22 @@ export interface TaskContext {
   readonly sessionKey?: string;
   /** The task's free-form metadata. */
   readonly metadata: Readonly<Record<string, unknown>>;
+  /**
+   * Reports the task's progress: a number (`0.4`) or a small JSON value (`{ step: 3, of: 10 }`,
+   * at most 4 KiB of JSON). Followers see a `task.progress` event, and the last value is on the
+   * task's view with when it was reported. Call it as often as you like: writes are coalesced.
+   * A call after the attempt ended is ignored.
+   *
+   * @throws SwitchboardError `invalid_request` (not JSON), `payload_too_large` (over 4 KiB).
+   */
+  progress(value: unknown): void;
+  /**
+   * Appends a chunk of partial output (an LLM's tokens, a step's log line: a string or any
+   * JSON value) to the task's stream, which clients read as it is produced
+   * (`sb.stream(taskId)`, `GET /v1/tasks/{id}/stream`). The stream is bounded: see
+   * docs/progress.md. A call after the attempt ended is ignored.
+   *
+   * @throws SwitchboardError `invalid_request` (not JSON), `payload_too_large` (over `streams.maxChunkBytes`).
+   */
+  stream(chunk: unknown): void;
 }

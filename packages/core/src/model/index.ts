@@ -17,6 +17,13 @@ export {
   priorityName,
 } from './priority.js';
 export {
+  DEFAULT_MAX_CHUNK_BYTES,
+  encodeReported,
+  MAX_PROGRESS_BYTES,
+  type TaskProgress,
+  utf8Length,
+} from './progress.js';
+export {
   type TaskError,
   type TaskLease,
   type TaskRecord,

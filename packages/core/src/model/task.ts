@@ -1,4 +1,5 @@
 import type { Priority } from './priority.js';
+import type { TaskProgress } from './progress.js';
 
 /** Where a task stands. `completed`, `dead` and `cancelled` are terminal. */
 export type TaskStatus = 'queued' | 'leased' | 'completed' | 'dead' | 'cancelled';
@@ -47,6 +48,8 @@ export interface TaskRecord {
   leaseExpiresAt?: number;
   result?: unknown;
   error?: TaskError;
+  /** The last progress its handler reported (kept when the task ends). */
+  progress?: TaskProgress;
   createdAt: number;
   updatedAt: number;
 }

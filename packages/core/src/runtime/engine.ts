@@ -14,6 +14,7 @@ import type {
   Remotes,
   Runner,
 } from './roles.js';
+import type { TaskStreams } from './streams/task-streams.js';
 import type { AssignmentPolicy, SubmitInput } from './submit/task-input.js';
 import type { TaskHandle, TaskTracker } from './submit/task-tracker.js';
 
@@ -51,6 +52,8 @@ export interface Engine {
   readonly runner: Runner;
   readonly remotes: Remotes;
   readonly failures: Failures;
+  /** The streams of partial output of the tasks running through this process. */
+  readonly streams: TaskStreams;
   /** Set when the backend spans processes (it has a cluster channel): the link to the others. */
   readonly link?: Link;
   /** Set when the backend also has an agent directory: the cluster's remote agents. */

@@ -38,6 +38,14 @@ export {
 } from './pool/rolling-update.js';
 export { BackupCoordinator, StandbyReserve, type StandbyTarget } from './pool/standby-reserve.js';
 export type { AgentView, LeaseOptions, RemoteAgentInput } from './remote/remote-agents.js';
+export type { StreamItem, StreamReadOptions } from './streams/follow-stream.js';
+export type { ProgressAnswer, ProgressReport } from './streams/progress-report.js';
+export {
+  DEFAULT_STREAM_BOUNDS,
+  resolveStreamOptions,
+  type StreamBounds,
+  type StreamOptions,
+} from './streams/task-streams.js';
 export type {
   IdempotencyOptions,
   RateLimiterFactory,

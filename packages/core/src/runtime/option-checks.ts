@@ -27,6 +27,7 @@ const OPTION_KEYS: Readonly<Record<keyof SwitchboardOptions, true>> = {
   failureWindowMs: true,
   hungGraceMs: true,
   errorRate: true,
+  streams: true,
   healthSweepIntervalMs: true,
   now: true,
   random: true,

@@ -8,6 +8,7 @@ import type { SwitchboardPlugin } from '../plugin/define-plugin.js';
 import type { StrategySpec } from '../plugin/strategy-registry.js';
 import type { BackoffOptions } from './leases/backoff.js';
 import type { PoolEntryOptions } from './pool/agent-pool.js';
+import type { StreamOptions } from './streams/task-streams.js';
 import type {
   IdempotencyOptions,
   RateLimiterFactory,
@@ -76,6 +77,12 @@ export interface SwitchboardOptions {
    * `threshold` (0..1) once it has `minSamples` outcomes (default 10). Off unless given.
    */
   readonly errorRate?: { readonly threshold: number; readonly minSamples?: number };
+  /**
+   * Bounds of the streams of partial output (`ctx.stream`), kept in this process's memory:
+   * chunks and bytes per task, the largest chunk, streams and bytes in all, and how long a
+   * stream is kept after its last chunk (docs/progress.md).
+   */
+  readonly streams?: StreamOptions;
   /** The health monitor's sweep interval (default 100 ms). */
   readonly healthSweepIntervalMs?: number;
   /** The clock, epoch ms (tests). */

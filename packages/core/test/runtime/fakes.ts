@@ -24,6 +24,7 @@ import { resolveBackoff } from '../../src/runtime/leases/backoff.js';
 import type { FailoverRecord } from '../../src/runtime/pool/failover-types.js';
 import { type InFlight, newLease, PoolMember } from '../../src/runtime/pool/pool-member.js';
 import type { AgentView } from '../../src/runtime/remote/remote-types.js';
+import { TaskStreams } from '../../src/runtime/streams/task-streams.js';
 import type {
   Backups,
   Dispatch,
@@ -602,6 +603,7 @@ export function fakeEngine(options: FakeEngineOptions = {}): Fakes {
     },
     listens: (topic: string) => events.hasSubscribers(topic),
     onError,
+    streams: new TaskStreams(),
     submit: (input: SubmitInput) => {
       submitted.push(input);
       return Promise.reject(new SwitchboardError('unavailable', 'no intake in a unit test'));

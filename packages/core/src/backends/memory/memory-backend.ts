@@ -8,6 +8,7 @@ import type {
 } from '../../contracts/backend.js';
 import { SwitchboardError } from '../../errors.js';
 import { createLeaseToken } from '../../model/lease-token.js';
+import type { TaskProgress } from '../../model/progress.js';
 import type { TaskError, TaskRecord } from '../../model/task.js';
 import type { TaskColumns } from '../../model/task-columns.js';
 import type { TaskListQuery, TaskPage } from '../../model/task-list.js';
@@ -179,6 +180,18 @@ export class MemoryBackend implements Backend {
     t.updatedAt = now;
     // The entry of the previous expiry stays behind, stale, until it surfaces or is compacted.
     this.store.track(t, t.leaseExpiresAt);
+    return t;
+  }
+
+  async progress(
+    id: string,
+    leaseToken: string,
+    progress: TaskProgress | undefined,
+    ms: number | undefined,
+    now: number,
+  ): Promise<TaskRecord> {
+    const t = await this.extend(id, leaseToken, ms ?? this.leased(id, leaseToken).timeoutMs, now);
+    if (progress !== undefined) t.progress = progress;
     return t;
   }
 

@@ -3,10 +3,13 @@ import type { Engine } from '../engine.js';
 import { taskError } from '../leases/lease-book.js';
 import type { InFlight, PoolMember } from '../pool/pool-member.js';
 import type { Runner } from '../roles.js';
-import { RunContext } from './task-context.js';
+import { type ContextRuntime, RunContext } from './task-context.js';
 
 /** The roles the in-process runner uses, so that it can be built and tested with just these. */
-export type RunnerRoles = Pick<Engine, 'book' | 'dispatcher' | 'failures' | 'onError' | 'submit'>;
+export type RunnerRoles = Pick<
+  Engine,
+  'backend' | 'book' | 'dispatcher' | 'emit' | 'failures' | 'now' | 'onError' | 'streams' | 'submit'
+>;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -25,11 +28,11 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 export class InProcessRunner implements Runner {
   readonly #engine: RunnerRoles;
   readonly #staged = new Map<PoolMember, InFlight[]>();
-  readonly #submit: Engine['submit'];
+  readonly #runtime: ContextRuntime;
 
   constructor(engine: RunnerRoles) {
     this.#engine = engine;
-    this.#submit = (input) => engine.submit(input);
+    this.#runtime = { submit: (input) => engine.submit(input), reports: engine };
   }
 
   /** Runs one task (its slot is already counted in `member.running`). */
@@ -37,21 +40,27 @@ export class InProcessRunner implements Runner {
     const agent = member.agent;
     if (agent === undefined) return;
     this.#busy(member);
-    const ctx = new RunContext(entry, member.id, this.#submit);
+    const ctx = new RunContext(entry, member.id, this.#runtime);
+    // The attempt is answered once the progress it reported is stored (see AttemptReporter).
+    const settle = (value: unknown, ok: boolean) => {
+      const reported = ctx.reported();
+      if (reported === undefined) this.#settle(member, entry, value, ok);
+      else void reported.then(() => this.#settle(member, entry, value, ok));
+    };
     let out: unknown;
     try {
       out = agent.definition.handle(entry.task.payload, ctx);
     } catch (thrown) {
-      this.#settle(member, entry, thrown, false);
+      settle(thrown, false);
       return;
     }
     if (isPromiseLike(out)) {
       out.then(
-        (value) => this.#settle(member, entry, value, true),
-        (thrown: unknown) => this.#settle(member, entry, thrown, false),
+        (value) => settle(value, true),
+        (thrown: unknown) => settle(thrown, false),
       );
     } else {
-      this.#settle(member, entry, out, true);
+      settle(out, true);
     }
   }
 
@@ -76,7 +85,7 @@ export class InProcessRunner implements Runner {
       const entries = staged.slice(i, i + member.batchMax);
       this.#busy(member);
       const ids = entries.map((e) => e.task.id);
-      const ctx = new RunContext(entries[0] as InFlight, member.id, this.#submit, ids);
+      const ctx = new RunContext(entries[0] as InFlight, member.id, this.#runtime, ids);
       const settleAll = (value: unknown, ok: boolean) => {
         if (ok && (!Array.isArray(value) || value.length !== entries.length)) {
           const error = new SwitchboardError(

@@ -1,10 +1,17 @@
 import type { TaskContext } from '../../model/agent.js';
 import type { Priority } from '../../model/priority.js';
 import type { InFlight } from '../pool/pool-member.js';
+import { AttemptReporter, type ProgressRoles } from '../streams/progress-report.js';
 import type { SubmitInput } from '../submit/task-input.js';
 import type { TaskHandle } from '../submit/task-tracker.js';
 
 const NO_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** What a {@link RunContext} reaches beyond its lease: child submits and progress reports. */
+export interface ContextRuntime {
+  submit(input: SubmitInput): Promise<TaskHandle>;
+  readonly reports: ProgressRoles;
+}
 
 /**
  * What a handler run by Switchboard receives: the {@link TaskContext}, plus a way to submit
@@ -32,16 +39,17 @@ export class RunContext implements SwitchboardTaskContext {
   declare readonly sessionKey?: string;
   declare readonly batch?: readonly string[];
   readonly #entry: InFlight;
-  readonly #submit: (input: SubmitInput) => Promise<TaskHandle>;
+  readonly #runtime: ContextRuntime;
+  #reporter: AttemptReporter | undefined;
 
   constructor(
     entry: InFlight,
     agentId: string,
-    submit: (input: SubmitInput) => Promise<TaskHandle>,
+    runtime: ContextRuntime,
     batch?: readonly string[],
   ) {
     this.#entry = entry;
-    this.#submit = submit;
+    this.#runtime = runtime;
     this.agentId = agentId;
     const sessionKey = entry.task.sessionKey;
     if (sessionKey !== undefined) (this as { sessionKey?: string }).sessionKey = sessionKey;
@@ -80,7 +88,23 @@ export class RunContext implements SwitchboardTaskContext {
   }
 
   spawn<I = unknown, O = unknown>(input: SubmitInput<I>): Promise<TaskHandle<O>> {
-    return this.#submit(input) as Promise<TaskHandle<O>>;
+    return this.#runtime.submit(input) as Promise<TaskHandle<O>>;
+  }
+
+  /** For a consolidated call, the progress and the chunks go to the batch's first task. */
+  progress(value: unknown): void {
+    this.#reporter ??= new AttemptReporter(this.#runtime.reports, this.#entry);
+    this.#reporter.progress(value);
+  }
+
+  stream(chunk: unknown): void {
+    this.#reporter ??= new AttemptReporter(this.#runtime.reports, this.#entry);
+    this.#reporter.stream(chunk);
+  }
+
+  /** Settles once the progress reported is stored; `undefined` when nothing waits to be. */
+  reported(): Promise<void> | undefined {
+    return this.#reporter?.flushed();
   }
 
   async run<O = unknown, I = unknown>(input: SubmitInput<I>): Promise<O> {

@@ -34,7 +34,7 @@ function data(event: BusEvent): Record<string, unknown> {
 /** The signal a handler of `entry` reads from its context. */
 function signalOf(entry: InFlight): AbortSignal {
   const submit = () => Promise.reject(new Error('no submit here'));
-  return new RunContext(entry, entry.member?.id ?? '', submit).signal;
+  return new RunContext(entry, entry.member?.id ?? '', { submit, reports: f.engine }).signal;
 }
 
 let f: Fakes;
