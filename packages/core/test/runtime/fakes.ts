@@ -378,6 +378,11 @@ export class FakePool implements Pool {
     return this.candidates(capability).length > 0;
   }
 
+  // The fake runs no definitions, so none checks a task at submit.
+  readonly checksTasks = false;
+
+  checkTask(): void {}
+
   spawn(...args: Args<Pool, 'spawn'>): Promise<PoolMember[]> {
     this.calls.spawn.push(args);
     return this.spawnAnswer();

@@ -35,6 +35,27 @@ export interface ChannelEvents {
 
 let source: string | undefined;
 
+interface DenoPermissions {
+  querySync(descriptor: { name: string }): { state: string };
+}
+
+/** Deno's namespace when this runs on Deno, else `undefined`. */
+function deno(): { permissions: DenoPermissions } | undefined {
+  return (globalThis as { Deno?: { permissions: DenoPermissions } }).Deno;
+}
+
+/** The Deno permissions a child may be given: those granted whole to this process. */
+const DENO_PERMISSIONS = ['read', 'write', 'net', 'env', 'sys', 'run', 'ffi', 'import'];
+
+/**
+ * The child's code as a module URL. Deno runs an `eval` worker's code as a script, where
+ * `import()` has no loader, and `deno run` takes a module, so on Deno the code goes as a
+ * `data:` URL, whose `import()` of a file URL or a built-in works.
+ */
+function sourceUrl(code: string): URL {
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+}
+
 /** Starts a thread or a process running the child's code. */
 export function openChannel(options: ChannelOptions, events: ChannelEvents): Channel {
   source ??= childSource();
@@ -44,9 +65,10 @@ export function openChannel(options: ChannelOptions, events: ChannelEvents): Cha
 }
 
 function openThread(code: string, options: ChannelOptions, events: ChannelEvents): Channel {
-  const worker = new Worker(code, {
-    eval: true,
-    execArgv: [...options.execArgv],
+  const onDeno = deno() !== undefined;
+  const worker = new Worker(onDeno ? sourceUrl(code) : code, {
+    // Node options do not apply to a Deno worker, which shares its process's flags.
+    ...(onDeno ? {} : { eval: true, execArgv: [...options.execArgv] }),
     ...(options.maxHeapMb === undefined
       ? {}
       : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } }),
@@ -68,9 +90,27 @@ function openThread(code: string, options: ChannelOptions, events: ChannelEvents
   };
 }
 
+/**
+ * The command line of a child process: Node's and Bun's `-e` with the code, or on Deno `deno
+ * run` with the permissions this process was granted whole (a permission granted only in
+ * part, such as `--allow-net=127.0.0.1`, cannot be read back: give it in `execArgv`).
+ */
+function processArgs(code: string, options: ChannelOptions): string[] {
+  const heap = options.maxHeapMb;
+  const runtime = deno();
+  if (runtime === undefined) {
+    const flags = heap === undefined ? [] : [`--max-old-space-size=${heap}`];
+    return [...flags, ...options.execArgv, '-e', code];
+  }
+  const granted = DENO_PERMISSIONS.filter(
+    (name) => runtime.permissions.querySync({ name }).state === 'granted',
+  ).map((name) => `--allow-${name}`);
+  const flags = heap === undefined ? [] : [`--v8-flags=--max-old-space-size=${heap}`];
+  return ['run', ...granted, ...flags, ...options.execArgv, sourceUrl(code).href];
+}
+
 function openProcess(code: string, options: ChannelOptions, events: ChannelEvents): Channel {
-  const heap = options.maxHeapMb === undefined ? [] : [`--max-old-space-size=${options.maxHeapMb}`];
-  const child: ChildProcess = spawn(execPath, [...heap, ...options.execArgv, '-e', code], {
+  const child: ChildProcess = spawn(execPath, processArgs(code, options), {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });

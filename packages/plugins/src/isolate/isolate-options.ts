@@ -30,7 +30,10 @@ export interface IsolateOptions {
   readonly maxRssMb?: number;
   /** A thread or process is recycled after taking this many tasks (default never). */
   readonly maxTasks?: number;
-  /** Node options for each thread or process (`--enable-source-maps`, `--import tsx`…). */
+  /**
+   * Runtime options for each thread or process (`--enable-source-maps`, `--import tsx`…); on
+   * Deno, `deno run` flags for each process (permissions given in part), and none for threads.
+   */
   readonly execArgv?: readonly string[];
   /** How long a stopping child may take to run its shutdown hook before it is killed (default 5 000 ms). */
   readonly stopTimeoutMs?: number;
