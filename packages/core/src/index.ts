@@ -28,7 +28,7 @@ export * from './plugin/index.js';
 export * from './protocol/index.js';
 export * from './resources/index.js';
 export * from './runtime/index.js';
-export * from './runtime/schedules/index.js';
 export { checkSwitchboardOptions } from './runtime/option-checks.js';
+export * from './runtime/schedules/index.js';
 export * from './structures/index.js';
 export { createSwitchboard, Switchboard } from './switchboard.js';

@@ -1,5 +1,6 @@
 import type { Agent } from './agent/agent.js';
 import { type AgentDefinition, type AgentSpec, isAgentDefinition } from './agent/definition.js';
+import { MemoryScheduleStore } from './backends/memory/memory-schedules.js';
 import type { Backend } from './contracts/backend.js';
 import { resolveLogger } from './contracts/logger.js';
 import { agentNotFound } from './errors.js';
@@ -16,6 +17,8 @@ import { type ShutdownSummary, shutDown, startEngine } from './runtime/lifecycle
 import type { ShutdownOptions, SwitchboardOptions, SwitchboardStats } from './runtime/options.js';
 import type { AgentPool, PoolEntryOptions } from './runtime/pool/agent-pool.js';
 import type { AgentView, LeaseOptions, RemoteAgentInput } from './runtime/remote/remote-agents.js';
+import { REFRESH_MS, Scheduler } from './runtime/schedules/scheduler.js';
+import { Schedules } from './runtime/schedules/schedules.js';
 import { engineStats } from './runtime/stats.js';
 import {
   followStream,
@@ -43,6 +46,12 @@ export class Switchboard {
   /** The agents (in-process and remote), their definitions, scaling. */
   readonly pool: AgentPool;
   readonly backend: Backend;
+  /**
+   * Cron and interval schedules that submit tasks: `upsert`, `remove`, `pause`, `resume`,
+   * `list`, `get` (docs/schedules.md). Kept by the backend when it has a schedule store.
+   */
+  readonly schedules: Schedules;
+  readonly #scheduler: Scheduler;
   readonly #engine: BuiltEngine;
   readonly #plugins: PluginHost;
   readonly #intake: TaskIntake;
@@ -76,6 +85,18 @@ export class Switchboard {
         : { spec: a.definition as AgentDefinition, options: a },
     );
     for (const { spec, options: o } of this.#entries) this.pool.define(spec, o);
+    const store = engine.backend.schedules ?? new MemoryScheduleStore();
+    this.#scheduler = new Scheduler({
+      store,
+      now: engine.now,
+      submit: (input) => this.submit(input),
+      taskStatus: async (id) => (await engine.backend.get(id))?.status,
+      emit: engine.emit,
+      onError: engine.onError,
+      // Schedules written through another process are armed here within this time.
+      ...(engine.backend.cluster === undefined ? {} : { refreshMs: REFRESH_MS }),
+    });
+    this.schedules = new Schedules(store, this.#scheduler, engine.now);
   }
 
   /** Opens the backend, starts the in-process agents and the dispatcher. Idempotent. */
@@ -84,11 +105,12 @@ export class Switchboard {
     return this.#starting;
   }
 
-  #start(): Promise<void> {
-    return startEngine(this.#engine, {
+  async #start(): Promise<void> {
+    await startEngine(this.#engine, {
       open: () => this.#intake.open(),
       plugins: () => this.#plugins.run('start'),
     });
+    await this.#scheduler.start();
   }
 
   /**
@@ -339,7 +361,9 @@ export class Switchboard {
 
   async #shutdown(options: ShutdownOptions): Promise<ShutdownSummary> {
     this.#intake.accepting = false;
+    this.#scheduler.stop();
     await this.#starting?.catch(() => undefined);
+    this.#scheduler.stop();
     return shutDown(this.#engine, options, this.#starting !== undefined, async () => {
       await this.pool.stopAll();
       await this.#plugins.run('stop');

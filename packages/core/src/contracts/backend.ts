@@ -7,6 +7,7 @@ import type { TaskListQuery, TaskPage } from '../model/task-list.js';
 import type { AgentDirectory } from './agent-directory.js';
 import type { ClusterChannel } from './cluster-channel.js';
 import type { RateDecision, TokenBucketOptions } from './rate-limiter.js';
+import type { ScheduleStore } from './schedule-store.js';
 
 /** The result of enqueueing one task: the stored task, and whether it is new. */
 export interface EnqueueResult {
@@ -109,6 +110,13 @@ export interface Backend {
    * limits apart.
    */
   sharedRateLimiter?(name: string, options: TokenBucketOptions): SharedRateLimiter;
+  /**
+   * Optional: the schedules, kept by the backend with where each one's ticks stand, so they
+   * survive a restart (on a durable backend) and every process sharing the backend fires
+   * each tick once (see {@link ScheduleStore.claimTick}). Without it, Switchboard keeps the
+   * schedules in its own memory.
+   */
+  readonly schedules?: ScheduleStore;
 
   /** Opens connections / replays the journal. Idempotent. */
   open(): Promise<void>;

@@ -16,6 +16,7 @@ import { storeBatch, storeColumns, storeNewBatch } from './memory-enqueue.js';
 import { noTask, notLeased, staleToken } from './memory-errors.js';
 import { listStored } from './memory-list.js';
 import { type MemoryBackendOptions, resolveMemoryOptions } from './memory-options.js';
+import { MemoryScheduleStore } from './memory-schedules.js';
 import { type MemoryBackendUsage, MemoryStore } from './memory-store.js';
 
 const EXPIRED: TaskError = Object.freeze({
@@ -53,6 +54,8 @@ export class MemoryBackend implements Backend {
   readonly durable = false;
   /** Every record returned is the stored one, updated in place by later transitions. */
   readonly liveRecords = true;
+  /** The schedules, in this process's memory. */
+  readonly schedules = new MemoryScheduleStore();
 
   private readonly store: MemoryStore;
   private closed = false;
