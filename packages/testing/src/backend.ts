@@ -4,6 +4,7 @@ import { createFixture, PRIORITY_NAMES, settle, T0 } from './backend-fixture.js'
 import { backendListing } from './backend-listing.js';
 import { backendProperty } from './backend-property.js';
 import { backendReopen } from './backend-reopen.js';
+import { backendSchedules } from './backend-schedules.js';
 import { backendTransitions } from './backend-transitions.js';
 import { rejectsWith } from './rejects-with.js';
 
@@ -229,6 +230,7 @@ export function testBackend(
 
     backendTransitions(f);
     backendListing(f);
+    backendSchedules(f, opts.reopen);
 
     it('reports depth, priorities, leased, delayed and dead in stats', async () => {
       await f.backend.enqueue([
