@@ -1,4 +1,4 @@
-import type { FromChild, Setup, ToChild, WireError } from './wire.js';
+import type { Ask, FromChild, Setup, ToChild, WireContext, WireError } from './wire.js';
 
 /**
  * The code an isolated agent's thread or process runs. The host sends it as source text
@@ -61,6 +61,65 @@ export async function isolateChild(
   // Messages that arrive while the module loads wait for it.
   const early: ToChild[] = [];
 
+  // What handlers asked of the host (a child task, its result), by call number.
+  const asked = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let calls = 0;
+  const ask = (id: number, question: Ask): { call: number; answer: Promise<unknown> } => {
+    const call = ++calls;
+    const answer = new Promise<unknown>((resolve, reject) => {
+      asked.set(call, { resolve, reject });
+      try {
+        post({ t: 'ask', id, call, ...question });
+      } catch (thrown) {
+        asked.delete(call);
+        reject(thrown);
+      }
+    });
+    return { call, answer };
+  };
+  const unwire = (error: WireError): Error => {
+    const out = Object.assign(new Error(error.message), {
+      ...(error.code === undefined ? {} : { code: error.code }),
+      ...(error.retryable === undefined ? {} : { retryable: error.retryable }),
+    });
+    out.name = error.name;
+    return out;
+  };
+  // A task's context in the child: the fields that crossed, its abort signal, and the calls
+  // that reach the host (progress, partial output, child tasks) as messages.
+  const context = (id: number, fields: WireContext, signal: AbortSignal) => {
+    const spawn = async (input: Record<string, unknown>) => {
+      if (input !== null && typeof input === 'object' && input.signal !== undefined) {
+        throw Object.assign(
+          new Error('spawn: an AbortSignal cannot cross to the host; cancel the handle instead'),
+          { code: 'invalid_request', retryable: false },
+        );
+      }
+      const { call, answer } = ask(id, { op: 'spawn', input });
+      const made = (await answer) as { id: string; created: boolean };
+      let result: Promise<unknown> | undefined;
+      return {
+        id: made.id,
+        created: made.created,
+        // Asked on first read, as in-process: a task nobody awaits costs no message.
+        get result() {
+          result ??= ask(id, { op: 'result', ref: call }).answer;
+          return result;
+        },
+        cancel: () => ask(id, { op: 'cancel', ref: call }).answer,
+      };
+    };
+    return {
+      ...fields,
+      agentId: setup?.agentId,
+      signal,
+      progress: (value: unknown) => post({ t: 'report', id, kind: 'progress', value }),
+      stream: (value: unknown) => post({ t: 'report', id, kind: 'stream', value }),
+      spawn,
+      run: async (input: Record<string, unknown>) => (await spawn(input)).result,
+    };
+  };
+
   const answer = (id: number, ok: boolean, value: unknown): void => {
     if (ok) {
       try {
@@ -89,7 +148,7 @@ export async function isolateChild(
       case 'run': {
         const controller = new AbortController();
         running.set(message.id, controller);
-        const ctx = { ...message.ctx, agentId: setup.agentId, signal: controller.signal };
+        const ctx = context(message.id, message.ctx, controller.signal);
         Promise.resolve()
           .then(() => hooks.handle(message.payload, ctx))
           .then(
@@ -102,6 +161,13 @@ export async function isolateChild(
       case 'abort':
         running.get(message.id)?.abort(new Error(message.reason));
         return;
+      case 'answer': {
+        const waiting = asked.get(message.call);
+        asked.delete(message.call);
+        if (message.ok) waiting?.resolve(message.value);
+        else waiting?.reject(unwire(message.error));
+        return;
+      }
       case 'health':
         Promise.resolve()
           .then(() => hooks.healthCheck?.() ?? true)

@@ -1,5 +1,6 @@
+import type { TaskContext, TaskHandle } from '@switchboard/core';
 import { type Channel, type ChannelOptions, openChannel } from './channel.js';
-import type { FromChild, Setup, ToChild, WireError } from './wire.js';
+import type { Ask, FromChild, Setup, ToChild, WireError } from './wire.js';
 
 /** An error thrown in the child, rebuilt on this side with its code and retryability. */
 function rebuild(error: WireError): Error {
@@ -14,10 +15,31 @@ function rebuild(error: WireError): Error {
 /** The longest silence allowed before a child's first beat: the time a runtime may take to boot. */
 const BOOT_MS = 10_000;
 
+/** An error of this side as it crosses to the child. */
+function toWire(thrown: unknown): WireError {
+  if (!(thrown instanceof Error)) return { name: 'Error', message: String(thrown) };
+  const { code, retryable } = thrown as { code?: unknown; retryable?: unknown };
+  return {
+    name: thrown.name,
+    message: thrown.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof retryable === 'boolean' ? { retryable } : {}),
+  };
+}
+
+/** The context of a handler run by a Switchboard, which may submit child tasks. */
+interface SpawningContext extends TaskContext {
+  spawn?(input: unknown): Promise<TaskHandle>;
+}
+
 /** A task sent to a child, waiting for its answer. */
 export interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
+  /** The task's context on this side, which the child's progress and child tasks go through. */
+  readonly ctx: SpawningContext;
+  /** The tasks its handler submitted, by the call that submitted them. */
+  handles?: Map<number, TaskHandle>;
 }
 
 /** What a child run reports to its agent instance. */
@@ -167,6 +189,12 @@ export class ChildRun {
         this.#health.get(message.id)?.(message.report);
         this.#health.delete(message.id);
         return;
+      case 'report':
+        this.#report(message.id, message.kind, message.value);
+        return;
+      case 'ask':
+        this.#answer(message.call, this.#ask(message.id, message.call, message));
+        return;
       case 'fail':
         this.#events.failed(this, message.error, message.reason);
         return;
@@ -177,5 +205,65 @@ export class ChildRun {
         // The process ends next; its exit reports the crash with this error in it.
         return;
     }
+  }
+
+  /**
+   * A task's progress or partial output, given to its context here. A value the context
+   * refuses (too large) fails the task, as the throw at the call would in-process, and the
+   * handler still running in the child is aborted.
+   */
+  #report(id: number, kind: 'progress' | 'stream', value: unknown): void {
+    const pending = this.inflight.get(id);
+    if (pending === undefined) return;
+    try {
+      pending.ctx[kind](value);
+    } catch (thrown) {
+      this.inflight.delete(id);
+      pending.reject(thrown as Error);
+      try {
+        this.#channel.send({ t: 'abort', id, reason: (thrown as Error).message });
+      } catch {
+        // The child is gone: nothing is left to abort.
+      }
+    }
+  }
+
+  /** What a handler in the child asked through its context: a child task, or its result. */
+  async #ask(id: number, call: number, question: Ask): Promise<unknown> {
+    const pending = this.inflight.get(id);
+    if (pending === undefined) throw new Error(`task ${id} of this child has ended`);
+    if (question.op === 'spawn') {
+      const ctx = pending.ctx;
+      if (typeof ctx.spawn !== 'function') {
+        throw new Error('spawn: this agent runs outside a Switchboard, which alone submits tasks');
+      }
+      const handle = await ctx.spawn(question.input);
+      pending.handles ??= new Map();
+      pending.handles.set(call, handle);
+      return { id: handle.id, created: handle.created };
+    }
+    const handle = pending.handles?.get(question.ref);
+    if (handle === undefined) throw new Error(`no task submitted by call ${question.ref}`);
+    return question.op === 'result' ? handle.result : handle.cancel();
+  }
+
+  /** Sends the answer of `call` once it settles, an error when it cannot cross. */
+  #answer(call: number, answer: Promise<unknown>): void {
+    const send = (message: ToChild) => {
+      try {
+        this.#channel.send(message);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    answer.then(
+      (value) => {
+        if (send({ t: 'answer', call, ok: true, value })) return;
+        const error = new Error('the answer cannot be copied to the child');
+        send({ t: 'answer', call, ok: false, error: toWire(error) });
+      },
+      (thrown: unknown) => send({ t: 'answer', call, ok: false, error: toWire(thrown) }),
+    );
   }
 }

@@ -50,7 +50,7 @@ export class IsolatedInstance {
     if (this.#broken !== undefined) throw this.#broken;
     const id = ++this.#ids;
     const result = new Promise<unknown>((resolve, reject) => {
-      child.inflight.set(id, { resolve, reject });
+      child.inflight.set(id, { resolve, reject, ctx });
     });
     try {
       child.send({

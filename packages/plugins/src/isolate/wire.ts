@@ -38,12 +38,25 @@ export interface WireContext {
   readonly metadata: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * What a running task's handler asks of the host through its context, answered with an
+ * `answer` of the same `call`: submit a task (`spawn`, answered with its id and whether it
+ * was created), the result of a task it submitted (`result`, `ref` being the spawn's call),
+ * or its cancellation (`cancel`).
+ */
+export type Ask =
+  | { readonly op: 'spawn'; readonly input: Record<string, unknown> }
+  | { readonly op: 'result'; readonly ref: number }
+  | { readonly op: 'cancel'; readonly ref: number };
+
 /** From the host to the child. */
 export type ToChild =
   | Setup
   | { readonly t: 'run'; readonly id: number; readonly payload: unknown; readonly ctx: WireContext }
   | { readonly t: 'abort'; readonly id: number; readonly reason: string }
   | { readonly t: 'health'; readonly id: number }
+  | { readonly t: 'answer'; readonly call: number; readonly ok: true; readonly value: unknown }
+  | { readonly t: 'answer'; readonly call: number; readonly ok: false; readonly error: WireError }
   | { readonly t: 'stop' };
 
 /** From the child to the host. */
@@ -54,6 +67,13 @@ export type FromChild =
   | { readonly t: 'done'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly t: 'done'; readonly id: number; readonly ok: false; readonly error: WireError }
   | { readonly t: 'health'; readonly id: number; readonly report: unknown }
+  | {
+      readonly t: 'report';
+      readonly id: number;
+      readonly kind: 'progress' | 'stream';
+      readonly value: unknown;
+    }
+  | ({ readonly t: 'ask'; readonly id: number; readonly call: number } & Ask)
   | { readonly t: 'fail'; readonly error: WireError; readonly reason: 'crashed' | 'hung' }
   | { readonly t: 'crash'; readonly error: WireError }
   | { readonly t: 'stopped'; readonly error?: WireError };

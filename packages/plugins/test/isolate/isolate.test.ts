@@ -242,6 +242,47 @@ describe('isolated agents', () => {
     },
   );
 
+  it.each(['thread', 'process'] as const)(
+    'gives a handler in a %s the progress, stream, spawn and run of its context',
+    async (runIn) => {
+      const { sb } = await start(runIn, { config: { maxConcurrency: 4 } });
+      const progress: unknown[] = [];
+      sb.events.subscribe('task.progress', (e) => {
+        progress.push(e.value);
+      });
+      const handle = await sb.submit({
+        capability: 'work',
+        payload: { do: 'report', chunks: ['Hello', ', ', 'world'] },
+      });
+      await handle.result;
+      const items: unknown[] = [];
+      for await (const item of sb.stream(handle.id)) items.push(item);
+      expect(items.map((i) => (i as { data?: unknown }).data ?? i)).toEqual([
+        'Hello',
+        ', ',
+        'world',
+        { type: 'end', status: 'completed' },
+      ]);
+      await vi.waitFor(() => expect(progress).toContainEqual({ step: 2, of: 2 }));
+      expect((await sb.get(handle.id)).progress).toMatchObject({ value: { step: 2, of: 2 } });
+      expect(
+        await sb.run({ capability: 'work', payload: { do: 'fan-out', values: [1, 2, 3] } }),
+      ).toEqual({
+        values: [1, 2, 3],
+        cancelled: 'cancelled',
+        failure: 'task_failed',
+      });
+      // A progress value over the limit fails its task, as the throw would in-process.
+      const tooMuch = await sb.submit({
+        capability: 'work',
+        payload: { do: 'too-much-progress' },
+        maxAttempts: 1,
+      });
+      await expect(tooMuch.result).rejects.toMatchObject({ code: 'task_failed' });
+      expect((await sb.get(tooMuch.id)).error).toMatchObject({ code: 'payload_too_large' });
+    },
+  );
+
   it('runs as many tasks at once in one child as its maxConcurrency allows', async () => {
     const { run } = await start('process', { config: { maxConcurrency: 4 } });
     const started = Date.now();
