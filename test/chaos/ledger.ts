@@ -33,6 +33,11 @@ export class Ledger {
   readonly failedByHandler = new Set<string>();
   /** Completes refused (409) although the agent held the lease it was given. */
   readonly refused: string[] = [];
+  /**
+   * Completes refused (409) because the server had removed the agent's registration for
+   * missed heartbeats while it held the lease: a failover, as it should be, counted apart.
+   */
+  readonly removedHolding: string[] = [];
   /** Answers no client should ever get (a 500, a 400 for a valid request, ...). */
   readonly unexpected: string[] = [];
 

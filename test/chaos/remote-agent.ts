@@ -100,6 +100,16 @@ export class RemoteAgent {
     return a;
   }
 
+  /** A GET retried through a server's restart, for up to 10 s. */
+  async #read(path: string): Promise<Answer> {
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const a = await this.#call('GET', path);
+      if (!transient(a) || Date.now() > end || this.#silent) return a;
+      await sleep(50);
+    }
+  }
+
   #note(what: string, a: Answer): void {
     if (!transient(a) && !this.#silent)
       this.#o.ledger.unexpected.push(
@@ -212,8 +222,9 @@ export class RemoteAgent {
       }
       if (a.status === 409) {
         // A retry after an unknown outcome: the first call may have run (docs/operations.md
-        // says to read the task then).
-        const t = (await this.#call('GET', `/v1/tasks/${task.id}`)).body;
+        // says to read the task then). The server may be down again by now: read it once it
+        // is back.
+        const t = (await this.#read(`/v1/tasks/${task.id}`)).body;
         if (
           tries > 1 &&
           kind === 'complete' &&
@@ -226,10 +237,13 @@ export class RemoteAgent {
         } else if (kind === 'fail' && tries > 1 && t?.status === 'dead') {
           ledger.failedByHandler.add(task.id);
         } else if (epoch === this.#epoch && this.id !== undefined && sentAt < task.leaseExpiresAt) {
-          // Refused while the agent was still registered and its lease had not expired.
-          ledger.refused.push(
-            `${this.#o.name} ${kind} ${task.id} attempt ${task.attempt}: 409, task now ${JSON.stringify(t)}`,
-          );
+          // Refused while the agent thought itself registered and its lease had not expired.
+          // Unless the server had removed this registration meanwhile (its heartbeats missed
+          // the timeout, on a starved machine), which fails its leases over as it should.
+          const holder = await this.#read(`/v1/agents/${this.id}`);
+          const entry = `${this.#o.name} ${kind} ${task.id} attempt ${task.attempt}: 409, task now ${JSON.stringify(t)}`;
+          if (holder.status === 404) ledger.removedHolding.push(entry);
+          else ledger.refused.push(`${entry}, agent ${holder.status}`);
         }
         return;
       }
