@@ -10,6 +10,7 @@ import {
   type TaskView,
 } from '@switchboard/core';
 import { type EventsRequest, followEvents, type StreamEvent } from './events.js';
+import { followTaskStream, type TaskStreamItem, type TaskStreamRequest } from './task-stream.js';
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -75,6 +76,21 @@ export interface SwitchboardClient {
     error: { message: string; retryable?: boolean },
   ): Promise<TaskView>;
   extend(id: string, leaseToken: string, ms: number): Promise<TaskLease>;
+  /**
+   * Reports a lease's progress (`value`) and appends `chunks` to the task's stream; renews the
+   * lease as `extend` does (to `extendMs`, default the task's `timeoutMs`). `lastSeq` is the
+   * seq of the last chunk appended, when chunks were sent.
+   */
+  progress(
+    id: string,
+    leaseToken: string,
+    report: { value?: unknown; chunks?: unknown[]; extendMs?: number },
+  ): Promise<{ id: string; leaseExpiresAt: number; lastSeq?: number }>;
+  /**
+   * Follows a task's stream of partial output until its `end` (see {@link followTaskStream}):
+   * the chunks kept, then each one as it is produced, reconnecting with the last seq.
+   */
+  stream(id: string, request?: TaskStreamRequest): AsyncGenerator<TaskStreamItem, void, undefined>;
   /**
    * Completes and fails up to 1,000 leases in one request, each on its own: one outcome per
    * answer, in order, with the task's status or the error it would have had alone.
@@ -164,6 +180,9 @@ export function createClient(options: ClientOptions): SwitchboardClient {
       call('POST', `/v1/tasks/${id(t)}/complete`, { leaseToken, result }),
     fail: (t, leaseToken, error) => call('POST', `/v1/tasks/${id(t)}/fail`, { leaseToken, error }),
     extend: (t, leaseToken, ms) => call('POST', `/v1/tasks/${id(t)}/extend`, { leaseToken, ms }),
+    progress: (t, leaseToken, report) =>
+      call('POST', `/v1/tasks/${id(t)}/progress`, { leaseToken, ...report }),
+    stream: (t, request) => followTaskStream(options, t, request),
     answer: (answers) => call('POST', '/v1/tasks/answers', { answers }),
     deadLetters: () => call('GET', '/v1/dead-letters'),
     replay: (t) => call('POST', `/v1/dead-letters/${id(t)}/replay`),

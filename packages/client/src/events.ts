@@ -162,7 +162,8 @@ export class SseParser {
   }
 }
 
-async function failure(res: Response): Promise<SwitchboardError> {
+/** The error of a stream request the server refused, from its error body when it has one. */
+export async function streamFailure(res: Response): Promise<SwitchboardError> {
   const text = await res.text().catch(() => '');
   let error: { code?: ErrorCode; message?: string; details?: unknown } | undefined;
   try {
@@ -213,7 +214,7 @@ export async function* followEvents(
         if (connection.token !== undefined) headers.authorization = `Bearer ${connection.token}`;
         if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
         const res = await doFetch(url, { headers, signal: stop.signal });
-        if (!res.ok) throw await failure(res);
+        if (!res.ok) throw await streamFailure(res);
         const parser = new SseParser();
         const decoder = new TextDecoder();
         const reader = (res.body as ReadableStream<Uint8Array>).getReader();

@@ -16,6 +16,7 @@ export {
   type StreamEvent,
 } from './events.js';
 export { type Backoff, classify, type Failure } from './retry.js';
+export { followTaskStream, type TaskStreamItem, type TaskStreamRequest } from './task-stream.js';
 export {
   type CloseOptions,
   createWorker,

@@ -1,6 +1,7 @@
 import { MAX_TEXT_LENGTH, SwitchboardError, type TaskLease } from '@switchboard/core';
 import type { AnswerQueue } from './answers.js';
 import type { AnswerInput, SwitchboardClient } from './client.js';
+import { ProgressReporter } from './progress-reporter.js';
 import { type Backoff, classify, retryDelay } from './retry.js';
 
 /** What a handler gets beside the payload: which task it runs, and when to stop. */
@@ -22,6 +23,22 @@ export interface TaskContext {
    * Resolves to the new expiry (ms since the epoch, by the server's clock).
    */
   extend(ms: number): Promise<number>;
+  /**
+   * Reports the task's progress: a number or a small JSON value (at most 4 KiB of JSON). The
+   * last value is on the task's view, and followers get a `task.progress` event. Sent with
+   * at most one request in flight; values reported meanwhile are coalesced (the last wins).
+   *
+   * @throws SwitchboardError `invalid_request` (not JSON), `payload_too_large`.
+   */
+  progress(value: unknown): void;
+  /**
+   * Appends a chunk of partial output (an LLM token, a log line: any JSON value) to the
+   * task's stream, which clients read as it is produced. Chunks reported while a request is
+   * in flight go together in the next one, in order. The answer is sent after the chunks.
+   *
+   * @throws SwitchboardError `invalid_request` (not JSON), `payload_too_large` (over 64 KiB).
+   */
+  stream(chunk: unknown): void;
 }
 
 /** The work of a worker: the task's payload in, the task's result out. A throw fails it. */
@@ -69,6 +86,7 @@ export class RunningTask {
   #over = false;
   /** Set once the handler returned or threw: the lease needs no extension any more. */
   #handled = false;
+  readonly #reporter: ProgressReporter;
 
   constructor(lease: TaskLease, settings: TaskRunSettings) {
     this.#lease = lease;
@@ -77,6 +95,12 @@ export class RunningTask {
     this.#expiresAt = lease.leaseExpiresAt;
     this.#extendMs =
       settings.extendMs ?? Math.max(MIN_EXTEND_MS, lease.leaseExpiresAt - Date.now());
+    this.#reporter = new ProgressReporter({
+      send: (body) => settings.client.progress(lease.id, lease.leaseToken, body),
+      backoff: settings.backoff,
+      lost: (error) => this.#end(lostReason(this.id, error)),
+      report: (error) => settings.report(error, this.id),
+    });
     this.#schedule(this.#untilExtension());
     this.done = this.#run();
   }
@@ -102,6 +126,8 @@ export class RunningTask {
       capability: lease.capability,
       signal: this.#controller.signal,
       extend: (ms) => this.#extend(ms, true),
+      progress: (value) => this.#reporter.progress(value),
+      stream: (chunk) => this.#reporter.stream(chunk),
     };
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
@@ -118,6 +144,10 @@ export class RunningTask {
     this.#clearTimers();
     // The server gave the task to another agent, or it was cancelled: an answer would only
     // get a 409.
+    if (this.#over) return;
+    // Readers of the task's stream get every chunk before they learn the task ended.
+    await this.#reporter.flushed();
+    this.#reporter.close();
     if (this.#over) return;
     const { id: taskId, leaseToken } = this.#lease;
     const answer: AnswerInput = outcome.ok
@@ -186,6 +216,7 @@ export class RunningTask {
   #end(reason: SwitchboardError): void {
     if (this.#over) return;
     this.#over = true;
+    this.#reporter.close();
     this.#clearTimers();
     this.#abort(reason);
   }

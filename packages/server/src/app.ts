@@ -109,7 +109,7 @@ export function createApp(engine: SwitchboardApi, options: AppOptions = {}): Swi
 
   const routes = new Hono<AppEnv>();
   agentRoutes(routes, settings);
-  taskRoutes(routes, settings);
+  taskRoutes(routes, settings, streams);
   opsRoutes(routes, settings, streams, () => ({
     responses,
     eventClients: streams.clients,

@@ -200,6 +200,39 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
       errors: [...COMMON, 404, 409],
     },
   },
+  '/v1/tasks/{id}/progress': {
+    post: {
+      summary:
+        "Report progress and append chunks to the task's stream; renews the lease (a heartbeat)",
+      scopes: 'agent',
+      body: 'TaskProgressReport',
+      ok: [200, 'TaskProgressAnswer'],
+      errors: [...COMMON, 404, 409],
+    },
+  },
+  '/v1/tasks/{id}/stream': {
+    get: {
+      summary:
+        "Server-Sent Events of the task's partial output: chunk (id: seq, data: StreamChunk), dropped {count}, then end {status}",
+      scopes: 'client',
+      query: [
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          description: 'The seq of the last chunk received: the stream resumes after it',
+          schema: { type: 'string' },
+        },
+        {
+          name: 'lastEventId',
+          in: 'query',
+          description: 'The same as the Last-Event-ID header, which wins when both are given',
+          schema: { type: 'integer', minimum: 0 },
+        },
+      ],
+      ok: [200, null, 'text/event-stream'],
+      errors: [400, 401, 403, 404, 429],
+    },
+  },
   '/v1/dead-letters': {
     get: { summary: 'Dead tasks', scopes: 'admin', ok: [200, 'TaskList'], errors: [401, 403, 429] },
   },

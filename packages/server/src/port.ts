@@ -1,4 +1,11 @@
-import type { AgentView, CapabilityInput, Stats, TaskLease, TaskRecord } from '@switchboard/core';
+import type {
+  AgentView,
+  CapabilityInput,
+  Stats,
+  StreamItem,
+  TaskLease,
+  TaskRecord,
+} from '@switchboard/core';
 import type { StreamEvent } from './sse.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -62,6 +69,17 @@ export interface SwitchboardApi {
     error: { message: string; retryable?: boolean },
   ): Promise<TaskRecord>;
   extend(taskId: string, leaseToken: string, ms: number): Promise<TaskLease | TaskRecord>;
+  /** A lease holder's report: progress, chunks of partial output, a renewed lease. */
+  progress(
+    taskId: string,
+    leaseToken: string,
+    report: { value?: unknown; chunks?: readonly unknown[]; extendMs?: number },
+  ): Promise<{ readonly lease: TaskLease; readonly lastSeq?: number }>;
+  /** A task's stream of partial output, followed until the task is terminal. */
+  stream(
+    taskId: string,
+    options: { after?: number; signal?: AbortSignal },
+  ): AsyncIterable<StreamItem>;
   leave(agentId: string): MaybePromise<unknown>;
   listAgents(): MaybePromise<readonly AgentView[]>;
   getAgent(id: string): MaybePromise<AgentView | undefined>;

@@ -89,6 +89,20 @@ export class EventStreams {
     return this.#dropped;
   }
 
+  /** How often an idle stream gets a comment line. */
+  get pingMs(): number {
+    return this.#pingMs;
+  }
+
+  /**
+   * Registers another stream to end with these at shutdown (a task's stream of partial
+   * output); returns the function that forgets it once it has ended on its own.
+   */
+  hold(close: () => void): () => void {
+    this.#open.add(close);
+    return () => this.#open.delete(close);
+  }
+
   /** Ends every open stream and stops recording (at shutdown, so that the server can close). */
   closeAll(): void {
     for (const close of [...this.#open]) close();

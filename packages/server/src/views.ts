@@ -25,6 +25,8 @@ export function toTaskView(task: TaskRecord): TaskView {
   }
   if (task.idempotencyKey !== undefined) view.idempotencyKey = task.idempotencyKey;
   if (task.sessionKey !== undefined) view.sessionKey = task.sessionKey;
+  if (task.progress !== undefined)
+    view.progress = { value: task.progress.value, at: task.progress.at };
   return view;
 }
 

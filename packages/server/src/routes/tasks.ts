@@ -3,21 +3,30 @@ import {
   completeSchema,
   extendSchema,
   failSchema,
+  progressReportSchema,
   resultQuerySchema,
+  SwitchboardError,
+  streamQuerySchema,
   taskListQuerySchema,
   validate,
 } from '@switchboard/core';
 import type { Hono } from 'hono';
 import { applyAnswers } from '../answers.js';
 import { type AppEnv, allow, notFound, parseBody, type RouteSettings, send } from '../http.js';
+import type { EventStreams } from '../sse.js';
+import { taskStreamResponse } from '../task-stream.js';
 import { toLeaseView, toTaskView } from '../views.js';
 
 /**
- * The task endpoints: list, read, wait for a result, cancel (client scope), and complete, fail,
- * extend a lease, answer a batch of leases (agent scope). Submits (single and batch) are the
- * hot routes of `hot-routes.ts`.
+ * The task endpoints: list, read, wait for a result, follow a task's stream of partial output,
+ * cancel (client scope), and complete, fail, extend a lease, report progress, answer a batch
+ * of leases (agent scope). Submits (single and batch) are the hot routes of `hot-routes.ts`.
  */
-export function taskRoutes(app: Hono<AppEnv>, settings: RouteSettings): void {
+export function taskRoutes(
+  app: Hono<AppEnv>,
+  settings: RouteSettings,
+  streams: EventStreams,
+): void {
   const { engine } = settings;
 
   const view = async (id: string) => {
@@ -69,6 +78,42 @@ export function taskRoutes(app: Hono<AppEnv>, settings: RouteSettings): void {
     allow(c, 'agent');
     const { answers } = await parseBody(c, settings, answersSchema);
     return send(c, 200, { answers: await applyAnswers(engine, answers) });
+  });
+
+  // A report renews the lease, so that a worker that reports often needs no extend besides.
+  app.post('/v1/tasks/:id/progress', async (c) => {
+    allow(c, 'agent');
+    const { leaseToken, ...report } = await parseBody(c, settings, progressReportSchema);
+    const id = c.req.param('id');
+    const { lease, lastSeq } = await engine.progress(id, leaseToken, report);
+    const answer = { id, leaseExpiresAt: lease.leaseExpiresAt };
+    return send(c, 200, lastSeq === undefined ? answer : { ...answer, lastSeq });
+  });
+
+  app.get('/v1/tasks/:id/stream', async (c) => {
+    allow(c, 'client');
+    const query = validate(streamQuerySchema, c.req.query());
+    // EventSource sends the header itself when it reconnects; it wins over the query.
+    const header = c.req.header('last-event-id');
+    const after = header === undefined ? (query.lastEventId ?? 0) : Number(header);
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new SwitchboardError('invalid_request', 'Last-Event-ID: must be a chunk seq', {
+        details: [{ path: 'Last-Event-ID', message: 'must be an integer ≥ 0' }],
+      });
+    }
+    const id = c.req.param('id');
+    // Checked before answering, so that an unknown task is a 404 rather than an empty stream.
+    await view(id);
+    const stop = new AbortController();
+    const request = c.req.raw.signal;
+    const abort = () => stop.abort();
+    request.addEventListener('abort', abort, { once: true });
+    const forget = streams.hold(abort);
+    const items = engine.stream(id, { after, signal: stop.signal })[Symbol.asyncIterator]();
+    return taskStreamResponse(items, streams.pingMs, stop.signal, () => {
+      forget();
+      request.removeEventListener('abort', abort);
+    });
   });
 
   app.post('/v1/tasks/:id/extend', async (c) => {

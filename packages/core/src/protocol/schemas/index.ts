@@ -8,6 +8,12 @@ import {
 import { errorBodySchema } from './common.js';
 import { eventDataSchema, eventsQuerySchema, publishEventSchema } from './event-schema.js';
 import { messageSchema } from './message-schema.js';
+import {
+  progressAnswerSchema,
+  progressReportSchema,
+  streamChunkSchema,
+  streamQuerySchema,
+} from './progress-schema.js';
 import { healthSchema, statsSchema } from './stats-schema.js';
 import {
   answersResponseSchema,
@@ -68,6 +74,14 @@ export {
   publishEventSchema,
 } from './event-schema.js';
 export { type MessageInput, messageSchema, messageTypeSchema } from './message-schema.js';
+export {
+  MAX_REPORT_CHUNKS,
+  type ProgressReportRequest,
+  progressAnswerSchema,
+  progressReportSchema,
+  streamChunkSchema,
+  streamQuerySchema,
+} from './progress-schema.js';
 export { healthSchema, type Stats, statsSchema } from './stats-schema.js';
 export {
   type Answer,
@@ -106,6 +120,7 @@ export {
   taskListQuerySchema,
   taskListSchema,
   taskPageSchema,
+  taskProgressSchema,
   taskStatusSchema,
   taskSubmitSchema,
   taskViewSchema,
@@ -121,6 +136,8 @@ export const requestSchemas = {
   TaskComplete: completeSchema,
   TaskFail: failSchema,
   TaskExtend: extendSchema,
+  TaskProgressReport: progressReportSchema,
+  StreamQuery: streamQuerySchema,
   TaskAnswers: answersSchema,
   ResultQuery: resultQuerySchema,
   TaskListQuery: taskListQuerySchema,
@@ -139,6 +156,8 @@ export const requestSchemas = {
 export const responseSchemas = {
   Task: taskViewSchema,
   TaskLease: taskLeaseSchema,
+  TaskProgressAnswer: progressAnswerSchema,
+  StreamChunk: streamChunkSchema,
   TaskAccepted: taskAcceptedSchema,
   BatchAccepted: batchAcceptedSchema,
   TaskList: taskListSchema,

@@ -147,6 +147,14 @@ export const taskErrorSchema = z
   })
   .meta({ id: 'TaskError' });
 
+/** The last progress a task's handler reported, and when. */
+export const taskProgressSchema = z
+  .object({
+    value: z.unknown().describe('A number or a small JSON value'),
+    at: nonNegativeInt('Epoch ms: when it was reported'),
+  })
+  .meta({ id: 'TaskProgress' });
+
 /** A task as `GET /v1/tasks/{id}` answers it. */
 export const taskViewSchema = z
   .object({
@@ -161,6 +169,7 @@ export const taskViewSchema = z
     error: taskErrorSchema.exactOptional(),
     idempotencyKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
     sessionKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
+    progress: taskProgressSchema.exactOptional(),
     createdAt: nonNegativeInt('Epoch ms'),
     updatedAt: nonNegativeInt('Epoch ms'),
   })
