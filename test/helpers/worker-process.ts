@@ -66,6 +66,8 @@ export async function bundleWorkerScript(entry: string): Promise<string> {
 export interface WorkerProcess {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[];
+  /** The lines of its standard output that are not JSON objects. */
+  readonly text: string[];
   readonly exited: Promise<number | null>;
   stderr(): string;
 }
@@ -81,16 +83,20 @@ export function startWorkerProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
+  const text: string[] = [];
   let rest = '';
   child.stdout?.on('data', (data: Buffer) => {
     const parts = (rest + data.toString()).split('\n');
     rest = parts.pop() ?? '';
-    for (const part of parts) if (part.trim() !== '') lines.push(JSON.parse(part));
+    for (const part of parts) {
+      if (part.startsWith('{')) lines.push(JSON.parse(part));
+      else if (part.trim() !== '') text.push(part);
+    }
   });
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {
     stderr += data.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, lines, exited, stderr: () => stderr };
+  return { child, lines, text, exited, stderr: () => stderr };
 }

@@ -59,6 +59,10 @@ if (mode === 'orphan') {
       [1, 2, 3].map((value) => ({ capability: 'work', payload: { do: 'echo', value } })),
     )) as Where[];
     const crash = (await sb.run({ capability: 'work', payload: { do: 'exit' } })) as Where;
+    const said = (await sb.run({
+      capability: 'work',
+      payload: { do: 'say', text: `said in a ${runIn}` },
+    })) as Where & { threadId: number };
     print({
       runIn,
       values: values.map((v) => v.value),
@@ -66,6 +70,7 @@ if (mode === 'orphan') {
       crashAttempt: crash.attempt,
       failed,
       otherPid: values.every((v) => v.pid !== process.pid),
+      saidBy: runIn === 'process' ? said.pid : said.threadId,
     });
     await sb.shutdown();
   }

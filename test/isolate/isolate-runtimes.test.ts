@@ -44,7 +44,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe.each(runtimes)('isolated agents on $name', ({ bin, args }) => {
+describe.each(runtimes)('isolated agents on $name', ({ name, bin, args }) => {
   it.skipIf(bin === undefined)(
     'runs tasks in threads and processes and restarts a crashed one',
     async () => {
@@ -54,7 +54,8 @@ describe.each(runtimes)('isolated agents on $name', ({ bin, args }) => {
       });
       expect(done).toEqual({ done: true });
       for (const runIn of ['thread', 'process']) {
-        expect(host.lines.find((l) => l.runIn === runIn)).toEqual({
+        const line = host.lines.find((l) => l.runIn === runIn);
+        expect(line).toEqual({
           runIn,
           values: [1, 2, 3],
           // maxTasks 2: the third task ran in a recycled child.
@@ -62,7 +63,17 @@ describe.each(runtimes)('isolated agents on $name', ({ bin, args }) => {
           crashAttempt: 2,
           failed: ['crashed'],
           otherPid: runIn === 'process',
+          saidBy: expect.any(Number),
         });
+        // Each line a child writes comes out of the host's own after the child's name.
+        const prefix = `[worker ${runIn} ${line?.saidBy}] said in a ${runIn}`;
+        if (runIn === 'process' || name !== 'Deno') {
+          expect(host.text).toContain(`${prefix} on stdout`);
+          expect(host.stderr()).toContain(`${prefix} on stderr`);
+        } else {
+          // A Deno worker writes to its process's output itself, without the prefix.
+          expect(host.text).toContain(`said in a ${runIn} on stdout`);
+        }
       }
       expect(await host.exited).toBe(0);
     },

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { execPath } from 'node:process';
+import { execPath, stderr, stdout } from 'node:process';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { SwitchboardError } from '@switchboard/core';
 import { childSource } from './child-main.js';
@@ -11,6 +13,30 @@ export interface ChannelOptions {
   readonly execArgv: readonly string[];
   /** A thread's heap limit (`resourceLimits`), a process's `--max-old-space-size`. */
   readonly maxHeapMb: number | undefined;
+  /** What becomes of the child's standard output and error (see `IsolateOptions.output`). */
+  readonly output: 'prefix' | 'inherit' | 'ignore';
+  /** The agent's name, which starts each line of its output with `prefix`. */
+  readonly label: string;
+}
+
+/**
+ * Writes each line of `from` to `to` after `prefix`, so that the output of several children
+ * and of the host can be told apart; or drops it (`ignore`). A stream a runtime does not give
+ * (a Deno worker writes straight to the process's own) is left alone.
+ */
+function forward(
+  from: Readable | null | undefined,
+  to: Writable,
+  prefix: string | undefined,
+): void {
+  if (from === null || from === undefined) return;
+  if (prefix === undefined) {
+    from.resume();
+    return;
+  }
+  createInterface({ input: from, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+    to.write(`${prefix}${line}\n`);
+  });
 }
 
 /**
@@ -66,13 +92,21 @@ export function openChannel(options: ChannelOptions, events: ChannelEvents): Cha
 
 function openThread(code: string, options: ChannelOptions, events: ChannelEvents): Channel {
   const onDeno = deno() !== undefined;
+  const piped = options.output !== 'inherit';
   const worker = new Worker(onDeno ? sourceUrl(code) : code, {
     // Node options do not apply to a Deno worker, which shares its process's flags.
     ...(onDeno ? {} : { eval: true, execArgv: [...options.execArgv] }),
+    ...(piped ? { stdout: true, stderr: true } : {}),
     ...(options.maxHeapMb === undefined
       ? {}
       : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } }),
   });
+  if (piped) {
+    const prefix =
+      options.output === 'prefix' ? `[${options.label} thread ${worker.threadId}] ` : undefined;
+    forward(worker.stdout, stdout, prefix);
+    forward(worker.stderr, stderr, prefix);
+  }
   let error: string | undefined;
   worker.on('message', (message: FromChild) => events.message(message));
   worker.on('error', (thrown: Error & { code?: string }) => {
@@ -110,10 +144,17 @@ function processArgs(code: string, options: ChannelOptions): string[] {
 }
 
 function openProcess(code: string, options: ChannelOptions, events: ChannelEvents): Channel {
+  const out = options.output === 'inherit' ? 'inherit' : 'pipe';
   const child: ChildProcess = spawn(execPath, processArgs(code, options), {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', out, out, 'ipc'],
     serialization: 'advanced',
   });
+  if (out === 'pipe') {
+    const prefix =
+      options.output === 'prefix' ? `[${options.label} process ${child.pid}] ` : undefined;
+    forward(child.stdout, stdout, prefix);
+    forward(child.stderr, stderr, prefix);
+  }
   let error: string | undefined;
   let ended = false;
   child.on('message', (message: FromChild) => {

@@ -82,7 +82,12 @@ export class ChildRun {
   #grace: ReturnType<typeof setTimeout> | undefined;
   #healthIds = 0;
 
-  constructor(options: ChannelOptions, setup: Setup, timeoutMs: number, events: RunEvents) {
+  constructor(
+    options: Omit<ChannelOptions, 'label'>,
+    setup: Setup,
+    timeoutMs: number,
+    events: RunEvents,
+  ) {
     this.#events = events;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#settleReady = { resolve, reject };
@@ -93,21 +98,24 @@ export class ChildRun {
     this.#exited = new Promise<void>((resolve) => {
       exited = resolve;
     });
-    this.#channel = openChannel(options, {
-      message: (message) => this.#receive(message),
-      exit: (why) => {
-        this.ended = true;
-        clearInterval(this.#watch);
-        clearTimeout(this.#grace);
-        exited();
-        if (!this.#asked) {
-          this.#asked = true;
-          this.#settleReady?.reject(new Error(why));
-          this.#events.broke(this, why, 'crashed');
-        }
-        this.#events.ended(this);
+    this.#channel = openChannel(
+      { ...options, label: setup.name },
+      {
+        message: (message) => this.#receive(message),
+        exit: (why) => {
+          this.ended = true;
+          clearInterval(this.#watch);
+          clearTimeout(this.#grace);
+          exited();
+          if (!this.#asked) {
+            this.#asked = true;
+            this.#settleReady?.reject(new Error(why));
+            this.#events.broke(this, why, 'crashed');
+          }
+          this.#events.ended(this);
+        },
       },
-    });
+    );
     this.#watch = setInterval(() => {
       const silence = Date.now() - this.#lastBeat;
       // A runtime booting on a loaded machine may take seconds to its first beat.

@@ -35,6 +35,12 @@ export interface IsolateOptions {
    * Deno, `deno run` flags for each process (permissions given in part), and none for threads.
    */
   readonly execArgv?: readonly string[];
+  /**
+   * What becomes of each child's standard output and error: `prefix` (the default) writes
+   * each line to the host's own, after `[agent thread|process id] `; `inherit` lets the child
+   * write to them directly; `ignore` drops them.
+   */
+  readonly output?: 'prefix' | 'inherit' | 'ignore';
   /** How long a stopping child may take to run its shutdown hook before it is killed (default 5 000 ms). */
   readonly stopTimeoutMs?: number;
 }
@@ -49,6 +55,7 @@ export interface ResolvedIsolate {
   readonly maxRssMb: number | undefined;
   readonly maxTasks: number | undefined;
   readonly execArgv: readonly string[];
+  readonly output: 'prefix' | 'inherit' | 'ignore';
   readonly stopTimeoutMs: number;
 }
 
@@ -60,8 +67,11 @@ const KEYS = [
   'maxRssMb',
   'maxTasks',
   'execArgv',
+  'output',
   'stopTimeoutMs',
 ];
+
+const OUTPUTS = ['prefix', 'inherit', 'ignore'];
 
 /** The module as a URL string: a `URL`, a `file:` URL string, or an absolute path. */
 function moduleUrl(module: unknown): string {
@@ -103,6 +113,14 @@ export function resolveIsolate(module: unknown, options: unknown): ResolvedIsola
   if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== 'string')) {
     throw configError(ISOLATE, 'execArgv must be an array of strings', { field: 'execArgv' });
   }
+  const output = opts.output ?? 'prefix';
+  if (!OUTPUTS.includes(output)) {
+    throw configError(
+      ISOLATE,
+      `output must be one of ${OUTPUTS.join(', ')}, got ${describe(output)}`,
+      { field: 'output' },
+    );
+  }
   if (opts.maxRssMb !== undefined && opts.runIn === 'thread') {
     throw configError(
       ISOLATE,
@@ -123,6 +141,7 @@ export function resolveIsolate(module: unknown, options: unknown): ResolvedIsola
     maxRssMb: optional('maxRssMb', false),
     maxTasks: optional('maxTasks', true),
     execArgv,
+    output,
     stopTimeoutMs: numberOption(ISOLATE, 'stopTimeoutMs', opts.stopTimeoutMs, 5_000),
   };
 }

@@ -333,7 +333,10 @@ describe('isolated agents', () => {
     await expect(
       isolate(MODULE, { runIn: 'thread', maxTasks: 2, memory: 1 } as never),
     ).rejects.toThrow(
-      /unknown option "memory"; known: runIn, export, config, maxHeapMb, maxRssMb, maxTasks, execArgv, stopTimeoutMs/,
+      /unknown option "memory"; known: runIn, export, config, maxHeapMb, maxRssMb, maxTasks, execArgv, output, stopTimeoutMs/,
+    );
+    await expect(isolate(MODULE, { runIn: 'thread', output: 'console' } as never)).rejects.toThrow(
+      /output must be one of prefix, inherit, ignore, got "console"/,
     );
     await expect(isolate(MODULE, { runIn: 'fiber' } as never)).rejects.toThrow(
       /runIn must be "thread" or "process"/,
