@@ -1,4 +1,10 @@
-import { MAX_TEXT_LENGTH, SwitchboardError, type TaskLease } from '@switchboard/core';
+import {
+  MAX_TEXT_LENGTH,
+  SwitchboardError,
+  type TaskLease,
+  type TaskSpan,
+  type WorkerTelemetry,
+} from '@switchboard/core';
 import type { AnswerQueue } from './answers.js';
 import type { AnswerInput, SwitchboardClient } from './client.js';
 import { ProgressReporter } from './progress-reporter.js';
@@ -39,6 +45,13 @@ export interface TaskContext {
    * @throws SwitchboardError `invalid_request` (not JSON), `payload_too_large` (over 64 KiB).
    */
   stream(chunk: unknown): void;
+  /**
+   * The W3C trace context of this run, when the task carries one: the worker's own span with
+   * a `telemetry`, else the lease's. A handler passes it to its own tracer (or to the next
+   * service, as a `traceparent` header) to continue the task's trace.
+   */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /** The work of a worker: the task's payload in, the task's result out. A throw fails it. */
@@ -56,6 +69,10 @@ export interface TaskRunSettings {
   /** How far each extension moves the expiry; the lease's own length when undefined. */
   readonly extendMs: number | undefined;
   readonly backoff: Required<Backoff>;
+  /** Makes a span for each run, when the worker traces. */
+  readonly telemetry: WorkerTelemetry | undefined;
+  /** The worker's agent id, for the spans. */
+  agentId(): string | undefined;
   report(error: unknown, taskId: string): void;
 }
 
@@ -120,6 +137,8 @@ export class RunningTask {
 
   async #run(): Promise<void> {
     const lease = this.#lease;
+    const settings = this.#settings;
+    const span = settings.telemetry?.process(lease, settings.agentId());
     const ctx: TaskContext = {
       taskId: lease.id,
       attempt: lease.attempt,
@@ -128,13 +147,15 @@ export class RunningTask {
       extend: (ms) => this.#extend(ms, true),
       progress: (value) => this.#reporter.progress(value),
       stream: (chunk) => this.#reporter.stream(chunk),
+      ...traceOf(span?.traceparent === undefined ? lease : span),
     };
+    const call = (payload: never) => settings.handler(payload, ctx);
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
       // Through a promise, so that a handler that throws before it awaits anything fails the
       // task like one that rejects.
-      const value = await Promise.resolve(lease.payload as never).then((p) =>
-        this.#settings.handler(p, ctx),
+      const value = await Promise.resolve(lease.payload as never).then(
+        span === undefined ? call : (payload) => span.run(() => call(payload)),
       );
       outcome = { ok: true, value };
     } catch (error) {
@@ -142,6 +163,7 @@ export class RunningTask {
     }
     this.#handled = true;
     this.#clearTimers();
+    if (span !== undefined) endSpan(span, outcome, this.#over);
     // The server gave the task to another agent, or it was cancelled: an answer would only
     // get a 409.
     if (this.#over) return;
@@ -229,6 +251,27 @@ export class RunningTask {
     clearTimeout(this.#extendTimer);
     clearTimeout(this.#expiryTimer);
   }
+}
+
+/** The trace context fields of a handler's context: none when the task carries none. */
+function traceOf(trace: { traceparent?: string; tracestate?: string }): {
+  traceparent?: string;
+  tracestate?: string;
+} {
+  if (trace.traceparent === undefined) return {};
+  if (trace.tracestate === undefined) return { traceparent: trace.traceparent };
+  return { traceparent: trace.traceparent, tracestate: trace.tracestate };
+}
+
+/** Ends a run's span: completed, failed (the server decides on a retry), or lost with its lease. */
+function endSpan(
+  span: TaskSpan,
+  outcome: { ok: true } | { ok: false; error: unknown },
+  lost: boolean,
+): void {
+  if (lost) span.end('lost');
+  else if (outcome.ok) span.end('completed');
+  else span.end('failed', failureOf(outcome.error));
 }
 
 /** The abort reason for a lease the server no longer holds for this worker. */

@@ -4,6 +4,7 @@ import {
   checkKnownKeys,
   SwitchboardError,
   type TaskLease,
+  type WorkerTelemetry,
 } from '@switchboard/core';
 import { AnswerQueue } from './answers.js';
 import { createClient } from './client.js';
@@ -61,6 +62,12 @@ export interface WorkerOptions<P = unknown, R = unknown> {
   onError?: (error: unknown, taskId?: string) => void;
   /** Told of every change of {@link WorkerState}. */
   onStateChange?: (state: WorkerState) => void;
+  /**
+   * Traces each run as a child of the trace context its lease carries, e.g.
+   * `otelWorkerTelemetry()` of `@switchboard/plugins/otel`. Without it, the handler still
+   * gets the lease's `traceparent` in its context.
+   */
+  telemetry?: WorkerTelemetry;
 }
 
 /** Options of {@link Worker.close}. */
@@ -107,6 +114,7 @@ const KNOWN_OPTIONS = [
   'fetch',
   'onError',
   'onStateChange',
+  'telemetry',
 ];
 
 // The server's bounds: a poll waits at most 30 s and takes at most 1000 tasks, and an agent
@@ -200,6 +208,8 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
     handler: o.handler as TaskHandler<never, unknown>,
     extendMs: o.leaseExtendMs,
     backoff,
+    telemetry: o.telemetry,
+    agentId: () => agent?.id,
     report,
   };
 
@@ -414,6 +424,10 @@ function checkOptions<P, R>(options: WorkerOptions<P, R>): WorkerOptions<P, R> {
     if (options[key] !== undefined && typeof options[key] !== 'function') {
       throw invalid(key, 'must be a function');
     }
+  }
+  const telemetry = options.telemetry as { process?: unknown } | null | undefined;
+  if (telemetry !== undefined && typeof telemetry?.process !== 'function') {
+    throw invalid('telemetry', 'must be an object with a process method (a WorkerTelemetry)');
   }
   return options;
 }

@@ -1,4 +1,4 @@
-import { taskBatchSchema, taskSubmitSchema } from '@switchboard/core';
+import { isTraceparent, isTracestate, taskBatchSchema, taskSubmitSchema } from '@switchboard/core';
 import type { z } from 'zod';
 import { type Principal, requireScope } from './auth.js';
 import {
@@ -18,7 +18,13 @@ import { readBody } from './read-body.js';
 import { toTaskView } from './views.js';
 
 /** The request headers the hot routes read. */
-export type HotHeader = 'authorization' | 'content-type' | 'content-length' | 'accept';
+export type HotHeader =
+  | 'authorization'
+  | 'content-type'
+  | 'content-length'
+  | 'accept'
+  | 'traceparent'
+  | 'tracestate';
 
 /**
  * A request to a hot route, as any runtime can present it without building a web `Request`:
@@ -83,6 +89,24 @@ function failure(request: HotRequest, err: unknown, deps: HotRouteDeps): HotAnsw
   return res;
 }
 
+/**
+ * Sets the W3C `traceparent` and `tracestate` headers on each task whose body gives no
+ * `traceparent` of its own. An invalid `traceparent` header is ignored and so is the
+ * `tracestate` with it, as the W3C spec asks of a receiver (the task then starts a trace of
+ * its own); an invalid `tracestate` alone is dropped.
+ */
+function traceHeaders(request: HotRequest, tasks: ApiSubmit[]): void {
+  const traceparent = request.header('traceparent');
+  if (traceparent === null || !isTraceparent(traceparent)) return;
+  const state = request.header('tracestate');
+  const tracestate = state !== null && isTracestate(state) ? state : undefined;
+  for (const task of tasks) {
+    if (task.traceparent !== undefined) continue;
+    task.traceparent = traceparent;
+    if (tracestate !== undefined) task.tracestate = tracestate;
+  }
+}
+
 /** `parseBody` of http.ts over a {@link HotRequest}: read, decode, validate. */
 async function parse<S extends z.ZodType>(
   request: HotRequest,
@@ -106,6 +130,7 @@ export function createHotRoutes(deps: HotRouteDeps): HotRoutes {
     // a copy.
     const body: ApiSubmit = await parse(request, settings.maxBodyBytes, taskSubmitSchema);
     body.submitter = submitter;
+    if (body.traceparent === undefined) traceHeaders(request, [body]);
     const handle = await engine.submit(body);
     if (!handle.created) {
       // A repeated idempotency key created nothing: 200 with the first task as it stands.
@@ -129,6 +154,7 @@ export function createHotRoutes(deps: HotRouteDeps): HotRoutes {
     // As for a single task, zod built each task afresh, so the submitter is set in place: a
     // spread copy of every task was a measurable cost (see bench/RESULTS.md, HTTP, first pass).
     for (const task of tasks as ApiSubmit[]) task.submitter = submitter;
+    traceHeaders(request, tasks);
     const handles = await engine.submitMany(tasks);
     return answer(request, 202, { ids: handles.map((h) => h.id) });
   };

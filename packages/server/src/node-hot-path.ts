@@ -113,9 +113,14 @@ function hotRequest(incoming: IncomingMessage, joined: Joined, length: number): 
   return {
     ip: incoming.socket.remoteAddress ?? 'unknown',
     header: (name: HotHeader) => {
-      if (name !== 'accept') return joined[name];
-      const accept = incoming.headers.accept;
-      return accept === undefined ? null : trim(accept);
+      if (name !== 'accept' && name !== 'traceparent' && name !== 'tracestate') {
+        return joined[name];
+      }
+      // Node joins repeats of these with ', ', as Headers.get does (a repeated traceparent
+      // is then invalid, as the W3C spec says it is).
+      const value = incoming.headers[name];
+      if (value === undefined) return null;
+      return trim(Array.isArray(value) ? value.join(', ') : value);
     },
     body: (limit) => {
       if (length > limit) return discardDeclared(incoming, length, limit);

@@ -45,6 +45,23 @@ interface Operation {
 }
 
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+/** The W3C Trace Context headers a submit accepts (https://www.w3.org/TR/trace-context/). */
+const TRACE_HEADERS: Json[] = [
+  {
+    name: 'traceparent',
+    in: 'header',
+    description:
+      'W3C trace context: the span the task continues, for each task whose body gives no traceparent; an invalid one is ignored, as the W3C spec asks',
+    schema: { type: 'string' },
+    example: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  },
+  {
+    name: 'tracestate',
+    in: 'header',
+    description: 'W3C trace context: vendor state that goes with the traceparent header',
+    schema: { type: 'string' },
+  },
+];
 const COMMON = [400, 401, 403, 413, 415, 429, 503];
 
 const OPERATIONS: Record<string, Record<string, Operation>> = {
@@ -124,6 +141,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Submit a task (200 with the first task for a repeated idempotencyKey)',
       scopes: 'client',
+      query: TRACE_HEADERS,
       body: 'TaskSubmit',
       ok: [202, 'TaskAccepted'],
       errors: COMMON,
@@ -133,6 +151,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Submit up to 10,000 tasks, all or nothing',
       scopes: 'client',
+      query: TRACE_HEADERS,
       body: 'TaskBatch',
       ok: [202, 'BatchAccepted'],
       errors: COMMON,

@@ -21,6 +21,8 @@ export interface ApiSubmit {
   sessionKey?: string;
   delayMs?: number;
   metadata?: Record<string, unknown>;
+  traceparent?: string;
+  tracestate?: string;
   submitter?: string;
 }
 

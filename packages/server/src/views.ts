@@ -27,6 +27,10 @@ export function toTaskView(task: TaskRecord): TaskView {
   if (task.sessionKey !== undefined) view.sessionKey = task.sessionKey;
   if (task.progress !== undefined)
     view.progress = { value: task.progress.value, at: task.progress.at };
+  if (task.traceparent !== undefined) {
+    view.traceparent = task.traceparent;
+    if (task.tracestate !== undefined) view.tracestate = task.tracestate;
+  }
   return view;
 }
 
@@ -43,6 +47,10 @@ export function toLeaseView(value: TaskLease | TaskRecord): TaskLease {
     leaseExpiresAt: value.leaseExpiresAt ?? 0,
   };
   if (value.sessionKey !== undefined) lease.sessionKey = value.sessionKey;
+  if (value.traceparent !== undefined) {
+    lease.traceparent = value.traceparent;
+    if (value.tracestate !== undefined) lease.tracestate = value.tracestate;
+  }
   return lease;
 }
 

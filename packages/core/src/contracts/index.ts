@@ -30,3 +30,10 @@ export type {
   RunOptions,
   TaskRunner,
 } from './task-runner.js';
+export {
+  resolveTelemetry,
+  type TaskOutcome,
+  type TaskSpan,
+  type Telemetry,
+  type WorkerTelemetry,
+} from './telemetry.js';

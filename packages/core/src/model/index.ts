@@ -44,3 +44,12 @@ export {
   type TaskListQuery,
   type TaskPage,
 } from './task-list.js';
+export {
+  formatTraceparent,
+  isTraceparent,
+  isTracestate,
+  MAX_TRACESTATE_LENGTH,
+  type ParsedTraceparent,
+  parseTraceparent,
+  type TraceContext,
+} from './trace-context.js';

@@ -39,6 +39,11 @@ export interface TaskRecord {
   availableAt: number;
   idempotencyKey?: string;
   sessionKey?: string;
+  /**
+   * The key (a tenant, a user) it is dispatched fairly under: within its capability and
+   * priority, keys with work share the agents by weight (docs/fairness.md).
+   */
+  fairnessKey?: string;
   metadata?: Record<string, unknown>;
   /** Who submitted it (for per-submitter limits and audit). */
   submitter?: string;
@@ -48,6 +53,12 @@ export interface TaskRecord {
   leaseExpiresAt?: number;
   result?: unknown;
   error?: TaskError;
+  /**
+   * The W3C trace context of the span that submitted it (or the caller's own, when no
+   * telemetry is configured): every later span of the task joins this trace.
+   */
+  traceparent?: string;
+  tracestate?: string;
   /** The last progress its handler reported (kept when the task ends). */
   progress?: TaskProgress;
   createdAt: number;
@@ -122,6 +133,9 @@ export interface TaskLease {
   leaseToken: string;
   leaseExpiresAt: number;
   sessionKey?: string;
+  /** The trace context the agent continues: the lease's span, or the task's own. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** The task-lease view of a leased record. */
@@ -136,5 +150,9 @@ export function toLease(task: TaskRecord): TaskLease {
     leaseExpiresAt: task.leaseExpiresAt ?? 0,
   };
   if (task.sessionKey !== undefined) lease.sessionKey = task.sessionKey;
+  if (task.traceparent !== undefined) {
+    lease.traceparent = task.traceparent;
+    if (task.tracestate !== undefined) lease.tracestate = task.tracestate;
+  }
   return lease;
 }

@@ -106,6 +106,7 @@ export function createEngine(
     onError,
     submit,
     streams: new TaskStreams(resolveStreamOptions(options.streams)),
+    telemetry: options.telemetry,
     // The parts below take the engine itself, so they are assigned right after.
   } as unknown as Assembling;
   const tracker = new TaskTracker(now());

@@ -1,6 +1,7 @@
 import type { Backend } from '../contracts/backend.js';
 import type { LoadBalancer } from '../contracts/load-balancer.js';
 import type { RecoveryStrategy } from '../contracts/recovery.js';
+import type { Telemetry } from '../contracts/telemetry.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { HealthMonitor } from '../health/health-monitor.js';
 import type { BackoffOptions } from './leases/backoff.js';
@@ -66,6 +67,8 @@ export interface Engine {
   listens(topic: string): boolean;
   /** Reports an error that has no caller to go to (a backend failure in the background). */
   onError(error: unknown): void;
+  /** The tracing hooks, when configured: every caller tests for `undefined` first. */
+  readonly telemetry?: Telemetry;
   /** Submits a child task on behalf of a running task (`ctx.spawn`). */
   submit(input: SubmitInput): Promise<TaskHandle>;
 }

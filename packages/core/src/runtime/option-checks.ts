@@ -1,4 +1,5 @@
 import { resolveLogger } from '../contracts/logger.js';
+import { resolveTelemetry } from '../contracts/telemetry.js';
 import { SwitchboardError } from '../errors.js';
 import { checkKnownKeys } from '../known-keys.js';
 import { MAX_ATTEMPTS, MAX_TIMEOUT_MS } from '../protocol/schemas/task-schema.js';
@@ -33,6 +34,7 @@ const OPTION_KEYS: Readonly<Record<keyof SwitchboardOptions, true>> = {
   random: true,
   onError: true,
   logger: true,
+  telemetry: true,
 };
 
 /** The known keys of the options that are plain objects of settings. */
@@ -123,6 +125,7 @@ export function checkSwitchboardOptions(
     }
   }
   resolveLogger(o.logger, at('logger'));
+  resolveTelemetry(o.telemetry, at('telemetry'));
   for (const [name, known] of Object.entries(NESTED_KEYS)) {
     const value = o[name];
     if (value === undefined) continue;

@@ -3,6 +3,7 @@ import type { Backend } from '../contracts/backend.js';
 import type { LoadBalancer } from '../contracts/load-balancer.js';
 import type { Logger } from '../contracts/logger.js';
 import type { RecoveryStrategy } from '../contracts/recovery.js';
+import type { Telemetry } from '../contracts/telemetry.js';
 import { SwitchboardError } from '../errors.js';
 import type { SwitchboardPlugin } from '../plugin/define-plugin.js';
 import type { StrategySpec } from '../plugin/strategy-registry.js';
@@ -101,6 +102,12 @@ export interface SwitchboardOptions {
    * it as `ctx.logger`. Default: silent, so an embedded Switchboard prints nothing of these.
    */
   readonly logger?: Logger;
+  /**
+   * Tracing hooks, called at each step of a task (see `Telemetry`): `otelTelemetry()` of
+   * `@switchboard/plugins/otel` makes OpenTelemetry spans. Off unless given; off, a step
+   * costs one check.
+   */
+  readonly telemetry?: Telemetry;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_PAGE, decodeTaskCursor, MAX_TASK_PAGE } from '../../model/task-list.js';
+import { isTraceparent, isTracestate, MAX_TRACESTATE_LENGTH } from '../../model/trace-context.js';
 import {
   ERROR_CODES,
   keyString,
@@ -18,6 +19,27 @@ export const MAX_ATTEMPTS = 100;
 export const MAX_BATCH_SIZE = 10_000;
 /** The longest `waitMs` of a result query. */
 export const MAX_RESULT_WAIT_MS = 60_000;
+
+/** A W3C `traceparent` (https://www.w3.org/TR/trace-context/#traceparent-header). */
+export const traceparentSchema = z
+  .string()
+  .max(512)
+  .refine(
+    isTraceparent,
+    'not a W3C traceparent (00-<32 hex trace id>-<16 hex span id>-<2 hex flags>)',
+  )
+  .meta({
+    id: 'Traceparent',
+    description: 'W3C trace context: the span this task continues',
+    examples: ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+  });
+
+/** A W3C `tracestate`: printable ASCII, at most 512 characters. */
+export const tracestateSchema = z
+  .string()
+  .max(MAX_TRACESTATE_LENGTH)
+  .refine(isTracestate, 'not a W3C tracestate (printable ASCII)')
+  .meta({ id: 'Tracestate', description: 'W3C trace context: vendor state, kept as given' });
 
 /** Every status of a task; `completed`, `dead` and `cancelled` are terminal. */
 export const taskStatusSchema = z
@@ -53,6 +75,8 @@ export const taskSubmitSchema = z
     sessionKey: keyString('Tasks of one session go to the same live agent').exactOptional(),
     delayMs: nonNegativeInt('Not leased before this many ms have passed').exactOptional(),
     metadata: metadataSchema.exactOptional(),
+    traceparent: traceparentSchema.exactOptional(),
+    tracestate: tracestateSchema.exactOptional(),
   })
   .meta({ id: 'TaskSubmit', description: 'A task to queue' });
 
@@ -170,6 +194,8 @@ export const taskViewSchema = z
     idempotencyKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
     sessionKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
     progress: taskProgressSchema.exactOptional(),
+    traceparent: z.string().describe("W3C trace context of the task's submit").exactOptional(),
+    tracestate: z.string().exactOptional(),
     createdAt: nonNegativeInt('Epoch ms'),
     updatedAt: nonNegativeInt('Epoch ms'),
   })
@@ -186,6 +212,11 @@ export const taskLeaseSchema = z
     leaseToken: z.string(),
     leaseExpiresAt: nonNegativeInt('Epoch ms'),
     sessionKey: z.string().exactOptional(),
+    traceparent: z
+      .string()
+      .describe('W3C trace context for the spans of this attempt: their parent')
+      .exactOptional(),
+    tracestate: z.string().exactOptional(),
   })
   .meta({ id: 'TaskLease' });
 

@@ -1,4 +1,6 @@
+import type { TaskSpan } from '../../contracts/telemetry.js';
 import { isSwitchboardError, SwitchboardError, toError } from '../../errors.js';
+import type { TaskError, TaskRecord } from '../../model/task.js';
 import type { Engine } from '../engine.js';
 import { taskError } from '../leases/lease-book.js';
 import type { InFlight, PoolMember } from '../pool/pool-member.js';
@@ -8,7 +10,16 @@ import { type ContextRuntime, RunContext } from './task-context.js';
 /** The roles the in-process runner uses, so that it can be built and tested with just these. */
 export type RunnerRoles = Pick<
   Engine,
-  'backend' | 'book' | 'dispatcher' | 'emit' | 'failures' | 'now' | 'onError' | 'streams' | 'submit'
+  | 'backend'
+  | 'book'
+  | 'dispatcher'
+  | 'emit'
+  | 'failures'
+  | 'now'
+  | 'onError'
+  | 'streams'
+  | 'submit'
+  | 'telemetry'
 >;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -16,6 +27,14 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/** Ends a failed attempt's span once the backend decided: another attempt, or the dead letter. */
+function endFailed(span: TaskSpan, failing: Promise<TaskRecord>, reason: TaskError): void {
+  failing.then(
+    (record) => span.end(record.status === 'dead' ? 'dead' : 'retry', reason),
+    () => span.end('lost', reason),
   );
 }
 
@@ -47,9 +66,15 @@ export class InProcessRunner implements Runner {
       if (reported === undefined) this.#settle(member, entry, value, ok);
       else void reported.then(() => this.#settle(member, entry, value, ok));
     };
+    const telemetry = this.#engine.telemetry;
     let out: unknown;
     try {
-      out = agent.definition.handle(entry.task.payload, ctx);
+      if (telemetry === undefined) out = agent.definition.handle(entry.task.payload, ctx);
+      else {
+        const span = telemetry.process(entry.task, member.id, entry.startedAt);
+        entry.span = span;
+        out = span.run(() => agent.definition.handle(entry.task.payload, ctx));
+      }
     } catch (thrown) {
       settle(thrown, false);
       return;
@@ -85,6 +110,10 @@ export class InProcessRunner implements Runner {
       const entries = staged.slice(i, i + member.batchMax);
       this.#busy(member);
       const ids = entries.map((e) => e.task.id);
+      const telemetry = this.#engine.telemetry;
+      if (telemetry !== undefined) {
+        for (const e of entries) e.span = telemetry.process(e.task, member.id, e.startedAt);
+      }
       const ctx = new RunContext(entries[0] as InFlight, member.id, this.#runtime, ids);
       const settleAll = (value: unknown, ok: boolean) => {
         if (ok && (!Array.isArray(value) || value.length !== entries.length)) {
@@ -130,21 +159,28 @@ export class InProcessRunner implements Runner {
     member.settle(entry);
     const agent = member.agent;
     if (member.running === 0 && agent?.state === 'working') agent.lifecycle.transition('ready');
+    const span = entry.span;
     if (!entry.abandoned && engine.book.current(entry)) {
-      if (ok) engine.book.complete(entry, value);
-      else {
+      if (ok) {
+        engine.book.complete(entry, value);
+        span?.end('completed');
+      } else {
         const error = toError(value);
         if (isSwitchboardError(error, 'agent_failed')) {
           // The handler says its agent is broken: the agent is failed, and this task goes
           // back to the queue with the others it held.
+          span?.end('lost', taskError(error));
           void engine.failures.fail(member, 'crashed', error);
         } else {
-          engine.book.fail(entry, taskError(error)).catch((e: unknown) => {
+          const reason = taskError(error);
+          const failing = engine.book.fail(entry, reason);
+          if (span !== undefined) endFailed(span, failing, reason);
+          failing.catch((e: unknown) => {
             if (!isSwitchboardError(e, 'conflict')) engine.onError(e);
           });
         }
       }
-    }
+    } else span?.end('lost');
     engine.dispatcher.freed(member);
   }
 }

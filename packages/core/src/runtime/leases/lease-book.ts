@@ -1,3 +1,4 @@
+import type { Telemetry } from '../../contracts/telemetry.js';
 import { isSwitchboardError, SwitchboardError } from '../../errors.js';
 import type { TaskError, TaskRecord } from '../../model/task.js';
 import { TaskIndex } from '../../structures/task-index.js';
@@ -25,6 +26,7 @@ export type LeaseBookRoles = Pick<
   | 'recovery'
   | 'running'
   | 'taskPolicies'
+  | 'telemetry'
   | 'tracker'
 >;
 
@@ -42,6 +44,21 @@ export function taskError(error: Error): TaskError {
   if (typeof code === 'string') out.code = code;
   out.retryable = typeof retryable === 'boolean' ? retryable : true;
   return out;
+}
+
+/** Settles the released leases that no in-process span covers (remote agents' leases). */
+function settleReleased(
+  telemetry: Telemetry,
+  entries: readonly InFlight[],
+  records: readonly TaskRecord[],
+  error: TaskError,
+): void {
+  const running = new Set<string>();
+  for (const entry of entries) if (entry.span !== undefined) running.add(entry.task.id);
+  for (const record of records) {
+    if (running.has(record.id)) continue;
+    telemetry.settle(record, record.status === 'dead' ? 'dead' : 'lost', error);
+  }
 }
 
 /**
@@ -130,6 +147,9 @@ export class LeaseBook implements Leases {
       });
     }
     if (agentId !== undefined) this.#outcome(agentId, true, now, entry as InFlight);
+    // An in-process run's span ends with its handler; any other attempt is settled here.
+    const telemetry = engine.telemetry;
+    if (telemetry !== undefined && entry?.span === undefined) telemetry.settle(record, 'completed');
   }
 
   /** Fails a lease: another attempt after a backoff while attempts remain and it may help. */
@@ -167,6 +187,10 @@ export class LeaseBook implements Leases {
       willRetry: record.status === 'queued',
     }));
     if (agentId !== undefined) this.#outcome(agentId, false, engine.now(), entry as InFlight);
+    const telemetry = engine.telemetry;
+    if (telemetry !== undefined && entry?.span === undefined) {
+      telemetry.settle(record, record.status === 'dead' ? 'dead' : 'retry', error);
+    }
     if (record.status === 'dead') this.dead(record);
   }
 
@@ -192,6 +216,8 @@ export class LeaseBook implements Leases {
     const leases = entries.map((e) => ({ id: e.task.id, leaseToken: e.token }));
     const records = await engine.backend.release(leases, error, engine.now());
     for (const record of records) if (record.status === 'dead') this.dead(record);
+    const telemetry = engine.telemetry;
+    if (telemetry !== undefined) settleReleased(telemetry, entries, records, error);
     return records;
   }
 

@@ -1,6 +1,7 @@
 import type { Agent } from '../../agent/agent.js';
 import type { AgentDefinition } from '../../agent/definition.js';
 import type { AgentCandidate } from '../../contracts/load-balancer.js';
+import type { TaskSpan } from '../../contracts/telemetry.js';
 import {
   type AgentRole,
   type AgentState,
@@ -52,6 +53,8 @@ export interface InFlight {
    * go to in-process agents only.
    */
   shared: boolean;
+  /** The span of its in-process run, while a `telemetry` traces it. */
+  span: TaskSpan | undefined;
   /** The {@link LeaseList} it is in, and its neighbours there (managed by the list). */
   list: LeaseList | undefined;
   prev: InFlight | undefined;
@@ -76,6 +79,7 @@ export function newLease(task: TaskRecord, stage: LeaseStage, expiresAt: number)
     startedAt: 0,
     held: true,
     shared: false,
+    span: undefined,
     list: undefined,
     prev: undefined,
     next: undefined,

@@ -26,6 +26,7 @@ export type RemoteAgentsRoles = Pick<
   | 'now'
   | 'onError'
   | 'pool'
+  | 'telemetry'
 >;
 
 export type {
@@ -200,7 +201,7 @@ export class RemoteAgents implements Remotes {
     }).then((entries) =>
       entries.length > 0 && engine.backend.handOff !== undefined
         ? this.#handOff(member, entries)
-        : entries.map(toTaskLease),
+        : this.#leases(member, entries),
     );
   }
 
@@ -219,7 +220,22 @@ export class RemoteAgents implements Remotes {
       engine.book.release(entries, reason).catch((e: unknown) => engine.onError(e));
       throw error;
     }
-    return entries.map(toTaskLease);
+    return this.#leases(member, entries);
+  }
+
+  /** The leases as handed out, each with the trace context its agent continues. */
+  #leases(member: PoolMember, entries: InFlight[]): TaskLease[] {
+    const telemetry = this.#engine.telemetry;
+    if (telemetry === undefined) return entries.map(toTaskLease);
+    return entries.map((entry) => {
+      const lease = toTaskLease(entry);
+      const context = telemetry.lease(entry.task, member.id, entry.attempt, entry.startedAt);
+      if (context === undefined) return lease;
+      lease.traceparent = context.traceparent;
+      if (context.tracestate === undefined) delete lease.tracestate;
+      else lease.tracestate = context.tracestate;
+      return lease;
+    });
   }
 
   /** Answers the long-polls that got tasks, and the no-wait polls whose pump has run. */

@@ -1,6 +1,7 @@
 import { SwitchboardError } from '../../errors.js';
 import { PRIORITIES, type Priority } from '../../model/priority.js';
 import { newTaskRecord, type TaskRecord } from '../../model/task.js';
+import { isTraceparent, isTracestate } from '../../model/trace-context.js';
 import { MAX_KEY_LENGTH } from '../../protocol/schemas/common.js';
 import {
   MAX_ATTEMPTS,
@@ -42,6 +43,13 @@ export interface SubmitInput<I = unknown> {
   /** Not run before this many ms have passed. */
   readonly delayMs?: number;
   readonly metadata?: Record<string, unknown>;
+  /**
+   * The W3C trace context the task continues (over HTTP, the `traceparent` and `tracestate`
+   * headers or fields). With a `telemetry`, the submit's span is its child; without, it is
+   * stored as given and handed to remote agents in their leases.
+   */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
   /** Who submits it, for per-submitter rate limits. In-process only. */
   readonly submitter?: string;
   /** Aborting it cancels the task. In-process only. */
@@ -91,6 +99,8 @@ export function isPlainTask(input: SubmitInput): boolean {
     input.signal === undefined &&
     input.policy === undefined &&
     input.submitter === undefined &&
+    input.traceparent === undefined &&
+    input.tracestate === undefined &&
     isWellFormed(input)
   );
 }
@@ -109,7 +119,9 @@ function isWellFormed(input: SubmitInput): boolean {
     (input.idempotencyKey === undefined || isKey(input.idempotencyKey)) &&
     (input.sessionKey === undefined || isKey(input.sessionKey)) &&
     (input.delayMs === undefined || isIntIn(input.delayMs, 0, Number.MAX_SAFE_INTEGER)) &&
-    (input.metadata === undefined || isPlainRecord(input.metadata))
+    (input.metadata === undefined || isPlainRecord(input.metadata)) &&
+    (input.traceparent === undefined || isTraceparent(input.traceparent)) &&
+    (input.tracestate === undefined || isTracestate(input.tracestate))
   );
 }
 
@@ -169,6 +181,11 @@ export function toTaskRecord(
   if (source.sessionKey !== undefined) task.sessionKey = source.sessionKey;
   if (source.metadata !== undefined) task.metadata = source.metadata;
   if (input.submitter !== undefined) task.submitter = input.submitter;
+  if (source.traceparent !== undefined) {
+    task.traceparent = source.traceparent;
+    // A tracestate means nothing without the traceparent it goes with (W3C Trace Context).
+    if (source.tracestate !== undefined) task.tracestate = source.tracestate;
+  }
   return task;
 }
 

@@ -8,6 +8,7 @@ import type { SwitchboardOptions } from '../options.js';
 import { BatchResult } from './batch-result.js';
 import { plainColumns, runColumns, submitColumns } from './column-batch.js';
 import type { SubmitGate } from './submit-gate.js';
+import { endSubmitSpans, startSubmitSpans } from './submit-spans.js';
 import { Handle } from './task-handle.js';
 import {
   checkPayloadSize,
@@ -31,6 +32,7 @@ export type IntakeRoles = Pick<
   | 'policies'
   | 'pool'
   | 'taskPolicies'
+  | 'telemetry'
   | 'tracker'
 > &
   QueryRoles;
@@ -110,7 +112,11 @@ export class TaskIntake {
       const admitted = this.#gate.admit(record.submitter, new Map([[record.capability, 1]]), now);
       if (admitted !== undefined) await admitted;
     }
-    const [result] = await engine.backend.enqueue([record]);
+    const telemetry = engine.telemetry;
+    const spans = telemetry === undefined ? undefined : startSubmitSpans(telemetry, [record]);
+    const enqueued = engine.backend.enqueue([record]);
+    if (spans !== undefined) endSubmitSpans(spans, enqueued);
+    const [result] = await enqueued;
     const { task, created } = result as { task: TaskRecord; created: boolean };
     this.#accepted(input, task, created, now);
     return new Handle(
@@ -164,8 +170,12 @@ export class TaskIntake {
    */
   async #plain(inputs: readonly SubmitInput[]): Promise<TaskColumns | undefined> {
     if (!this.accepting) return undefined;
+    // A traced batch goes as records: each task needs its own submit span and trace context.
     const limited =
-      this.#gate.limited || this.#maxPayloadBytes !== undefined || this.#engine.pool.checksTasks;
+      this.#gate.limited ||
+      this.#maxPayloadBytes !== undefined ||
+      this.#engine.pool.checksTasks ||
+      this.#engine.telemetry !== undefined;
     const columns = plainColumns(this.#engine, inputs, this.#defaults, limited);
     if (columns === undefined) return undefined;
     if (!this.#open) await this.open();
@@ -241,9 +251,17 @@ export class TaskIntake {
       if (this.#gate.limited)
         await this.#gate.admit(records[0]?.submitter, countByCapability(fresh), now);
       const backend = engine.backend;
+      const telemetry = engine.telemetry;
+      const spans = telemetry === undefined ? undefined : startSubmitSpans(telemetry, fresh);
       // No idempotency key: every task is new, and no result per task is needed.
-      if (!keyed && backend.enqueueNew !== undefined) await backend.enqueueNew(fresh);
-      else results = await backend.enqueue(fresh);
+      const enqueued =
+        !keyed && backend.enqueueNew !== undefined
+          ? backend.enqueueNew(fresh)
+          : backend.enqueue(fresh).then((r) => {
+              results = r;
+            });
+      if (spans !== undefined) endSubmitSpans(spans, enqueued);
+      await enqueued;
     }
     const live = engine.backend.liveRecords === true;
     let k = 0;

@@ -15,6 +15,7 @@ function entry(id: string): InFlight {
     settled: false,
     startedAt: 0,
     shared: false,
+    span: undefined,
     held: true,
     list: undefined,
     prev: undefined,

@@ -2,9 +2,11 @@ import { SwitchboardError, type TaskRecord } from '@switchboard/core';
 
 // A record is one Redis hash of few fields, so the scripts scan, copy and answer little:
 //   d  the fields that never change and only the client reads (id, capability, payload,
-//      metadata, idempotencyKey, sessionKey, submitter, createdAt), one JSON object;
+//      metadata, idempotencyKey, sessionKey, submitter, trace context, createdAt), one JSON
+//      object;
 //   s  the state the scripts read and rewrite (see encodeState), one space-separated line;
-//   e  the last error, r the result ('' for none): JSON only the client parses;
+//   e  the last error, r the result ('' for none), g the last progress: JSON only the
+//      client parses;
 //   c  the capability and k the idempotency key, for the scripts that need them.
 // Lua never re-encodes a payload (cjson would turn `[]` into `{}` and round numbers).
 
@@ -12,7 +14,7 @@ import { SwitchboardError, type TaskRecord } from '@switchboard/core';
  * The fields of a record hash a script answers (`HMGET`), in order: a reply is their values.
  * `d` comes first: the scripts test it for "no such task".
  */
-export const RECORD_FIELDS: readonly string[] = ['d', 's', 'e', 'r'];
+export const RECORD_FIELDS: readonly string[] = ['d', 's', 'e', 'r', 'g'];
 
 /** The hash fields `d` and `s` of a record, as a script stores them. */
 export interface EncodedRecord {
@@ -70,6 +72,8 @@ export function encodeRecord(t: TaskRecord): EncodedRecord {
   if (t.idempotencyKey !== undefined) d += `,"k":${JSON.stringify(String(t.idempotencyKey))}`;
   if (t.sessionKey !== undefined) d += `,"s":${JSON.stringify(String(t.sessionKey))}`;
   if (t.submitter !== undefined) d += `,"u":${JSON.stringify(String(t.submitter))}`;
+  if (t.traceparent !== undefined) d += `,"x":${JSON.stringify(String(t.traceparent))}`;
+  if (t.tracestate !== undefined) d += `,"y":${JSON.stringify(String(t.tracestate))}`;
   return { d: `${d}}`, s: encodeState(t) };
 }
 
@@ -82,6 +86,8 @@ interface Immutable {
   k?: string;
   s?: string;
   u?: string;
+  x?: string;
+  y?: string;
 }
 
 /**
@@ -118,6 +124,8 @@ export function decodeRecord(values: readonly (string | null)[]): TaskRecord | u
   if (o.k !== undefined) r.idempotencyKey = o.k;
   if (o.s !== undefined) r.sessionKey = o.s;
   if (o.u !== undefined) r.submitter = o.u;
+  if (o.x !== undefined) r.traceparent = o.x;
+  if (o.y !== undefined) r.tracestate = o.y;
   if (from <= s.length) r.agentId = s.slice(from);
   if (f[4] !== '') r.leaseExpiresAt = Number(f[4]);
   if (f[2] !== '') r.leaseToken = f[2];
@@ -125,6 +133,8 @@ export function decodeRecord(values: readonly (string | null)[]): TaskRecord | u
   if (e !== null && e !== undefined) r.error = JSON.parse(e);
   const result = values[3];
   if (result !== null && result !== undefined && result !== '') r.result = JSON.parse(result);
+  const progress = values[4];
+  if (progress !== null && progress !== undefined) r.progress = JSON.parse(progress);
   return r as unknown as TaskRecord;
 }
 
