@@ -3,6 +3,28 @@ import { describe, expect, it } from 'vitest';
 import { type Fixture, T0 } from './backend-fixture.js';
 
 /**
+ * A stored schedule written at `T0` and never ticked since: every minute from `T0`, its task
+ * of capability `cap`. `over` overrides fields.
+ */
+export function scheduleRecord(id: string, over: Partial<ScheduleRecord> = {}): ScheduleRecord {
+  return {
+    id,
+    everyMs: 60_000,
+    task: { capability: 'cap', priority: 'normal' },
+    overlap: 'skip',
+    catchUp: 'none',
+    catchUpLimit: 10,
+    paused: false,
+    anchorAt: T0,
+    createdAt: T0,
+    updatedAt: T0,
+    lastTickAt: T0,
+    settledTickAt: T0,
+    ...over,
+  };
+}
+
+/**
  * The cases of a backend's schedule store (`Backend.schedules`), skipped for a backend
  * without one: records round-trip as copies, a tick is claimed once and never behind a
  * later one, writes merge the tick state forward, and with `reopen` it all survives.
@@ -17,22 +39,19 @@ export function backendSchedules(
       if (schedules === undefined) ctx.skip();
       return schedules as ScheduleStore;
     };
-    const schedule = (over: Partial<ScheduleRecord> = {}): ScheduleRecord => ({
-      id: `${f.cap}-s`,
-      cron: '*/10 * * * * *',
-      timezone: 'Europe/Berlin',
-      task: { capability: f.cap, priority: 'high', payload: { n: 1 }, metadata: { k: 'v' } },
-      overlap: 'skip',
-      catchUp: 'all',
-      catchUpLimit: 5,
-      paused: false,
-      anchorAt: T0,
-      createdAt: T0,
-      updatedAt: T0,
-      lastTickAt: T0,
-      settledTickAt: T0,
-      ...over,
-    });
+    // A cron schedule (the interval of `scheduleRecord` left out) with every field set.
+    const schedule = (over: Partial<ScheduleRecord> = {}): ScheduleRecord => {
+      const { everyMs: _every, ...base } = scheduleRecord(`${f.cap}-s`);
+      return {
+        ...base,
+        cron: '*/10 * * * * *',
+        timezone: 'Europe/Berlin',
+        task: { capability: f.cap, priority: 'high', payload: { n: 1 }, metadata: { k: 'v' } },
+        catchUp: 'all',
+        catchUpLimit: 5,
+        ...over,
+      };
+    };
 
     it('stores, lists, gets and deletes schedules, handing out copies', async (ctx) => {
       const s = store(ctx);

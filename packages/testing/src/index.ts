@@ -23,7 +23,7 @@ export {
   taskRecords,
 } from './backend-fixture.js';
 export { backendReopen } from './backend-reopen.js';
-export { backendSchedules } from './backend-schedules.js';
+export { backendSchedules, scheduleRecord } from './backend-schedules.js';
 export {
   type CandidateOverrides,
   candidate,

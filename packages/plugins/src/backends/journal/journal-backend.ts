@@ -7,6 +7,7 @@ import {
   type LeaseRequest,
   MemoryBackend,
   type QueueStats,
+  type ScheduleStore,
   SwitchboardError,
   type TaskError,
   type TaskListQuery,
@@ -23,6 +24,7 @@ import {
   type ResolvedJournalOptions,
   resolveJournalOptions,
 } from './journal-options.js';
+import { JournalScheduleStore } from './journal-schedules.js';
 import type { LogWriter, LogWriterStats } from './log-writer.js';
 import { openJournal } from './open-journal.js';
 import { RecordIndex } from './record-index.js';
@@ -52,6 +54,12 @@ export class JournalBackend implements Backend {
   readonly durable = true;
   /** Remote agents' registrations, kept in the log: they outlive a restart. */
   readonly agents: AgentDirectory = new JournalAgentDirectory(
+    () => this.index,
+    (op) => this.log(op),
+    () => this.guard(),
+  );
+  /** The schedules, kept in the log: they and their ticks outlive a restart. */
+  readonly schedules: ScheduleStore = new JournalScheduleStore(
     () => this.index,
     (op) => this.log(op),
     () => this.guard(),

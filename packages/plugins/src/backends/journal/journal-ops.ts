@@ -1,5 +1,6 @@
 import {
   type AgentRecord,
+  type ScheduleRecord,
   SwitchboardError,
   type TaskError,
   type TaskRecord,
@@ -50,7 +51,10 @@ export type JournalOp =
   /** Leases that died with the process, ended at recovery (see {@link endLost}). */
   | { op: 'lost'; ids: string[]; now: number }
   | { op: 'agent'; record: AgentRecord; now: number }
-  | { op: 'agent-gone'; id: string; now: number };
+  | { op: 'agent-gone'; id: string; now: number }
+  /** A schedule as it now stands (written, a tick claimed or settled), and one deleted. */
+  | { op: 'schedule'; record: ScheduleRecord; now: number }
+  | { op: 'schedule-gone'; id: string; now: number };
 
 /** The error of a lease that died with its process (the attempt counts, as an expiry's). */
 export const LOST_LEASE: TaskError = Object.freeze({
@@ -198,6 +202,12 @@ export function applyOp(index: RecordIndex, frame: FrameBody): void {
       return;
     case 'agent-gone':
       index.agents.delete(body.id);
+      return;
+    case 'schedule':
+      index.schedules.set(body.record.id, body.record);
+      return;
+    case 'schedule-gone':
+      index.schedules.delete(body.id);
       return;
     default:
       throw new SwitchboardError('internal', `[journal] unknown frame op ${String(frame.op)}`, {

@@ -65,6 +65,7 @@ export async function openJournal(
         captureRecords(index.records.values()),
         [...index.agents.values()].map((a) => ({ ...a })),
         [...index.held].map(([id, h]) => [id, h.token, h.agentId ?? '']),
+        [...index.schedules.values()],
       ),
   });
   return { index, writer, lost, requeued, now };

@@ -1,4 +1,4 @@
-import type { AgentRecord, TaskRecord } from '@switchboard/core';
+import type { AgentRecord, ScheduleRecord, TaskRecord } from '@switchboard/core';
 
 /**
  * A lease that is not the process's own: taken without a process-only token (a remote agent
@@ -20,6 +20,8 @@ export class RecordIndex {
   readonly records = new Map<string, TaskRecord>();
   /** The remote agents registered, by id (the journal's agent directory). */
   readonly agents = new Map<string, AgentRecord>();
+  /** The schedules, by id (the journal's schedule store). */
+  readonly schedules = new Map<string, ScheduleRecord>();
   /** Leases that are not the process's own, by task id (see {@link HeldLease}). */
   readonly held = new Map<string, HeldLease>();
   private readonly keys = new Map<string, string>();

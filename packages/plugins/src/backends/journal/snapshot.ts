@@ -1,4 +1,9 @@
-import { type AgentRecord, SwitchboardError, type TaskRecord } from '@switchboard/core';
+import {
+  type AgentRecord,
+  type ScheduleRecord,
+  SwitchboardError,
+  type TaskRecord,
+} from '@switchboard/core';
 import type { FrameCodec } from './frame.js';
 import type { RecordIndex } from './record-index.js';
 
@@ -25,8 +30,8 @@ export type HeldEntry = readonly [string, string, string];
 
 /**
  * The frames of a snapshot of `records`, in their order, encoded lazily one chunk at a time:
- * a header, the registered agents, the leases that are not the process's own, the records in
- * chunks, and a trailer with the count, so a snapshot cut short is recognised as such.
+ * a header, the registered agents, the leases that are not the process's own, the schedules,
+ * the records in chunks, and a trailer with the count, so a snapshot cut short is recognised as such.
  */
 export function* encodeSnapshot(
   codec: FrameCodec,
@@ -34,12 +39,15 @@ export function* encodeSnapshot(
   records: readonly TaskRecord[],
   agents: readonly AgentRecord[] = [],
   held: readonly HeldEntry[] = [],
+  schedules: readonly ScheduleRecord[] = [],
 ): Generator<Uint8Array> {
   yield codec.encode({ op: 'snapshot', version: SNAPSHOT_VERSION, gen, now: Date.now() });
   // The registered remote agents, few: one frame (absent when there are none).
   if (agents.length > 0) yield codec.encode({ op: 'agents', agents });
   // Bounded by the leases out at once (absent when there are none).
   if (held.length > 0) yield codec.encode({ op: 'held', held });
+  // The schedules, few: one frame (absent when there are none).
+  if (schedules.length > 0) yield codec.encode({ op: 'schedules', schedules });
   for (let i = 0; i < records.length; i += CHUNK) {
     yield codec.encode({ op: 'put', tasks: records.slice(i, i + CHUNK) });
   }
@@ -79,6 +87,8 @@ export function readSnapshot(
       for (const [id, token, agentId] of body.held as HeldEntry[]) {
         index.held.set(id, agentId === '' ? { token } : { token, agentId });
       }
+    } else if (body.op === 'schedules') {
+      for (const r of body.schedules as ScheduleRecord[]) index.schedules.set(r.id, r);
     } else if (body.op === 'put') {
       for (const t of body.tasks as TaskRecord[]) index.add(t);
       count += (body.tasks as TaskRecord[]).length;

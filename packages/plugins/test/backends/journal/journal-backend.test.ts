@@ -1,6 +1,6 @@
 import type { Backend } from '@switchboard/core';
 import { createJournalBackend, type JournalBackend, nodeFs } from '@switchboard/plugins/journal';
-import { backendReopen, createFixture, testBackend } from '@switchboard/testing';
+import { backendReopen, backendSchedules, createFixture, testBackend } from '@switchboard/testing';
 import { afterAll, beforeEach, describe } from 'vitest';
 import { tempDirs } from './helpers.js';
 
@@ -44,8 +44,10 @@ describe('journal: the reopen cases after a crash (no close)', () => {
     await f.backend.open();
     f.reset();
   });
-  backendReopen(f, async (backend) => {
+  const crash = async (backend: Backend) => {
     abandoned.push(backend);
     return make(dirOf.get(backend), false);
-  });
+  };
+  backendReopen(f, crash);
+  backendSchedules(f, crash);
 });
