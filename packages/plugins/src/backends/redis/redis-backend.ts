@@ -11,6 +11,7 @@ import {
   type LeaseRequest,
   priorityLevel,
   type QueueStats,
+  type ScheduleStore,
   type SharedRateLimiter,
   SwitchboardError,
   type TaskError,
@@ -34,6 +35,7 @@ import { LeaseAnswers } from './redis-lease-answers.js';
 import { RedisLink } from './redis-link.js';
 import { type RedisBackendOptions, resolveRedisOptions } from './redis-options.js';
 import { defineRateScript, RedisRateLimiter } from './redis-rate-limiter.js';
+import { defineScheduleScripts, RedisScheduleStore } from './redis-schedules.js';
 import { type ErrorSubject, scriptError } from './script-errors.js';
 
 // One array argument: ioredis flattens it, where spreading a large batch's arguments into the
@@ -80,6 +82,8 @@ export class RedisBackend implements Backend {
   readonly agents: AgentDirectory;
   /** Events and notices between the processes, on the `cluster` pub/sub channel. */
   readonly cluster: ClusterChannel;
+  /** The schedules of every process on this server and prefix; each tick is claimed once. */
+  readonly schedules: ScheduleStore;
 
   private readonly link: RedisLink;
   private readonly base: readonly string[];
@@ -91,8 +95,10 @@ export class RedisBackend implements Backend {
       defineScripts(client);
       defineAgentScripts(client);
       defineRateScript(client);
+      defineScheduleScripts(client);
     });
     this.agents = new RedisAgentDirectory(this.link, o.keyPrefix);
+    this.schedules = new RedisScheduleStore(this.link, o.keyPrefix);
     this.cluster = redisClusterChannel(this.link);
     this.base = [o.keyPrefix, '', String(o.maxRetained), String(o.retainMs)];
     this.answers = new LeaseAnswers({
