@@ -15,6 +15,7 @@ import type {
   TaskError,
   TaskListQuery,
   TaskPage,
+  TaskProgress,
   TaskRecord,
 } from '@switchboard/core';
 import { SwitchboardError } from '@switchboard/core';
@@ -110,6 +111,16 @@ export class RemoteBackend implements Backend {
   }
   extend(id: string, leaseToken: string, ms: number, now: number): Promise<TaskRecord> {
     return this.#call('extend', [id, leaseToken, ms, now]) as Promise<TaskRecord>;
+  }
+  progress(
+    id: string,
+    leaseToken: string,
+    progress: TaskProgress | undefined,
+    ms: number | undefined,
+    now: number,
+  ): Promise<TaskRecord> {
+    // JSON has no undefined: an absent argument crosses as null, which the backend takes as absent.
+    return this.#call('progress', [id, leaseToken, progress, ms, now]) as Promise<TaskRecord>;
   }
   release(
     leases: readonly { id: string; leaseToken: string }[],

@@ -2,6 +2,7 @@ import { type Backend, reserveTaskIds, type TaskRecord, taskIdAt } from '@switch
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFixture, PRIORITY_NAMES, settle, T0 } from './backend-fixture.js';
 import { backendListing } from './backend-listing.js';
+import { backendProgress } from './backend-progress.js';
 import { backendProperty } from './backend-property.js';
 import { backendReopen } from './backend-reopen.js';
 import { backendSchedules } from './backend-schedules.js';
@@ -229,6 +230,7 @@ export function testBackend(
     });
 
     backendTransitions(f);
+    backendProgress(f, opts.reopen);
     backendListing(f);
     backendSchedules(f, opts.reopen);
 

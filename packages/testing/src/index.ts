@@ -22,6 +22,7 @@ export {
   T0,
   taskRecords,
 } from './backend-fixture.js';
+export { backendProgress } from './backend-progress.js';
 export { backendReopen } from './backend-reopen.js';
 export { backendSchedules, scheduleRecord } from './backend-schedules.js';
 export {

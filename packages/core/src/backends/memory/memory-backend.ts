@@ -194,7 +194,8 @@ export class MemoryBackend implements Backend {
     now: number,
   ): Promise<TaskRecord> {
     const t = await this.extend(id, leaseToken, ms ?? this.leased(id, leaseToken).timeoutMs, now);
-    if (progress !== undefined) t.progress = progress;
+    // Truthiness, so that a null from a caller across JSON (which has no undefined) is absent too.
+    if (progress) t.progress = progress;
     return t;
   }
 

@@ -8,15 +8,19 @@ import {
   type LeaseRequest,
   MemoryBackend,
   type QueueStats,
+  type ScheduleRecord,
+  type ScheduleStore,
   SwitchboardError,
   type TaskError,
   type TaskListQuery,
   type TaskPage,
+  type TaskProgress,
   type TaskRecord,
 } from '@switchboard/core';
 import { DeferredNotifier } from '../journal/deferred-notifier.js';
 import { JournalAgentDirectory } from '../journal/journal-agents.js';
 import type { JournalOp } from '../journal/journal-ops.js';
+import { JournalScheduleStore } from '../journal/journal-schedules.js';
 import { type HeldLease, RecordIndex } from '../journal/record-index.js';
 import { restoreInto } from '../journal/restore.js';
 import { pruneEvicted, settleLeases } from '../journal/settle-leases.js';
@@ -63,7 +67,13 @@ export class DurableObjectBackend implements Backend {
   /** Remote agents' registrations, stored: they outlive the object's eviction. */
   readonly agents: AgentDirectory = new JournalAgentDirectory(
     () => this.index,
-    (op) => this.agentChanged(op),
+    (op) => this.kept(op),
+    () => this.guard(),
+  );
+  /** The schedules, stored (one key each): they and their ticks outlive the object's eviction. */
+  readonly schedules: ScheduleStore = new JournalScheduleStore(
+    () => this.index,
+    (op) => this.kept(op),
     () => this.guard(),
   );
 
@@ -199,6 +209,20 @@ export class DurableObjectBackend implements Backend {
     return t;
   }
 
+  async progress(
+    id: string,
+    leaseToken: string,
+    progress: TaskProgress | undefined,
+    ms: number | undefined,
+    now: number,
+  ): Promise<TaskRecord> {
+    this.guard();
+    const t = await this.memory.progress(id, leaseToken, progress, ms, now);
+    this.dirty.add(t.id);
+    await this.write();
+    return t;
+  }
+
   async release(
     leases: readonly { id: string; leaseToken: string }[],
     error: TaskError,
@@ -303,6 +327,7 @@ export class DurableObjectBackend implements Backend {
     const { prefix } = this.opts;
     const tasks = await this.storage.list<StoredTask>({ prefix: `${prefix}t:` });
     const agents = await this.storage.list<AgentRecord>({ prefix: `${prefix}a:` });
+    const schedules = await this.storage.list<ScheduleRecord>({ prefix: `${prefix}s:` });
     const stored = [...tasks.values()].sort((a, b) => a.seq - b.seq);
     const index = new RecordIndex();
     for (const { seq, task, held } of stored) {
@@ -312,6 +337,7 @@ export class DurableObjectBackend implements Backend {
       this.seq = Math.max(this.seq, seq);
     }
     for (const agent of agents.values()) index.agents.set(agent.id, agent);
+    for (const schedule of schedules.values()) index.schedules.set(schedule.id, schedule);
     const now = Date.now();
     const { lost, requeued } = settleLeases(index, now);
     this.index = index;
@@ -375,12 +401,19 @@ export class DurableObjectBackend implements Backend {
     this.dirty.add(t.id);
   }
 
-  private agentChanged(op: JournalOp): Promise<void> {
+  /** Stores a change of a remote agent's registration or of a schedule, as the journal logs it. */
+  private kept(op: JournalOp): Promise<void> {
     const { prefix } = this.opts;
     if (op.op === 'agent') {
       return this.track(this.storage.put({ [`${prefix}a:${op.record.id}`]: op.record }));
     }
     if (op.op === 'agent-gone') return this.track(this.storage.delete([`${prefix}a:${op.id}`]));
+    if (op.op === 'schedule') {
+      return this.track(this.storage.put({ [`${prefix}s:${op.record.id}`]: op.record }));
+    }
+    if (op.op === 'schedule-gone') {
+      return this.track(this.storage.delete([`${prefix}s:${op.id}`]));
+    }
     return this.write();
   }
 

@@ -12,6 +12,7 @@ import {
   type TaskError,
   type TaskListQuery,
   type TaskPage,
+  type TaskProgress,
   type TaskRecord,
 } from '@switchboard/core';
 import { DeferredNotifier } from './deferred-notifier.js';
@@ -201,6 +202,24 @@ export class JournalBackend implements Backend {
     this.guard();
     const t = await this.memory.extend(id, leaseToken, ms, now);
     await this.log({ op: 'extend', id, ms, now });
+    return t;
+  }
+
+  async progress(
+    id: string,
+    leaseToken: string,
+    progress: TaskProgress | undefined,
+    ms: number | undefined,
+    now: number,
+  ): Promise<TaskRecord> {
+    this.guard();
+    const t = await this.memory.progress(id, leaseToken, progress, ms, now);
+    const renewed = (t.leaseExpiresAt ?? now) - now;
+    await this.log(
+      progress === undefined
+        ? { op: 'progress', id, ms: renewed, now }
+        : { op: 'progress', id, ms: renewed, progress, now },
+    );
     return t;
   }
 

@@ -3,6 +3,7 @@ import {
   type ScheduleRecord,
   SwitchboardError,
   type TaskError,
+  type TaskProgress,
   type TaskRecord,
   type TaskStatus,
 } from '@switchboard/core';
@@ -39,6 +40,8 @@ export type JournalOp =
       now: number;
     }
   | { op: 'extend'; id: string; ms: number; now: number }
+  /** A lease holder's report: the lease renewed by `ms`, and its last progress when given. */
+  | { op: 'progress'; id: string; ms: number; progress?: TaskProgress; now: number }
   | { op: 'release'; ids: string[]; status: TaskStatus[]; error: TaskError; now: number }
   | { op: 'cancel'; id: string; now: number }
   | { op: 'replay'; id: string; now: number }
@@ -150,6 +153,13 @@ export function applyOp(index: RecordIndex, frame: FrameBody): void {
       const t = find(index, body.id);
       t.leaseExpiresAt = now + body.ms;
       t.updatedAt = now;
+      return;
+    }
+    case 'progress': {
+      const t = find(index, body.id);
+      t.leaseExpiresAt = now + body.ms;
+      t.updatedAt = now;
+      if (body.progress !== undefined) t.progress = body.progress;
       return;
     }
     case 'release':

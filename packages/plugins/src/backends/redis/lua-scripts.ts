@@ -196,6 +196,25 @@ redis.call('ZADD', K_LEASES, exp, id)
 return record(k)
 `;
 
+// A lease holder's report: ARGV[7] the lease's new length ('' for the task's timeoutMs),
+// ARGV[8] the progress as JSON ('' for none).
+const PROGRESS = `
+local id = ARGV[5]
+local k = tkey(id)
+local st, e = checkLease(redis.call('HGET', k, 's'), id, ARGV[6])
+if not st then return e end
+local ms = ARGV[7] == '' and tonumber(st[TMO]) or tonumber(ARGV[7])
+local exp = str(now + ms)
+st[EXP], st[UPD] = exp, NOW
+if ARGV[8] == '' then
+  redis.call('HSET', k, 's', line(st))
+else
+  redis.call('HSET', k, 's', line(st), 'g', ARGV[8])
+end
+redis.call('ZADD', K_LEASES, exp, id)
+return record(k)
+`;
+
 const RELEASE = `
 local out = {}
 for j = 6, #ARGV, 2 do
@@ -386,6 +405,7 @@ export const LUA_SCRIPTS = {
   sbComplete: COMPLETE,
   sbFail: FAIL,
   sbExtend: EXTEND,
+  sbProgress: PROGRESS,
   sbRelease: RELEASE,
   sbCancel: CANCEL,
   sbExpire: EXPIRE,

@@ -17,6 +17,7 @@ import {
   type TaskError,
   type TaskListQuery,
   type TaskPage,
+  type TaskProgress,
   type TaskRecord,
   type TokenBucketOptions,
 } from '@switchboard/core';
@@ -222,6 +223,24 @@ export class RedisBackend implements Backend {
       });
     }
     return one(await this.script<Reply>('sbExtend', now, [id, leaseToken, String(ms)], id));
+  }
+
+  /** Renews the lease and stores the progress in one script, so a stale token changes nothing. */
+  async progress(
+    id: string,
+    leaseToken: string,
+    progress: TaskProgress | undefined,
+    ms: number | undefined,
+    now: number,
+  ): Promise<TaskRecord> {
+    if (ms !== undefined && (!(ms > 0) || !Number.isFinite(ms))) {
+      throw new SwitchboardError('invalid_request', `[redis] progress ms must be > 0`, {
+        details: { ms },
+      });
+    }
+    const json = progress === undefined ? '' : (toJson(progress, 'progress') ?? '');
+    const args = [id, leaseToken, ms === undefined ? '' : String(ms), json];
+    return one(await this.script<Reply>('sbProgress', now, args, id));
   }
 
   async release(
