@@ -48,6 +48,18 @@ export function backendReopen(f: Fixture, reopen: (backend: Backend) => Promise<
       }
     });
 
+    it("keeps a task's trace context", async () => {
+      const traceparent = `00-${'4b'.repeat(16)}-${'0f'.repeat(8)}-01`;
+      const queued = f.task({ traceparent, tracestate: 'vendor=a' });
+      const held = f.task({ traceparent, timeoutMs: 60_000 });
+      await f.backend.enqueue([held, queued]);
+      await f.lease(1);
+      await again();
+      expect(await f.backend.get(queued.id)).toMatchObject({ traceparent, tracestate: 'vendor=a' });
+      expect(await f.backend.get(held.id)).toMatchObject({ traceparent });
+      expect((await f.backend.get(held.id))?.tracestate).toBeUndefined();
+    });
+
     it('lists the same tasks, in the same order, and finds an idempotency key', async () => {
       const tasks = [3, 1, 2].map((ms, i) =>
         f.task({ createdAt: T0 + ms, ...(i === 1 ? { idempotencyKey: `${f.cap}-l1` } : {}) }),

@@ -8,6 +8,28 @@ import { rejectsWith } from './rejects-with.js';
  * Tokens are kept by value: a backend may return live records that it goes on updating.
  */
 export function backendTransitions(f: Fixture): void {
+  it("keeps a task's trace context through its lease, a retry and the dead letter", async () => {
+    const traceparent = `00-${'4b'.repeat(16)}-${'0f'.repeat(8)}-01`;
+    const tracestate = 'vendor=a,other=b';
+    const context = { traceparent, tracestate };
+    const traced = f.task({ ...context, maxAttempts: 2 });
+    const plain = f.task();
+    await f.enqueue(traced, plain);
+    expect(await f.backend.get(traced.id)).toMatchObject(context);
+    const [first, other] = await f.lease(2);
+    expect(first).toMatchObject({ id: traced.id, ...context });
+    expect(other).toMatchObject({ id: plain.id });
+    expect(other?.traceparent).toBeUndefined();
+    const err = { message: 'boom', retryable: true };
+    const retry = { retry: true, availableAt: T0 };
+    await f.backend.fail(traced.id, first!.leaseToken!, err, retry, T0);
+    const [second] = await f.lease(1, T0 + 1);
+    expect(second).toMatchObject({ id: traced.id, attempts: 2, ...context });
+    const dead = await f.backend.fail(traced.id, second!.leaseToken!, err, retry, T0 + 2);
+    expect(dead).toMatchObject({ status: 'dead', ...context });
+    expect((await f.backend.deadLetters()).find((t) => t.id === traced.id)).toMatchObject(context);
+  });
+
   it('completes with the right token only, once', async () => {
     await f.enqueue(f.task());
     const [t] = await f.lease(1);
