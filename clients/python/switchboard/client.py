@@ -23,6 +23,8 @@ _TASK_FIELDS = {
     "session_key": "sessionKey",
     "delay_ms": "delayMs",
     "metadata": "metadata",
+    "traceparent": "traceparent",
+    "tracestate": "tracestate",
 }
 
 # The answer to a long poll may take its whole wait: the socket waits that long and this more.
@@ -40,6 +42,8 @@ def task_body(
     session_key: Optional[str] = None,
     delay_ms: Optional[int] = None,
     metadata: Optional[Mapping[str, Any]] = None,
+    traceparent: Optional[str] = None,
+    tracestate: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The wire body of a task submission; options left ``None`` are left out."""
     body: Dict[str, Any] = {"capability": capability}
@@ -53,6 +57,8 @@ def task_body(
         "session_key": session_key,
         "delay_ms": delay_ms,
         "metadata": metadata,
+        "traceparent": traceparent,
+        "tracestate": tracestate,
     }
     for name, value in options.items():
         if value is not None:
@@ -139,7 +145,8 @@ class Client:
 
         ``options`` are those of the contract, by their Python names: ``priority``,
         ``timeout_ms``, ``max_attempts``, ``idempotency_key``, ``session_key``, ``delay_ms``,
-        ``metadata``. Any other name is a TypeError.
+        ``metadata``, and ``traceparent`` and ``tracestate`` (W3C trace context: the span the
+        task's trace continues). Any other name is a TypeError.
         """
         return self._call("POST", "/v1/tasks", task_body(capability, payload, **options))
 

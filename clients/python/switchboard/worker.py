@@ -30,6 +30,12 @@ class TaskContext:
     409 or 404 to an extension), and when the worker closes without draining or its drain
     times out; ``reason`` then says why. A long handler should look at it now and then
     (``ctx.cancelled.is_set()``, or ``ctx.cancelled.wait(seconds)`` instead of a sleep).
+
+    ``traceparent`` and ``tracestate`` are the W3C trace context the lease carries (``None``
+    when the task has none): the server's span of this attempt when it traces, else the
+    submitter's. This package imports no tracer; a handler that traces passes them to its
+    own, e.g. with OpenTelemetry's ``TraceContextTextMapPropagator().extract(...)``, so that
+    its spans join the task's trace.
     """
 
     def __init__(self, lease: Mapping[str, Any]) -> None:
@@ -38,6 +44,8 @@ class TaskContext:
         self.attempt: int = lease["attempt"]
         self.priority: Optional[str] = lease.get("priority")
         self.session_key: Optional[str] = lease.get("sessionKey")
+        self.traceparent: Optional[str] = lease.get("traceparent")
+        self.tracestate: Optional[str] = lease.get("tracestate")
         self.cancelled = threading.Event()
         self.reason: Optional[str] = None
 

@@ -70,6 +70,28 @@ class WorkerTest(ServerTest):
         self.assertIn("echo", names)
         self.assertEqual(self.errors, [])
 
+    def test_the_handler_gets_the_tasks_trace_context(self) -> None:
+        traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        seen: List[Any] = []
+
+        def handle(payload: Any, ctx: TaskContext) -> Any:
+            seen.append((ctx.traceparent, ctx.tracestate))
+            return payload
+
+        self.worker("w-trace", handle)
+        traced = self.client.submit(
+            "w-trace", 1, traceparent=traceparent, tracestate="vendor=abc"
+        )["id"]
+        self.assertEqual(self.results([traced]), [1])
+        plain = self.client.submit("w-trace", 2)["id"]
+        self.assertEqual(self.results([plain]), [2])
+        # The server here does not trace: the handler gets the submitter's context as sent.
+        self.assertEqual(seen, [(traceparent, "vendor=abc"), (None, None)])
+        self.assertEqual(self.client.get(traced)["traceparent"], traceparent)
+        with self.assertRaises(SwitchboardError) as bad:
+            self.client.submit("w-trace", 3, traceparent="00-not-a-trace")
+        self.assertEqual((bad.exception.status, bad.exception.code), (400, "invalid_request"))
+
     def test_concurrency_is_respected(self) -> None:
         lock = threading.Lock()
         running = [0]
