@@ -13,6 +13,7 @@ Example::
 from .client import Capability, Client
 from .errors import NonRetryableError, SwitchboardError
 from .events import EventStream
+from .task_stream import TaskStream
 from .worker import Handler, TaskContext, Worker
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "NonRetryableError",
     "SwitchboardError",
     "TaskContext",
+    "TaskStream",
     "Worker",
 ]

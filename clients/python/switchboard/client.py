@@ -9,6 +9,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from .errors import SwitchboardError
 from .events import EventStream
+from .progress import MAX_PROGRESS_BYTES, encode_reported
+from .task_stream import TaskStream
 
 Capability = Union[str, Mapping[str, Any]]
 """A capability: its name, or ``{"name": ..., "version": ...}``."""
@@ -21,11 +23,15 @@ _TASK_FIELDS = {
     "max_attempts": "maxAttempts",
     "idempotency_key": "idempotencyKey",
     "session_key": "sessionKey",
+    "fairness_key": "fairnessKey",
     "delay_ms": "delayMs",
     "metadata": "metadata",
     "traceparent": "traceparent",
     "tracestate": "tracestate",
 }
+
+# Tells an argument left out from one given as None (a progress value may be null).
+_UNSET: Any = object()
 
 # The answer to a long poll may take its whole wait: the socket waits that long and this more.
 _SLACK_S = 10.0
@@ -40,6 +46,7 @@ def task_body(
     max_attempts: Optional[int] = None,
     idempotency_key: Optional[str] = None,
     session_key: Optional[str] = None,
+    fairness_key: Optional[str] = None,
     delay_ms: Optional[int] = None,
     metadata: Optional[Mapping[str, Any]] = None,
     traceparent: Optional[str] = None,
@@ -55,6 +62,7 @@ def task_body(
         "max_attempts": max_attempts,
         "idempotency_key": idempotency_key,
         "session_key": session_key,
+        "fairness_key": fairness_key,
         "delay_ms": delay_ms,
         "metadata": metadata,
         "traceparent": traceparent,
@@ -144,8 +152,9 @@ class Client:
         """Queues a task: ``{"id", "status": "queued"}``.
 
         ``options`` are those of the contract, by their Python names: ``priority``,
-        ``timeout_ms``, ``max_attempts``, ``idempotency_key``, ``session_key``, ``delay_ms``,
-        ``metadata``, and ``traceparent`` and ``tracestate`` (W3C trace context: the span the
+        ``timeout_ms``, ``max_attempts``, ``idempotency_key``, ``session_key``,
+        ``fairness_key`` (tasks of one key share the agents fairly with other keys, by weight),
+        ``delay_ms``, ``metadata``, and ``traceparent`` and ``tracestate`` (W3C trace context: the span the
         task's trace continues). Any other name is a TypeError.
         """
         return self._call("POST", "/v1/tasks", task_body(capability, payload, **options))
@@ -213,6 +222,42 @@ class Client:
         """Moves a lease's expiry to ``ms`` from now; answers the task-lease."""
         body = {"leaseToken": lease_token, "ms": int(ms)}
         return self._call("POST", f"/v1/tasks/{_id(task_id)}/extend", body)
+
+    def progress(
+        self,
+        task_id: str,
+        lease_token: str,
+        value: Any = _UNSET,
+        chunks: Optional[Sequence[Any]] = None,
+        extend_ms: Optional[int] = None,
+    ) -> Dict[str, Any]:
+        """Reports a lease's progress (``value``: a number or a small JSON value, at most 4 KiB
+        of JSON) and appends ``chunks`` to the task's stream; renews the lease as :meth:`extend`
+        does (to ``extend_ms``, default the task's ``timeoutMs``). Answers ``{"id",
+        "leaseExpiresAt", "lastSeq"?}``. Raises ``conflict`` (409) for a stale lease token."""
+        body: Dict[str, Any] = {"leaseToken": lease_token}
+        if value is not _UNSET:
+            encode_reported(value, "value", MAX_PROGRESS_BYTES)
+            body["value"] = value
+        if chunks is not None:
+            body["chunks"] = list(chunks)
+        if extend_ms is not None:
+            body["extendMs"] = int(extend_ms)
+        return self._call("POST", f"/v1/tasks/{_id(task_id)}/progress", body)
+
+    def stream(
+        self,
+        task_id: str,
+        *,
+        last_event_id: int = 0,
+        backoff_ms: int = 100,
+        max_backoff_ms: int = 5_000,
+    ) -> TaskStream:
+        """Follows ``GET /v1/tasks/{id}/stream``, the task's partial output: an iterator of
+        ``{"type": "chunk", "seq", "data", "at"}``, ``{"type": "dropped", "count"}`` where
+        chunks were no longer kept, and a last ``{"type": "end", "status"}``. It reconnects,
+        resuming after the last chunk it got. See :class:`~switchboard.task_stream.TaskStream`."""
+        return TaskStream(self, task_id, last_event_id, backoff_ms, max_backoff_ms)
 
     def answer(self, answers: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
         """Completes and fails up to 1,000 leases in one request, each on its own.

@@ -130,6 +130,13 @@ class EventStream:
             self._closed.wait(ceiling / 2 + random.uniform(0, ceiling / 2))
             failures += 1
 
+    def _item(self, message: Dict[str, Any], data: Any) -> Optional[Dict[str, Any]]:
+        """What one message of the stream yields: its event, with its id as ``eventId``."""
+        if "id" in message and isinstance(data, dict):
+            self.last_event_id = message["id"]
+            data["eventId"] = message["id"]
+        return data
+
     def _follow(self) -> Iterator[Dict[str, Any]]:
         """One connection's events, until it ends."""
         client = self._client
@@ -154,14 +161,13 @@ class EventStream:
                     if message is None:
                         continue
                     try:
-                        event = json.loads(message["data"])
+                        data = json.loads(message["data"])
                     except ValueError:
                         # A message that is not JSON is not the server's: skipped, not fatal.
                         continue
-                    if "id" in message and isinstance(event, dict):
-                        self.last_event_id = message["id"]
-                        event["eventId"] = message["id"]
-                    yield event
+                    item = self._item(message, data)
+                    if item is not None:
+                        yield item
             except (OSError, http.client.HTTPException) as error:
                 raise SwitchboardError(
                     "unavailable", f"GET {client.url}{self._path}: {error}"

@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .client import Capability, Client
 from .errors import SwitchboardError
+from .progress import Reporter
 
 logger = logging.getLogger("switchboard")
 
@@ -38,7 +39,7 @@ class TaskContext:
     its spans join the task's trace.
     """
 
-    def __init__(self, lease: Mapping[str, Any]) -> None:
+    def __init__(self, lease: Mapping[str, Any], reporter: Optional[Reporter] = None) -> None:
         self.task_id: str = lease["id"]
         self.capability: str = lease["capability"]
         self.attempt: int = lease["attempt"]
@@ -48,6 +49,27 @@ class TaskContext:
         self.tracestate: Optional[str] = lease.get("tracestate")
         self.cancelled = threading.Event()
         self.reason: Optional[str] = None
+        self._reporter = reporter
+
+    def progress(self, value: Any) -> None:
+        """Reports the task's progress: a number or a small JSON value (at most 4 KiB of
+        JSON). The last value is on the task's view, and followers get a ``task.progress``
+        event. Sent from a thread of its own with one request in flight; values reported
+        meanwhile are coalesced (the last wins). Raises :class:`SwitchboardError`
+        ``invalid_request`` (not JSON) or ``payload_too_large``."""
+        if self._reporter is None:
+            raise RuntimeError("this context reports to no server")
+        self._reporter.progress(value)
+
+    def stream(self, chunk: Any) -> None:
+        """Appends a chunk of partial output (an LLM token, a log line: any JSON value) to
+        the task's stream, which clients read as it is produced. Chunks reported while a
+        request is in flight go together in the next one, in order; the task's answer is sent
+        after them. Raises :class:`SwitchboardError` ``invalid_request`` (not JSON) or
+        ``payload_too_large`` (over 64 KiB)."""
+        if self._reporter is None:
+            raise RuntimeError("this context reports to no server")
+        self._reporter.stream(chunk)
 
     def _cancel(self, reason: str) -> None:
         if not self.cancelled.is_set():
@@ -62,10 +84,19 @@ Handler = Callable[[Any, TaskContext], Any]
 class _Held:
     """A lease the worker holds, from the poll that brought it to the server's answer to it."""
 
-    def __init__(self, lease: Mapping[str, Any], agent_id: str) -> None:
-        self.ctx = TaskContext(lease)
-        self.payload = lease.get("payload")
+    def __init__(self, lease: Mapping[str, Any], agent_id: str, worker: "Worker") -> None:
         self.token: str = lease["leaseToken"]
+        self.reporter = Reporter(
+            worker.client,
+            lease["id"],
+            self.token,
+            lambda reason: self.ctx._cancel(reason),
+            worker.on_error,
+            worker.backoff_ms,
+            worker.max_backoff_ms,
+        )
+        self.ctx = TaskContext(lease, self.reporter)
+        self.payload = lease.get("payload")
         self.agent_id = agent_id
         left = _left_s(lease.get("leaseExpiresAt"))
         self.lease_ms = max(_MIN_LEASE_MS, int((left or _DEFAULT_LEASE_MS / 1000) * 1000))
@@ -302,7 +333,7 @@ class Worker:
     # One task.
 
     def _begin(self, lease: Mapping[str, Any], agent_id: str) -> None:
-        held = _Held(lease, agent_id)
+        held = _Held(lease, agent_id, self)
         with self._cond:
             self._held[held.ctx.task_id] = held
         self._wake.set()
@@ -315,6 +346,7 @@ class Worker:
             try:
                 value = self.handler(held.payload, held.ctx)
             except Exception as error:  # noqa: BLE001 - a handler's failure fails its task
+                held.reporter.flush()
                 message = str(error) or type(error).__name__
                 retryable = _retryable(error)
                 self._answer(held, lambda: self._fail(held, message, retryable))
@@ -326,8 +358,11 @@ class Worker:
                 message = f"the result is not JSON: {error}"
                 self._answer(held, lambda: self._fail(held, message, False))
                 return
+            # Readers of the task's stream get every chunk before they learn the task ended.
+            held.reporter.flush()
             self._answer(held, lambda: self.client.complete(task_id, held.token, value))
         finally:
+            held.reporter.close()
             with self._cond:
                 self._held.pop(task_id, None)
                 self._cond.notify_all()
