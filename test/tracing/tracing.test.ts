@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import type { Worker } from '@switchboard/client';
+import { createWorker, type Worker } from '@switchboard/client';
 import { createSwitchboard, defineAgent } from '@switchboard/core';
 import { createJournalBackend } from '@switchboard/plugins/journal';
 import { otelTelemetry } from '@switchboard/plugins/otel';
@@ -352,9 +352,17 @@ describe('without telemetry', () => {
     expect(importing).toEqual([]);
   });
 
-  it('refuses a telemetry without its hooks at configuration time', () => {
+  it('refuses a telemetry without its hooks, or with an unknown option, at configuration time', () => {
     expect(() => createSwitchboard({ telemetry: { name: 'x' } as never })).toThrow(
       /telemetry\.submit must be a function/,
+    );
+    expect(() => otelTelemetry({ tracerProvder: {} } as never)).toThrow(
+      /unknown \[otel\] otelTelemetry option "tracerProvder" \(did you mean "tracerProvider"\?\)/,
+    );
+    const handler = () => 1;
+    const options = { url: 'http://127.0.0.1:9', capabilities: ['job'], handler };
+    expect(() => createWorker({ ...options, telemetry: {} as never })).toThrow(
+      /telemetry: must be an object with a process method/,
     );
   });
 });
