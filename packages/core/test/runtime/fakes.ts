@@ -24,7 +24,6 @@ import { resolveBackoff } from '../../src/runtime/leases/backoff.js';
 import type { FailoverRecord } from '../../src/runtime/pool/failover-types.js';
 import { type InFlight, newLease, PoolMember } from '../../src/runtime/pool/pool-member.js';
 import type { AgentView } from '../../src/runtime/remote/remote-types.js';
-import { TaskStreams } from '../../src/runtime/streams/task-streams.js';
 import type {
   Backups,
   Dispatch,
@@ -35,6 +34,7 @@ import type {
   Remotes,
   Runner,
 } from '../../src/runtime/roles.js';
+import { TaskStreams } from '../../src/runtime/streams/task-streams.js';
 import type { SubmitInput } from '../../src/runtime/submit/task-input.js';
 import { TaskTracker } from '../../src/runtime/submit/task-tracker.js';
 import { TaskIndex } from '../../src/structures/task-index.js';
