@@ -3,6 +3,8 @@ import {
   type AgentView,
   type AnswerOutcome,
   type ErrorCode,
+  type ScheduleBodyInput,
+  type ScheduleViewBody,
   type Stats,
   SwitchboardError,
   type TaskLease,
@@ -101,6 +103,19 @@ export interface SwitchboardClient {
   deleteDeadLetter(id: string): Promise<unknown>;
   publish(topic: string, data?: unknown): Promise<unknown>;
   stats(): Promise<Stats>;
+  /**
+   * Creates or replaces the schedule `id`: a cron expression (`cron`, `timezone`) or an
+   * interval (`everyMs`), the task each tick submits, and its policies (docs/schedules.md).
+   */
+  putSchedule(id: string, body: ScheduleBodyInput): Promise<ScheduleViewBody>;
+  /** Every schedule, by id, each with its next fire times. */
+  listSchedules(): Promise<{ schedules: ScheduleViewBody[] }>;
+  getSchedule(id: string): Promise<ScheduleViewBody>;
+  /** No tick of the schedule fires until it is resumed. */
+  pauseSchedule(id: string): Promise<ScheduleViewBody>;
+  /** The schedule's ticks fire again, counted from now. */
+  resumeSchedule(id: string): Promise<ScheduleViewBody>;
+  deleteSchedule(id: string): Promise<{ id: string; deleted: true }>;
   /** Follows the event stream, reconnecting without losing events (see {@link followEvents}). */
   events(request?: EventsRequest): AsyncGenerator<StreamEvent, void, undefined>;
 }
@@ -189,6 +204,12 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     deleteDeadLetter: (t) => call('DELETE', `/v1/dead-letters/${id(t)}`),
     publish: (topic, data) => call('POST', '/v1/events', { topic, data }),
     stats: () => call('GET', '/v1/stats'),
+    putSchedule: (s, body) => call('PUT', `/v1/schedules/${id(s)}`, body),
+    listSchedules: () => call('GET', '/v1/schedules'),
+    getSchedule: (s) => call('GET', `/v1/schedules/${id(s)}`),
+    pauseSchedule: (s) => call('POST', `/v1/schedules/${id(s)}/pause`),
+    resumeSchedule: (s) => call('POST', `/v1/schedules/${id(s)}/resume`),
+    deleteSchedule: (s) => call('DELETE', `/v1/schedules/${id(s)}`),
     events: (request) => followEvents(options, request),
   };
 }

@@ -31,6 +31,22 @@ export interface EventFields {
   'agent.removed': { agentId: string; name: string; remote: boolean };
   'pool.scaled': { name: string; from: number; to: number; reason: string };
   'pool.updated': { name: string; phase: string; [key: string]: unknown };
+  'schedule.fired': {
+    scheduleId: string;
+    /** The tick's instant, epoch ms. */
+    tickAt: number;
+    /** The task the tick submitted; absent when it was skipped. */
+    taskId?: string;
+    /** Fired again after the process that claimed the tick died before recording it. */
+    recovered?: boolean;
+    /** Why no task: the previous run unfinished, ticks missed (this and earlier), or a submit error. */
+    skipped?: 'overlap' | 'missed' | 'error';
+    /** With `skipped: 'overlap'`: the unfinished task. */
+    runningTaskId?: string;
+    /** With `skipped: 'error'`: the submit's error, and whether the tick is tried again. */
+    error?: { message: string; code?: string };
+    willRetry?: boolean;
+  };
   /** The server's: a stream was ended because its client read too slowly. */
   'switchboard.dropped': { reason: string };
   /** The server's: events after `lastEventId` may be lost (`expired` or `unknown` id). */

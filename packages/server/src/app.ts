@@ -11,6 +11,7 @@ import { createRequestLimiter, type HttpRateLimits } from './rate-limit.js';
 import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
 import { agentRoutes } from './routes/agents.js';
 import { opsRoutes } from './routes/ops.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
 import { uiRoutes } from './routes/ui.js';
 import { type EventStreamOptions, EventStreams } from './sse.js';
@@ -110,6 +111,7 @@ export function createApp(engine: SwitchboardApi, options: AppOptions = {}): Swi
   const routes = new Hono<AppEnv>();
   agentRoutes(routes, settings);
   taskRoutes(routes, settings, streams);
+  scheduleRoutes(routes, settings);
   opsRoutes(routes, settings, streams, () => ({
     responses,
     eventClients: streams.clients,

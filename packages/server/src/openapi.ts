@@ -263,6 +263,51 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
       errors: [401, 403, 404, 429, 503],
     },
   },
+  '/v1/schedules': {
+    get: {
+      summary: 'Every schedule, by id, with its next fire times',
+      scopes: 'client',
+      ok: [200, 'ScheduleList'],
+      errors: [401, 403, 429],
+    },
+  },
+  '/v1/schedules/{id}': {
+    get: {
+      summary: 'One schedule with its next fire times',
+      scopes: 'client',
+      ok: [200, 'Schedule'],
+      errors: [401, 403, 404, 429],
+    },
+    put: {
+      summary: 'Create or replace a schedule (a cron expression or an interval, and its task)',
+      scopes: 'client',
+      body: 'ScheduleBody',
+      ok: [200, 'Schedule'],
+      errors: COMMON,
+    },
+    delete: {
+      summary: 'Delete a schedule',
+      scopes: 'client',
+      ok: [200, null],
+      errors: [401, 403, 404, 429],
+    },
+  },
+  '/v1/schedules/{id}/pause': {
+    post: {
+      summary: 'Pause a schedule: no tick fires until it is resumed',
+      scopes: 'client',
+      ok: [200, 'Schedule'],
+      errors: [401, 403, 404, 429],
+    },
+  },
+  '/v1/schedules/{id}/resume': {
+    post: {
+      summary: 'Resume a schedule, its ticks counted from now',
+      scopes: 'client',
+      ok: [200, 'Schedule'],
+      errors: [401, 403, 404, 429],
+    },
+  },
   '/v1/dead-letters/{id}': {
     delete: {
       summary: 'Delete a dead task',

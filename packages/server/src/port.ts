@@ -1,6 +1,8 @@
 import type {
   AgentView,
   CapabilityInput,
+  ScheduleSpecInput,
+  ScheduleView,
   Stats,
   StreamItem,
   TaskLease,
@@ -89,6 +91,15 @@ export interface SwitchboardApi {
   replay(id: string): Promise<{ readonly id: string }>;
   deleteDeadLetter(id: string): MaybePromise<unknown>;
   stats(): MaybePromise<Stats>;
+  /** The schedules (see `Switchboard.schedules`). */
+  readonly schedules: {
+    upsert(spec: ScheduleSpecInput): Promise<ScheduleView>;
+    remove(id: string): Promise<void>;
+    pause(id: string): Promise<ScheduleView>;
+    resume(id: string): Promise<ScheduleView>;
+    list(): Promise<ScheduleView[]>;
+    get(id: string): Promise<ScheduleView>;
+  };
 }
 
 /** @deprecated The old name of {@link SwitchboardApi}, kept for one minor version. */

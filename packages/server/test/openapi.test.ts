@@ -34,6 +34,10 @@ describe('openApiDocument', () => {
       '/v1/dead-letters/{id}',
       '/v1/dead-letters/{id}/replay',
       '/v1/events',
+      '/v1/schedules',
+      '/v1/schedules/{id}',
+      '/v1/schedules/{id}/pause',
+      '/v1/schedules/{id}/resume',
       '/v1/stats',
       '/v1/tasks',
       '/v1/tasks/answers',
@@ -43,7 +47,9 @@ describe('openApiDocument', () => {
       '/v1/tasks/{id}/complete',
       '/v1/tasks/{id}/extend',
       '/v1/tasks/{id}/fail',
+      '/v1/tasks/{id}/progress',
       '/v1/tasks/{id}/result',
+      '/v1/tasks/{id}/stream',
     ]);
   });
 

@@ -13,6 +13,26 @@ export function parseCron(cron: string, timezone: string | undefined): Cron {
   return new Cron(cron, { timezone: timezone ?? 'UTC', mode: '5-or-6-parts' });
 }
 
+/** Why `cron` is not a cron expression croner reads, or `undefined` when it is one. */
+export function cronSyntaxProblem(cron: string): string | undefined {
+  try {
+    parseCron(cron, undefined);
+    return undefined;
+  } catch (error) {
+    return `not a cron expression: ${(error as Error).message}`;
+  }
+}
+
+/** Why `zone` is not an IANA time zone this runtime knows, or `undefined` when it is one. */
+export function timezoneProblem(zone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return undefined;
+  } catch {
+    return `unknown time zone "${zone}"`;
+  }
+}
+
 /**
  * Why `cron` and `timezone` cannot be used, or `undefined` when they can: the expression
  * parses, the zone is known, and the expression has a next tick (`0 0 30 2 *` never does).

@@ -14,6 +14,7 @@ import {
   streamChunkSchema,
   streamQuerySchema,
 } from './progress-schema.js';
+import { scheduleBodySchema, scheduleListSchema, scheduleViewSchema } from './schedule-schema.js';
 import { healthSchema, statsSchema } from './stats-schema.js';
 import {
   answersResponseSchema,
@@ -147,6 +148,7 @@ export const requestSchemas = {
   EventsQuery: eventsQuerySchema,
   PublishEvent: publishEventSchema,
   Message: messageSchema,
+  ScheduleBody: scheduleBodySchema,
 } as const;
 
 /**
@@ -167,6 +169,8 @@ export const responseSchemas = {
   Agent: agentViewSchema,
   AgentList: agentListSchema,
   Event: eventDataSchema,
+  Schedule: scheduleViewSchema,
+  ScheduleList: scheduleListSchema,
   Stats: statsSchema,
   Health: healthSchema,
   ErrorBody: errorBodySchema,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cronProblem } from '../../model/schedule-clock.js';
+import { cronProblem, cronSyntaxProblem, timezoneProblem } from '../../model/schedule-clock.js';
 import { keyString, metadataSchema, nonNegativeInt, prioritySchema } from './common.js';
 import { MAX_ATTEMPTS, MAX_TIMEOUT_MS } from './task-schema.js';
 
@@ -49,12 +49,22 @@ const scheduleFields = {
     .min(1)
     .max(256)
     .describe('5 fields, or 6 with seconds first (`*/10 * * * * *`); exactly one of cron, everyMs')
+    .check((ctx) => {
+      const problem = cronSyntaxProblem(ctx.value);
+      if (problem !== undefined)
+        ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    })
     .exactOptional(),
   timezone: z
     .string()
     .min(1)
     .max(64)
     .describe('The IANA time zone cron is read in (default UTC)')
+    .check((ctx) => {
+      const problem = timezoneProblem(ctx.value);
+      if (problem !== undefined)
+        ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    })
     .exactOptional(),
   everyMs: z
     .number()
@@ -93,11 +103,9 @@ function checkTiming(
     }
     return;
   }
+  // The expression and the zone are each valid here (checked on their fields).
   const problem = cronProblem(spec.cron, spec.timezone);
-  if (problem !== undefined) {
-    const path = problem.startsWith('unknown time zone') ? 'timezone' : 'cron';
-    ctx.addIssue({ code: 'custom', path: [path], message: problem });
-  }
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
 }
 
 /**
