@@ -11,6 +11,7 @@ import type { TaskListQuery, TaskPage } from './model/task-list.js';
 import { PluginHost } from './plugin/plugin-host.js';
 import { tellHolder } from './runtime/cluster/answered-elsewhere.js';
 import type { BuiltEngine } from './runtime/create-engine.js';
+import { Fairness, resolveFairness } from './runtime/dispatch/fairness.js';
 import { createEngine } from './runtime/create-engine.js';
 import { completeLease, extendLease, failLease } from './runtime/leases/lease-answers.js';
 import { type ShutdownSummary, shutDown, startEngine } from './runtime/lifecycle.js';
@@ -51,6 +52,12 @@ export class Switchboard {
    * `list`, `get` (docs/schedules.md). Kept by the backend when it has a schedule store.
    */
   readonly schedules: Schedules;
+  /**
+   * Weights and concurrency caps of fairness keys, read and changed at run time: `set`,
+   * `get`, and `enforced`, false on a backend that does not dispatch by them
+   * (docs/fairness.md).
+   */
+  readonly fairness: Fairness;
   readonly #scheduler: Scheduler;
   readonly #engine: BuiltEngine;
   readonly #plugins: PluginHost;
@@ -71,6 +78,7 @@ export class Switchboard {
     this.backend = engine.backend;
     this.#engine = engine;
     this.pool = engine.pool;
+    this.fairness = new Fairness(engine.backend, resolveFairness(options.fairness));
     const gate = new SubmitGate(
       options.idempotency,
       options.rateLimits,

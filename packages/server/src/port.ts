@@ -21,6 +21,7 @@ export interface ApiSubmit {
   maxAttempts?: number;
   idempotencyKey?: string;
   sessionKey?: string;
+  fairnessKey?: string;
   delayMs?: number;
   metadata?: Record<string, unknown>;
   traceparent?: string;

@@ -25,6 +25,7 @@ export function toTaskView(task: TaskRecord): TaskView {
   }
   if (task.idempotencyKey !== undefined) view.idempotencyKey = task.idempotencyKey;
   if (task.sessionKey !== undefined) view.sessionKey = task.sessionKey;
+  if (task.fairnessKey !== undefined) view.fairnessKey = task.fairnessKey;
   if (task.progress !== undefined)
     view.progress = { value: task.progress.value, at: task.progress.at };
   if (task.traceparent !== undefined) {

@@ -1,5 +1,6 @@
 import { type Backend, reserveTaskIds, type TaskRecord, taskIdAt } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { backendFairness } from './backend-fairness.js';
 import { createFixture, PRIORITY_NAMES, settle, T0 } from './backend-fixture.js';
 import { backendListing } from './backend-listing.js';
 import { backendProgress } from './backend-progress.js';
@@ -21,6 +22,12 @@ export interface BackendSuiteOptions {
   reopen?: (backend: Backend) => Promise<Backend>;
   /** Runs of the random-sequence property test (default 60). */
   numRuns?: number;
+  /**
+   * For a backend without fair dispatch (`Backend.fairness`): why, in a few words. Its fair
+   * dispatch cases are then skipped with that reason in their name; without it they run, and
+   * a backend that lacks fairness fails them.
+   */
+  skipFairness?: string;
 }
 
 /**
@@ -233,6 +240,7 @@ export function testBackend(
     backendProgress(f, opts.reopen);
     backendListing(f);
     backendSchedules(f, opts.reopen);
+    backendFairness(f, make, opts.numRuns ?? 60, opts.skipFairness);
 
     it('reports depth, priorities, leased, delayed and dead in stats', async () => {
       await f.backend.enqueue([

@@ -14,6 +14,7 @@
  * @packageDocumentation
  */
 export { type BackendSuiteOptions, testBackend } from './backend.js';
+export { backendFairness, fairnessPolicy } from './backend-fairness.js';
 export {
   createFixture,
   type Fixture,
@@ -25,6 +26,7 @@ export {
 export { backendProgress } from './backend-progress.js';
 export { backendReopen } from './backend-reopen.js';
 export { backendSchedules, scheduleRecord } from './backend-schedules.js';
+export { type Dispatch, expectFairShares, NO_KEY } from './fair-share.js';
 export {
   type CandidateOverrides,
   candidate,

@@ -6,6 +6,7 @@ import type { TaskColumns } from '../model/task-columns.js';
 import type { TaskListQuery, TaskPage } from '../model/task-list.js';
 import type { AgentDirectory } from './agent-directory.js';
 import type { ClusterChannel } from './cluster-channel.js';
+import type { BackendFairness } from './fairness.js';
 import type { RateDecision, TokenBucketOptions } from './rate-limiter.js';
 import type { ScheduleStore } from './schedule-store.js';
 
@@ -117,6 +118,12 @@ export interface Backend {
    * schedules in its own memory.
    */
   readonly schedules?: ScheduleStore;
+  /**
+   * Optional: fair dispatch among the tasks' fairness keys, by weight, with per-key caps
+   * (docs/fairness.md). Without it, a task's `fairnessKey` is stored and nothing more: tasks
+   * are leased by priority, then in order.
+   */
+  readonly fairness?: BackendFairness;
 
   /** Opens connections / replays the journal. Idempotent. */
   open(): Promise<void>;

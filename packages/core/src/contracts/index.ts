@@ -18,6 +18,14 @@ export type {
   ClusterMessage,
   LeaseNotice,
 } from './cluster-channel.js';
+export {
+  type BackendFairness,
+  checkFairnessKeySettings,
+  DEFAULT_FAIRNESS_POLICY,
+  type FairnessKeySettings,
+  type FairnessPolicy,
+  MAX_FAIRNESS_WEIGHT,
+} from './fairness.js';
 export type { AgentCandidate, LoadBalancer, SelectContext } from './load-balancer.js';
 export { type LogFields, type Logger, resolveLogger, silentLogger } from './logger.js';
 export type { PriorityQueue, QueueHandle } from './priority-queue.js';

@@ -1,3 +1,9 @@
+export {
+  Fairness,
+  type FairnessKeyView,
+  type FairnessOptions,
+  resolveFairness,
+} from './dispatch/fairness.js';
 export type { SwitchboardTaskContext } from './dispatch/task-context.js';
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './leases/backoff.js';
 export type { ShutdownSummary } from './lifecycle.js';

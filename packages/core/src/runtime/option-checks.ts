@@ -3,6 +3,7 @@ import { resolveTelemetry } from '../contracts/telemetry.js';
 import { SwitchboardError } from '../errors.js';
 import { checkKnownKeys } from '../known-keys.js';
 import { MAX_ATTEMPTS, MAX_TIMEOUT_MS } from '../protocol/schemas/task-schema.js';
+import { resolveFairness } from './dispatch/fairness.js';
 import type { SwitchboardOptions } from './options.js';
 
 /**
@@ -16,6 +17,7 @@ const OPTION_KEYS: Readonly<Record<keyof SwitchboardOptions, true>> = {
   plugins: true,
   agents: true,
   policies: true,
+  fairness: true,
   heartbeatIntervalMs: true,
   heartbeatTimeoutMs: true,
   retry: true,
@@ -125,6 +127,7 @@ export function checkSwitchboardOptions(
     }
   }
   resolveLogger(o.logger, at('logger'));
+  if (o.fairness !== undefined) resolveFairness(o.fairness, at('fairness'));
   resolveTelemetry(o.telemetry, at('telemetry'));
   for (const [name, known] of Object.entries(NESTED_KEYS)) {
     const value = o[name];

@@ -7,6 +7,7 @@ import type { Telemetry } from '../contracts/telemetry.js';
 import { SwitchboardError } from '../errors.js';
 import type { SwitchboardPlugin } from '../plugin/define-plugin.js';
 import type { StrategySpec } from '../plugin/strategy-registry.js';
+import type { FairnessOptions } from './dispatch/fairness.js';
 import type { BackoffOptions } from './leases/backoff.js';
 import type { PoolEntryOptions } from './pool/agent-pool.js';
 import type { StreamOptions } from './streams/task-streams.js';
@@ -39,6 +40,11 @@ export interface SwitchboardOptions {
   readonly agents?: readonly AgentEntry[];
   /** The assignment policy per capability (`queued` unless listed). */
   readonly policies?: Readonly<Record<string, AssignmentPolicy>>;
+  /**
+   * Weights and concurrency caps of the fairness keys tasks carry (docs/fairness.md); every
+   * key has weight 1 and no cap unless given. `sb.fairness` changes them at run time.
+   */
+  readonly fairness?: FairnessOptions;
   /** Heartbeat interval handed to remote agents (default 5 000 ms). */
   readonly heartbeatIntervalMs?: number;
   /** Silence after which a remote agent is failed (default 15 000 ms). */

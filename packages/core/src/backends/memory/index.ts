@@ -1,4 +1,5 @@
 export { createMemoryBackend, MemoryBackend } from './memory-backend.js';
+export type { MemoryFairness } from './memory-fairness.js';
 export {
   DEFAULT_MAX_RETAINED,
   type MemoryBackendOptions,

@@ -14,6 +14,7 @@ import type { TaskColumns } from '../../model/task-columns.js';
 import type { TaskListQuery, TaskPage } from '../../model/task-list.js';
 import { storeBatch, storeColumns, storeNewBatch } from './memory-enqueue.js';
 import { noTask, notLeased, staleToken } from './memory-errors.js';
+import type { MemoryFairness } from './memory-fairness.js';
 import { listStored } from './memory-list.js';
 import { type MemoryBackendOptions, resolveMemoryOptions } from './memory-options.js';
 import { MemoryScheduleStore } from './memory-schedules.js';
@@ -56,12 +57,18 @@ export class MemoryBackend implements Backend {
   readonly liveRecords = true;
   /** The schedules, in this process's memory. */
   readonly schedules = new MemoryScheduleStore();
+  /**
+   * Fair dispatch among the tasks' fairness keys, with weights and per-key caps
+   * (docs/fairness.md). A lane turns fair when its first task with a key comes.
+   */
+  readonly fairness: MemoryFairness;
 
   private readonly store: MemoryStore;
   private closed = false;
 
   constructor(options: MemoryBackendOptions = {}) {
     this.store = new MemoryStore(resolveMemoryOptions(options));
+    this.fairness = this.store.lanes.fairness;
   }
 
   async open(): Promise<void> {
@@ -125,8 +132,11 @@ export class MemoryBackend implements Backend {
     now: number,
   ): Promise<TaskRecord> {
     const t = this.leased(id, leaseToken);
+    // An ended lease may let a key at its cap lease again: the lane's listeners hear of it.
+    const store = this.begin();
     this.finish(t, result, now);
-    this.store.evict(now);
+    store.evict(now);
+    store.flush();
     return t;
   }
 
@@ -134,7 +144,7 @@ export class MemoryBackend implements Backend {
     completions: readonly Completion[],
     now: number,
   ): Promise<(TaskRecord | SwitchboardError)[]> {
-    this.guard();
+    const store = this.begin();
     const out: (TaskRecord | SwitchboardError)[] = new Array(completions.length);
     for (let i = 0; i < completions.length; i++) {
       const c = completions[i] as Completion;
@@ -148,7 +158,8 @@ export class MemoryBackend implements Backend {
       }
     }
     // One eviction pass for the whole batch.
-    this.store.evict(now);
+    store.evict(now);
+    store.flush();
     return out;
   }
 
@@ -165,7 +176,7 @@ export class MemoryBackend implements Backend {
     t.updatedAt = now;
     if (outcome.retry && t.attempts < t.maxAttempts) store.queue(t, outcome.availableAt, now);
     else store.kill(t, now);
-    store.untrack();
+    store.untrack(t);
     store.evict(now);
     store.flush();
     return t;
@@ -218,16 +229,17 @@ export class MemoryBackend implements Backend {
   }
 
   async cancel(id: string, now: number): Promise<TaskRecord> {
-    this.guard();
+    const store = this.begin();
     const t = this.find(id);
     const was = t.status;
     if (was === 'queued') this.store.unqueue(t);
     else if (was !== 'leased') throw notLeased(t);
     t.status = 'cancelled';
     t.updatedAt = now;
-    if (was === 'leased') this.store.untrack();
-    this.store.retire(t, now);
-    this.store.evict(now);
+    if (was === 'leased') store.untrack(t);
+    store.retire(t, now);
+    store.evict(now);
+    store.flush();
     return t;
   }
 
@@ -339,7 +351,7 @@ export class MemoryBackend implements Backend {
     t.status = 'completed';
     t.result = result;
     t.updatedAt = now;
-    this.store.untrack();
+    this.store.untrack(t);
     this.store.retire(t, now);
   }
 

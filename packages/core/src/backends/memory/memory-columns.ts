@@ -3,7 +3,7 @@ import { newTaskRecord, type TaskRecord } from '../../model/task.js';
 import type { TaskColumns } from '../../model/task-columns.js';
 import { idCounter, mintedHere, taskIdAt } from '../../model/task-id.js';
 import type { TaskIndex } from '../../structures/task-index.js';
-import type { LaneItem, LaneItems } from './memory-lane.js';
+import type { LaneItem, LaneItems } from './lane-items.js';
 
 /** One enqueued batch of columns, and which of its tasks still have no record. */
 interface Batch {
@@ -102,7 +102,7 @@ export class ColumnStore implements LaneItems {
     return t?.status === 'queued' ? t : undefined;
   }
 
-  queued(item: LaneItem, leaving: TaskRecord): boolean {
+  queued(item: LaneItem, leaving?: TaskRecord): boolean {
     if (typeof item === 'number') {
       if (this.#holdsSeq(item)) return true;
       const t = this.tasks.get(taskIdAt(item));

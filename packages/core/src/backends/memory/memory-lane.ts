@@ -1,32 +1,23 @@
 import type { PriorityQueue } from '../../contracts/priority-queue.js';
 import { priorityLevel } from '../../model/priority.js';
 import type { TaskRecord } from '../../model/task.js';
-
-/**
- * An entry of a lane: a task's record, or the id counter of a task kept as columns (see
- * `ColumnStore`), whose record is made when it is leased.
- */
-export type LaneItem = TaskRecord | number;
-
-/** How the lanes read their entries (the store answers, as it keeps the columns). */
-export interface LaneItems {
-  /** The record of a queued entry's task, made if need be; `undefined` for a stale entry. */
-  live(item: LaneItem): TaskRecord | undefined;
-  /** Whether an entry is queued and is not `leaving`'s, without making a record. */
-  queued(item: LaneItem, leaving: TaskRecord): boolean;
-  /** The priority level of a queued entry. */
-  level(item: LaneItem): number;
-}
+import { FairLane } from './fair-lane.js';
+import type { LaneItem, LaneItems } from './lane-items.js';
+import { MemoryFairness } from './memory-fairness.js';
 
 /**
  * One capability's queue of available tasks in the memory backend. Removal is lazy, as in
  * the heaps: a cancelled task stays in the queue, stale (its status is no longer `queued`),
  * until it surfaces or the queue is compacted; so queueing a task costs no handle and no map
- * entry.
+ * entry. A lane that gets a task with a fairness key turns fair for good: its entries move
+ * to a {@link FairLane}, and `queue` stays empty. A lane that never sees one keeps the plain
+ * priority queue and its cost.
  */
 export interface Lane {
   readonly capability: string;
   queue: PriorityQueue<LaneItem>;
+  /** Set once the lane has seen a task with a fairness key. */
+  fair: FairLane | undefined;
   /** Tasks of the queue that are live (queued); the rest are stale. */
   live: number;
   /** The operation that last scheduled an `onAvailable` call for this lane. */
@@ -78,6 +69,14 @@ const COMPACT_SLACK = 1024;
  */
 export class MemoryLanes {
   #lanes = new Map<string, Lane>();
+  /** The fairness policy and the keys' state, shared by the fair lanes. */
+  readonly fairness = new MemoryFairness(
+    () => this.#fairLanes(),
+    (capability) => {
+      const lane = this.#lanes.get(capability);
+      if (lane !== undefined) this.#touch(lane);
+    },
+  );
   readonly listeners = new Set<(capability: string) => void>();
   /** Lanes that got available tasks in the current operation, to notify at its end. */
   #pending: Lane[] = [];
@@ -97,7 +96,12 @@ export class MemoryLanes {
   /** Makes `t` available in its lane. */
   add(t: TaskRecord): void {
     const lane = this.#lane(t.capability);
-    lane.queue.push(t, priorityLevel(t.priority));
+    const key = t.fairnessKey;
+    if (lane.fair === undefined && key === undefined) {
+      lane.queue.push(t, priorityLevel(t.priority));
+    } else {
+      this.#fair(lane).add(t, key, priorityLevel(t.priority));
+    }
     lane.live++;
     this.#touch(lane);
   }
@@ -108,17 +112,22 @@ export class MemoryLanes {
       if (ts.length === 1) this.add(ts[0] as TaskRecord);
       return;
     }
-    const capability = (ts[0] as TaskRecord).capability;
+    const first = ts[0] as TaskRecord;
+    const capability = first.capability;
     let one = true;
-    for (let i = 1; i < ts.length && one; i++)
-      one = (ts[i] as TaskRecord).capability === capability;
+    let keyed = first.fairnessKey !== undefined;
+    for (let i = 1; i < ts.length; i++) {
+      const t = ts[i] as TaskRecord;
+      if (t.capability !== capability) one = false;
+      if (t.fairnessKey !== undefined) keyed = true;
+    }
     if (one) {
       // One capability (the common batch): no grouping, no copy.
-      this.#pushMany(this.#lane(capability), ts, levelsOf(ts));
+      this.#enter(this.#lane(capability), ts, keyed);
       return;
     }
     for (const [lane, group] of groupByLane(ts, (name) => this.#lane(name))) {
-      this.#pushMany(lane, group, levelsOf(group));
+      this.#enter(lane, group, keyed);
     }
   }
 
@@ -129,7 +138,15 @@ export class MemoryLanes {
   addColumns(capability: string, first: number, levels: Uint8Array): void {
     const seqs: number[] = new Array(levels.length);
     for (let i = 0; i < levels.length; i++) seqs[i] = first + i;
-    this.#pushMany(this.#lane(capability), seqs, levels);
+    const lane = this.#lane(capability);
+    if (lane.fair === undefined) {
+      this.#pushMany(lane, seqs, levels);
+      return;
+    }
+    for (let i = 0; i < seqs.length; i++)
+      lane.fair.add(seqs[i] as number, undefined, levels[i] as number);
+    lane.live += seqs.length;
+    this.#touch(lane);
   }
 
   /** Takes up to `max` available tasks of a capability, in lease order. */
@@ -138,6 +155,11 @@ export class MemoryLanes {
     if (lane === undefined || lane.live === 0) return [];
     const want = Math.min(max, lane.live);
     const taken: TaskRecord[] = [];
+    if (lane.fair !== undefined) {
+      lane.fair.take(want, taken);
+      lane.live -= taken.length;
+      return taken;
+    }
     // Stale entries are dropped on the way, and more taken until `want` are live.
     while (taken.length < want && lane.queue.size > 0) {
       const batch = lane.queue.popMany(want - taken.length);
@@ -158,6 +180,10 @@ export class MemoryLanes {
   remove(t: TaskRecord): void {
     const lane = this.#lanes.get(t.capability) as Lane;
     lane.live--;
+    if (lane.fair !== undefined) {
+      lane.fair.remove(t, priorityLevel(t.priority));
+      return;
+    }
     if (lane.queue.size <= 2 * lane.live + COMPACT_SLACK) return;
     // Rebuilt with its live entries only, in order (`t` is leaving).
     const items = this.items;
@@ -172,8 +198,17 @@ export class MemoryLanes {
   /** The capabilities with available tasks. */
   ready(): string[] {
     const ready: string[] = [];
-    for (const lane of this.#lanes.values()) if (lane.live > 0) ready.push(lane.capability);
+    for (const lane of this.#lanes.values()) {
+      // Tasks of keys at their cap wait for a lease to end, which tells the listeners.
+      if (lane.live > (lane.fair?.parked ?? 0)) ready.push(lane.capability);
+    }
     return ready;
+  }
+
+  /** Counts the lease of a task with a fairness key as ended (see `MemoryFairness`). */
+  released(t: TaskRecord): void {
+    const fair = this.#lanes.get(t.capability)?.fair;
+    if (fair !== undefined) this.fairness.released(t.fairnessKey as string, fair);
   }
 
   /** Calls the listeners once per lane that got tasks in this operation. */
@@ -199,9 +234,10 @@ export class MemoryLanes {
    */
   slots(): number {
     let slots = 0;
-    for (const { queue } of this.#lanes.values()) {
+    for (const { queue, fair } of this.#lanes.values()) {
       const { capacity } = queue as { capacity?: unknown };
       slots += typeof capacity === 'number' ? capacity : queue.size;
+      if (fair !== undefined) slots += fair.slots();
     }
     return slots;
   }
@@ -209,8 +245,46 @@ export class MemoryLanes {
   /** Drops every lane and listener. */
   clear(): void {
     this.#lanes = new Map();
+    this.fairness.clear();
     this.listeners.clear();
     this.#pending = [];
+  }
+
+  /** Queues records of one lane: one `pushMany` on a plain lane, one by one on a fair one. */
+  #enter(lane: Lane, ts: readonly TaskRecord[], keyed: boolean): void {
+    if (lane.fair === undefined && !keyed) {
+      this.#pushMany(lane, ts, levelsOf(ts));
+      return;
+    }
+    const fair = this.#fair(lane);
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i] as TaskRecord;
+      fair.add(t, t.fairnessKey, priorityLevel(t.priority));
+    }
+    lane.live += ts.length;
+    this.#touch(lane);
+  }
+
+  /**
+   * The fair queue of a lane, made when its first keyed task comes: the entries queued so
+   * far have no key, and move in their order to the key of the tasks without one.
+   */
+  #fair(lane: Lane): FairLane {
+    if (lane.fair !== undefined) return lane.fair;
+    const fair = new FairLane(lane.capability, this.fairness, this.items);
+    fair.capabilityCap = this.fairness.capabilityCap(lane.capability);
+    const items = this.items;
+    const queue = lane.queue;
+    for (const item of queue.popMany(queue.size)) {
+      if (items.queued(item)) fair.add(item, undefined, items.level(item));
+    }
+    lane.queue = this.createQueue<LaneItem>();
+    lane.fair = fair;
+    return fair;
+  }
+
+  *#fairLanes(): Iterable<FairLane> {
+    for (const lane of this.#lanes.values()) if (lane.fair !== undefined) yield lane.fair;
   }
 
   #pushMany(lane: Lane, items: readonly LaneItem[], levels: Uint8Array): void {
@@ -222,7 +296,13 @@ export class MemoryLanes {
   #lane(capability: string): Lane {
     let lane = this.#lanes.get(capability);
     if (lane === undefined) {
-      lane = { capability, queue: this.createQueue<LaneItem>(), live: 0, mark: 0 };
+      lane = {
+        capability,
+        queue: this.createQueue<LaneItem>(),
+        fair: undefined,
+        live: 0,
+        mark: 0,
+      };
       this.#lanes.set(capability, lane);
     }
     return lane;

@@ -135,12 +135,14 @@ export class MemoryStore {
   }
 
   /**
-   * Counts a lease as ended. Its expiry entry stays behind, stale; once those outnumber the
-   * live leases the heap is compacted, so a drained backend gives the memory back without
-   * waiting for the stale expiries to pass.
+   * Counts the lease of `t` as ended (and, for a task with a fairness key, its key's lease).
+   * Its expiry entry stays behind, stale; once those outnumber the live leases the heap is
+   * compacted, so a drained backend gives the memory back without waiting for the stale
+   * expiries to pass.
    */
-  untrack(): void {
+  untrack(t: TaskRecord): void {
     this.leasedCount--;
+    if (t.fairnessKey !== undefined) this.lanes.released(t);
     this.compactLeases();
   }
 
@@ -193,7 +195,7 @@ export class MemoryStore {
     t.updatedAt = now;
     if (t.attempts < t.maxAttempts) this.queue(t, now, now);
     else this.kill(t, now);
-    this.untrack();
+    this.untrack(t);
   }
 
   /** Makes `t` dead: a dead letter, retained like every terminal task. */

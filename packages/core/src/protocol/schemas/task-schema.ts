@@ -73,6 +73,9 @@ export const taskSubmitSchema = z
       'A repeat within the retention window returns the first task',
     ).exactOptional(),
     sessionKey: keyString('Tasks of one session go to the same live agent').exactOptional(),
+    fairnessKey: keyString(
+      'Tasks of one key (a tenant, a user) share the agents fairly with other keys, by weight',
+    ).exactOptional(),
     delayMs: nonNegativeInt('Not leased before this many ms have passed').exactOptional(),
     metadata: metadataSchema.exactOptional(),
     traceparent: traceparentSchema.exactOptional(),
@@ -193,6 +196,7 @@ export const taskViewSchema = z
     error: taskErrorSchema.exactOptional(),
     idempotencyKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
     sessionKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
+    fairnessKey: z.string().max(MAX_KEY_LENGTH).exactOptional(),
     progress: taskProgressSchema.exactOptional(),
     traceparent: z.string().describe("W3C trace context of the task's submit").exactOptional(),
     tracestate: z.string().exactOptional(),

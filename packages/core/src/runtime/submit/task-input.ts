@@ -40,6 +40,11 @@ export interface SubmitInput<I = unknown> {
   readonly idempotencyKey?: string;
   /** Tasks with the same key go to the same live agent (with a pinning load balancer). */
   readonly sessionKey?: string;
+  /**
+   * The key (a tenant, a user, a conversation) it is dispatched fairly under: keys with work
+   * share the agents of a capability by weight (docs/fairness.md).
+   */
+  readonly fairnessKey?: string;
   /** Not run before this many ms have passed. */
   readonly delayMs?: number;
   readonly metadata?: Record<string, unknown>;
@@ -94,6 +99,7 @@ export function isPlainTask(input: SubmitInput): boolean {
     input.maxAttempts === undefined &&
     input.idempotencyKey === undefined &&
     input.sessionKey === undefined &&
+    input.fairnessKey === undefined &&
     input.delayMs === undefined &&
     input.metadata === undefined &&
     input.signal === undefined &&
@@ -118,6 +124,7 @@ function isWellFormed(input: SubmitInput): boolean {
     (input.maxAttempts === undefined || isIntIn(input.maxAttempts, 1, MAX_ATTEMPTS)) &&
     (input.idempotencyKey === undefined || isKey(input.idempotencyKey)) &&
     (input.sessionKey === undefined || isKey(input.sessionKey)) &&
+    (input.fairnessKey === undefined || isKey(input.fairnessKey)) &&
     (input.delayMs === undefined || isIntIn(input.delayMs, 0, Number.MAX_SAFE_INTEGER)) &&
     (input.metadata === undefined || isPlainRecord(input.metadata)) &&
     (input.traceparent === undefined || isTraceparent(input.traceparent)) &&
@@ -179,6 +186,7 @@ export function toTaskRecord(
   );
   if (source.idempotencyKey !== undefined) task.idempotencyKey = source.idempotencyKey;
   if (source.sessionKey !== undefined) task.sessionKey = source.sessionKey;
+  if (source.fairnessKey !== undefined) task.fairnessKey = source.fairnessKey;
   if (source.metadata !== undefined) task.metadata = source.metadata;
   if (input.submitter !== undefined) task.submitter = input.submitter;
   if (source.traceparent !== undefined) {

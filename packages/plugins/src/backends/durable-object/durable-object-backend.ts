@@ -2,6 +2,7 @@ import {
   type AgentDirectory,
   type AgentRecord,
   type Backend,
+  type BackendFairness,
   type Completion,
   type EnqueueResult,
   type FailOutcome,
@@ -77,6 +78,12 @@ export class DurableObjectBackend implements Backend {
     () => this.guard(),
   );
 
+  /**
+   * Fair dispatch among fairness keys, by the memory backend that holds the live state
+   * (docs/fairness.md). Weights and caps are configuration, not state: nothing is stored.
+   */
+  readonly fairness: BackendFairness;
+
   private readonly opts: ResolvedDurableObjectOptions;
   private readonly storage: DurableObjectStorageLike;
   private readonly memory: MemoryBackend;
@@ -98,6 +105,7 @@ export class DurableObjectBackend implements Backend {
     this.opts = resolveDurableObjectOptions(options);
     this.storage = this.opts.storage;
     this.memory = new MemoryBackend(this.opts.memory);
+    this.fairness = this.memory.fairness;
     this.memory.onAvailable(this.notifier.note);
   }
 

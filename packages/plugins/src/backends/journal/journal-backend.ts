@@ -1,6 +1,7 @@
 import {
   type AgentDirectory,
   type Backend,
+  type BackendFairness,
   type Completion,
   type EnqueueResult,
   type FailOutcome,
@@ -66,6 +67,12 @@ export class JournalBackend implements Backend {
     () => this.guard(),
   );
 
+  /**
+   * Fair dispatch among fairness keys, by the memory backend that holds the live state
+   * (docs/fairness.md). Weights and caps are configuration, not state: the log keeps none.
+   */
+  readonly fairness: BackendFairness;
+
   private readonly opts: ResolvedJournalOptions;
   private readonly codec = new FrameCodec();
   private readonly memory: MemoryBackend;
@@ -79,6 +86,7 @@ export class JournalBackend implements Backend {
   constructor(options: JournalBackendOptions) {
     this.opts = resolveJournalOptions(options);
     this.memory = new MemoryBackend(this.opts.memory);
+    this.fairness = this.memory.fairness;
     this.memory.onAvailable(this.notifier.note);
   }
 

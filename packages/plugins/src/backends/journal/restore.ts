@@ -10,20 +10,27 @@ const BATCH = 4096;
  * complete or fail, or an extend to its expiry for a lease kept for a remote agent;
  * enqueue, cancel) and its fields are then set back to the recovered ones. Terminal and
  * leased records go first, each alone in its queue so that the lease takes it; then the
- * queued ones, in order, which rebuilds FIFO within each priority.
+ * queued ones, in order, which rebuilds FIFO within each priority (and within each fairness
+ * key). Fairness caps are lifted meanwhile: a lease kept across the restart is restored even
+ * when its key is over a cap lowered since.
  */
 export async function restoreInto(
   memory: MemoryBackend,
   records: Iterable<TaskRecord>,
 ): Promise<void> {
-  const queued: TaskRecord[] = [];
-  for (const t of records) {
-    if (t.status === 'queued') queued.push(t);
-    else await restoreAlone(memory, t);
-  }
-  for (let i = 0; i < queued.length; i += BATCH) {
-    const results = await memory.enqueue(queued.slice(i, i + BATCH));
-    for (const r of results) if (!r.created) throw diverged(r.task.id);
+  const restoreCaps = memory.fairness.liftCaps();
+  try {
+    const queued: TaskRecord[] = [];
+    for (const t of records) {
+      if (t.status === 'queued') queued.push(t);
+      else await restoreAlone(memory, t);
+    }
+    for (let i = 0; i < queued.length; i += BATCH) {
+      const results = await memory.enqueue(queued.slice(i, i + BATCH));
+      for (const r of results) if (!r.created) throw diverged(r.task.id);
+    }
+  } finally {
+    restoreCaps();
   }
 }
 

@@ -2,8 +2,8 @@ import { SwitchboardError, type TaskRecord } from '@switchboard/core';
 
 // A record is one Redis hash of few fields, so the scripts scan, copy and answer little:
 //   d  the fields that never change and only the client reads (id, capability, payload,
-//      metadata, idempotencyKey, sessionKey, submitter, trace context, createdAt), one JSON
-//      object;
+//      metadata, idempotencyKey, sessionKey, fairnessKey, submitter, trace context, createdAt),
+//      one JSON object;
 //   s  the state the scripts read and rewrite (see encodeState), one space-separated line;
 //   e  the last error, r the result ('' for none), g the last progress: JSON only the
 //      client parses;
@@ -71,6 +71,7 @@ export function encodeRecord(t: TaskRecord): EncodedRecord {
   if (metadata !== undefined) d += `,"m":${metadata}`;
   if (t.idempotencyKey !== undefined) d += `,"k":${JSON.stringify(String(t.idempotencyKey))}`;
   if (t.sessionKey !== undefined) d += `,"s":${JSON.stringify(String(t.sessionKey))}`;
+  if (t.fairnessKey !== undefined) d += `,"f":${JSON.stringify(String(t.fairnessKey))}`;
   if (t.submitter !== undefined) d += `,"u":${JSON.stringify(String(t.submitter))}`;
   if (t.traceparent !== undefined) d += `,"x":${JSON.stringify(String(t.traceparent))}`;
   if (t.tracestate !== undefined) d += `,"y":${JSON.stringify(String(t.tracestate))}`;
@@ -85,6 +86,7 @@ interface Immutable {
   m?: Record<string, unknown>;
   k?: string;
   s?: string;
+  f?: string;
   u?: string;
   x?: string;
   y?: string;
@@ -123,6 +125,7 @@ export function decodeRecord(values: readonly (string | null)[]): TaskRecord | u
   if (o.m !== undefined) r.metadata = o.m;
   if (o.k !== undefined) r.idempotencyKey = o.k;
   if (o.s !== undefined) r.sessionKey = o.s;
+  if (o.f !== undefined) r.fairnessKey = o.f;
   if (o.u !== undefined) r.submitter = o.u;
   if (o.x !== undefined) r.traceparent = o.x;
   if (o.y !== undefined) r.tracestate = o.y;

@@ -1,0 +1,195 @@
+import type { Backend } from '../../contracts/backend.js';
+import {
+  checkFairnessCap,
+  checkFairnessKeySettings,
+  checkFairnessWeight,
+  type FairnessKeySettings,
+  type FairnessPolicy,
+} from '../../contracts/fairness.js';
+import { SwitchboardError } from '../../errors.js';
+import { checkKnownKeys } from '../../known-keys.js';
+
+/**
+ * The `fairness` option of `createSwitchboard`: weights and concurrency caps of the
+ * fairness keys tasks carry (docs/fairness.md).
+ *
+ * @example
+ * ```ts
+ * createSwitchboard({
+ *   fairness: {
+ *     weights: { enterprise: 4 },
+ *     maxConcurrency: { default: 8, byKey: { enterprise: 32 }, byCapability: { browser: 2 } },
+ *   },
+ * })
+ * ```
+ */
+export interface FairnessOptions {
+  /** The weight of a key not listed in `weights`, and of the tasks without a key (default 1). */
+  readonly defaultWeight?: number;
+  /** Weights by key, integers 1 … 10,000: a key of weight 2 gets twice the share of one of 1. */
+  readonly weights?: Readonly<Record<string, number>>;
+  readonly maxConcurrency?: {
+    /** At most this many of any one key's tasks leased at once, across capabilities. */
+    readonly default?: number;
+    /** The same cap for one key, overriding `default`. */
+    readonly byKey?: Readonly<Record<string, number>>;
+    /** At most this many of any one key's tasks of the capability leased at once. */
+    readonly byCapability?: Readonly<Record<string, number>>;
+  };
+}
+
+/** One key as `sb.fairness.get` shows it. */
+export interface FairnessKeyView {
+  readonly key: string;
+  /** Its weight: its own, else the default. */
+  readonly weight: number;
+  /** Its cap across capabilities, its own or the default; absent when it has none. */
+  readonly maxConcurrency?: number;
+  /** Its tasks leased now; absent when the backend does not enforce fairness. */
+  readonly leased?: number;
+  /** Whether the backend dispatches by these settings (see {@link Fairness.enforced}). */
+  readonly enforced: boolean;
+}
+
+const at = (path: string, name: string) => (path === '' ? name : `${path}.${name}`);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function objectOf(value: unknown, field: string, what: string): Record<string, unknown> {
+  if (isPlainObject(value)) return value;
+  throw new SwitchboardError(
+    'invalid_config',
+    `${field} must be an object of ${what}, got ${String(value)}`,
+    {
+      details: { field },
+    },
+  );
+}
+
+/** A map of `record`'s entries, each checked by `check`. */
+function checkedMap(
+  record: unknown,
+  field: string,
+  what: string,
+  check: (value: unknown, field: string, code: 'invalid_config') => number,
+): Map<string, number> {
+  const map = new Map<string, number>();
+  if (record === undefined) return map;
+  for (const [key, value] of Object.entries(objectOf(record, field, what))) {
+    map.set(key, check(value, `${field}.${key}`, 'invalid_config'));
+  }
+  return map;
+}
+
+/**
+ * Checks the `fairness` option and makes the policy a backend dispatches by.
+ *
+ * @param path where the option sits, for the messages (`fairness`, or `switchboard.fairness`
+ * in a server config file).
+ * @throws SwitchboardError `invalid_config` naming the setting; an unknown key names the known ones.
+ */
+export function resolveFairness(options: unknown, path = 'fairness'): FairnessPolicy {
+  const o = options === undefined ? {} : objectOf(options, path, 'settings');
+  checkKnownKeys(o, ['defaultWeight', 'weights', 'maxConcurrency'], path);
+  const caps =
+    o.maxConcurrency === undefined
+      ? {}
+      : objectOf(o.maxConcurrency, at(path, 'maxConcurrency'), 'caps');
+  checkKnownKeys(caps, ['default', 'byKey', 'byCapability'], at(path, 'maxConcurrency'));
+  const capsPath = at(path, 'maxConcurrency');
+  const policy: {
+    -readonly [K in keyof FairnessPolicy]: FairnessPolicy[K];
+  } = {
+    defaultWeight:
+      o.defaultWeight === undefined
+        ? 1
+        : checkFairnessWeight(o.defaultWeight, at(path, 'defaultWeight'), 'invalid_config'),
+    weights: checkedMap(o.weights, at(path, 'weights'), 'key → weight', checkFairnessWeight),
+    maxConcurrencyByKey: checkedMap(
+      caps.byKey,
+      at(capsPath, 'byKey'),
+      'key → cap',
+      checkFairnessCap,
+    ),
+    maxConcurrencyByCapability: checkedMap(
+      caps.byCapability,
+      at(capsPath, 'byCapability'),
+      'capability → cap',
+      checkFairnessCap,
+    ),
+  };
+  if (caps.default !== undefined) {
+    policy.maxConcurrency = checkFairnessCap(
+      caps.default,
+      at(capsPath, 'default'),
+      'invalid_config',
+    );
+  }
+  return policy;
+}
+
+/**
+ * `sb.fairness`: the weights and caps of fairness keys, read and changed at run time. On a
+ * backend with fair dispatch (memory, journal, Durable Object) a change applies from the
+ * next lease on; on one without it (Redis, for now) tasks keep their key but are leased in
+ * plain priority and FIFO order, and {@link enforced} says so.
+ */
+export class Fairness {
+  /**
+   * Whether the backend dispatches by weights and caps. `false` means a task's fairness key
+   * is stored and shown, and changes nothing of the order in which tasks are leased.
+   */
+  readonly enforced: boolean;
+  /** The name of the backend this refers to. */
+  readonly backend: string;
+  readonly #policy: FairnessPolicy;
+  readonly #weights: Map<string, number>;
+  readonly #caps: Map<string, number>;
+  readonly #target: Backend;
+
+  constructor(backend: Backend, policy: FairnessPolicy) {
+    this.#target = backend;
+    this.backend = backend.name;
+    this.enforced = backend.fairness !== undefined;
+    this.#policy = policy;
+    this.#weights = new Map(policy.weights);
+    this.#caps = new Map(policy.maxConcurrencyByKey);
+    backend.fairness?.configure(policy);
+  }
+
+  /**
+   * Replaces one key's own settings: those given override the defaults, those left out
+   * return to them (`set(key, {})` clears the key's settings).
+   *
+   * @throws SwitchboardError `invalid_request` for a bad key, an unknown setting or a value
+   * out of range.
+   * @example
+   * ```ts
+   * sb.fairness.set('tenant-7', { weight: 2, maxConcurrency: 4 })
+   * ```
+   */
+  set(key: string, settings: FairnessKeySettings): void {
+    const checked = checkFairnessKeySettings(key, settings, 'invalid_request');
+    if (checked.weight === undefined) this.#weights.delete(key);
+    else this.#weights.set(key, checked.weight);
+    if (checked.maxConcurrency === undefined) this.#caps.delete(key);
+    else this.#caps.set(key, checked.maxConcurrency);
+    this.#target.fairness?.setKey(key, checked);
+  }
+
+  /** One key's settings as they apply, and its tasks leased now where the backend counts them. */
+  get(key: string): FairnessKeyView {
+    checkFairnessKeySettings(key, {}, 'invalid_request');
+    const cap = this.#caps.get(key) ?? this.#policy.maxConcurrency;
+    const fair = this.#target.fairness;
+    return {
+      key,
+      weight: this.#weights.get(key) ?? this.#policy.defaultWeight,
+      ...(cap === undefined ? {} : { maxConcurrency: cap }),
+      ...(fair === undefined ? {} : { leased: fair.leased(key) }),
+      enforced: fair !== undefined,
+    };
+  }
+}
