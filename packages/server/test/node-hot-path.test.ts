@@ -99,6 +99,21 @@ function raw(port: number, head: string[], body: Uint8Array | string = ''): Prom
   });
 }
 
+/** The raw answer's JSON body with its id kept (raw() replaces ids with placeholders). */
+async function fetchJson(
+  port: number,
+  request: { head: string[]; body: string },
+): Promise<{ id: string }> {
+  const socket = connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (c) => chunks.push(c));
+  await new Promise((resolve) => socket.on('connect', resolve));
+  socket.write(`${request.head.join('\r\n')}\r\nconnection: close\r\n\r\n${request.body}`);
+  await new Promise((resolve) => socket.on('end', resolve));
+  const all = Buffer.concat(chunks).toString('utf8');
+  return JSON.parse(all.slice(all.indexOf('\r\n\r\n') + 4));
+}
+
 /** A request with a declared length, and extra header lines. */
 const post = (path: string, body: Uint8Array | string, extra: string[] = []) => ({
   head: [
@@ -210,6 +225,26 @@ describe('Node direct submit routes', () => {
     await compare(limited, CASES.slice(0, 6));
     await compare({}, CASES.slice(0, 3), [], 'draining');
     await compare({}, CASES.slice(0, 3), [], 'starting');
+  });
+
+  it('take the W3C trace context headers as Hono does, a repeated traceparent ignored', async () => {
+    const parent = `00-${'4b'.repeat(16)}-${'0f'.repeat(8)}-01`;
+    const other = `00-${'5c'.repeat(16)}-${'1e'.repeat(8)}-01`;
+    const cases: [string[], string | undefined, string | undefined][] = [
+      [[`traceparent: ${parent}`, 'tracestate: a=1'], parent, 'a=1'],
+      [[`TraceParent:  ${parent} `], parent, undefined],
+      [[`traceparent: ${parent}`, `traceparent: ${other}`], undefined, undefined],
+      [['traceparent: 00-nonsense', 'tracestate: a=1'], undefined, undefined],
+      [[`traceparent: ${parent}`, 'tracestate: a=1', 'tracestate: b=2'], parent, 'a=1, b=2'],
+    ];
+    for (const hot of [true, false]) {
+      const s = await serve(hot);
+      for (const [headers, traceparent, tracestate] of cases) {
+        const answer = await fetchJson(s.port, post('/v1/tasks', task, [json, ...headers]));
+        const view = await s.sb.get(answer.id);
+        expect([hot, view?.traceparent, view?.tracestate]).toEqual([hot, traceparent, tracestate]);
+      }
+    }
   });
 
   it('count their answers in /metrics', async () => {
