@@ -102,13 +102,14 @@ function raw(port: number, head: string[], body: Uint8Array | string = ''): Prom
 /** The raw answer's JSON body with its id kept (raw() replaces ids with placeholders). */
 async function fetchJson(
   port: number,
-  request: { head: string[]; body: string },
+  request: { head: string[]; body: string | Uint8Array },
 ): Promise<{ id: string }> {
   const socket = connect(port, '127.0.0.1');
   const chunks: Buffer[] = [];
   socket.on('data', (c) => chunks.push(c));
   await new Promise((resolve) => socket.on('connect', resolve));
-  socket.write(`${request.head.join('\r\n')}\r\nconnection: close\r\n\r\n${request.body}`);
+  socket.write(`${request.head.join('\r\n')}\r\nconnection: close\r\n\r\n`);
+  socket.write(request.body);
   await new Promise((resolve) => socket.on('end', resolve));
   const all = Buffer.concat(chunks).toString('utf8');
   return JSON.parse(all.slice(all.indexOf('\r\n\r\n') + 4));
