@@ -9,6 +9,7 @@ import type { ClusterChannel } from './cluster-channel.js';
 import type { BackendFairness } from './fairness.js';
 import type { RateDecision, TokenBucketOptions } from './rate-limiter.js';
 import type { ScheduleStore } from './schedule-store.js';
+import type { SharedStreamBounds, StreamStore } from './stream-store.js';
 
 /** The result of enqueueing one task: the stored task, and whether it is new. */
 export interface EnqueueResult {
@@ -111,6 +112,12 @@ export interface Backend {
    * limits apart.
    */
   sharedRateLimiter?(name: string, options: TokenBucketOptions): SharedRateLimiter;
+  /**
+   * Optional: the streams of partial output (`ctx.stream`) kept in the backend, so that every
+   * process reads a task's stream whichever process its chunks reached. Without it, each
+   * process keeps the streams of the chunks it received in its own memory.
+   */
+  streams?(bounds: SharedStreamBounds): StreamStore;
   /**
    * Optional: the schedules, kept by the backend with where each one's ticks stand, so they
    * survive a restart (on a durable backend) and every process sharing the backend fires

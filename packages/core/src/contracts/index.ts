@@ -33,6 +33,12 @@ export type { RateDecision, RateLimiter, TokenBucketOptions } from './rate-limit
 export type { AgentFailure, RecoveryAction, RecoveryStrategy } from './recovery.js';
 export { assertMaxBytes, type DecodeOptions, type Serializer } from './serializer.js';
 export type {
+  SharedStreamBounds,
+  StoredChunk,
+  StreamRead,
+  StreamStore,
+} from './stream-store.js';
+export type {
   CoordinatedTask,
   RunnerHandle,
   RunOptions,

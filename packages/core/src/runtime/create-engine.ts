@@ -16,7 +16,7 @@ import { positive, type SwitchboardOptions } from './options.js';
 import { AgentFailures } from './pool/agent-failures.js';
 import { AgentPool } from './pool/agent-pool.js';
 import { RemoteAgents } from './remote/remote-agents.js';
-import { resolveStreamOptions, TaskStreams } from './streams/task-streams.js';
+import { resolveStreamOptions, taskStreams } from './streams/task-streams.js';
 import { ASSIGNMENT_POLICIES, type SubmitInput } from './submit/task-input.js';
 import type { TaskHandle } from './submit/task-tracker.js';
 import { TaskTracker } from './submit/task-tracker.js';
@@ -105,7 +105,7 @@ export function createEngine(
     listens: (topic: string) => events.hasSubscribers(topic),
     onError,
     submit,
-    streams: new TaskStreams(resolveStreamOptions(options.streams)),
+    streams: taskStreams(backend, resolveStreamOptions(options.streams)),
     telemetry: options.telemetry,
     // The parts below take the engine itself, so they are assigned right after.
   } as unknown as Assembling;

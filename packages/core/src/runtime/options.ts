@@ -85,9 +85,10 @@ export interface SwitchboardOptions {
    */
   readonly errorRate?: { readonly threshold: number; readonly minSamples?: number };
   /**
-   * Bounds of the streams of partial output (`ctx.stream`), kept in this process's memory:
-   * chunks and bytes per task, the largest chunk, streams and bytes in all, and how long a
-   * stream is kept after its last chunk (docs/progress.md).
+   * Bounds of the streams of partial output (`ctx.stream`), kept in this process's memory
+   * (or in the backend, when it keeps streams: Redis): chunks and bytes per task, the largest
+   * chunk, streams and bytes in all, and how long a stream is kept after its last chunk
+   * (docs/progress.md).
    */
   readonly streams?: StreamOptions;
   /** The health monitor's sweep interval (default 100 ms). */

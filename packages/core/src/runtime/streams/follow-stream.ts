@@ -49,7 +49,10 @@ export async function* followStream(
   const aborted = () => signal?.aborted === true;
   let after = options.after ?? 0;
   let wake: (() => void) | undefined;
+  // Set by every wake-up, so that one that comes while the reader reads is not lost.
+  let woken = false;
   const poke = () => {
+    woken = true;
     const w = wake;
     wake = undefined;
     w?.();
@@ -74,13 +77,23 @@ export async function* followStream(
         ),
       );
     }
+    const streams = source.streams;
+    // A shared store is written by every process: the event says where to look again.
+    if (streams.shared !== undefined) {
+      offs.push(
+        source.events.subscribe('task.streamed', poke, {
+          filter: (event) => event.taskId === taskId,
+        }),
+      );
+    }
     signal?.addEventListener('abort', poke);
     // Read after subscribing: a task that ends in between is seen either way.
     const record = await source.get(taskId);
     if (record === undefined) throw taskNotFound(taskId);
     if (isTerminal(record.status)) ended ??= record.status;
     while (!aborted()) {
-      const { chunks, dropped } = source.streams.read(taskId, after);
+      woken = false;
+      const { chunks, dropped } = await streams.load(taskId, after);
       if (dropped > 0) yield { type: 'dropped', count: dropped };
       for (const chunk of chunks) {
         if (aborted()) return;
@@ -89,13 +102,17 @@ export async function* followStream(
       }
       if (chunks.length > 0 || dropped > 0) continue;
       if (ended !== undefined) {
+        // The end may have been heard before the last chunks were: read once more first.
+        if (woken) continue;
         yield { type: 'end', status: ended };
         return;
       }
+      if (woken) continue;
       await new Promise<void>((resolve) => {
-        const forget = source.streams.onAppend(taskId, poke, source.now());
+        const forget =
+          streams.shared === undefined ? streams.onAppend(taskId, poke, source.now()) : undefined;
         wake = () => {
-          forget();
+          forget?.();
           resolve();
         };
         if (aborted() || ended !== undefined) poke();

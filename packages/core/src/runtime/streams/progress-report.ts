@@ -95,12 +95,17 @@ export async function reportProgress(
   if (entry !== undefined && entry.token === token) {
     entry.expiresAt = record.leaseExpiresAt ?? entry.expiresAt;
   }
-  engine.streams.append(id, texts, now);
   if (progress !== undefined) announce(engine, record, progress);
   const lease = toLease(record);
-  return texts.length === 0
-    ? { lease }
-    : { lease, lastSeq: engine.streams.read(id, 0).chunks.at(-1)?.seq ?? 0 };
+  if (texts.length === 0) return { lease };
+  const lastSeq = await engine.streams.write(id, texts, now);
+  streamed(engine, id, lastSeq);
+  return { lease, lastSeq };
+}
+
+/** Publishes `task.streamed`: readers on any process look for the new chunks. */
+function streamed(engine: ProgressRoles, taskId: string, lastSeq: number): void {
+  engine.emit('task.streamed', () => ({ taskId, lastSeq }));
 }
 
 /**
@@ -118,6 +123,9 @@ export class AttemptReporter {
   #pending: TaskProgress | undefined;
   /** The write in flight, which goes on with the pending value when there is one. */
   #writing: Promise<void> | undefined;
+  /** Chunks waiting for the shared store, and the append in flight. */
+  #chunks: string[] = [];
+  #appending: Promise<void> | undefined;
 
   constructor(engine: ProgressRoles, entry: InFlight) {
     this.#engine = engine;
@@ -135,18 +143,49 @@ export class AttemptReporter {
 
   /** Checks a chunk and appends it to the task's stream. @throws `invalid_request`, `payload_too_large`. */
   stream(chunk: unknown): void {
-    const streams = this.#engine.streams;
+    const engine = this.#engine;
+    const streams = engine.streams;
     const text = streams.encode(chunk);
-    if (this.#live()) streams.append(this.#entry.task.id, [text], this.#engine.now());
+    if (!this.#live()) return;
+    const id = this.#entry.task.id;
+    if (streams.shared === undefined) {
+      streamed(engine, id, streams.append(id, [text], engine.now()));
+      return;
+    }
+    // A shared store is written with one append in flight, the chunks in order.
+    this.#chunks.push(text);
+    this.#appending ??= this.#append();
   }
 
   /**
-   * Settles once the progress reported so far is stored, or `undefined` when it already is:
-   * the runner waits for it before it answers the attempt, so that the last value reported
-   * is the one the task keeps.
+   * Settles once the progress and chunks reported so far are stored, or `undefined` when
+   * they already are: the runner waits for it before it answers the attempt, so that the
+   * last value reported is the one the task keeps, and a reader gets every chunk before the
+   * task's end.
    */
   flushed(): Promise<void> | undefined {
-    return this.#writing;
+    const writing = this.#writing;
+    const appending = this.#appending;
+    if (writing === undefined) return appending;
+    return appending === undefined ? writing : Promise.all([writing, appending]).then(() => {});
+  }
+
+  async #append(): Promise<void> {
+    const engine = this.#engine;
+    const id = this.#entry.task.id;
+    // One turn first, so that `#appending` is set before this can end and clear it.
+    await Promise.resolve();
+    try {
+      while (this.#chunks.length > 0 && this.#live()) {
+        const texts = this.#chunks.splice(0, this.#chunks.length);
+        streamed(engine, id, await engine.streams.write(id, texts, engine.now()));
+      }
+    } catch (error) {
+      engine.onError(error);
+    } finally {
+      this.#chunks = [];
+      this.#appending = undefined;
+    }
   }
 
   #live(): boolean {

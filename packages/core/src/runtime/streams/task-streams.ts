@@ -1,3 +1,5 @@
+import type { Backend } from '../../contracts/backend.js';
+import type { StoredChunk, StreamRead, StreamStore } from '../../contracts/stream-store.js';
 import { SwitchboardError } from '../../errors.js';
 import { checkKnownKeys } from '../../known-keys.js';
 import { DEFAULT_MAX_CHUNK_BYTES, encodeReported } from '../../model/progress.js';
@@ -67,21 +69,6 @@ export function resolveStreamOptions(options: unknown, path = 'streams'): Stream
   return Object.freeze(bounds) as unknown as StreamBounds;
 }
 
-/** One chunk of a task's stream: its place (1 for the first chunk ever), JSON text and time. */
-export interface StoredChunk {
-  readonly seq: number;
-  readonly json: string;
-  readonly at: number;
-}
-
-/** What {@link TaskStreams.read} finds after a place. */
-export interface StreamRead {
-  /** Chunks after the place, in order. */
-  readonly chunks: readonly StoredChunk[];
-  /** Chunks after the place that are no longer kept (they came before `chunks`). */
-  readonly dropped: number;
-}
-
 interface Stream {
   chunks: StoredChunk[];
   /** Index of the oldest kept chunk in `chunks` (dropped ones are cut off in bulk). */
@@ -95,6 +82,9 @@ interface Stream {
 
 const NOTHING: StreamRead = Object.freeze({ chunks: [], dropped: 0 });
 
+/** The most chunks one read of a shared store returns; a reader reads again for more. */
+const SHARED_READ = 1000;
+
 /**
  * The streams of partial output of the tasks running through one process: per task an
  * ordered, bounded list of chunks, each with a sequence number that never repeats. Bounds:
@@ -102,14 +92,35 @@ const NOTHING: StreamRead = Object.freeze({ chunks: [], dropped: 0 });
  * it missed), `maxStreams` and `maxTotalBytes` over all (the stream written longest ago goes
  * first), and `retainMs` after a stream's last chunk. Streams sit in a map in the order they
  * were last written, so dropping the oldest is taking the map's first entry.
+ *
+ * With a `shared` store (a backend's, see `Backend.streams`), {@link write} and {@link load}
+ * go to it instead, and readers are woken by the `task.streamed` event, which reaches every
+ * process; the memory here is then unused.
  */
 export class TaskStreams {
   readonly bounds: StreamBounds;
+  readonly shared: StreamStore | undefined;
   readonly #streams = new Map<string, Stream>();
   #totalBytes = 0;
 
-  constructor(bounds: StreamBounds = DEFAULT_STREAM_BOUNDS) {
+  constructor(bounds: StreamBounds = DEFAULT_STREAM_BOUNDS, shared?: StreamStore) {
     this.bounds = bounds;
+    this.shared = shared;
+  }
+
+  /** Appends chunks to the shared store, or here; the last one's seq (0 for no chunk). */
+  write(taskId: string, texts: readonly string[], now: number): number | Promise<number> {
+    if (this.shared !== undefined) {
+      return texts.length === 0 ? 0 : this.shared.append(taskId, texts, now);
+    }
+    return this.append(taskId, texts, now);
+  }
+
+  /** Reads the shared store, or here. */
+  load(taskId: string, after: number): StreamRead | Promise<StreamRead> {
+    return this.shared === undefined
+      ? this.read(taskId, after)
+      : this.shared.read(taskId, after, SHARED_READ);
   }
 
   /**
@@ -121,9 +132,12 @@ export class TaskStreams {
     return encodeReported(data, what, this.bounds.maxChunkBytes);
   }
 
-  /** Appends chunks (JSON texts from {@link encode}) to a task's stream and wakes its readers. */
-  append(taskId: string, texts: readonly string[], now: number): void {
-    if (texts.length === 0) return;
+  /**
+   * Appends chunks (JSON texts from {@link encode}) to a task's stream here and wakes its
+   * readers; returns the last one's seq.
+   */
+  append(taskId: string, texts: readonly string[], now: number): number {
+    if (texts.length === 0) return this.#streams.get(taskId)?.last ?? 0;
     let stream = this.#streams.get(taskId);
     if (stream === undefined) {
       stream = { chunks: [], head: 0, bytes: 0, last: 0, writtenAt: now, waiters: [] };
@@ -154,6 +168,7 @@ export class TaskStreams {
     const waiters = stream.waiters;
     stream.waiters = [];
     for (const wake of waiters) wake();
+    return stream.last;
   }
 
   /** The chunks of a task's stream after `after` (a seq; 0 for the start). */
@@ -205,4 +220,10 @@ export class TaskStreams {
       for (const wake of stream.waiters) wake();
     }
   }
+}
+
+/** The stream store of an engine: the backend's shared one when it has one, else memory. */
+export function taskStreams(backend: Backend, bounds: StreamBounds): TaskStreams {
+  const { maxChunks, retainMs } = bounds;
+  return new TaskStreams(bounds, backend.streams?.({ maxChunks, retainMs }));
 }

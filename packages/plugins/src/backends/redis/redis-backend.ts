@@ -13,6 +13,8 @@ import {
   type QueueStats,
   type ScheduleStore,
   type SharedRateLimiter,
+  type SharedStreamBounds,
+  type StreamStore,
   SwitchboardError,
   type TaskError,
   type TaskListQuery,
@@ -37,6 +39,7 @@ import { RedisLink } from './redis-link.js';
 import { type RedisBackendOptions, resolveRedisOptions } from './redis-options.js';
 import { defineRateScript, RedisRateLimiter } from './redis-rate-limiter.js';
 import { defineScheduleScripts, RedisScheduleStore } from './redis-schedules.js';
+import { defineStreamScripts, RedisStreamStore } from './redis-streams.js';
 import { type ErrorSubject, scriptError } from './script-errors.js';
 
 // One array argument: ioredis flattens it, where spreading a large batch's arguments into the
@@ -97,6 +100,7 @@ export class RedisBackend implements Backend {
       defineAgentScripts(client);
       defineRateScript(client);
       defineScheduleScripts(client);
+      defineStreamScripts(client);
     });
     this.agents = new RedisAgentDirectory(this.link, o.keyPrefix);
     this.schedules = new RedisScheduleStore(this.link, o.keyPrefix);
@@ -109,6 +113,11 @@ export class RedisBackend implements Backend {
     });
     if (o.leaseSweepMs > 0)
       this.link.sweepEvery(o.leaseSweepMs, () => this.expireLeases(Date.now()));
+  }
+
+  /** Task streams in Redis streams, read the same through every process (see RedisStreamStore). */
+  streams(bounds: SharedStreamBounds): StreamStore {
+    return new RedisStreamStore(this.link, this.base[0] as string, bounds);
   }
 
   async open(): Promise<void> {
