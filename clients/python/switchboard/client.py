@@ -154,8 +154,8 @@ class Client:
         ``options`` are those of the contract, by their Python names: ``priority``,
         ``timeout_ms``, ``max_attempts``, ``idempotency_key``, ``session_key``,
         ``fairness_key`` (tasks of one key share the agents fairly with other keys, by weight),
-        ``delay_ms``, ``metadata``, and ``traceparent`` and ``tracestate`` (W3C trace context: the span the
-        task's trace continues). Any other name is a TypeError.
+        ``delay_ms``, ``metadata``, and ``traceparent`` and ``tracestate`` (W3C trace context:
+        the span the task's trace continues). Any other name is a TypeError.
         """
         return self._call("POST", "/v1/tasks", task_body(capability, payload, **options))
 

@@ -9,11 +9,14 @@ import type { TaskHandle } from '../submit/task-tracker.js';
 /** A tick that fires later than this after its instant counts as missed (see `catchUp`). */
 export const ON_TIME_MS = 1000;
 /**
- * A tick claimed and not settled this long after its instant is fired again by whichever
- * process sees it: its claimer died between the claim and the submit, or while recording it.
- * The task's idempotency key makes the second submit return the first task if there was one.
+ * A tick claimed and not settled this long after its claim is fired again by whichever
+ * process sees it, and so is one still unsettled when a later tick is due: its claimer died
+ * between the claim and the submit, or while recording it. The task's idempotency key makes
+ * the second submit return the first task if there was one, so firing again too early costs
+ * a second `schedule.fired` event (`recovered: true`) and never a second task; waiting
+ * longer than the next tick would let that tick's settlement hide the unsettled one.
  */
-export const SETTLE_GRACE_MS = 5000;
+export const SETTLE_GRACE_MS = 1000;
 /** On a backend shared by several processes, schedules written elsewhere are read this often. */
 export const REFRESH_MS = 5000;
 // A schedule whose evaluation failed (the store unreachable) is looked at again this soon.
@@ -180,7 +183,12 @@ export class Scheduler {
   async #tick(start: ScheduleRecord): Promise<void> {
     let record = start;
     const now = this.#deps.now();
-    if (record.settledTickAt < record.lastTickAt && now - record.lastTickAt >= SETTLE_GRACE_MS) {
+    const unsettled = record.settledTickAt < record.lastTickAt;
+    if (
+      unsettled &&
+      (now - record.lastTickAt >= SETTLE_GRACE_MS ||
+        (this.clock(record).next(record.lastTickAt) ?? Number.POSITIVE_INFINITY) <= now)
+    ) {
       record = await this.#fire(record, record.lastTickAt, true);
     }
     await this.#fireDue(record, now);
