@@ -270,6 +270,63 @@ class Client:
         """
         return self._call("POST", "/v1/tasks/answers", {"answers": list(answers)})
 
+    # Schedules.
+
+    def put_schedule(
+        self,
+        schedule_id: str,
+        task: Mapping[str, Any],
+        *,
+        cron: Optional[str] = None,
+        timezone: Optional[str] = None,
+        every_ms: Optional[int] = None,
+        overlap: Optional[str] = None,
+        catch_up: Optional[str] = None,
+        catch_up_limit: Optional[int] = None,
+        paused: Optional[bool] = None,
+    ) -> Dict[str, Any]:
+        """Creates or replaces the schedule ``schedule_id``: a ``cron`` expression (5 fields, or
+        6 with seconds first; read in ``timezone``, UTC by default) or an interval of
+        ``every_ms``, and the task each tick submits, as the wire has it (``{"capability",
+        "payload", "priority", "timeoutMs", "maxAttempts", "sessionKey", "metadata"}``).
+        ``overlap`` is ``skip`` (default) or ``allow``; ``catch_up`` is ``none`` (default),
+        ``last`` or ``all`` (up to ``catch_up_limit``). Answers the schedule with its
+        ``nextRuns``. See docs/schedules.md."""
+        body: Dict[str, Any] = {"task": dict(task)}
+        options = {
+            "cron": cron,
+            "timezone": timezone,
+            "everyMs": every_ms,
+            "overlap": overlap,
+            "catchUp": catch_up,
+            "catchUpLimit": catch_up_limit,
+            "paused": paused,
+        }
+        for name, value in options.items():
+            if value is not None:
+                body[name] = value
+        return self._call("PUT", f"/v1/schedules/{_id(schedule_id)}", body)
+
+    def list_schedules(self) -> Dict[str, Any]:
+        """``{"schedules": [schedule, ...]}``, by id, each with its next fire times."""
+        return self._call("GET", "/v1/schedules")
+
+    def get_schedule(self, schedule_id: str) -> Dict[str, Any]:
+        """One schedule, with ``nextRuns`` (epoch ms), ``lastFiredAt`` and ``lastTaskId``."""
+        return self._call("GET", f"/v1/schedules/{_id(schedule_id)}")
+
+    def pause_schedule(self, schedule_id: str) -> Dict[str, Any]:
+        """No tick of the schedule fires until it is resumed."""
+        return self._call("POST", f"/v1/schedules/{_id(schedule_id)}/pause")
+
+    def resume_schedule(self, schedule_id: str) -> Dict[str, Any]:
+        """The schedule's ticks fire again, counted from now."""
+        return self._call("POST", f"/v1/schedules/{_id(schedule_id)}/resume")
+
+    def delete_schedule(self, schedule_id: str) -> Any:
+        """Deletes the schedule."""
+        return self._call("DELETE", f"/v1/schedules/{_id(schedule_id)}")
+
     # Dead letters, events, operations.
 
     def dead_letters(self) -> Dict[str, Any]:
