@@ -201,6 +201,8 @@ describe('Agent execute', () => {
       deadline: expect.any(Number),
       sessionKey: 's',
       metadata: { k: 1 },
+      progress: expect.any(Function),
+      stream: expect.any(Function),
     });
     const defaults = (await agent.execute('x')).ctx;
     expect(defaults).toMatchObject({
@@ -213,6 +215,34 @@ describe('Agent execute', () => {
     expect(defaults.signal.aborted).toBe(false);
     expect(defaults.taskId).toMatch(/^[0-9a-f-]{36}$/);
     expect('deadline' in defaults || 'sessionKey' in defaults).toBe(false);
+  });
+
+  it("reports progress and chunks to the caller's functions, checking them either way", async () => {
+    const agent = new Agent(
+      defineAgent({
+        name: 'reporter',
+        capabilities: ['r'],
+        handle: (value: unknown, ctx: TaskContext) => {
+          ctx.progress(value);
+          ctx.stream('token');
+          return 'ok';
+        },
+      }),
+    );
+    await agent.start();
+    const seen: unknown[] = [];
+    await agent.execute(0.5, {
+      progress: (value) => seen.push(['progress', value]),
+      stream: (chunk) => seen.push(['chunk', chunk]),
+    });
+    expect(seen).toEqual([
+      ['progress', 0.5],
+      ['chunk', 'token'],
+    ]);
+    // Without them the values go nowhere, but a bad one still fails as it would in a pool.
+    expect(await agent.execute(0.5)).toBe('ok');
+    await expect(agent.execute(Number.NaN)).rejects.toMatchObject({ code: 'invalid_request' });
+    await agent.stop();
   });
 
   it('refuses work unless ready or working', async () => {

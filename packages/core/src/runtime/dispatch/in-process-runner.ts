@@ -60,12 +60,6 @@ export class InProcessRunner implements Runner {
     if (agent === undefined) return;
     this.#busy(member);
     const ctx = new RunContext(entry, member.id, this.#runtime);
-    // The attempt is answered once the progress it reported is stored (see AttemptReporter).
-    const settle = (value: unknown, ok: boolean) => {
-      const reported = ctx.reported();
-      if (reported === undefined) this.#settle(member, entry, value, ok);
-      else void reported.then(() => this.#settle(member, entry, value, ok));
-    };
     const telemetry = this.#engine.telemetry;
     let out: unknown;
     try {
@@ -76,17 +70,24 @@ export class InProcessRunner implements Runner {
         out = span.run(() => agent.definition.handle(entry.task.payload, ctx));
       }
     } catch (thrown) {
-      settle(thrown, false);
+      this.#answer(member, entry, ctx, thrown, false);
       return;
     }
     if (isPromiseLike(out)) {
       out.then(
-        (value) => settle(value, true),
-        (thrown: unknown) => settle(thrown, false),
+        (value) => this.#answer(member, entry, ctx, value, true),
+        (thrown: unknown) => this.#answer(member, entry, ctx, thrown, false),
       );
     } else {
-      settle(out, true);
+      this.#answer(member, entry, ctx, out, true);
     }
+  }
+
+  /** Settles an attempt once the progress it reported is stored (see AttemptReporter). */
+  #answer(member: PoolMember, entry: InFlight, ctx: RunContext, value: unknown, ok: boolean): void {
+    const reported = ctx.reported();
+    if (reported === undefined) this.#settle(member, entry, value, ok);
+    else void reported.then(() => this.#settle(member, entry, value, ok));
   }
 
   /** Keeps a task for the member's next consolidated call. */
