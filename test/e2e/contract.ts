@@ -629,6 +629,101 @@ export function runE2E(start: ServerFactory, options: E2EOptions = {}): void {
       expectError(await api('DELETE', `/v1/dead-letters/${id}`), 404, 'not_found');
       expectError(await api('POST', `/v1/dead-letters/${id}/replay`), 404, 'not_found');
     });
+
+    it('carries W3C trace context from the headers or the body to the task and its lease', async () => {
+      const capability = cap();
+      const parent = `00-${'4b'.repeat(16)}-${'0f'.repeat(8)}-01`;
+      const own = `00-${'5c'.repeat(16)}-${'1e'.repeat(8)}-00`;
+      const headers = { traceparent: parent, tracestate: 'vendor=abc' };
+      const res = await api('POST', '/v1/tasks', {
+        token: TOKENS.client,
+        body: { capability },
+        headers,
+      });
+      expect(res.status).toBe(202);
+      const batch = await api('POST', '/v1/tasks/batch', {
+        token: TOKENS.client,
+        body: { tasks: [{ capability, traceparent: own }, { capability }] },
+        headers,
+      });
+      expect(batch.status).toBe(202);
+      const [first, second] = batch.body.ids as string[];
+      const view = await api('GET', `/v1/tasks/${res.body.id}`, { token: TOKENS.client });
+      expect(view.body).toMatchObject({ traceparent: parent, tracestate: 'vendor=abc' });
+      const agent = await register(capability, { maxConcurrency: 3 });
+      const leased = await lease(agent.id, { max: 3 });
+      const contexts = Object.fromEntries(
+        (leased.body.tasks as { id: string; traceparent?: string; tracestate?: string }[]).map(
+          (t) => [t.id, [t.traceparent, t.tracestate]],
+        ),
+      );
+      expect(contexts).toEqual({
+        [res.body.id]: [parent, 'vendor=abc'],
+        [first as string]: [own, undefined],
+        [second as string]: [parent, 'vendor=abc'],
+      });
+      const bad = await api('POST', '/v1/tasks/batch', {
+        token: TOKENS.client,
+        body: { tasks: [{ capability }, { capability, traceparent: 'nope' }] },
+      });
+      expectError(bad, 400, 'invalid_request');
+      expect(bad.body.error.details[0].path).toBe('tasks.1.traceparent');
+      await api('DELETE', `/v1/agents/${agent.id}`, { token: TOKENS.agent });
+    });
+  });
+
+  describe('schedules', () => {
+    it('runs a per-second cron schedule in a time zone, announcing each tick', async () => {
+      const capability = cap();
+      const id = `e2e-${capability}`;
+      const events = await openEvents(base(), 'schedule.*', TOKENS.client);
+      const put = await api('PUT', `/v1/schedules/${id}`, {
+        token: TOKENS.client,
+        body: {
+          cron: '* * * * * *',
+          timezone: 'Europe/Berlin',
+          overlap: 'allow',
+          task: { capability, payload: { n: 1 } },
+        },
+      });
+      expect(put.status).toBe(200);
+      expect(put.body).toMatchObject({ id, timezone: 'Europe/Berlin', catchUp: 'none' });
+      expect(put.body.nextRuns).toHaveLength(5);
+      const fired = await readEvents(events, (es) =>
+        es.some((e) => e.data.scheduleId === id && typeof e.data.taskId === 'string'),
+      );
+      const tick = fired.find((e) => e.data.scheduleId === id)?.data as {
+        tickAt: number;
+        taskId: string;
+      };
+      const task = await api('GET', `/v1/tasks/${tick.taskId}`, { token: TOKENS.client });
+      expect(task.body).toMatchObject({
+        capability,
+        idempotencyKey: `schedule:${id}:${tick.tickAt}`,
+      });
+      const paused = await api('POST', `/v1/schedules/${id}/pause`, { token: TOKENS.client });
+      expect(paused.body).toMatchObject({ paused: true, nextRuns: [] });
+      const listed = await api('GET', '/v1/schedules', { token: TOKENS.client });
+      expect(listed.body.schedules.map((s: { id: string }) => s.id)).toContain(id);
+      const gone = await api('DELETE', `/v1/schedules/${id}`, { token: TOKENS.client });
+      expect(gone.body).toEqual({ id, deleted: true });
+      expectError(
+        await api('GET', `/v1/schedules/${id}`, { token: TOKENS.client }),
+        404,
+        'not_found',
+      );
+      expectError(await api('GET', '/v1/schedules', { token: TOKENS.agent }), 403, 'forbidden');
+    });
+
+    it('refuses a bad schedule with 400 naming each field', async () => {
+      const res = await api('PUT', '/v1/schedules/bad', {
+        token: TOKENS.client,
+        body: { cron: '* * *', timezone: 'Nowhere/Land', task: {} },
+      });
+      expectError(res, 400, 'invalid_request');
+      const paths = res.body.error.details.map((d: { path: string }) => d.path).sort();
+      expect(paths).toEqual(['cron', 'task.capability', 'timezone']);
+    });
   });
 
   describe('events', () => {
