@@ -49,6 +49,29 @@ describe('the HTTP API on workerd (a Durable Object)', { timeout: 30_000 }, () =
     expect(error.message).toMatch(/SWITCHBOARD_ADMIN_TOKEN/);
   });
 
+  it('runs a schedule in the object: croner reads it there and the timers of the object fire it', async () => {
+    const client = createClient({ baseUrl: api.url, token });
+    const created = await client.putSchedule('edge-beat', {
+      cron: '* * * * * *',
+      timezone: 'Asia/Kolkata',
+      task: { capability: 'shout', payload: { text: 'tick' } },
+    });
+    expect(created.nextRuns).toHaveLength(5);
+    try {
+      const deadline = Date.now() + 5000;
+      let taskId: string | undefined;
+      while (taskId === undefined && Date.now() < deadline) {
+        taskId = (await client.getSchedule('edge-beat')).lastTaskId;
+        if (taskId === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(taskId).toBeDefined();
+      const task = await client.result(taskId as string, 5000);
+      expect(task).toMatchObject({ status: 'completed', result: { text: 'TICK' } });
+    } finally {
+      await client.deleteSchedule('edge-beat');
+    }
+  });
+
   it('runs a submitted task on an agent in the object, and answers its result later', async () => {
     const client = createClient({ baseUrl: api.url, token });
     const { id } = await client.submit({ capability: 'shout', payload: { text: 'edge' } });
