@@ -7,6 +7,7 @@ import {
   type PoolMember,
   type PriorityQueue,
   type RateLimiter,
+  type ScheduleSpecInput,
   type ShutdownSummary,
   SwitchboardError,
   type TokenBucketOptions,
@@ -307,6 +308,8 @@ async function serve(
     hot: app.hot,
   });
   await sb.start();
+  // Checked with the file; written before the server takes work, so they are listed at once.
+  for (const spec of config.schedules ?? []) await sb.schedules.upsert(spec as ScheduleSpecInput);
   lifecycle.ready();
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${listening.port}`;

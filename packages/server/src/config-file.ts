@@ -1,4 +1,10 @@
-import { checkKnownKeys, checkSwitchboardOptions, SwitchboardError } from '@switchboard/core';
+import {
+  checkKnownKeys,
+  checkSwitchboardOptions,
+  SwitchboardError,
+  safeValidate,
+  scheduleSpecSchema,
+} from '@switchboard/core';
 import { oneOf, type ServerConfig } from './config.js';
 import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 
@@ -19,6 +25,7 @@ const CONFIG_KEYS: Readonly<Record<keyof ServerConfig, true>> = {
   plugins: true,
   agents: true,
   switchboard: true,
+  schedules: true,
   allowUnauthenticated: true,
   log: true,
 };
@@ -61,6 +68,28 @@ function nonEmptyString(key: string, value: unknown): void {
 }
 
 /**
+ * Each schedule as `sb.schedules.upsert` checks it, failing at start with the first issue's
+ * path under `schedules.N` (`schedules.0.cron: not a cron expression: …`), and no id twice.
+ */
+function checkSchedules(value: unknown): void {
+  if (!Array.isArray(value)) throw bad('schedules', 'must be an array of schedules');
+  const ids = new Set<unknown>();
+  value.forEach((spec: unknown, i) => {
+    const checked = safeValidate(scheduleSpecSchema, spec);
+    if (!checked.ok) {
+      const issue = checked.issues[0];
+      const key =
+        issue === undefined || issue.path === ''
+          ? `schedules.${i}`
+          : `schedules.${i}.${issue.path}`;
+      throw bad(key, `is not valid: ${issue?.message ?? 'not a schedule'}`);
+    }
+    if (ids.has(checked.value.id)) throw bad(`schedules.${i}.id`, `repeats "${checked.value.id}"`);
+    ids.add(checked.value.id);
+  });
+}
+
+/**
  * Checks what a config file holds: every key known at every level (top level, `tokens`,
  * `rateLimits` and its buckets, `switchboard` with `createSwitchboard`'s own checks), and
  * the type and range of each value, so that a typo (`prot`, `perIP`, `loadBalancr`) fails at
@@ -98,6 +127,7 @@ export function checkServerConfig(value: unknown): ServerConfig {
     if (value[key] !== undefined && !Array.isArray(value[key])) throw bad(key, 'must be an array');
   }
   if (value.switchboard !== undefined) checkSwitchboardOptions(value.switchboard, 'switchboard');
+  if (value.schedules !== undefined) checkSchedules(value.schedules);
   if (value.log !== undefined) {
     const log = object('log', value.log, LOG_KEYS);
     if (log.level !== undefined) oneOf(log.level, 'log.level', LOG_LEVELS);

@@ -41,6 +41,12 @@ export interface ServerConfig {
   /** Any other option of `createSwitchboard()`, passed as is. */
   switchboard?: Record<string, unknown>;
   /**
+   * Schedules written at every start (`sb.schedules.upsert` each, after the engine started),
+   * as `PUT /v1/schedules/{id}` takes them with their `id`. One written again with the same
+   * timing keeps its place, so it catches up on what was missed while the server was down.
+   */
+  schedules?: unknown[];
+  /**
    * Serve on a non-loopback address with no token configured (`--allow-unauthenticated`):
    * refused unless set, since anyone who reaches the port could then submit, lease, complete
    * and replay tasks.

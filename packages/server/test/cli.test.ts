@@ -76,6 +76,27 @@ describe('startServer', () => {
     expect(result).toMatchObject({ status: 'completed', result: { echoed: 'hi' } });
   });
 
+  it('writes the schedules of its config file at start', async () => {
+    const file = join(dir, 'schedules.json');
+    const schedule = {
+      id: 'nightly',
+      cron: '0 0 3 * * *',
+      timezone: 'Europe/Paris',
+      task: { capability: 'report' },
+    };
+    writeFileSync(file, JSON.stringify({ schedules: [schedule] }));
+    const { server } = await start(['--port', '0', '--config', file]);
+    const { schedules } = await (await fetch(`${server.url}/v1/schedules`)).json();
+    expect(schedules).toEqual([
+      expect.objectContaining({
+        ...schedule,
+        task: { capability: 'report', priority: 'normal' },
+        paused: false,
+      }),
+    ]);
+    expect(schedules[0].nextRuns).toHaveLength(5);
+  });
+
   it('drains on stop: readyz 503 and new work refused, held leases completed, then the port closes', async () => {
     const file = join(dir, 'drain.json');
     writeFileSync(file, JSON.stringify({ drainTimeoutMs: 5000 }));

@@ -121,6 +121,25 @@ describe('backendSpec', () => {
 });
 
 describe('checkServerConfig', () => {
+  it('checks the schedules as sb.schedules.upsert does, naming schedules.N.field', () => {
+    const schedule = { id: 'beat', everyMs: 60_000, task: { capability: 'beat' } };
+    expect(checkServerConfig({ schedules: [schedule] }).schedules).toEqual([schedule]);
+    expect(refusal(() => checkServerConfig({ schedules: schedule }))).toBe(
+      'schedules must be an array of schedules',
+    );
+    expect(
+      refusal(() =>
+        checkServerConfig({ schedules: [schedule, { ...schedule, id: 'x', cron: 'no' }] }),
+      ),
+    ).toMatch(/^schedules\.1\.cron is not valid: /);
+    expect(
+      refusal(() => checkServerConfig({ schedules: [{ ...schedule, catchup: 'all' }] })),
+    ).toContain('schedules.0 is not valid: unknown key "catchup"; known: id, cron,');
+    expect(refusal(() => checkServerConfig({ schedules: [schedule, schedule] }))).toBe(
+      'schedules.1.id repeats "beat"',
+    );
+  });
+
   it('refuses unknown keys at every level, naming the key with its path and the known ones', () => {
     const top = refusal(() => checkServerConfig({ prot: 9000 }));
     expect(top).toContain('unknown config key "prot" (did you mean "port"?)');
