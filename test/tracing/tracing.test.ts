@@ -223,6 +223,7 @@ describe('tracing in process', () => {
   it('runs a handler inside its process span; a retry is a sibling attempt', async () => {
     const tracing = memoryTracing();
     const tracer = tracing.provider.getTracer('app');
+    const contexts: (string | undefined)[] = [];
     const sb = createSwitchboard({
       telemetry: otelTelemetry({ tracerProvider: tracing.provider }),
       retry: { initialDelayMs: 10, factor: 1, jitter: 0 },
@@ -231,6 +232,7 @@ describe('tracing in process', () => {
           name: 'flaky',
           capabilities: ['job'],
           handle: async (_payload, ctx) => {
+            contexts.push(ctx.traceparent);
             // A span of the handler's own, which must nest under the attempt's process span.
             tracer.startSpan('inner').end();
             if (ctx.attempt === 1) throw new Error('first try fails');
@@ -259,6 +261,8 @@ describe('tracing in process', () => {
         'retry',
         'completed',
       ]);
+      // Each attempt's handler is told its own process span's context.
+      expect(contexts).toEqual(runs.map((s) => `00-${traceId(s)}-${spanId(s)}-01`));
       const inner = tracing.exporter.getFinishedSpans().filter((s) => s.name === 'inner');
       expect(inner.map(parentId).sort()).toEqual(runs.map(spanId).sort());
       expect(new Set([...spans, ...inner].map(traceId))).toEqual(new Set([traceId(parent)]));
@@ -335,6 +339,30 @@ describe('without telemetry', () => {
       await Promise.all(workers.splice(0).map((w) => w.close({ drain: false })));
       await server.close();
       trace.disable();
+    }
+  });
+
+  it("tells an in-process handler the submitter's trace context as it was sent", async () => {
+    let seen: string | undefined;
+    const sb = createSwitchboard({
+      agents: [
+        defineAgent({
+          name: 'plain',
+          capabilities: ['job'],
+          handle: (_payload, ctx) => {
+            seen = ctx.traceparent;
+          },
+        }),
+      ],
+    });
+    await sb.start();
+    try {
+      await sb.run({ capability: 'job', traceparent: CALLER });
+      expect(seen).toBe(CALLER);
+      await sb.run({ capability: 'job' });
+      expect(seen).toBeUndefined();
+    } finally {
+      await sb.shutdown({ drain: false });
     }
   });
 

@@ -141,6 +141,12 @@ export interface TaskContext {
   /** The task's free-form metadata. */
   readonly metadata: Readonly<Record<string, unknown>>;
   /**
+   * The W3C trace context of this attempt, when the task carries one: its process span's
+   * with a `telemetry`, else the submitter's. Pass it on (a `traceparent` header) to continue
+   * the task's trace elsewhere.
+   */
+  readonly traceparent?: string | undefined;
+  /**
    * Reports the task's progress: a number (`0.4`) or a small JSON value (`{ step: 3, of: 10 }`,
    * at most 4 KiB of JSON). Followers see a `task.progress` event, and the last value is on the
    * task's view with when it was reported. Call it as often as you like: writes are coalesced.

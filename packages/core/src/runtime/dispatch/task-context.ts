@@ -73,6 +73,12 @@ export class RunContext implements SwitchboardTaskContext {
     return this.#entry.task.priority;
   }
 
+  /** The W3C trace context of this attempt: its span's with a telemetry, else the task's. */
+  get traceparent(): string | undefined {
+    const entry = this.#entry;
+    return entry.span?.traceparent ?? entry.task.traceparent;
+  }
+
   /** When this attempt's lease expires (a renewed lease moves it). */
   get deadline(): number {
     return this.#entry.expiresAt;
