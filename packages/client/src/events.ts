@@ -15,6 +15,15 @@ export interface EventFields {
   };
   'task.dead': { taskId: string; capability: string; attempts: number; error?: TaskError };
   'task.cancelled': { taskId: string; capability: string };
+  'task.progress': {
+    taskId: string;
+    capability: string;
+    agentId?: string;
+    attempt: number;
+    value: unknown;
+    reportedAt: number;
+  };
+  'task.streamed': { taskId: string; lastSeq: number };
   'agent.registered': { agentId: string; name: string; remote: boolean; capabilities: string[] };
   'agent.state': { agentId: string; from: string; to: string; reason?: string };
   'agent.failed': {
