@@ -162,7 +162,10 @@ class Reporter:
             try:
                 self._client.progress(self._task_id, self._token, **report)
                 failures = 0
-            except SwitchboardError as error:
+            except Exception as error:  # noqa: BLE001 - the sender must not die with reports waiting
+                if not isinstance(error, SwitchboardError):
+                    self._on_error(error)
+                    continue
                 if error.status in (404, 409):
                     self.close()
                     self._lost(error.message)

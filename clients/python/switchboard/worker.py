@@ -346,7 +346,7 @@ class Worker:
             try:
                 value = self.handler(held.payload, held.ctx)
             except Exception as error:  # noqa: BLE001 - a handler's failure fails its task
-                held.reporter.flush()
+                held.reporter.flush(held.lease_ms / 1000)
                 message = str(error) or type(error).__name__
                 retryable = _retryable(error)
                 self._answer(held, lambda: self._fail(held, message, retryable))
@@ -358,8 +358,9 @@ class Worker:
                 message = f"the result is not JSON: {error}"
                 self._answer(held, lambda: self._fail(held, message, False))
                 return
-            # Readers of the task's stream get every chunk before they learn the task ended.
-            held.reporter.flush()
+            # Readers of the task's stream get every chunk before they learn the task ended;
+            # a server out of reach for a whole lease's length does not hold the answer longer.
+            held.reporter.flush(held.lease_ms / 1000)
             self._answer(held, lambda: self.client.complete(task_id, held.token, value))
         finally:
             held.reporter.close()
