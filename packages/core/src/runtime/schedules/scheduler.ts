@@ -17,6 +17,11 @@ export const ON_TIME_MS = 1000;
  * longer than the next tick would let that tick's settlement hide the unsettled one.
  */
 export const SETTLE_GRACE_MS = 1000;
+/**
+ * A claimed tick found unsettled within this of its instant is fired again whatever the
+ * catch-up policy: it was on time when claimed, and its claimer stopped while firing it.
+ */
+export const RECOVER_WITHIN_MS = 10_000;
 /** On a backend shared by several processes, schedules written elsewhere are read this often. */
 export const REFRESH_MS = 5000;
 // A schedule whose evaluation failed (the store unreachable) is looked at again this soon.
@@ -86,7 +91,11 @@ export class Scheduler {
     const records = await this.#deps.store.list();
     if (!this.running) return;
     const ids = new Set(records.map((r) => r.id));
-    for (const id of this.#timers.keys()) if (!ids.has(id)) this.#disarm(id);
+    for (const id of this.#timers.keys()) {
+      if (ids.has(id)) continue;
+      this.#disarm(id);
+      this.#clocks.delete(id);
+    }
     for (const record of records) this.#arm(record);
   }
 
@@ -183,13 +192,18 @@ export class Scheduler {
   async #tick(start: ScheduleRecord): Promise<void> {
     let record = start;
     const now = this.#deps.now();
-    const unsettled = record.settledTickAt < record.lastTickAt;
-    if (
-      unsettled &&
-      (now - record.lastTickAt >= SETTLE_GRACE_MS ||
-        (this.clock(record).next(record.lastTickAt) ?? Number.POSITIVE_INFINITY) <= now)
-    ) {
-      record = await this.#fire(record, record.lastTickAt, true);
+    const tickAt = record.lastTickAt;
+    const next = this.clock(record).next(tickAt) ?? Number.POSITIVE_INFINITY;
+    if (record.settledTickAt < tickAt && (now - tickAt >= SETTLE_GRACE_MS || next <= now)) {
+      // A claim this recent was being fired when its claimer stopped: it fires now. An older
+      // one (this process, or every process, was down since) is a missed tick like the
+      // others: it fires only when the catch-up policy would fire it, the latest tick due.
+      if (now - tickAt <= RECOVER_WITHIN_MS || (record.catchUp !== 'none' && next > now)) {
+        record = await this.#fire(record, tickAt, true);
+      } else {
+        await this.#deps.store.settleTick(record.id, tickAt);
+        this.#skipped(record, tickAt, 'missed');
+      }
     }
     await this.#fireDue(record, now);
   }
@@ -266,6 +280,9 @@ export class Scheduler {
         ...(task.metadata === undefined ? {} : { metadata: task.metadata }),
       });
     } catch (error) {
+      // Refused because the Switchboard shuts down: the tick stays claimed and unsettled, and
+      // the next process (or this one's next start) fires it again.
+      if (!this.running) return record;
       const retryable = isSwitchboardError(error) && error.retryable;
       if (!retryable) await store.settleTick(record.id, tickAt);
       const { message } = error as Error;

@@ -184,6 +184,16 @@ describe('catching up on missed ticks', () => {
     expect((await sb.listTasks()).tasks).toHaveLength(1);
     expect((await sb.schedules.get('left')).lastTaskId).toBe(earlier.id);
   });
+  it('takes a tick claimed long ago and never recorded as missed under catchUp none', async () => {
+    const anchorAt = Date.now() - 3 * 10_000 - 3_000;
+    const claimed = anchorAt + 20_000; // 13 s ago, and a later tick was due since
+    const record = leftBehind({ anchorAt, lastTickAt: claimed, settledTickAt: claimed - 10_000 });
+    const events = await startWith(record);
+    expect(events[0]).toMatchObject({ tickAt: claimed, skipped: 'missed' });
+    expect(events.filter((e) => e.taskId !== undefined)).toEqual([]);
+    expect((await sb?.listTasks())?.tasks).toHaveLength(0);
+    expect((await sb?.schedules.get('left'))?.nextRuns[0]).toBe(anchorAt + 40_000);
+  });
 });
 
 describe('managing schedules', () => {
