@@ -201,29 +201,31 @@ export async function streamFailure(res: Response): Promise<SwitchboardError> {
   });
 }
 
+/** How {@link sseMessages} connects and when it gives up. */
+export interface SseRequest {
+  /** Ends the iteration. */
+  signal?: AbortSignal | undefined;
+  /** The id to resume after on the first connection. */
+  lastEventId?: string | undefined;
+  /** The waits between reconnections; default 100 ms doubling up to 5 s. */
+  backoff?: Backoff | undefined;
+  /** Whether an error ends the iteration (thrown) rather than a reconnection. */
+  fatal(error: unknown): boolean;
+}
+
 /**
- * Follows `GET /v1/events` as an async iterator, over `fetch` and a `ReadableStream` (Node 20,
- * Bun, Deno, browsers). When the connection ends or fails it reconnects with backoff, sending
- * the last event id it received, so a reconnection within the server's replay buffer misses
- * nothing (the server sends a `switchboard.missed` event when it cannot tell). Aborting
- * `signal`, or leaving the loop, ends it cleanly; a bad token or bad topics throw.
- *
- * @example
- * ```ts
- * for await (const event of client.events({ topics: ['task.*'], signal })) {
- *   if (isEvent(event, 'task.dead')) console.warn(event.taskId, event.error?.message)
- * }
- * ```
+ * The messages of a Server-Sent Events stream at `url`, over `fetch` and a `ReadableStream`
+ * (Node 20, Bun, Deno, browsers), across connections: when one ends or fails, it connects
+ * again with backoff, sending the last id it received as `Last-Event-ID`. Aborting `signal`,
+ * or leaving the loop, ends it cleanly; an error `fatal` says so is thrown.
  */
-export async function* followEvents(
+export async function* sseMessages(
   connection: EventsConnection,
-  request: EventsRequest = {},
-): AsyncGenerator<StreamEvent, void, undefined> {
+  url: string,
+  request: SseRequest,
+): AsyncGenerator<SseMessage, void, undefined> {
   const doFetch = connection.fetch ?? fetch;
   const backoff = { initialMs: 100, maxMs: 5000, ...request.backoff };
-  const base = connection.baseUrl.replace(/\/+$/, '');
-  const topics = request.topics ?? [];
-  const url = `${base}/v1/events${topics.length === 0 ? '' : `?topics=${encodeURIComponent(topics.join(','))}`}`;
   // One controller for this iteration: the caller's signal, or leaving the loop, aborts it.
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -248,19 +250,9 @@ export async function* followEvents(
             const { done, value } = await reader.read();
             if (done) break;
             for (const message of parser.push(decoder.decode(value, { stream: true }))) {
-              // A message that is not JSON is not the server's: skipped, not fatal.
-              let event: StreamEvent;
-              try {
-                event = JSON.parse(message.data) as StreamEvent;
-              } catch {
-                continue;
-              }
-              if (message.id !== undefined) {
-                lastEventId = message.id;
-                event.eventId = message.id;
-              }
+              if (message.id !== undefined) lastEventId = message.id;
               attempt = 0;
-              yield event;
+              yield message;
             }
           }
         } finally {
@@ -270,12 +262,52 @@ export async function* followEvents(
         error = thrown;
       }
       if (stop.signal.aborted) return;
-      if (error !== undefined && classify(error) === 'fatal') throw error;
+      if (error !== undefined && request.fatal(error)) throw error;
       // The server ended the stream (draining, a slow reader) or the connection broke.
       await sleep(retryDelay(attempt++, backoff, error), stop.signal);
     }
   } finally {
     request.signal?.removeEventListener('abort', onAbort);
     stop.abort();
+  }
+}
+
+/**
+ * Follows `GET /v1/events` as an async iterator, over `fetch` and a `ReadableStream` (Node 20,
+ * Bun, Deno, browsers). When the connection ends or fails it reconnects with backoff, sending
+ * the last event id it received, so a reconnection within the server's replay buffer misses
+ * nothing (the server sends a `switchboard.missed` event when it cannot tell). Aborting
+ * `signal`, or leaving the loop, ends it cleanly; a bad token or bad topics throw.
+ *
+ * @example
+ * ```ts
+ * for await (const event of client.events({ topics: ['task.*'], signal })) {
+ *   if (isEvent(event, 'task.dead')) console.warn(event.taskId, event.error?.message)
+ * }
+ * ```
+ */
+export async function* followEvents(
+  connection: EventsConnection,
+  request: EventsRequest = {},
+): AsyncGenerator<StreamEvent, void, undefined> {
+  const base = connection.baseUrl.replace(/\/+$/, '');
+  const topics = request.topics ?? [];
+  const url = `${base}/v1/events${topics.length === 0 ? '' : `?topics=${encodeURIComponent(topics.join(','))}`}`;
+  const messages = sseMessages(connection, url, {
+    signal: request.signal,
+    lastEventId: request.lastEventId,
+    backoff: request.backoff,
+    fatal: (error) => classify(error) === 'fatal',
+  });
+  for await (const message of messages) {
+    // A message that is not JSON is not the server's: skipped, not fatal.
+    let event: StreamEvent;
+    try {
+      event = JSON.parse(message.data) as StreamEvent;
+    } catch {
+      continue;
+    }
+    if (message.id !== undefined) event.eventId = message.id;
+    yield event;
   }
 }

@@ -1,6 +1,6 @@
 import type { TaskView } from '@switchboard/core';
-import { type EventsConnection, SseParser, streamFailure } from './events.js';
-import { type Backoff, classify, retryDelay, sleep } from './retry.js';
+import { type EventsConnection, sseMessages } from './events.js';
+import { type Backoff, classify } from './retry.js';
 
 /**
  * What `client.stream(taskId)` yields, in order: the chunks of the task's partial output
@@ -41,55 +41,22 @@ export async function* followTaskStream(
   taskId: string,
   request: TaskStreamRequest = {},
 ): AsyncGenerator<TaskStreamItem, void, undefined> {
-  const doFetch = connection.fetch ?? fetch;
-  const backoff = { initialMs: 100, maxMs: 5000, ...request.backoff };
   const base = connection.baseUrl.replace(/\/+$/, '');
   const url = `${base}/v1/tasks/${encodeURIComponent(taskId)}/stream`;
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  request.signal?.addEventListener('abort', onAbort, { once: true });
-  if (request.signal?.aborted) stop.abort();
-  let last = request.lastEventId ?? 0;
-  let attempt = 0;
-  try {
-    while (!stop.signal.aborted) {
-      let error: unknown;
-      try {
-        const headers: Record<string, string> = { accept: 'text/event-stream' };
-        if (connection.token !== undefined) headers.authorization = `Bearer ${connection.token}`;
-        if (last > 0) headers['last-event-id'] = String(last);
-        const res = await doFetch(url, { headers, signal: stop.signal });
-        if (!res.ok) throw await streamFailure(res);
-        const parser = new SseParser();
-        const decoder = new TextDecoder();
-        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            for (const message of parser.push(decoder.decode(value, { stream: true }))) {
-              const item = itemOf(message.event, message.data);
-              if (item === undefined) continue;
-              attempt = 0;
-              if (item.type === 'chunk') last = item.seq;
-              yield item;
-              if (item.type === 'end') return;
-            }
-          }
-        } finally {
-          reader.cancel().catch(() => undefined);
-        }
-      } catch (thrown) {
-        error = thrown;
-      }
-      if (stop.signal.aborted) return;
-      if (error !== undefined && classify(error) !== 'transient') throw error;
-      // The connection broke, or the server ended it (draining) before the task's end.
-      await sleep(retryDelay(attempt++, backoff, error), stop.signal);
-    }
-  } finally {
-    request.signal?.removeEventListener('abort', onAbort);
-    stop.abort();
+  const after = request.lastEventId ?? 0;
+  // A chunk's event id is its seq, so the messages resume after the last chunk received.
+  const messages = sseMessages(connection, url, {
+    signal: request.signal,
+    lastEventId: after > 0 ? String(after) : undefined,
+    backoff: request.backoff,
+    // An unknown task (404) or a refused token will not mend by reconnecting.
+    fatal: (error) => classify(error) !== 'transient',
+  });
+  for await (const message of messages) {
+    const item = itemOf(message.event, message.data);
+    if (item === undefined) continue;
+    yield item;
+    if (item.type === 'end') return;
   }
 }
 

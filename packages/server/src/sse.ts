@@ -29,6 +29,14 @@ export interface EventStreamOptions {
 
 const encoder = new TextEncoder();
 
+/** The headers of a Server-Sent Events answer: never cached nor buffered by a proxy. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+});
+
 // A notice of the server's own: it has no id, so a client's last event id stays the last
 // event's it really received.
 function notice(topic: string, fields: Record<string, unknown>): Uint8Array {
@@ -180,14 +188,6 @@ export class EventStreams {
     (ping as { unref?: () => void }).unref?.();
     this.#open.add(close);
     signal?.addEventListener('abort', close, { once: true });
-    return new Response(stream, {
-      status: 200,
-      headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      },
-    });
+    return new Response(stream, { status: 200, headers: SSE_HEADERS });
   }
 }

@@ -1,4 +1,5 @@
 import type { StreamItem } from '@switchboard/core';
+import { SSE_HEADERS } from './sse.js';
 
 const encoder = new TextEncoder();
 
@@ -79,13 +80,5 @@ export function taskStreamResponse(
       stop();
     },
   });
-  return new Response(body, {
-    status: 200,
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    },
-  });
+  return new Response(body, { status: 200, headers: SSE_HEADERS });
 }
