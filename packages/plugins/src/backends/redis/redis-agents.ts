@@ -1,11 +1,11 @@
-import {
-  type AgentDirectory,
-  type AgentRecord,
-  type ClusterChannel,
-  type ClusterMessage,
-  SwitchboardError,
+import type {
+  AgentDirectory,
+  AgentRecord,
+  ClusterChannel,
+  ClusterMessage,
 } from '@switchboard/core';
 import type { Redis } from 'ioredis';
+import { defineScriptSet, runPrefixed } from './prefixed-scripts.js';
 import { outage } from './redis-client.js';
 import type { RedisLink } from './redis-link.js';
 
@@ -67,9 +67,7 @@ const PRUNE_AFTER_MS = 3_600_000;
 
 /** Defines the directory's scripts on the command connection. */
 export function defineAgentScripts(client: Redis): void {
-  for (const name of Object.keys(SCRIPTS) as AgentScript[]) {
-    client.defineCommand(name, { numberOfKeys: 0, lua: SCRIPTS[name] });
-  }
+  defineScriptSet(client, SCRIPTS);
 }
 
 /**
@@ -124,17 +122,8 @@ export class RedisAgentDirectory implements AgentDirectory {
     return out;
   }
 
-  private async run<T>(name: AgentScript, args: readonly string[]): Promise<T> {
-    const client = await this.link.client();
-    const call = (client as unknown as Record<AgentScript, (a: string[]) => Promise<unknown>>)[
-      name
-    ];
-    try {
-      return (await call.call(client, [this.prefix, ...args])) as T;
-    } catch (err) {
-      if (err instanceof SwitchboardError) throw err;
-      throw outage(name, err);
-    }
+  private run<T>(name: AgentScript, args: readonly string[]): Promise<T> {
+    return runPrefixed<T>(this.link, this.prefix, name, args);
   }
 }
 

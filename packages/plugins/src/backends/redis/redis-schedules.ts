@@ -1,5 +1,6 @@
-import { type ScheduleRecord, type ScheduleStore, SwitchboardError } from '@switchboard/core';
+import type { ScheduleRecord, ScheduleStore } from '@switchboard/core';
 import type { Redis } from 'ioredis';
+import { defineScriptSet, runPrefixed } from './prefixed-scripts.js';
 import { outage } from './redis-client.js';
 import type { RedisLink } from './redis-link.js';
 
@@ -74,9 +75,7 @@ const FIELDS = ['rec', 'last', 'settled', 'firedAt', 'task'] as const;
 
 /** Defines the schedule store's scripts on the command connection. */
 export function defineScheduleScripts(client: Redis): void {
-  for (const name of Object.keys(SCRIPTS) as ScheduleScript[]) {
-    client.defineCommand(name, { numberOfKeys: 0, lua: SCRIPTS[name] });
-  }
+  defineScriptSet(client, SCRIPTS);
 }
 
 /**
@@ -131,17 +130,8 @@ export class RedisScheduleStore implements ScheduleStore {
     await this.run('sbScSettle', [id, String(tickAt), taskId ?? '']);
   }
 
-  private async run<T>(name: ScheduleScript, args: readonly string[]): Promise<T> {
-    const client = await this.link.client();
-    const call = (client as unknown as Record<ScheduleScript, (a: string[]) => Promise<unknown>>)[
-      name
-    ];
-    try {
-      return (await call.call(client, [this.prefix, ...args])) as T;
-    } catch (err) {
-      if (err instanceof SwitchboardError) throw err;
-      throw outage(name, err);
-    }
+  private run<T>(name: ScheduleScript, args: readonly string[]): Promise<T> {
+    return runPrefixed<T>(this.link, this.prefix, name, args);
   }
 }
 
