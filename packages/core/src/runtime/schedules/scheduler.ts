@@ -73,7 +73,7 @@ export class Scheduler {
     const every = this.#deps.refreshMs;
     if (every !== undefined && every > 0) {
       this.#refresh = setInterval(() => {
-        this.refresh().catch((e: unknown) => this.#deps.onError(e));
+        this.refresh().catch((e: unknown) => this.#report(e));
       }, every);
     }
   }
@@ -116,12 +116,17 @@ export class Scheduler {
 
   #serial(id: string, work: () => Promise<void>): Promise<void> {
     const previous = this.#chains.get(id) ?? Promise.resolve();
-    const next = previous.then(work).catch((e: unknown) => this.#deps.onError(e));
+    const next = previous.then(work).catch((e: unknown) => this.#report(e));
     this.#chains.set(id, next);
     void next.then(() => {
       if (this.#chains.get(id) === next) this.#chains.delete(id);
     });
     return next;
+  }
+
+  /** An error with no caller; after `stop`, one of the closing backend, which is expected. */
+  #report(error: unknown): void {
+    if (this.running) this.#deps.onError(error);
   }
 
   #disarm(id: string): void {
@@ -175,7 +180,7 @@ export class Scheduler {
       }
       await this.#tick(record);
     } catch (error) {
-      this.#deps.onError(error);
+      this.#report(error);
     }
     // Armed from the stored state, whatever became of the ticks; when the store cannot
     // answer (a backend briefly unreachable), looked at again shortly.
@@ -183,7 +188,7 @@ export class Scheduler {
       (stored) => this.#arm(stored),
       (error: unknown) => {
         this.#wakeIn(id, RETRY_MS);
-        this.#deps.onError(error);
+        this.#report(error);
       },
     );
   }
