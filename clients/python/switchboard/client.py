@@ -327,6 +327,32 @@ class Client:
         """Deletes the schedule."""
         return self._call("DELETE", f"/v1/schedules/{_id(schedule_id)}")
 
+    # Fairness keys (docs/fairness.md).
+
+    def get_fairness(self) -> Dict[str, Any]:
+        """The policy in force: ``backend``, ``enforced``, ``defaultWeight``,
+        ``maxConcurrency``, ``maxConcurrencyByCapability`` and ``keys`` (those set apart)."""
+        return self._call("GET", "/v1/fairness")
+
+    def get_fairness_key(self, key: str) -> Dict[str, Any]:
+        """One key's ``weight`` and ``maxConcurrency`` as they apply, and ``leased`` now."""
+        return self._call("GET", f"/v1/fairness/keys/{_id(key)}")
+
+    def set_fairness_key(
+        self, key: str, *, weight: Optional[int] = None, max_concurrency: Optional[int] = None
+    ) -> Dict[str, Any]:
+        """Replaces the key's own settings (admin); those left out return to the defaults."""
+        body: Dict[str, Any] = {}
+        if weight is not None:
+            body["weight"] = weight
+        if max_concurrency is not None:
+            body["maxConcurrency"] = max_concurrency
+        return self._call("PUT", f"/v1/fairness/keys/{_id(key)}", body)
+
+    def clear_fairness_key(self, key: str) -> Dict[str, Any]:
+        """Clears the key's own settings (admin): it follows the defaults again."""
+        return self._call("DELETE", f"/v1/fairness/keys/{_id(key)}")
+
     # Dead letters, events, operations.
 
     def dead_letters(self) -> Dict[str, Any]:

@@ -28,6 +28,21 @@ class FairnessTest(ServerTest):
             ["gold-0", "gold-1", "free-0", "gold-2", "gold-3", "free-1"],
         )
 
+    def test_a_key_is_set_read_and_cleared(self) -> None:
+        client = self.client
+        self.assertEqual(
+            client.set_fairness_key("team a", weight=3, max_concurrency=2),
+            {"key": "team a", "weight": 3, "maxConcurrency": 2, "leased": 0, "enforced": True},
+        )
+        self.assertEqual(client.get_fairness_key("team a")["weight"], 3)
+        policy = client.get_fairness()
+        self.assertEqual(policy["backend"], "memory")
+        self.assertEqual([k["key"] for k in policy["keys"]], ["gold", "team a"])
+        self.assertEqual(client.clear_fairness_key("team a")["weight"], 1)
+        with self.assertRaises(SwitchboardError) as caught:
+            client.set_fairness_key("team a", weight=0)
+        self.assertEqual(caught.exception.status, 400)
+
     def test_a_bad_key_is_refused_with_its_path(self) -> None:
         with self.assertRaises(SwitchboardError) as caught:
             self.client.submit("c-fair", fairness_key="")

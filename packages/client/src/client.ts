@@ -3,6 +3,9 @@ import {
   type AgentView,
   type AnswerOutcome,
   type ErrorCode,
+  type FairnessKeyBody,
+  type FairnessKeyViewBody,
+  type FairnessViewBody,
   type ScheduleBodyInput,
   type ScheduleViewBody,
   type Stats,
@@ -116,6 +119,17 @@ export interface SwitchboardClient {
   /** The schedule's ticks fire again, counted from now. */
   resumeSchedule(id: string): Promise<ScheduleViewBody>;
   deleteSchedule(id: string): Promise<{ id: string; deleted: true }>;
+  /** The fairness policy in force: the defaults, the caps by capability, the keys set apart. */
+  getFairness(): Promise<FairnessViewBody>;
+  /** One fairness key's weight and cap as they apply, and its tasks leased now. */
+  getFairnessKey(key: string): Promise<FairnessKeyViewBody>;
+  /**
+   * Replaces a fairness key's own settings (admin): those left out return to the defaults
+   * (docs/fairness.md).
+   */
+  setFairnessKey(key: string, settings: FairnessKeyBody): Promise<FairnessKeyViewBody>;
+  /** Clears a fairness key's own settings (admin): it follows the defaults again. */
+  clearFairnessKey(key: string): Promise<FairnessKeyViewBody>;
   /** Follows the event stream, reconnecting without losing events (see {@link followEvents}). */
   events(request?: EventsRequest): AsyncGenerator<StreamEvent, void, undefined>;
 }
@@ -210,6 +224,10 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     pauseSchedule: (s) => call('POST', `/v1/schedules/${id(s)}/pause`),
     resumeSchedule: (s) => call('POST', `/v1/schedules/${id(s)}/resume`),
     deleteSchedule: (s) => call('DELETE', `/v1/schedules/${id(s)}`),
+    getFairness: () => call('GET', '/v1/fairness'),
+    getFairnessKey: (key) => call('GET', `/v1/fairness/keys/${id(key)}`),
+    setFairnessKey: (key, settings) => call('PUT', `/v1/fairness/keys/${id(key)}`, settings),
+    clearFairnessKey: (key) => call('DELETE', `/v1/fairness/keys/${id(key)}`),
     events: (request) => followEvents(options, request),
   };
 }

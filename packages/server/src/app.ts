@@ -10,6 +10,7 @@ import type { SwitchboardApi } from './port.js';
 import { createRequestLimiter, type HttpRateLimits } from './rate-limit.js';
 import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
 import { agentRoutes } from './routes/agents.js';
+import { fairnessRoutes } from './routes/fairness.js';
 import { opsRoutes } from './routes/ops.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -112,6 +113,7 @@ export function createApp(engine: SwitchboardApi, options: AppOptions = {}): Swi
   agentRoutes(routes, settings);
   taskRoutes(routes, settings, streams);
   scheduleRoutes(routes, settings);
+  fairnessRoutes(routes, settings);
   opsRoutes(routes, settings, streams, () => ({
     responses,
     eventClients: streams.clients,

@@ -44,7 +44,14 @@ interface Operation {
   errors: number[];
 }
 
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+/** The path parameters of `path`, one for each `{name}` in it. */
+const pathParams = (path: string): Json[] =>
+  [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
 /** The W3C Trace Context headers a submit accepts (https://www.w3.org/TR/trace-context/). */
 const TRACE_HEADERS: Json[] = [
   {
@@ -308,6 +315,36 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
       errors: [401, 403, 404, 429],
     },
   },
+  '/v1/fairness': {
+    get: {
+      summary: 'The fairness policy in force: default weight and caps, and the keys set apart',
+      scopes: 'client',
+      ok: [200, 'Fairness'],
+      errors: [401, 403, 429],
+    },
+  },
+  '/v1/fairness/keys/{key}': {
+    get: {
+      summary: "One fairness key's weight and cap as they apply, and its tasks leased now",
+      scopes: 'client',
+      ok: [200, 'FairnessKey'],
+      errors: [400, 401, 403, 429],
+    },
+    put: {
+      summary:
+        "Replace a fairness key's own weight and cap (those left out return to the defaults)",
+      scopes: 'admin',
+      body: 'FairnessKeyBody',
+      ok: [200, 'FairnessKey'],
+      errors: COMMON,
+    },
+    delete: {
+      summary: "Clear a fairness key's own settings: it follows the defaults again",
+      scopes: 'admin',
+      ok: [200, 'FairnessKey'],
+      errors: [400, 401, 403, 429],
+    },
+  },
   '/v1/dead-letters/{id}': {
     delete: {
       summary: 'Delete a dead task',
@@ -411,7 +448,7 @@ export function openApiDocument(version = '0.1.0'): Json {
     const item: Json = {};
     for (const [method, op] of Object.entries(methods)) {
       const [status, schema, type] = op.ok;
-      const parameters = [...(path.includes('{id}') ? [idParam] : []), ...(op.query ?? [])];
+      const parameters = [...pathParams(path), ...(op.query ?? [])];
       const responses: Json = {
         [status]: {
           description: 'OK',

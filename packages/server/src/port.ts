@@ -1,6 +1,9 @@
 import type {
   AgentView,
   CapabilityInput,
+  FairnessKeySettings,
+  FairnessKeyView,
+  FairnessView,
   ScheduleSpecInput,
   ScheduleView,
   Stats,
@@ -100,6 +103,12 @@ export interface SwitchboardApi {
     resume(id: string): Promise<ScheduleView>;
     list(): Promise<ScheduleView[]>;
     get(id: string): Promise<ScheduleView>;
+  };
+  /** The weights and caps of fairness keys (see `Switchboard.fairness`). */
+  readonly fairness: {
+    set(key: string, settings: FairnessKeySettings): MaybePromise<void>;
+    get(key: string): MaybePromise<FairnessKeyView>;
+    describe(): Promise<FairnessView>;
   };
 }
 

@@ -34,6 +34,8 @@ describe('openApiDocument', () => {
       '/v1/dead-letters/{id}',
       '/v1/dead-letters/{id}/replay',
       '/v1/events',
+      '/v1/fairness',
+      '/v1/fairness/keys/{key}',
       '/v1/schedules',
       '/v1/schedules/{id}',
       '/v1/schedules/{id}/pause',

@@ -1,7 +1,16 @@
 export {
+  type FairnessKeyBody,
+  type FairnessKeyViewBody,
+  type FairnessViewBody,
+  fairnessKeyBodySchema,
+  fairnessKeyViewSchema,
+  fairnessViewSchema,
+} from '../protocol/schemas/fairness-schema.js';
+export {
   Fairness,
   type FairnessKeyView,
   type FairnessOptions,
+  type FairnessView,
   resolveFairness,
 } from './dispatch/fairness.js';
 export type { SwitchboardTaskContext } from './dispatch/task-context.js';

@@ -63,3 +63,17 @@ export const errorBodySchema = z
 export type ErrorBody = z.output<typeof errorBodySchema>;
 /** One validation issue as listed in an error's `details`. */
 export type ValidationIssue = z.output<typeof issueSchema>;
+
+/**
+ * An object that refuses unknown keys, naming them and every known one (a misspelt
+ * `catchup` must not leave a schedule silently without its catch-up policy).
+ */
+export function closedObject<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; known: ${known}`
+        : undefined,
+  });
+}

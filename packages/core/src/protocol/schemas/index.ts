@@ -7,6 +7,11 @@ import {
 } from './agent-schema.js';
 import { errorBodySchema } from './common.js';
 import { eventDataSchema, eventsQuerySchema, publishEventSchema } from './event-schema.js';
+import {
+  fairnessKeyBodySchema,
+  fairnessKeyViewSchema,
+  fairnessViewSchema,
+} from './fairness-schema.js';
 import { messageSchema } from './message-schema.js';
 import {
   progressAnswerSchema,
@@ -149,6 +154,7 @@ export const requestSchemas = {
   PublishEvent: publishEventSchema,
   Message: messageSchema,
   ScheduleBody: scheduleBodySchema,
+  FairnessKeyBody: fairnessKeyBodySchema,
 } as const;
 
 /**
@@ -171,6 +177,8 @@ export const responseSchemas = {
   Event: eventDataSchema,
   Schedule: scheduleViewSchema,
   ScheduleList: scheduleListSchema,
+  FairnessKey: fairnessKeyViewSchema,
+  Fairness: fairnessViewSchema,
   Stats: statsSchema,
   Health: healthSchema,
   ErrorBody: errorBodySchema,

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { cronProblem, cronSyntaxProblem, timezoneProblem } from '../../model/schedule-clock.js';
-import { keyString, metadataSchema, nonNegativeInt, prioritySchema } from './common.js';
+import {
+  closedObject,
+  keyString,
+  metadataSchema,
+  nonNegativeInt,
+  prioritySchema,
+} from './common.js';
 import { MAX_ATTEMPTS, MAX_TIMEOUT_MS } from './task-schema.js';
 
 /** The shortest interval a schedule may have: cron's finest step is a second too. */
@@ -9,20 +15,6 @@ export const MIN_SCHEDULE_EVERY_MS = 1000;
 export const MAX_CATCH_UP = 1000;
 /** How many next fire times a schedule's view lists. */
 export const NEXT_RUNS_SHOWN = 5;
-
-/**
- * An object that refuses unknown keys, naming them and every known one (a misspelt
- * `catchup` must not leave a schedule silently without its catch-up policy).
- */
-function closedObject<S extends z.ZodRawShape>(shape: S) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; known: ${known}`
-        : undefined,
-  });
-}
 
 /** A schedule id: it appears in URLs and in the idempotency keys of its tasks. */
 export const scheduleIdSchema = z

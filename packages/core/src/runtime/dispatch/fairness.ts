@@ -38,6 +38,19 @@ export interface FairnessOptions {
   };
 }
 
+/** The policy in force as `sb.fairness.describe` shows it. */
+export interface FairnessView {
+  readonly backend: string;
+  /** Whether the backend dispatches by weights and caps (see {@link Fairness.enforced}). */
+  readonly enforced: boolean;
+  readonly defaultWeight: number;
+  /** The cap of a key without one of its own, across capabilities; absent when none. */
+  readonly maxConcurrency?: number;
+  readonly maxConcurrencyByCapability: Readonly<Record<string, number>>;
+  /** The keys with settings of their own, by key. */
+  readonly keys: readonly FairnessKeyView[];
+}
+
 /** One key as `sb.fairness.get` shows it. */
 export interface FairnessKeyView {
   readonly key: string;
@@ -190,6 +203,23 @@ export class Fairness {
       ...(cap === undefined ? {} : { maxConcurrency: cap }),
       ...(fair === undefined ? {} : { leased: fair.leased(key) }),
       enforced: fair !== undefined,
+    };
+  }
+
+  /**
+   * The policy in force: the defaults, the caps by capability, and each key with settings of
+   * its own (as `get` shows it, its leases counted where the backend counts them).
+   */
+  async describe(): Promise<FairnessView> {
+    const keys = [...new Set([...this.#weights.keys(), ...this.#caps.keys()])].sort();
+    const cap = this.#policy.maxConcurrency;
+    return {
+      backend: this.backend,
+      enforced: this.enforced,
+      defaultWeight: this.#policy.defaultWeight,
+      ...(cap === undefined ? {} : { maxConcurrency: cap }),
+      maxConcurrencyByCapability: Object.fromEntries(this.#policy.maxConcurrencyByCapability),
+      keys: await Promise.all(keys.map((key) => this.get(key))),
     };
   }
 }
