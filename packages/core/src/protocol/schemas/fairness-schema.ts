@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_FAIRNESS_WEIGHT } from '../../contracts/fairness.js';
+import { MAX_FAIRNESS_WEIGHT } from '../../model/fairness-limits.js';
 import { closedObject, keyString, nonNegativeInt } from './common.js';
 
 const weight = (description: string) =>
