@@ -7,6 +7,7 @@
  */
 import type {
   Backend,
+  BackendFairness,
   Completion,
   EnqueueResult,
   FailOutcome,
@@ -61,6 +62,21 @@ export class RemoteBackend implements Backend {
         'schedules.settleTick',
         taskId === undefined ? [id, tickAt] : [id, tickAt, taskId],
       ) as Promise<void>,
+  };
+
+  /** The object's backend's fair dispatch, over the same HTTP calls (maps sent as entries). */
+  readonly fairness: BackendFairness = {
+    configure: (policy) =>
+      this.#call('fairness.configure', [
+        {
+          ...policy,
+          weights: [...policy.weights],
+          maxConcurrencyByKey: [...policy.maxConcurrencyByKey],
+          maxConcurrencyByCapability: [...policy.maxConcurrencyByCapability],
+        },
+      ]) as Promise<void>,
+    setKey: (key, settings) => this.#call('fairness.setKey', [key, settings]) as Promise<void>,
+    leased: (key) => this.#call('fairness.leased', [key]) as Promise<number>,
   };
 
   constructor(url: string, name: string) {

@@ -115,7 +115,10 @@ export class Switchboard {
 
   async #start(): Promise<void> {
     await startEngine(this.#engine, {
-      open: () => this.#intake.open(),
+      open: async () => {
+        await this.#intake.open();
+        await this.fairness.configureBackend();
+      },
       plugins: () => this.#plugins.run('start'),
     });
     await this.#scheduler.start();

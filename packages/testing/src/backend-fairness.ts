@@ -1,4 +1,4 @@
-import type { Backend, BackendFairness, FairnessPolicy, TaskRecord } from '@switchboard/core';
+import type { BackendFairness, FairnessPolicy, TaskRecord } from '@switchboard/core';
 import { describe, expect, it, vi } from 'vitest';
 import { backendFairnessProperty } from './backend-fairness-property.js';
 import { type Fixture, T0 } from './backend-fixture.js';
@@ -25,12 +25,7 @@ const keyOf = (t: TaskRecord) => t.fairnessKey ?? NO_KEY;
  * tasks and retries in their key's queue; then the random-sequence property. A backend
  * without fair dispatch skips them with `skip` as the reason; every backend keeps the key.
  */
-export function backendFairness(
-  f: Fixture,
-  make: () => Promise<Backend> | Backend,
-  numRuns: number,
-  skip?: string,
-): void {
+export function backendFairness(f: Fixture, numRuns: number, skip?: string): void {
   it("keeps a task's fairness key", async () => {
     const t = f.task({ fairnessKey: 'tenant-1' });
     await f.enqueue(t);
@@ -74,7 +69,7 @@ export function backendFairness(
 
     it('shares one level among keys by weight, FIFO within each key', async () => {
       const weights = new Map([['heavy', 3]]);
-      fair().configure(fairnessPolicy({ weights }));
+      await fair().configure(fairnessPolicy({ weights }));
       const tasks = [
         ...Array.from({ length: 12 }, () => f.task({ fairnessKey: 'heavy' })),
         ...Array.from({ length: 4 }, () => f.task({ fairnessKey: 'light' })),
@@ -92,7 +87,7 @@ export function backendFairness(
     });
 
     it('keeps strict priority across levels, then shares each level', async () => {
-      fair().configure(fairnessPolicy());
+      await fair().configure(fairnessPolicy());
       const low = [f.task({ fairnessKey: 'a', priority: 'low' }), f.task({ priority: 'low' })];
       const high = [
         f.task({ fairnessKey: 'a', priority: 'high' }),
@@ -114,7 +109,7 @@ export function backendFairness(
     });
 
     it('treats the tasks without a key as one key, in their order', async () => {
-      fair().configure(fairnessPolicy());
+      await fair().configure(fairnessPolicy());
       const plain = Array.from({ length: 4 }, () => f.task());
       await f.backend.enqueue(plain);
       const keyed = Array.from({ length: 4 }, () => f.task({ fairnessKey: 'k' }));
@@ -127,7 +122,7 @@ export function backendFairness(
     });
 
     it("caps a key's leases across capabilities, and freed slots come back", async () => {
-      fair().configure(
+      await fair().configure(
         fairnessPolicy({ maxConcurrency: 2, maxConcurrencyByKey: new Map([['big', 3]]) }),
       );
       const other = `${f.cap}-other`;
@@ -139,8 +134,8 @@ export function backendFairness(
       const first = await f.lease(10);
       expect(first.filter((t) => t.fairnessKey === 'small')).toHaveLength(2);
       expect(first.filter((t) => t.fairnessKey === 'big')).toHaveLength(3);
-      expect(fair().leased('small')).toBe(2);
-      expect(fair().leased('big')).toBe(3);
+      expect(await fair().leased('small')).toBe(2);
+      expect(await fair().leased('big')).toBe(3);
       // The cap holds across capabilities, and a capability whose work is all capped is not ready.
       expect(await f.lease(5, T0, other)).toEqual([]);
       expect(await f.backend.readyCapabilities(T0)).not.toContain(f.cap);
@@ -151,7 +146,7 @@ export function backendFairness(
       await f.backend.complete(small[0]!.id, small[0]!.leaseToken!, null, T0);
       await vi.waitFor(() => expect(seen).toContain(f.cap));
       off();
-      expect(fair().leased('small')).toBe(1);
+      expect(await fair().leased('small')).toBe(1);
       const next = await f.lease(5);
       expect(next.map((t) => t.fairnessKey)).toEqual(['small']);
 
@@ -164,25 +159,25 @@ export function backendFairness(
         { retry: false, availableAt: T0 },
         T0,
       );
-      expect(fair().leased('big')).toBe(2);
+      expect(await fair().leased('big')).toBe(2);
       await f.backend.release(
         [{ id: big[1]!.id, leaseToken: big[1]!.leaseToken! }],
         { message: 'x' },
         T0,
       );
-      expect(fair().leased('big')).toBe(1);
+      expect(await fair().leased('big')).toBe(1);
       await f.backend.cancel(big[2]!.id, T0);
-      expect(fair().leased('big')).toBe(0);
+      expect(await fair().leased('big')).toBe(0);
       expect(await f.lease(10, T0 + 1)).toHaveLength(3);
-      expect(fair().leased('big')).toBe(3);
+      expect(await fair().leased('big')).toBe(3);
       await f.backend.expireLeases(T0 + 100_000);
-      expect(fair().leased('big')).toBe(0);
-      expect(fair().leased('small')).toBe(0);
+      expect(await fair().leased('big')).toBe(0);
+      expect(await fair().leased('small')).toBe(0);
     });
 
     it("caps a key's leases within a capability", async () => {
       const other = `${f.cap}-other`;
-      fair().configure(fairnessPolicy({ maxConcurrencyByCapability: new Map([[f.cap, 1]]) }));
+      await fair().configure(fairnessPolicy({ maxConcurrencyByCapability: new Map([[f.cap, 1]]) }));
       await f.backend.enqueue([
         f.task({ fairnessKey: 'a' }),
         f.task({ fairnessKey: 'a' }),
@@ -199,24 +194,24 @@ export function backendFairness(
     });
 
     it('applies settings changed at run time from the next lease on', async () => {
-      fair().configure(fairnessPolicy({ maxConcurrency: 1 }));
+      await fair().configure(fairnessPolicy({ maxConcurrency: 1 }));
       await f.backend.enqueue(Array.from({ length: 6 }, () => f.task({ fairnessKey: 'a' })));
       expect(await f.lease(6)).toHaveLength(1);
-      fair().setKey('a', { maxConcurrency: 3 });
+      await fair().setKey('a', { maxConcurrency: 3 });
       expect(await f.lease(6)).toHaveLength(2);
-      fair().setKey('a', {});
+      await fair().setKey('a', {});
       expect(await f.lease(6)).toEqual([]);
       await f.backend.enqueue(Array.from({ length: 6 }, () => f.task({ fairnessKey: 'b' })));
-      fair().setKey('a', { weight: 2, maxConcurrency: 10 });
-      fair().setKey('b', { maxConcurrency: 10 });
+      await fair().setKey('a', { weight: 2, maxConcurrency: 10 });
+      await fair().setKey('b', { maxConcurrency: 10 });
       const keys = (await f.lease(6)).map(keyOf);
       expect(keys.filter((k) => k === 'a')).toHaveLength(3);
-      expect(() => fair().setKey('a', { weight: 0 })).toThrow(/weight/);
-      expect(() => fair().setKey('a', { weigth: 2 } as never)).toThrow(/weigth/);
+      await expect(fair().setKey('a', { weight: 0 })).rejects.toThrow(/weight/);
+      await expect(fair().setKey('a', { weigth: 2 } as never)).rejects.toThrow(/weigth/);
     });
 
     it("puts delayed tasks and retries into their key's queue when they are due", async () => {
-      fair().configure(fairnessPolicy());
+      await fair().configure(fairnessPolicy());
       const later = f.task({ fairnessKey: 'a', availableAt: T0 + 100 });
       const first = f.task({ fairnessKey: 'a' });
       await f.backend.enqueue([later, first]);
@@ -231,6 +226,6 @@ export function backendFairness(
       expect((await f.lease(5, T0 + 100)).map((t) => t.id)).toEqual([a1!.id, later.id]);
     });
 
-    backendFairnessProperty(make, f, numRuns);
+    backendFairnessProperty(f, numRuns);
   });
 }

@@ -240,7 +240,7 @@ export function testBackend(
     backendProgress(f, opts.reopen);
     backendListing(f);
     backendSchedules(f, opts.reopen);
-    backendFairness(f, make, opts.numRuns ?? 60, opts.skipFairness);
+    backendFairness(f, opts.numRuns ?? 60, opts.skipFairness);
 
     it('reports depth, priorities, leased, delayed and dead in stats', async () => {
       await f.backend.enqueue([

@@ -32,15 +32,21 @@ export interface FairnessPolicy {
 
 /**
  * The optional part of a `Backend` that dispatches fairly among keys. A backend without it
- * still stores a task's `fairnessKey` and serves it in plain priority and FIFO order.
+ * still stores a task's `fairnessKey` and serves it in plain priority and FIFO order. The
+ * methods answer promises so that a backend shared by several processes may keep the counts
+ * where they all see them; Switchboard calls `configure` once the backend is open.
  */
 export interface BackendFairness {
   /** Dispatches by `policy` from the next lease on. The backend keeps its own copy. */
-  configure(policy: FairnessPolicy): void;
-  /** Replaces the settings of one key (an empty object returns it to the defaults). */
-  setKey(key: string, settings: FairnessKeySettings): void;
+  configure(policy: FairnessPolicy): Promise<void>;
+  /**
+   * Replaces the settings of one key (an empty object returns it to the defaults).
+   *
+   * @throws SwitchboardError `invalid_request` for a bad key, setting or value.
+   */
+  setKey(key: string, settings: FairnessKeySettings): Promise<void>;
   /** How many tasks of `key` are leased now, across capabilities. */
-  leased(key: string): number;
+  leased(key: string): Promise<number>;
 }
 
 /** The largest weight a key may have. */

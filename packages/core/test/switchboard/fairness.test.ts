@@ -14,6 +14,15 @@ function errorOf(run: () => unknown): SwitchboardError {
   throw new Error('expected an error');
 }
 
+async function rejectionOf(promise: Promise<unknown>): Promise<SwitchboardError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as SwitchboardError;
+  }
+  throw new Error('expected a rejection');
+}
+
 describe('the fairness option', () => {
   it('refuses unknown keys, naming the known ones, and values out of range', () => {
     const unknown = errorOf(() => createSwitchboard({ fairness: { weight: { a: 2 } } as never }));
@@ -40,20 +49,26 @@ describe('the fairness option', () => {
       fairness: { defaultWeight: 2, weights: { gold: 5 }, maxConcurrency: { default: 3 } },
     });
     expect(sb.fairness.enforced).toBe(true);
-    expect(sb.fairness.get('gold')).toEqual({
+    // Set before the start: handed to the backend with the policy when it opens.
+    await sb.fairness.set('silver', { weight: 3 });
+    await sb.start();
+    expect(await sb.fairness.get('gold')).toEqual({
       key: 'gold',
       weight: 5,
       maxConcurrency: 3,
       leased: 0,
       enforced: true,
     });
-    sb.fairness.set('gold', { maxConcurrency: 10 });
-    expect(sb.fairness.get('gold')).toMatchObject({ weight: 2, maxConcurrency: 10 });
-    sb.fairness.set('gold', {});
-    expect(sb.fairness.get('gold')).toMatchObject({ weight: 2, maxConcurrency: 3 });
-    expect(errorOf(() => sb.fairness.set('gold', { weight: 0 })).code).toBe('invalid_request');
-    expect(errorOf(() => sb.fairness.set('', { weight: 1 })).code).toBe('invalid_request');
-    expect(errorOf(() => sb.fairness.set('gold', { cap: 1 } as never)).message).toContain(
+    expect(await sb.fairness.get('silver')).toMatchObject({ weight: 3 });
+    await sb.fairness.set('gold', { maxConcurrency: 10 });
+    expect(await sb.fairness.get('gold')).toMatchObject({ weight: 2, maxConcurrency: 10 });
+    await sb.fairness.set('gold', {});
+    expect(await sb.fairness.get('gold')).toMatchObject({ weight: 2, maxConcurrency: 3 });
+    expect((await rejectionOf(sb.fairness.set('gold', { weight: 0 }))).code).toBe(
+      'invalid_request',
+    );
+    expect((await rejectionOf(sb.fairness.set('', { weight: 1 }))).code).toBe('invalid_request');
+    expect((await rejectionOf(sb.fairness.set('gold', { cap: 1 } as never))).message).toContain(
       'known: weight, maxConcurrency',
     );
     await sb.shutdown();
@@ -71,7 +86,8 @@ describe('the fairness option', () => {
     }) as Backend;
     const sb = createSwitchboard({ backend: plain, fairness: { weights: { a: 2 } } });
     expect(sb.fairness.enforced).toBe(false);
-    expect(sb.fairness.get('a')).toEqual({ key: 'a', weight: 2, enforced: false });
+    await sb.start();
+    expect(await sb.fairness.get('a')).toEqual({ key: 'a', weight: 2, enforced: false });
     await sb.shutdown();
   });
 });
@@ -136,7 +152,7 @@ describe('fair dispatch in a Switchboard', () => {
     );
     expect(results).toHaveLength(24);
     expect(most).toBe(2);
-    expect(sb.fairness.get('a').leased).toBe(0);
+    expect((await sb.fairness.get('a')).leased).toBe(0);
     await sb.shutdown();
   });
 });

@@ -42,7 +42,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
     return this.#lifted;
   }
 
-  configure(policy: FairnessPolicy): void {
+  async configure(policy: FairnessPolicy): Promise<void> {
     this.#policy = policy;
     this.#weights = new Map(policy.weights);
     this.#caps = new Map(policy.maxConcurrencyByKey);
@@ -54,7 +54,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
     for (const state of this.#states.values()) this.#unpark(state);
   }
 
-  setKey(key: string, settings: FairnessKeySettings): void {
+  async setKey(key: string, settings: FairnessKeySettings): Promise<void> {
     const { weight, maxConcurrency } = checkFairnessKeySettings(key, settings, 'invalid_request');
     if (weight === undefined) this.#weights.delete(key);
     else this.#weights.set(key, weight);
@@ -66,7 +66,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
     this.#unpark(state);
   }
 
-  leased(key: string): number {
+  async leased(key: string): Promise<number> {
     return this.#states.get(key)?.leased ?? 0;
   }
 

@@ -161,6 +161,8 @@ export class Fairness {
   readonly #weights: Map<string, number>;
   readonly #caps: Map<string, number>;
   readonly #target: Backend;
+  /** Whether the backend has the policy (from the start on); settings before it wait here. */
+  #configured = false;
 
   constructor(backend: Backend, policy: FairnessPolicy) {
     this.#target = backend;
@@ -169,7 +171,21 @@ export class Fairness {
     this.#policy = policy;
     this.#weights = new Map(policy.weights);
     this.#caps = new Map(policy.maxConcurrencyByKey);
-    backend.fairness?.configure(policy);
+  }
+
+  /**
+   * Hands the policy, with the keys set so far, to the backend. The Switchboard calls it when
+   * it starts, once the backend is open; later changes reach the backend as they are made.
+   */
+  async configureBackend(): Promise<void> {
+    const fair = this.#target.fairness;
+    if (fair === undefined) return;
+    await fair.configure({
+      ...this.#policy,
+      weights: new Map(this.#weights),
+      maxConcurrencyByKey: new Map(this.#caps),
+    });
+    this.#configured = true;
   }
 
   /**
@@ -180,30 +196,36 @@ export class Fairness {
    * out of range.
    * @example
    * ```ts
-   * sb.fairness.set('tenant-7', { weight: 2, maxConcurrency: 4 })
+   * await sb.fairness.set('tenant-7', { weight: 2, maxConcurrency: 4 })
    * ```
    */
-  set(key: string, settings: FairnessKeySettings): void {
+  async set(key: string, settings: FairnessKeySettings): Promise<void> {
     const checked = checkFairnessKeySettings(key, settings, 'invalid_request');
     if (checked.weight === undefined) this.#weights.delete(key);
     else this.#weights.set(key, checked.weight);
     if (checked.maxConcurrency === undefined) this.#caps.delete(key);
     else this.#caps.set(key, checked.maxConcurrency);
-    this.#target.fairness?.setKey(key, checked);
+    if (this.#configured) await this.#target.fairness?.setKey(key, checked);
   }
 
-  /** One key's settings as they apply, and its tasks leased now where the backend counts them. */
-  get(key: string): FairnessKeyView {
+  /**
+   * One key's settings as they apply, and its tasks leased now where the backend counts
+   * them.
+   *
+   * @throws SwitchboardError `invalid_request` for a bad key.
+   */
+  async get(key: string): Promise<FairnessKeyView> {
     checkFairnessKeySettings(key, {}, 'invalid_request');
     const cap = this.#caps.get(key) ?? this.#policy.maxConcurrency;
     const fair = this.#target.fairness;
-    return {
+    const view = {
       key,
       weight: this.#weights.get(key) ?? this.#policy.defaultWeight,
       ...(cap === undefined ? {} : { maxConcurrency: cap }),
-      ...(fair === undefined ? {} : { leased: fair.leased(key) }),
       enforced: fair !== undefined,
     };
+    if (fair === undefined) return view;
+    return { ...view, leased: this.#configured ? await fair.leased(key) : 0 };
   }
 
   /**
