@@ -12,8 +12,11 @@ export interface KeyState {
   cap: number;
   /** Its tasks leased now, across capabilities. */
   leased: number;
-  /** Key levels taken out of their rings because a cap was reached, to put back later. */
-  readonly parked: KeyLevel[];
+  /**
+   * Key levels taken out of their rings because a cap was reached, to put back later; made
+   * when the first is parked, as most keys never reach a cap.
+   */
+  parked: KeyLevel[] | undefined;
   /** Lanes holding a {@link LaneKey} of it; the state is forgotten at 0. */
   lanes: number;
 }
@@ -39,19 +42,27 @@ export interface LaneKey {
   leased: number;
 }
 
-/** One key's tasks of one priority level in one lane, in FIFO order. */
-export interface KeyLevel {
-  readonly owner: LaneKey;
-  readonly level: number;
-  /** Entries in arrival order; cancelled ones stay, stale, until they surface. */
-  readonly items: Deque<LaneItem>;
-  live: number;
+/**
+ * One key's tasks of one priority level in one lane: the deque of its entries in arrival
+ * order (cancelled ones stay, stale, until they surface), and its place in the round robin.
+ * It is the deque itself rather than an object holding one: with many keys every object a
+ * lease reads is a cache miss, so a key's level is kept to one.
+ */
+export class KeyLevel extends Deque<LaneItem> {
+  live = 0;
   /** Tasks it may still lease in its current turn. */
-  deficit: number;
+  deficit = 0;
   /** Whether its turn has begun (its weight was added to the deficit). */
-  inTurn: boolean;
-  inRing: boolean;
-  parked: boolean;
+  inTurn = false;
+  inRing = false;
+  parked = false;
+
+  constructor(
+    readonly owner: LaneKey,
+    readonly level: number,
+  ) {
+    super();
+  }
 }
 
 // A key level's deque is compacted once stale entries outnumber live ones by this margin.
@@ -86,7 +97,7 @@ export class FairLane {
   /** Queues an entry of `key` at `level`. */
   add(item: LaneItem, key: string | undefined, level: number): void {
     const kl = this.#keyLevel(key, level);
-    kl.items.push(item);
+    kl.push(item);
     kl.live++;
     kl.owner.queued++;
     if (kl.parked) this.parked++;
@@ -115,7 +126,7 @@ export class FairLane {
         }
         const keyed = lk.state.key !== undefined;
         while (kl.deficit > 0 && kl.live > 0 && taken.length < want) {
-          const t = items.live(kl.items.shift() as LaneItem);
+          const t = items.live(kl.shift() as LaneItem);
           if (t === undefined) continue;
           taken.push(t);
           kl.live--;
@@ -144,9 +155,9 @@ export class FairLane {
     kl.live--;
     kl.owner.queued--;
     if (kl.parked) this.parked--;
-    if (kl.items.length > 2 * kl.live + COMPACT_SLACK) {
+    if (kl.length > 2 * kl.live + COMPACT_SLACK) {
       const items = this.items;
-      kl.items.retain((item) => items.queued(item, t));
+      kl.retain((item) => items.queued(item, t));
     }
   }
 
@@ -181,7 +192,11 @@ export class FairLane {
   /** Drops a key that holds nothing here any more: no work, no lease, no place in a ring. */
   forgetIfIdle(lk: LaneKey): void {
     if (lk.queued > 0 || lk.leased > 0) return;
-    for (const kl of lk.levels) if (kl !== undefined && (kl.inRing || kl.parked)) return;
+    const levels = lk.levels;
+    for (let i = 0; i < levels.length; i++) {
+      const kl = levels[i];
+      if (kl !== undefined && (kl.inRing || kl.parked)) return;
+    }
     this.keys.delete(lk.state.key);
     if (--lk.state.lanes === 0) this.book.forget(lk.state);
   }
@@ -190,7 +205,7 @@ export class FairLane {
   slots(): number {
     let slots = 0;
     for (const lk of this.keys.values()) {
-      for (const kl of lk.levels) slots += kl?.items.length ?? 0;
+      for (const kl of lk.levels) slots += kl?.length ?? 0;
     }
     return slots;
   }
@@ -203,11 +218,13 @@ export class FairLane {
     if (kl.live > 0) {
       kl.parked = true;
       this.parked += kl.live;
-      kl.owner.state.parked.push(kl);
+      const state = kl.owner.state;
+      if (state.parked === undefined) state.parked = [kl];
+      else state.parked.push(kl);
       return;
     }
     // Only stale entries are left.
-    kl.items.retain(() => false);
+    kl.retain(() => false);
     this.forgetIfIdle(kl.owner);
   }
 
@@ -227,16 +244,7 @@ export class FairLane {
     }
     let kl = lk.levels[level];
     if (kl === undefined) {
-      kl = {
-        owner: lk,
-        level,
-        items: new Deque<LaneItem>(),
-        live: 0,
-        deficit: 0,
-        inTurn: false,
-        inRing: false,
-        parked: false,
-      };
+      kl = new KeyLevel(lk, level);
       lk.levels[level] = kl;
     }
     return kl;

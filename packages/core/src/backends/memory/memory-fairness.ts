@@ -25,7 +25,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
     weight: 1,
     cap: Infinity,
     leased: 0,
-    parked: [],
+    parked: undefined,
     lanes: 0,
   };
 
@@ -79,7 +79,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
     if (key === undefined) return this.unkeyed;
     let state = this.#states.get(key);
     if (state === undefined) {
-      state = { key, weight: 1, cap: Infinity, leased: 0, parked: [], lanes: 0 };
+      state = { key, weight: 1, cap: Infinity, leased: 0, parked: undefined, lanes: 0 };
       this.#settle(state);
       this.#states.set(key, state);
     }
@@ -95,7 +95,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
     const lk = lane.keys.get(key);
     if (lk === undefined) return;
     lane.released(lk);
-    if (lk.state.parked.length > 0) this.#unpark(lk.state);
+    if (lk.state.parked !== undefined) this.#unpark(lk.state);
     lane.forgetIfIdle(lk);
   }
 
@@ -114,7 +114,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
   /** Drops every key (the backend is closing). */
   clear(): void {
     this.#states = new Map();
-    this.unkeyed.parked.length = 0;
+    this.unkeyed.parked = undefined;
     this.unkeyed.lanes = 0;
   }
 
@@ -127,6 +127,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
   /** Puts back into their rings the parked levels of `state` that may lease again. */
   #unpark(state: KeyState): void {
     const parked = state.parked;
+    if (parked === undefined) return;
     let kept = 0;
     for (let i = 0; i < parked.length; i++) {
       const kl = parked[i] as (typeof parked)[number];
@@ -139,6 +140,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
       lane.unpark(kl);
       if (hadWork) this.unparked(lane.capability);
     }
-    parked.length = kept;
+    if (kept === 0) state.parked = undefined;
+    else parked.length = kept;
   }
 }
