@@ -1,4 +1,5 @@
 import { SwitchboardError } from '../errors.js';
+import { MAX_FAIRNESS_WEIGHT } from '../model/fairness-limits.js';
 
 /**
  * One fairness key's own settings, overriding the policy's defaults. A field left out
@@ -49,8 +50,7 @@ export interface BackendFairness {
   leased(key: string): Promise<number>;
 }
 
-/** The largest weight a key may have. */
-export const MAX_FAIRNESS_WEIGHT = 10_000;
+export { MAX_FAIRNESS_WEIGHT } from '../model/fairness-limits.js';
 
 /** The policy with nothing configured: every key of weight 1, no cap. */
 export const DEFAULT_FAIRNESS_POLICY: FairnessPolicy = Object.freeze({
