@@ -630,6 +630,38 @@ export function runE2E(start: ServerFactory, options: E2EOptions = {}): void {
       expectError(await api('POST', `/v1/dead-letters/${id}/replay`), 404, 'not_found');
     });
 
+    it('keeps a fairnessKey on the task and shares the leases among keys with work', async () => {
+      const capability = cap();
+      const ids: string[] = [];
+      for (const n of [0, 1, 2])
+        ids.push(await submit({ capability, payload: `a${n}`, fairnessKey: 'a' }));
+      const batch = await api('POST', '/v1/tasks/batch', {
+        token: TOKENS.client,
+        body: { tasks: ['b0', 'b1'].map((payload) => ({ capability, payload, fairnessKey: 'b' })) },
+      });
+      expect(batch.status).toBe(202);
+      const view = await api('GET', `/v1/tasks/${ids[0]}`, { token: TOKENS.client });
+      expect(view.body.fairnessKey).toBe('a');
+      expectError(
+        await api('POST', '/v1/tasks', {
+          token: TOKENS.client,
+          body: { capability, fairnessKey: '' },
+        }),
+        400,
+        'invalid_request',
+      );
+      const agent = await register(capability, { maxConcurrency: 5 });
+      const leased = await lease(agent.id, { max: 5 });
+      // Every key of weight 1: the keys take turns while both have work.
+      expect(leased.body.tasks.map((t: { payload: string }) => t.payload)).toEqual([
+        'a0',
+        'b0',
+        'a1',
+        'b1',
+        'a2',
+      ]);
+    });
+
     it('carries W3C trace context from the headers or the body to the task and its lease', async () => {
       const capability = cap();
       const parent = `00-${'4b'.repeat(16)}-${'0f'.repeat(8)}-01`;
