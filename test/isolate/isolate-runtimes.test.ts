@@ -124,7 +124,14 @@ describe.each(runtimes.filter((r) => r.name !== 'Node'))(
         });
         for (const part of failures.split(';')) {
           const [runIn, cases] = part.split(':') as [string, string];
-          const reasons = cases.split(',').map((c) => (c === 'throw-at-top' ? 'crashed' : 'hung'));
+          const reasons = cases.split(',').map((c) => {
+            if (c === 'throw-at-top') return 'crashed';
+            // A Deno process past its heap limit either aborts (V8's limit) or, collecting
+            // garbage without end first, misses its heartbeats: which comes first depends on
+            // the machine's load. Either way it is restarted.
+            if (c === 'oom' && name === 'Deno') return expect.stringMatching(/^(crashed|hung)$/);
+            return 'hung';
+          });
           expect(host.lines.find((l) => l.runIn === runIn)).toEqual({
             runIn,
             // Each task completed on its second attempt, in a new child.

@@ -65,6 +65,7 @@ export class IsolatedInstance {
           metadata: ctx.metadata,
           ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
           ...(ctx.sessionKey === undefined ? {} : { sessionKey: ctx.sessionKey }),
+          ...(ctx.traceparent === undefined ? {} : { traceparent: ctx.traceparent }),
         },
       });
     } catch (thrown) {

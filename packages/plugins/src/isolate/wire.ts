@@ -35,6 +35,8 @@ export interface WireContext {
   readonly priority: string;
   readonly deadline?: number;
   readonly sessionKey?: string;
+  /** The W3C trace context of the attempt, for the handler's own spans. */
+  readonly traceparent?: string;
   readonly metadata: Readonly<Record<string, unknown>>;
 }
 

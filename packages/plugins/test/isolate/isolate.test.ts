@@ -207,9 +207,15 @@ describe('isolated agents', () => {
         ]),
       ).rejects.toMatchObject(refusal('tasks.1.payload'));
       expect((await sb.stats()).queue.depth).toBe(0);
-      // What can be copied still goes, BigInt and Map included.
-      const ok = await sb.submit({ capability: 'work', payload: { do: 'echo', value: 1n } });
-      await expect(ok.result).resolves.toMatchObject({ attempt: 1 });
+      // What can be copied still goes, BigInt and Map included, and the handler in the child
+      // has the task's trace context.
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const ok = await sb.submit({
+        capability: 'work',
+        payload: { do: 'echo', value: 1n },
+        traceparent,
+      });
+      await expect(ok.result).resolves.toMatchObject({ attempt: 1, value: 1n, traceparent });
       expect((await run({ do: 'echo', value: new Map([[1, 2]]) })).attempt).toBe(1);
     },
   );
