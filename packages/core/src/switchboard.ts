@@ -41,6 +41,9 @@ import type { TaskHandle } from './runtime/submit/task-tracker.js';
  * One Switchboard: agents, a backend, a dispatcher, health monitoring and recovery, wired
  * from {@link SwitchboardOptions}. Every method maps 1:1 onto an endpoint of the HTTP API.
  */
+/** How many fairness keys `stats()` shows: those with the most tasks queued and leased. */
+const STATS_TOP_KEYS = 10;
+
 export class Switchboard {
   /** Events: `task.*` and `agent.*` (see docs/http.md), and anything published by users. */
   readonly events: EventBus;
@@ -340,8 +343,10 @@ export class Switchboard {
   }
 
   /** The figures of `GET /v1/stats`. */
-  stats(): Promise<SwitchboardStats> {
-    return engineStats(this.#engine);
+  async stats(): Promise<SwitchboardStats> {
+    const stats = await engineStats(this.#engine);
+    const keys = await this.fairness.top(STATS_TOP_KEYS, this.#engine.now());
+    return keys === undefined ? stats : { ...stats, fairness: { keys } };
   }
 
   /** True while new tasks are accepted (before and after `start`, until `shutdown`). */

@@ -92,6 +92,7 @@ export function prometheusText(stats: Stats, http: HttpFigures): string {
       [{ quantile: '0.5' }, stats.latencyMs.p50],
       [{ quantile: '0.99' }, stats.latencyMs.p99],
     ]),
+    ...fairnessFamilies(stats),
     family(
       'switchboard_http_responses_total',
       'counter',
@@ -110,3 +111,23 @@ export function prometheusText(stats: Stats, http: HttpFigures): string {
 
 /** The content type of the text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** The top fairness keys' figures, where the backend enforces fairness (none else). */
+function fairnessFamilies(stats: Stats): string[] {
+  const keys = stats.fairness?.keys;
+  if (keys === undefined) return [];
+  return [
+    family(
+      'switchboard_fairness_key_queued',
+      'gauge',
+      'Tasks queued of the fairness keys with the most queued and leased',
+      keys.map((k) => [{ key: k.key }, k.queued]),
+    ),
+    family(
+      'switchboard_fairness_key_leased',
+      'gauge',
+      'Tasks leased of the fairness keys with the most queued and leased',
+      keys.map((k) => [{ key: k.key }, k.leased]),
+    ),
+  ];
+}

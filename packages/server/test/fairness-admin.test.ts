@@ -30,7 +30,7 @@ async function serve() {
   const server = await nodeRuntime.serve(app.fetch, { port: 0, host: '127.0.0.1', hot: app.hot });
   running.push({ sb, server });
   const base = `http://127.0.0.1:${server.port}`;
-  return async (token: string, method: string, path: string, body?: unknown) => {
+  const call = async (token: string, method: string, path: string, body?: unknown) => {
     const init: RequestInit = {
       method,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -40,6 +40,7 @@ async function serve() {
     const text = await res.text();
     return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
   };
+  return Object.assign(call, { base });
 }
 
 describe('the fairness endpoints', () => {
@@ -110,6 +111,28 @@ describe('the fairness endpoints', () => {
     expect((await call('agt', 'GET', '/v1/fairness')).status).toBe(403);
     // Nothing was changed by the refused calls.
     expect((await call('cli', 'GET', '/v1/fairness/keys/k')).body.weight).toBe(1);
+  });
+
+  it('show the top keys in /v1/stats and /metrics', async () => {
+    const call = await serve();
+    const submit = (fairnessKey: string, n: number) =>
+      call('cli', 'POST', '/v1/tasks/batch', {
+        tasks: Array.from({ length: n }, () => ({ capability: 'job', fairnessKey })),
+      });
+    await submit('crawl "big"', 3);
+    await submit('ask', 1);
+    const stats = await call('cli', 'GET', '/v1/stats');
+    expect(stats.body.fairness).toEqual({
+      keys: [
+        { key: 'crawl "big"', queued: 3, leased: 0 },
+        { key: 'ask', queued: 1, leased: 0 },
+      ],
+    });
+    const metrics = await fetch(`${call.base}/metrics`, {
+      headers: { authorization: 'Bearer adm' },
+    }).then((r) => r.text());
+    expect(metrics).toContain('switchboard_fairness_key_queued{key="crawl \\"big\\""} 3');
+    expect(metrics).toContain('switchboard_fairness_key_leased{key="ask"} 0');
   });
 
   it('are in the OpenAPI document, with the key as a path parameter', () => {

@@ -48,6 +48,25 @@ export interface BackendFairness {
   setKey(key: string, settings: FairnessKeySettings): Promise<void>;
   /** How many tasks of `key` are leased now, across capabilities. */
   leased(key: string): Promise<number>;
+  /**
+   * Optional: the keys with the most tasks queued and leased, at most `limit` of them, most
+   * first (for `/v1/stats` and `/metrics`).
+   */
+  top?(limit: number): Promise<FairnessKeyFigures[]>;
+}
+
+/** One key's figures as {@link BackendFairness.top} answers them. */
+export interface FairnessKeyFigures {
+  readonly key: string;
+  /** Its tasks ready to lease now, across capabilities. */
+  readonly queued: number;
+  /** Its tasks leased now, across capabilities. */
+  readonly leased: number;
+  /**
+   * Its leases since it last had neither work nor leases (a key that drained is forgotten,
+   * and counts from 0 when it comes back).
+   */
+  readonly served: number;
 }
 
 export { MAX_FAIRNESS_WEIGHT } from '../model/fairness-limits.js';

@@ -22,6 +22,7 @@ export {
   type BackendFairness,
   checkFairnessKeySettings,
   DEFAULT_FAIRNESS_POLICY,
+  type FairnessKeyFigures,
   type FairnessKeySettings,
   type FairnessPolicy,
   MAX_FAIRNESS_WEIGHT,

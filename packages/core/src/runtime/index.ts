@@ -8,6 +8,7 @@ export {
 } from '../protocol/schemas/fairness-schema.js';
 export {
   Fairness,
+  type FairnessKeyStats,
   type FairnessKeyView,
   type FairnessOptions,
   type FairnessView,

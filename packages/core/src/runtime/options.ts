@@ -136,6 +136,13 @@ export interface SwitchboardStats {
   tasks: { submitted: number; completed: number; failed: number; dead: number; cancelled: number };
   throughputPerSec: number;
   latencyMs: { p50: number; p99: number };
+  /**
+   * The fairness keys with the most tasks queued and leased, where the backend enforces
+   * fairness (docs/fairness.md).
+   */
+  fairness?: {
+    keys: { key: string; queued: number; leased: number; leasesPerSec?: number }[];
+  };
 }
 
 /** The longest delay a timer takes: a longer one fires at once (Node, browsers). */

@@ -12,6 +12,8 @@ export interface KeyState {
   cap: number;
   /** Its tasks leased now, across capabilities. */
   leased: number;
+  /** Its leases since it last had work or leases (the rate of `/v1/stats` reads it). */
+  served: number;
   /**
    * Key levels taken out of their rings because a cap was reached, to put back later; made
    * when the first is parked, as most keys never reach a cap.
@@ -135,6 +137,7 @@ export class FairLane {
           if (keyed) {
             lk.leased++;
             lk.state.leased++;
+            lk.state.served++;
             if (!this.eligible(lk)) break;
           }
         }

@@ -2,6 +2,7 @@ import {
   type BackendFairness,
   checkFairnessKeySettings,
   DEFAULT_FAIRNESS_POLICY,
+  type FairnessKeyFigures,
   type FairnessKeySettings,
   type FairnessPolicy,
 } from '../../contracts/fairness.js';
@@ -25,6 +26,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
     weight: 1,
     cap: Infinity,
     leased: 0,
+    served: 0,
     parked: undefined,
     lanes: 0,
   };
@@ -70,6 +72,36 @@ export class MemoryFairness implements BackendFairness, FairBook {
     return this.#states.get(key)?.leased ?? 0;
   }
 
+  async top(limit: number): Promise<FairnessKeyFigures[]> {
+    if (limit < 1) return [];
+    // Each lane holds the keys with work in it: a key's queued tasks are summed over them.
+    const queued = new Map<KeyState, number>();
+    for (const lane of this.lanes()) {
+      for (const lk of lane.keys.values()) {
+        if (lk.state.key === undefined) continue;
+        queued.set(lk.state, (queued.get(lk.state) ?? 0) + lk.queued);
+      }
+    }
+    // The `limit` largest, kept sorted as the keys are read: no sort of every key.
+    const top: FairnessKeyFigures[] = [];
+    const size = (f: FairnessKeyFigures) => f.queued + f.leased;
+    const before = (a: FairnessKeyFigures, b: FairnessKeyFigures) =>
+      size(a) > size(b) || (size(a) === size(b) && a.key < b.key);
+    for (const state of this.#states.values()) {
+      const q = queued.get(state) ?? 0;
+      if (q === 0 && state.leased === 0) continue;
+      const f = { key: state.key as string, queued: q, leased: state.leased, served: state.served };
+      if (top.length === limit && !before(f, top[limit - 1] as FairnessKeyFigures)) continue;
+      let i = top.length === limit ? limit - 1 : top.length;
+      while (i > 0 && before(f, top[i - 1] as FairnessKeyFigures)) {
+        top[i] = top[i - 1] as FairnessKeyFigures;
+        i--;
+      }
+      top[i] = f;
+    }
+    return top;
+  }
+
   /** The cap of one key's tasks of `capability`; `Infinity` for none. */
   capabilityCap(capability: string): number {
     return this.#policy.maxConcurrencyByCapability.get(capability) ?? Number.POSITIVE_INFINITY;
@@ -79,7 +111,7 @@ export class MemoryFairness implements BackendFairness, FairBook {
     if (key === undefined) return this.unkeyed;
     let state = this.#states.get(key);
     if (state === undefined) {
-      state = { key, weight: 1, cap: Infinity, leased: 0, parked: undefined, lanes: 0 };
+      state = { key, weight: 1, cap: Infinity, leased: 0, served: 0, parked: undefined, lanes: 0 };
       this.#settle(state);
       this.#states.set(key, state);
     }

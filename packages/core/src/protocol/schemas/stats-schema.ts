@@ -24,6 +24,25 @@ export const statsSchema = z
     }),
     throughputPerSec: z.number().min(0),
     latencyMs: z.object({ p50: z.number().min(0), p99: z.number().min(0) }),
+    fairness: z
+      .object({
+        keys: z
+          .array(
+            z.object({
+              key: z.string(),
+              queued: nonNegativeInt('Its tasks ready to lease'),
+              leased: nonNegativeInt('Its tasks leased now'),
+              leasesPerSec: z
+                .number()
+                .min(0)
+                .describe('Its leases a second since the previous reading; absent at the first')
+                .exactOptional(),
+            }),
+          )
+          .describe('The keys with the most tasks queued and leased, most first (at most 10)'),
+      })
+      .describe('Where the backend enforces fairness (docs/fairness.md)')
+      .exactOptional(),
   })
   .meta({ id: 'Stats' });
 

@@ -51,6 +51,18 @@ export interface FairnessView {
   readonly keys: readonly FairnessKeyView[];
 }
 
+/** One key of `/v1/stats`'s `fairness.keys`: its tasks queued and leased, and its lease rate. */
+export interface FairnessKeyStats {
+  readonly key: string;
+  readonly queued: number;
+  readonly leased: number;
+  /**
+   * Its leases a second since the previous reading of the figures; absent at the first
+   * reading that shows the key.
+   */
+  readonly leasesPerSec?: number;
+}
+
 /** One key as `sb.fairness.get` shows it. */
 export interface FairnessKeyView {
   readonly key: string;
@@ -163,6 +175,9 @@ export class Fairness {
   readonly #target: Backend;
   /** Whether the backend has the policy (from the start on); settings before it wait here. */
   #configured = false;
+  /** The leases counted of each key shown at the previous reading of `top`, and when. */
+  #seen = new Map<string, number>();
+  #seenAt = 0;
 
   constructor(backend: Backend, policy: FairnessPolicy) {
     this.#target = backend;
@@ -243,5 +258,28 @@ export class Fairness {
       maxConcurrencyByCapability: Object.fromEntries(this.#policy.maxConcurrencyByCapability),
       keys: await Promise.all(keys.map((key) => this.get(key))),
     };
+  }
+
+  /**
+   * The keys with the most tasks queued and leased, at most `limit`, most first, each with
+   * its leases a second since the previous call (`/v1/stats` calls it); `undefined` where the
+   * backend does not enforce fairness or keeps no such figures.
+   */
+  async top(limit: number, now: number): Promise<FairnessKeyStats[] | undefined> {
+    const fair = this.#target.fairness;
+    if (fair?.top === undefined || !this.#configured) return undefined;
+    const figures = await fair.top(limit);
+    const since = now - this.#seenAt;
+    const seen = new Map<string, number>();
+    const out = figures.map(({ key, queued, leased, served }) => {
+      seen.set(key, served);
+      const before = this.#seen.get(key);
+      // A key that drained in between counts again from 0: no rate for it this time.
+      if (before === undefined || served < before || since <= 0) return { key, queued, leased };
+      return { key, queued, leased, leasesPerSec: ((served - before) * 1000) / since };
+    });
+    this.#seen = seen;
+    this.#seenAt = now;
+    return out;
   }
 }
