@@ -116,10 +116,26 @@ describe.skipIf(executablePath === undefined)('dashboard', { timeout: 60_000 }, 
       await page.goto(`${server.url}/ui/#/queues`);
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) {
-        ids.push((await client.submit({ capability: 'nobody', priority: 'high' })).id);
+        const fairnessKey = i < 3 ? 'tenant-a' : 'tenant-b';
+        ids.push((await client.submit({ capability: 'nobody', priority: 'high', fairnessKey })).id);
       }
       const depth = page.locator('[data-queue="nobody|high"] [data-testid=queue-depth]');
       await expect.poll(() => depth.textContent(), poll).toBe('4');
+      // The fairness keys with the most work, most first, from /v1/stats.
+      const keys = page.locator('[data-testid=fairness-keys] tbody tr');
+      await expect
+        .poll(
+          () => keys.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-fairness-key'))),
+          poll,
+        )
+        .toEqual(['tenant-a', 'tenant-b']);
+      await expect
+        .poll(
+          () =>
+            page.locator('[data-fairness-key="tenant-a"] [data-testid=key-queued]').textContent(),
+          poll,
+        )
+        .toBe('3');
       await expect.poll(() => page.locator('[data-testid=depth]').textContent(), poll).toBe('4');
       await client.cancel(ids[0]!);
       await client.cancel(ids[1]!);

@@ -73,6 +73,31 @@ export function QueuesView() {
           )}
         </tbody>
       </table>
+      ${s?.fairness && html`<${FairnessKeys} keys=${s.fairness.keys} />`}
       <p class="hint">The totals come from <code>/v1/stats</code>; the rows by capability start from the tasks queued when this page opened and follow the event stream.</p>
     </section>`;
+}
+
+type KeyFigures = NonNullable<NonNullable<typeof stats.value>['fairness']>['keys'];
+
+/** The fairness keys with the most tasks queued and leased, from `/v1/stats`. */
+function FairnessKeys({ keys }: { keys: KeyFigures }) {
+  return html`
+    <h2>Fairness keys with the most work</h2>
+    <table class="grid" data-testid="fairness-keys">
+      <thead>
+        <tr><th>Key</th><th class="num">Queued</th><th class="num">Leased</th><th class="num">Leases/s</th></tr>
+      </thead>
+      <tbody>
+        ${keys.length === 0 && html`<tr><td colspan="4" class="empty">No key has work.</td></tr>`}
+        ${keys.map(
+          (k) => html`<tr key=${k.key} data-fairness-key=${k.key}>
+            <td><span class="chip">${k.key}</span></td>
+            <td class="num" data-testid="key-queued">${num(k.queued)}</td>
+            <td class="num">${num(k.leased)}</td>
+            <td class="num">${k.leasesPerSec === undefined ? '–' : num(k.leasesPerSec)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>`;
 }
