@@ -17,6 +17,8 @@ export interface ScheduleTask {
   timeoutMs?: number;
   maxAttempts?: number;
   sessionKey?: string;
+  /** The fairness key its tasks are dispatched under (docs/fairness.md). */
+  fairnessKey?: string;
   metadata?: Record<string, unknown>;
 }
 

@@ -32,6 +32,7 @@ export const scheduleTaskSchema = closedObject({
   timeoutMs: z.number().int().min(1).max(MAX_TIMEOUT_MS).exactOptional(),
   maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS).exactOptional(),
   sessionKey: keyString('Tasks of one session go to the same live agent').exactOptional(),
+  fairnessKey: keyString('The fairness key its tasks are dispatched under').exactOptional(),
   metadata: metadataSchema.exactOptional(),
 }).meta({ id: 'ScheduleTask', description: 'The task each tick submits' });
 

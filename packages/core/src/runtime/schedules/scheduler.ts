@@ -282,6 +282,7 @@ export class Scheduler {
         ...(task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }),
         ...(task.maxAttempts === undefined ? {} : { maxAttempts: task.maxAttempts }),
         ...(task.sessionKey === undefined ? {} : { sessionKey: task.sessionKey }),
+        ...(task.fairnessKey === undefined ? {} : { fairnessKey: task.fairnessKey }),
         ...(task.metadata === undefined ? {} : { metadata: task.metadata }),
       });
     } catch (error) {

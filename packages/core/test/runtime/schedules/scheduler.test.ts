@@ -83,11 +83,19 @@ describe('schedules fire by themselves', () => {
     await sb.start();
     const events = fired(sb);
     const before = Date.now();
-    const view = await sb.schedules.upsert({ id: 'i', everyMs: 1000, task: { capability: 'x' } });
+    const view = await sb.schedules.upsert({
+      id: 'i',
+      everyMs: 1000,
+      task: { capability: 'x', fairnessKey: 'tenant-7' },
+    });
     expect(view.nextRuns[0]).toBe(view.anchorAt + 1000);
     expect(view.anchorAt).toBeGreaterThanOrEqual(before);
+    expect(view.task.fairnessKey).toBe('tenant-7');
     await until(() => events.length >= 1);
     expect(events[0]?.tickAt).toBe(view.anchorAt + 1000);
+    // The tick's task carries the schedule's fairness key.
+    const task = await sb.get(String(events[0]?.taskId));
+    expect(task.fairnessKey).toBe('tenant-7');
   });
 
   it('skips a tick while the previous run is unfinished, unless overlap is allow', async () => {
