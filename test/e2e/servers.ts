@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { E2EConfig, StartedServer } from './harness.js';
 
@@ -21,14 +22,29 @@ export function bundle(runtime: 'node' | 'bun' | 'deno'): string {
 }
 
 /**
- * A runtime's executable: `$BUN_BIN` / `$DENO_BIN`, else the `bun` / `deno` npm package in
- * test/node_modules, else one on the PATH. Undefined when none runs.
+ * The binary an npm package of the runtime installed (`bun/bin/bun.exe`, `deno/deno`), not
+ * its `.bin` launcher: a launcher runs the binary as a child of its own (a shell script for
+ * Bun, a Node script for Deno), so killing the launcher would leave the runtime running.
+ */
+function packagedBinary(name: 'bun' | 'deno', from: string): string | undefined {
+  try {
+    const dir = dirname(realpathSync(createRequire(from).resolve(`${name}/package.json`)));
+    return join(dir, name === 'bun' ? 'bin/bun.exe' : 'deno');
+  } catch {
+    // The package is not installed there.
+    return undefined;
+  }
+}
+
+/**
+ * A runtime's executable: `$BUN_BIN` / `$DENO_BIN`, else the binary of the `bun` / `deno`
+ * npm package in test/node_modules, else one on the PATH. Undefined when none runs.
  */
 export function findRuntime(name: 'bun' | 'deno'): string | undefined {
   const candidates = [
     process.env[`${name.toUpperCase()}_BIN`],
-    join(root, 'test/node_modules/.bin', name),
-    join(root, 'node_modules/.bin', name),
+    packagedBinary(name, join(root, 'test/package.json')),
+    packagedBinary(name, join(root, 'package.json')),
     name,
   ];
   for (const bin of candidates) {
