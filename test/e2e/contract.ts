@@ -761,60 +761,6 @@ export function runE2E(start: ServerFactory, options: E2EOptions = {}): void {
     });
   });
 
-  describe('schedules', () => {
-    it('runs a per-second cron schedule in a time zone, announcing each tick', async () => {
-      const capability = cap();
-      const id = `e2e-${capability}`;
-      const events = await openEvents(base(), 'schedule.*', TOKENS.client);
-      const put = await api('PUT', `/v1/schedules/${id}`, {
-        token: TOKENS.client,
-        body: {
-          cron: '* * * * * *',
-          timezone: 'Europe/Berlin',
-          overlap: 'allow',
-          task: { capability, payload: { n: 1 } },
-        },
-      });
-      expect(put.status).toBe(200);
-      expect(put.body).toMatchObject({ id, timezone: 'Europe/Berlin', catchUp: 'none' });
-      expect(put.body.nextRuns).toHaveLength(5);
-      const fired = await readEvents(events, (es) =>
-        es.some((e) => e.data.scheduleId === id && typeof e.data.taskId === 'string'),
-      );
-      const tick = fired.find((e) => e.data.scheduleId === id)?.data as {
-        tickAt: number;
-        taskId: string;
-      };
-      const task = await api('GET', `/v1/tasks/${tick.taskId}`, { token: TOKENS.client });
-      expect(task.body).toMatchObject({
-        capability,
-        idempotencyKey: `schedule:${id}:${tick.tickAt}`,
-      });
-      const paused = await api('POST', `/v1/schedules/${id}/pause`, { token: TOKENS.client });
-      expect(paused.body).toMatchObject({ paused: true, nextRuns: [] });
-      const listed = await api('GET', '/v1/schedules', { token: TOKENS.client });
-      expect(listed.body.schedules.map((s: { id: string }) => s.id)).toContain(id);
-      const gone = await api('DELETE', `/v1/schedules/${id}`, { token: TOKENS.client });
-      expect(gone.body).toEqual({ id, deleted: true });
-      expectError(
-        await api('GET', `/v1/schedules/${id}`, { token: TOKENS.client }),
-        404,
-        'not_found',
-      );
-      expectError(await api('GET', '/v1/schedules', { token: TOKENS.agent }), 403, 'forbidden');
-    });
-
-    it('refuses a bad schedule with 400 naming each field', async () => {
-      const res = await api('PUT', '/v1/schedules/bad', {
-        token: TOKENS.client,
-        body: { cron: '* * *', timezone: 'Nowhere/Land', task: {} },
-      });
-      expectError(res, 400, 'invalid_request');
-      const paths = res.body.error.details.map((d: { path: string }) => d.path).sort();
-      expect(paths).toEqual(['cron', 'task.capability', 'timezone']);
-    });
-  });
-
   describe('events', () => {
     it('streams task events matching the topic filter, without lease tokens', async () => {
       const capability = cap();
